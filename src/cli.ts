@@ -1,0 +1,42 @@
+/**
+ * `briefcast <command>`: each command lives in src/cli/<command>.ts and exports
+ * `run(argv: string[]): Promise<number>` (the exit code). Loaded lazily so
+ * `briefcast script` never pays for the audio stack.
+ */
+import { AppError, toAppError } from './errors.ts'
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  serve: { summary: 'run the HTTP service (same as npm start)', load: () => import('./cli/serve.ts') },
+}
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  return `usage: briefcast <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun \`briefcast <command> --help\` for a command's options.`
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n')
+    return name ? 0 : 2
+  }
+  const command = COMMANDS[name]
+  if (!command) {
+    process.stderr.write(`briefcast: unknown command "${name}"\n\n${usage()}\n`)
+    return 2
+  }
+  try {
+    const mod = await command.load()
+    return await mod.run(rest)
+  } catch (err) {
+    const e = toAppError(err)
+    process.stderr.write(`briefcast ${name}: ${e.code}: ${e.message}\n${e.help ? `hint: ${e.help}\n` : ''}`)
+    if (e.code === 'UNEXPECTED_ERROR' && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n')
+    return e instanceof AppError && e.code === 'ABORTED' ? 130 : 1
+  }
+}
+
+const invokedDirectly = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!)
+if (invokedDirectly || process.env.BRIEFCAST_CLI === '1') {
+  process.exitCode = await main(process.argv.slice(2))
+}
