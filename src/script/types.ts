@@ -15,6 +15,10 @@ export interface Segment {
   displayText?: string
   /** Index of the source block (paragraph, heading, list item...) this segment came from; several segments may share one. */
   blockIndex?: number
+  /** Overrides the role derived from kind (see voiceRoleFor); briefings use 'host'. */
+  voiceRole?: VoiceRole
+  /** Briefings: index of the story this segment belongs to (one chapter per story). */
+  storyIndex?: number
 }
 
 export interface Script {
@@ -68,4 +72,20 @@ export interface Lexicon {
   /** Changes when entries change; part of clip cache keys. */
   version: string
   entries: LexiconEntry[]
+}
+
+export type VoiceRole = 'title' | 'body' | 'quote' | 'host'
+
+/** Which voice of a profile speaks a segment. Briefing lines (opening, transitions) set voiceRole 'host'. */
+export function voiceRoleFor(segment: Pick<Segment, 'kind'> & { voiceRole?: VoiceRole }): VoiceRole {
+  if (segment.voiceRole) return segment.voiceRole
+  switch (segment.kind) {
+    case 'title':
+    case 'heading':
+      return 'title'
+    case 'quote':
+      return 'quote'
+    default:
+      return 'body'
+  }
 }
