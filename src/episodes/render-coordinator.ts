@@ -1,0 +1,285 @@
+/**
+ * Article renders: the 'render-article' job handler, single flight, and the
+ * progressive pieces readers hear before the episode is complete.
+ *
+ * One Flight per article render. The job handler fills it with the encoded
+ * pieces (renderEpisode's onPiece, in script order) as they are produced;
+ * Listen requests follow it: late joiners first get every piece already
+ * produced (kept in memory: a piece is a few hundred KB at most, and the
+ * flight is dropped once the render ends and its last reader leaves), then
+ * wait for the rest. However many readers ask, the article renders once.
+ */
+import { readFileSync } from 'node:fs'
+import { promises as fs } from 'node:fs'
+import { EventEmitter, once } from 'node:events'
+import path from 'node:path'
+import type { Logger } from 'pino'
+import type { Config } from '../config.ts'
+import { AppError, toAppError } from '../errors.ts'
+import type { ArticleRecord, EpisodeRecord, Store, StoredError } from '../store/types.ts'
+import type { SpeechService } from '../tts/types.ts'
+import type { EpisodeResult, RenderOptions } from './types.ts'
+import type { JobContext, JobQueue } from './jobs.ts'
+import type { Script } from '../script/types.ts'
+import type { VoiceProfile } from '../tts/types.ts'
+
+export const RENDER_ARTICLE = 'render-article'
+
+/** The render function (src/episodes/render.ts); injected so the coordinator stays testable and loads lazily. */
+export type RenderFn = (
+  script: Script,
+  profile: VoiceProfile,
+  tools: { speech: SpeechService; ffmpeg: never; config: Config },
+  options: RenderOptions,
+) => Promise<EpisodeResult>
+
+export class Flight extends EventEmitter {
+  readonly articleId: string
+  readonly revision: number
+  readonly pieces: Buffer[] = []
+  finished = false
+  error: AppError | undefined
+  readers = 0
+
+  constructor(articleId: string, revision: number) {
+    super()
+    this.articleId = articleId
+    this.revision = revision
+    // Many readers may wait on one flight.
+    this.setMaxListeners(0)
+  }
+
+  push(piece: Buffer): void {
+    this.pieces.push(piece)
+    this.emit('piece')
+  }
+
+  end(error?: AppError): void {
+    if (this.finished) return
+    this.finished = true
+    this.error = error
+    this.emit('piece')
+  }
+
+  /** Every piece in order: those already produced, then the rest as they come. Ends when the render ends. */
+  async *read(signal?: AbortSignal): AsyncGenerator<Buffer> {
+    let i = 0
+    for (;;) {
+      while (i < this.pieces.length) yield this.pieces[i++]!
+      if (this.finished) {
+        if (this.error) throw this.error
+        return
+      }
+      await once(this, 'piece', signal ? { signal } : {})
+    }
+  }
+}
+
+export interface RenderCoordinatorOptions {
+  config: Config
+  logger: Logger
+  store: Store
+  speech: SpeechService
+  ffmpeg: unknown
+  jobs: JobQueue
+  /** Defaults to renderEpisode from ./render.ts (loaded on first use). */
+  render?: RenderFn
+}
+
+export class RenderCoordinator {
+  readonly #o: RenderCoordinatorOptions
+  readonly #flights = new Map<string, Flight>()
+  #render: RenderFn | undefined
+  /** Counts renders started (tests and benches check single flight with it). */
+  rendersStarted = 0
+
+  constructor(options: RenderCoordinatorOptions) {
+    this.#o = options
+    this.#render = options.render
+    options.jobs.register(RENDER_ARTICLE, (ctx) => this.#handle(ctx), {
+      onRetry: (job, error) => this.#safe(() => this.#o.store.articles.setStatus(job.subjectId, 'queued', { error })),
+      onFailed: (job, error) => this.#safe(() => this.#markFailed(job.subjectId, job.payload.revision, error)),
+    })
+  }
+
+  /** Enqueue a render of the article's current revision (after an ingest or an edit). */
+  enqueue(article: Pick<ArticleRecord, 'id' | 'revision'>): void {
+    this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision })
+  }
+
+  /** Stop any render of the article (it is being deleted). */
+  cancel(articleId: string): void {
+    this.#o.jobs.cancel(RENDER_ARTICLE, articleId)
+    const f = this.#flights.get(articleId)
+    if (f) f.end(new AppError('ABORTED', 'The article was deleted.'))
+    this.#flights.delete(articleId)
+  }
+
+  /**
+   * The flight of the article's current render, starting its queued job now
+   * if needed (single flight). Undefined when there is nothing to render.
+   */
+  join(articleId: string): Flight | undefined {
+    const existing = this.#flights.get(articleId)
+    if (existing && !existing.finished) return existing
+    const run = this.#o.jobs.runNow(RENDER_ARTICLE, articleId)
+    if (!run) return undefined
+    return this.#flights.get(articleId)
+  }
+
+  /** The flight currently producing pieces for an article, if any. */
+  current(articleId: string): Flight | undefined {
+    return this.#flights.get(articleId)
+  }
+
+  #safe(fn: () => void): void {
+    try {
+      if (this.#o.store.isOpen()) fn()
+    } catch (err) {
+      this.#o.logger.error({ err }, 'updating article status failed')
+    }
+  }
+
+  #markFailed(articleId: string, revision: unknown, error: StoredError): void {
+    const a = this.#o.store.articles.get(articleId)
+    if (!a || (typeof revision === 'number' && a.revision !== revision)) return
+    this.#o.store.articles.setStatus(articleId, 'failed', { error })
+  }
+
+  async #loadRender(): Promise<RenderFn> {
+    if (!this.#render) {
+      const mod = (await import('./render.ts')) as unknown as { renderEpisode: RenderFn }
+      this.#render = mod.renderEpisode
+    }
+    return this.#render
+  }
+
+  async #handle({ job, signal, setProgress, logger }: JobContext): Promise<void> {
+    const { store, config } = this.#o
+    const articleId = job.subjectId
+    const loaded = store.articles.getScript(articleId)
+    if (!loaded) return // deleted meanwhile: nothing to do
+    const article = store.articles.get(articleId)!
+    if (typeof job.payload.revision === 'number' && job.payload.revision !== loaded.revision) return // superseded by an edit
+
+    // Synchronously, before any await: a Listen request that called runNow() finds the flight right away.
+    let flight = this.#flights.get(articleId)
+    if (!flight || flight.finished || flight.revision !== loaded.revision) {
+      flight = new Flight(articleId, loaded.revision)
+      this.#flights.set(articleId, flight)
+    }
+    this.rendersStarted++
+    const current = flight
+    const release = () => {
+      if (this.#flights.get(articleId) === current) this.#flights.delete(articleId)
+    }
+    store.articles.setStatus(articleId, 'rendering', { progress: 0 })
+
+    try {
+      const render = await this.#loadRender()
+      const profile = this.#o.speech.getProfile(loaded.profileId)
+      let lastProgress = 0
+      const result = await render(
+        loaded.script,
+        profile,
+        { speech: this.#o.speech, ffmpeg: this.#o.ffmpeg as never, config },
+        {
+          format: config.audio.format,
+          signal,
+          onProgress: (p) => {
+            setProgress(p.fraction)
+            const t = Date.now()
+            if (t - lastProgress > 250 || p.fraction >= 1) {
+              lastProgress = t
+              this.#safe(() => store.articles.setProgress(articleId, Math.min(0.99, p.fraction)))
+            }
+          },
+          onPiece: (piece) => {
+            // Read now, synchronously: pieces are small, the order is kept, and the renderer may delete its temp files later.
+            try {
+              current.push(readFileSync(piece.path))
+            } catch (err) {
+              logger.warn({ err, piece: piece.index }, 'could not read an encoded piece for streaming')
+            }
+          },
+          metadata: {
+            title: article.title,
+            artist: article.author ?? config.show.author,
+            album: config.show.title,
+            date: (article.publishedAt ?? article.createdAt).slice(0, 10),
+            comment: article.url ?? undefined,
+          },
+        },
+      )
+      signal.throwIfAborted()
+      this.#publish(article, loaded.revision, result, logger)
+      current.end()
+    } catch (err) {
+      current.end(toAppError(err))
+      throw err
+    } finally {
+      release()
+    }
+  }
+
+  #publish(article: ArticleRecord, revision: number, result: EpisodeResult, logger: Logger): void {
+    const { store, config } = this.#o
+    const rel = (p: string) => path.relative(config.cacheDir, p)
+    const publish = store.db.transaction(() => {
+      const ep = store.episodes.insert({
+        articleId: article.id,
+        revision,
+        hash: result.hash,
+        format: result.format,
+        mimeType: result.mimeType,
+        audioFile: rel(result.audioPath),
+        vttFile: rel(result.vttPath),
+        chaptersFile: rel(result.chaptersPath),
+        timingsFile: rel(result.timingsPath),
+        bytes: result.bytes,
+        durationMs: Math.round(result.durationMs),
+        chapters: result.chapters,
+        loudness: result.loudness,
+        stats: result.stats,
+      })
+      if (!store.articles.publishEpisode(article.id, revision, ep.id)) {
+        store.episodes.delete(ep.id)
+        return undefined
+      }
+      return ep
+    })
+    const ep = publish()
+    if (!ep) {
+      logger.info('render finished for a superseded revision; discarded')
+      return
+    }
+    logger.info({ episode: ep.id, hash: ep.hash, durationMs: ep.durationMs, stats: result.stats }, 'episode published')
+    void this.#collectOldEpisodes(article.id, ep.id).catch((err) => logger.warn({ err }, 'cleaning old episodes failed'))
+  }
+
+  /**
+   * Keep the served episode and the one before it (a reader may be halfway
+   * through the old file: its immutable URL keeps working for one more
+   * revision); drop older rows and their files unless another row shares them.
+   */
+  async #collectOldEpisodes(articleId: string, keepId: number): Promise<void> {
+    const { store } = this.#o
+    const all = store.episodes.listForArticle(articleId)
+    const old = all.filter((e) => e.id !== keepId).slice(1)
+    for (const ep of old) {
+      store.episodes.delete(ep.id)
+      await removeEpisodeFiles(this.#o.config, store, ep)
+    }
+  }
+}
+
+/** Delete an episode's files unless another episode row still references the same content hash. */
+export async function removeEpisodeFiles(config: Config, store: Store, ep: EpisodeRecord): Promise<void> {
+  if (store.episodes.countByHash(ep.hash) > 0) return
+  for (const f of [ep.audioFile, ep.vttFile, ep.chaptersFile, ep.timingsFile]) {
+    const abs = path.resolve(config.cacheDir, f)
+    // Never delete outside the cache directory, whatever a row says.
+    if (!abs.startsWith(path.resolve(config.cacheDir) + path.sep)) continue
+    await fs.rm(abs, { force: true })
+  }
+}

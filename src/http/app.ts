@@ -1,0 +1,48 @@
+/**
+ * The Express app: public Listen/audio routes, the admin API, the player and
+ * feed routers (owned by their helpers), the home page, and one error handler.
+ */
+import express from 'express'
+import type { AppDeps } from './deps.ts'
+import { errorHandler, notFound } from './error-handler.ts'
+import { adminRouter } from './routes/admin.ts'
+import { audioRouter } from './routes/audio.ts'
+import { feedRouter } from './routes/feed.ts'
+import { healthRouter } from './routes/health.ts'
+import { homeRouter } from './routes/home.ts'
+import { listenRouter } from './routes/listen.ts'
+import { playerRouter } from './routes/player.ts'
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express()
+  app.disable('x-powered-by')
+  // Behind a proxy the operator sets publicUrl; we never build URLs from Host headers.
+  app.set('etag', false)
+  app.set('query parser', 'simple')
+
+  app.use(requestLog(deps))
+  app.use(healthRouter(deps))
+  app.use(audioRouter(deps))
+  app.use(listenRouter(deps))
+  app.use(playerRouter(deps))
+  app.use(feedRouter(deps))
+  app.use('/api', adminRouter(deps))
+  app.use(homeRouter(deps))
+  app.use(notFound)
+  app.use(errorHandler(deps.logger))
+  return app
+}
+
+/** One structured log line per request, at debug for hot public paths so busy sites are not flooded. */
+function requestLog(deps: AppDeps): express.RequestHandler {
+  const log = deps.logger
+  return (req, res, next) => {
+    if (!log.isLevelEnabled('debug') && !req.path.startsWith('/api')) return next()
+    const start = process.hrtime.bigint()
+    res.once('finish', () => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6
+      log[req.path.startsWith('/api') ? 'info' : 'debug']({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request')
+    })
+    next()
+  }
+}

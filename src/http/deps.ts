@@ -1,0 +1,32 @@
+/**
+ * Everything the HTTP layer needs, built once in src/main.ts and passed to
+ * createApp(deps) and every router factory. Tests build the same object with
+ * real parts (SQLite file in a temp dir, espeak-ng, ffmpeg).
+ */
+import type { Logger } from 'pino'
+import type { createFfmpeg } from '../audio/ffmpeg.ts'
+import type { Config } from '../config.ts'
+import type { JobQueue } from '../episodes/jobs.ts'
+import type { RenderCoordinator } from '../episodes/render-coordinator.ts'
+import type { Store } from '../store/types.ts'
+import type { SpeechService } from '../tts/types.ts'
+import type { PublicUrls } from './urls.ts'
+
+export type FfmpegTools = Awaited<ReturnType<typeof createFfmpeg>>
+
+export interface AppDeps {
+  config: Config
+  logger: Logger
+  /** SQLite repositories: store.articles, store.episodes, store.jobs, store.assets; store.db for your own tables. */
+  store: Store
+  speech: SpeechService
+  ffmpeg: FfmpegTools
+  /** Durable job queue (SQLite). Register your own job kinds with jobs.register(kind, handler). */
+  jobs: JobQueue
+  /** Article renders: single flight, progressive pieces, publishing episodes. */
+  renders: RenderCoordinator
+  /** Absolute public URLs (config.publicUrl) for articles, episodes, embeds. */
+  urls: PublicUrls
+  /** Readiness checks beyond the DB (ffmpeg, engines); filled by main.ts. */
+  readiness?: () => Promise<Record<string, { ok: boolean; detail?: string }>>
+}

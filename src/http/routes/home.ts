@@ -1,0 +1,6 @@
+import express from 'express'
+import type { AppDeps } from '../deps.ts'
+
+export function homeRouter(_deps: AppDeps): express.Router {
+  return express.Router()
+}

@@ -1,0 +1,153 @@
+/**
+ * Public Listen endpoints (notes/HTTP-CONTRACT.md):
+ *   GET /listen/:id              302 to the versioned audio, or a progressive audio/mpeg stream
+ *   GET /listen/:id/info.json    status, progress and URLs
+ *   GET /listen/:id/(timings.json|transcript.vtt|chapters.json)  302 to the versioned file
+ */
+import { once } from 'node:events'
+import express from 'express'
+import { AppError, toAppError } from '../../errors.ts'
+import type { ArticleRecord, EpisodeRecord } from '../../store/types.ts'
+import type { AppDeps } from '../deps.ts'
+import { CORS_EXPOSE } from '../serve-file.ts'
+import { preflight } from './audio.ts'
+
+export function findArticle(deps: AppDeps, id: string): ArticleRecord {
+  const a = deps.store.articles.get(id) ?? deps.store.articles.getByExternalId(id)
+  if (!a) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
+  return a
+}
+
+export interface ArticleInfo {
+  id: string
+  externalId: string | null
+  title: string
+  language: string
+  status: ArticleRecord['status']
+  progress: number
+  durationMs: number | null
+  audioUrl: string | null
+  streamUrl: string
+  transcriptUrl: string | null
+  chaptersUrl: string | null
+  timingsUrl: string | null
+  embedUrl: string
+  error: { code: string; message: string } | null
+}
+
+export function articleInfo(deps: AppDeps, a: ArticleRecord, ep?: EpisodeRecord): ArticleInfo {
+  const episode = ep ?? (a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined)
+  const { urls } = deps
+  return {
+    id: a.id,
+    externalId: a.externalId,
+    title: a.title,
+    language: a.language,
+    status: a.status,
+    progress: a.status === 'ready' ? 1 : a.status === 'rendering' ? a.progress : 0,
+    durationMs: episode?.durationMs ?? null,
+    audioUrl: episode ? urls.audio(episode) : null,
+    streamUrl: urls.listen(a.id),
+    transcriptUrl: episode ? urls.transcript(episode) : null,
+    chaptersUrl: episode ? urls.chapters(episode) : null,
+    timingsUrl: episode ? urls.timings(episode) : null,
+    embedUrl: urls.embed(a.id),
+    error: a.status === 'failed' ? a.error : null,
+  }
+}
+
+export function listenRouter(deps: AppDeps): express.Router {
+  const router = express.Router()
+  const cors = (res: express.Response) => {
+    res.setHeader('Access-Control-Allow-Origin', '*')
+    res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSE)
+  }
+
+  router.options(['/listen/:id', '/listen/:id/:file'], preflight)
+
+  router.get('/listen/:id/info.json', (req, res) => {
+    const a = findArticle(deps, req.params.id)
+    cors(res)
+    res.setHeader('Cache-Control', 'no-cache')
+    res.json(articleInfo(deps, a))
+  })
+
+  const redirects: Record<string, (ep: EpisodeRecord) => string> = {
+    'timings.json': (ep) => deps.urls.timings(ep),
+    'transcript.vtt': (ep) => deps.urls.transcript(ep),
+    'chapters.json': (ep) => deps.urls.chapters(ep),
+  }
+  router.get('/listen/:id/:file', (req, res, next) => {
+    const to = redirects[req.params.file]
+    if (!to) return next()
+    const a = findArticle(deps, req.params.id)
+    const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
+    cors(res)
+    if (!ep) throw new AppError('EPISODE_NOT_READY', `The episode of "${a.id}" is not ready yet (status: ${a.status}).`, { status: 404 })
+    res.setHeader('Cache-Control', 'no-cache')
+    res.redirect(302, to(ep))
+  })
+
+  router.get('/listen/:id', async (req, res) => {
+    const a = findArticle(deps, req.params.id)
+    cors(res)
+    const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
+    if (ep) {
+      // The current (or, during a re-render, the previous) episode: its versioned URL is immutable and cacheable.
+      res.setHeader('Cache-Control', 'no-cache')
+      res.redirect(302, deps.urls.audio(ep))
+      return
+    }
+    if (a.status === 'failed') {
+      throw new AppError('EPISODE_NOT_READY', `Rendering "${a.title}" failed: ${a.error?.message ?? 'unknown error'}.`, {
+        status: 503,
+        help: 'Fix the article (PUT /api/articles/:id) to render it again.',
+        details: { error: a.error },
+      })
+    }
+    let flight = deps.renders.join(a.id)
+    if (!flight) {
+      // A queued article without a job (should not happen: they are written together): enqueue and retry once.
+      deps.renders.enqueue(a)
+      flight = deps.renders.join(a.id)
+    }
+    if (!flight) throw new AppError('EPISODE_NOT_READY', 'The service is shutting down; retry shortly.', { status: 503 })
+
+    const controller = new AbortController()
+    res.once('close', () => controller.abort())
+    flight.readers++
+    try {
+      const pieces = flight.read(controller.signal)
+      // Wait for the first piece before sending headers, so a render that fails at once still gets a JSON error.
+      const first = await pieces.next()
+      res.status(200)
+      res.setHeader('Content-Type', 'audio/mpeg')
+      res.setHeader('Cache-Control', 'no-store')
+      res.setHeader('X-Briefcast-Progressive', '1')
+      if (req.method === 'HEAD') {
+        res.end()
+        return
+      }
+      res.flushHeaders()
+      if (!first.done) {
+        if (!res.write(first.value)) await once(res, 'drain', { signal: controller.signal })
+        for await (const piece of pieces) {
+          if (!res.write(piece)) await once(res, 'drain', { signal: controller.signal })
+        }
+      }
+      res.end()
+    } catch (err) {
+      if (controller.signal.aborted) return // the reader left
+      const e = toAppError(err)
+      if (res.headersSent) {
+        deps.logger.warn({ article: a.id, code: e.code }, 'progressive stream ended by a failed render')
+        res.destroy()
+        return
+      }
+      throw new AppError('EPISODE_NOT_READY', `Rendering "${a.title}" failed: ${e.message}`, { status: 503, details: { error: { code: e.code, message: e.message } } })
+    } finally {
+      flight.readers--
+    }
+  })
+  return router
+}

@@ -1,0 +1,134 @@
+/**
+ * Schema migrations: an ordered array, applied once each inside a transaction
+ * and recorded in `schema_migrations`. Helpers APPEND their own entries (never
+ * edit or reorder existing ones: a database in the field has already run them).
+ * Ids are unique strings, prefixed by the owning area (e.g. 'feed-001-briefings').
+ */
+import type Database from 'better-sqlite3'
+
+export interface Migration {
+  id: string
+  /** SQL executed with db.exec, or a function for data migrations. */
+  up: string | ((db: Database.Database) => void)
+}
+
+export const migrations: Migration[] = [
+  {
+    id: 'service-001-core',
+    up: `
+      CREATE TABLE articles (
+        id            TEXT PRIMARY KEY,
+        external_id   TEXT UNIQUE,
+        url           TEXT,
+        title         TEXT NOT NULL,
+        author        TEXT,
+        published_at  TEXT,
+        language      TEXT NOT NULL,
+        voice         TEXT,
+        profile_id    TEXT NOT NULL,
+        source        BLOB NOT NULL,
+        source_format TEXT,
+        content_hash  TEXT NOT NULL,
+        script_json   TEXT NOT NULL,
+        excerpt       TEXT,
+        revision      INTEGER NOT NULL DEFAULT 1,
+        status        TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued','rendering','ready','failed')),
+        progress      REAL NOT NULL DEFAULT 0,
+        error_json    TEXT,
+        episode_id    INTEGER,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+      );
+      CREATE INDEX articles_created ON articles (created_at DESC, id DESC);
+
+      CREATE TABLE episodes (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        article_id    TEXT REFERENCES articles (id) ON DELETE CASCADE,
+        revision      INTEGER NOT NULL,
+        hash          TEXT NOT NULL,
+        format        TEXT NOT NULL,
+        mime_type     TEXT NOT NULL,
+        audio_file    TEXT NOT NULL,
+        vtt_file      TEXT NOT NULL,
+        chapters_file TEXT NOT NULL,
+        timings_file  TEXT NOT NULL,
+        bytes         INTEGER NOT NULL,
+        duration_ms   INTEGER NOT NULL,
+        chapters_json TEXT NOT NULL,
+        loudness_json TEXT NOT NULL,
+        stats_json    TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+      );
+      CREATE INDEX episodes_article ON episodes (article_id, id DESC);
+      CREATE INDEX episodes_hash ON episodes (hash);
+
+      CREATE TABLE jobs (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind         TEXT NOT NULL,
+        subject_id   TEXT NOT NULL,
+        payload_json TEXT NOT NULL DEFAULT '{}',
+        status       TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','cancelled')),
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        run_after    INTEGER NOT NULL,
+        progress     REAL NOT NULL DEFAULT 0,
+        error_json   TEXT,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        started_at   TEXT,
+        finished_at  TEXT
+      );
+      CREATE INDEX jobs_runnable ON jobs (status, run_after, id);
+      CREATE INDEX jobs_subject ON jobs (kind, subject_id, status);
+
+      CREATE TABLE assets (
+        id            TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL CHECK (kind IN ('jingle','cover')),
+        file          TEXT NOT NULL,
+        original_name TEXT,
+        mime_type     TEXT NOT NULL,
+        bytes         INTEGER NOT NULL,
+        duration_ms   INTEGER,
+        width         INTEGER,
+        height        INTEGER,
+        created_at    TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    // Listen counts (player helper): per article and UTC day, no visitor data at all.
+    id: 'player-001-listen-stats',
+    up: `
+      CREATE TABLE listen_stats (
+        article_id TEXT NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        day        TEXT NOT NULL,
+        starts     INTEGER NOT NULL DEFAULT 0,
+        p25        INTEGER NOT NULL DEFAULT 0,
+        p50        INTEGER NOT NULL DEFAULT 0,
+        p75        INTEGER NOT NULL DEFAULT 0,
+        p100       INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (article_id, day)
+      ) WITHOUT ROWID;
+    `,
+  },
+]
+
+/** Apply pending migrations in order; each in its own transaction. Returns the ids applied. */
+export function migrate(db: Database.Database, list: readonly Migration[] = migrations): string[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)')
+  const done = new Set((db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((r) => r.id))
+  const seen = new Set<string>()
+  const applied: string[] = []
+  for (const m of list) {
+    if (seen.has(m.id)) throw new Error(`Duplicate migration id ${m.id}`)
+    seen.add(m.id)
+    if (done.has(m.id)) continue
+    db.transaction(() => {
+      if (typeof m.up === 'string') db.exec(m.up)
+      else m.up(db)
+      db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)').run(m.id, new Date().toISOString())
+    })()
+    applied.push(m.id)
+  }
+  return applied
+}
