@@ -1,0 +1,49 @@
+/**
+ * player.js as served: minified with esbuild once per process (start-up, not per
+ * request), then kept in memory with its gzip and brotli encodings and a content
+ * hash for the ETag and the versioned URL /player/<hash>.js.
+ */
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import zlib from 'node:zlib'
+import { transformSync } from 'esbuild'
+
+export interface PlayerBundle {
+  /** Minified JavaScript (UTF-8). */
+  code: Buffer
+  gzip: Buffer
+  brotli: Buffer
+  /** First 16 hex digits of the sha256 of `code`. */
+  hash: string
+}
+
+export const PLAYER_SOURCE_PATH = fileURLToPath(new URL('./player.js', import.meta.url))
+
+let cached: PlayerBundle | undefined
+
+/**
+ * Build (or return the cached) bundle. If esbuild is unavailable the readable
+ * source is served instead: bigger, but the player still works.
+ */
+export function playerBundle(options: { onWarning?: (message: string) => void } = {}): PlayerBundle {
+  if (cached) return cached
+  const source = readFileSync(PLAYER_SOURCE_PATH, 'utf8')
+  let js = source
+  try {
+    // es2019: Safari 13 / older Android WebViews still parse it (no ?. or ?? in the output).
+    js = transformSync(source, { minify: true, target: 'es2019', legalComments: 'none', charset: 'utf8' }).code
+  } catch (err) {
+    options.onWarning?.(`player.js not minified (esbuild failed: ${(err as Error).message}); serving the source`)
+  }
+  const code = Buffer.from(js, 'utf8')
+  cached = {
+    code,
+    gzip: zlib.gzipSync(code, { level: 9 }),
+    brotli: zlib.brotliCompressSync(code, {
+      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: code.length },
+    }),
+    hash: createHash('sha256').update(code).digest('hex').slice(0, 16),
+  }
+  return cached
+}
