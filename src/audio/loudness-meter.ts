@@ -1,0 +1,69 @@
+/**
+ * One worker thread that measures clip loudness. A measurement takes about a
+ * millisecond per second of audio, so one worker keeps up with any number of
+ * encoders; it is unref'd so an idle meter never keeps the process alive.
+ */
+import type { Worker } from 'node:worker_threads'
+import { AppError, type ErrorCode } from '../errors.ts'
+import { startWorker } from '../util/worker.ts'
+import type { PcmLoudness } from './loudness.ts'
+
+export type ClipMeasurement = PcmLoudness & { sampleRate: number; samples: number; gainDb?: number; predictedLufs?: number }
+
+export interface LoudnessMeter {
+  /** Loudness of a WAV clip; with `plan`, also the gain that puts it on target after the limiter. */
+  measure(wavPath: string, plan?: { targetLufs: number; ceilingDb: number }): Promise<ClipMeasurement>
+  close(): Promise<void>
+}
+
+export function createLoudnessMeter(): LoudnessMeter {
+  let worker: Worker | undefined
+  let nextId = 1
+  const pending = new Map<number, { resolve(v: ClipMeasurement): void; reject(e: unknown): void }>()
+
+  const failAll = (err: unknown) => {
+    for (const p of pending.values()) p.reject(err)
+    pending.clear()
+    worker = undefined
+  }
+  const ensure = (): Worker => {
+    if (worker) return worker
+    const w = startWorker(new URL('./worker-boot.mjs', import.meta.url), {
+      execArgv: [],
+      workerData: { entry: new URL('./loudness-worker.ts', import.meta.url).href },
+    })
+    w.unref()
+    w.on('message', (msg: { id: number; result?: ClipMeasurement; error?: { code?: string; message: string } }) => {
+      const p = pending.get(msg.id)
+      if (!p) return
+      pending.delete(msg.id)
+      if (pending.size === 0) w.unref()
+      if (msg.error) p.reject(new AppError((msg.error.code as ErrorCode) ?? 'UNEXPECTED_ERROR', msg.error.message))
+      else p.resolve(msg.result!)
+    })
+    w.on('error', (err) => failAll(err))
+    w.on('exit', (code) => {
+      if (worker === w) failAll(new AppError('UNEXPECTED_ERROR', `Loudness worker exited with ${code}.`))
+    })
+    worker = w
+    return w
+  }
+
+  return {
+    measure(wavPath, plan) {
+      const w = ensure()
+      const id = nextId++
+      return new Promise<ClipMeasurement>((resolve, reject) => {
+        pending.set(id, { resolve, reject })
+        w.ref()
+        w.postMessage({ id, file: wavPath, plan })
+      })
+    },
+    async close() {
+      const w = worker
+      worker = undefined
+      failAll(new AppError('ABORTED', 'Loudness meter closed.'))
+      if (w) await w.terminate()
+    },
+  }
+}

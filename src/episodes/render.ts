@@ -1,0 +1,477 @@
+/**
+ * Script -> episode. Each segment becomes one "piece": its clip plus its
+ * pause, loudness-normalized on its own (linear gain to the target, then a
+ * limiter), encoded once to bare MP3 frames and cached under
+ * audio-cache/pieces/<key>.mp3 (key = clip key + pause + encoder settings).
+ * The episode is the pieces joined with the concat demuxer and stream copy,
+ * so an edit re-encodes only the pieces that changed. Pieces end on MP3 frame
+ * boundaries inside silence, so the joins make no click; their real frame
+ * counts give the timings, so transcript and chapters match the file.
+ */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import type { Config } from '../config.ts'
+import { AppError, throwIfAborted, toAppError } from '../errors.ts'
+import type { Segment, Script } from '../script/types.ts'
+import type { SpeechService, VoiceProfile } from '../tts/types.ts'
+import { fileError, sha256 } from '../util/files.ts'
+import { ENCODER_DELAY, SAMPLE_RATE, SAMPLES_PER_FRAME, type Ffmpeg, type Loudness } from '../audio/ffmpeg.ts'
+import { createLoudnessMeter, type LoudnessMeter } from '../audio/loudness-meter.ts'
+import { readMp3Frames } from '../audio/mp3.ts'
+import { createRunDir, type RunDir } from '../audio/tempdir.ts'
+import { buildChaptersJson, buildFfmetadata, buildTimingsJson, buildVtt, type TimedSegment } from '../audio/transcript.ts'
+import type { Chapter, EncodedPiece, EpisodeResult, RenderOptions, RenderProgress, SegmentTiming } from './types.ts'
+
+export interface RenderDeps {
+  speech: SpeechService
+  ffmpeg: Ffmpeg
+  config: Config
+  /** Shared clip loudness meter (one worker); created per render when absent. */
+  meter?: LoudnessMeter
+}
+
+/** Bumped when piece encoding changes, so old cached pieces are not reused. */
+const PIECE_VERSION = 'piece-v1'
+/** Headroom between the limiter's sample-peak ceiling and the true-peak target: MP3 coding adds overshoot. */
+const LIMITER_HEADROOM_DB = 1.0
+/** Samples short of the frame boundary we aim for: libmp3lame adds a frame when the input ends within ~30 samples of it. */
+const FRAME_MARGIN = 64
+const MAX_GAIN_DB = 30
+const JINGLE_GAP_MS = 400
+const JINGLE_FADE_SEC = 0.03
+
+interface PieceInfo {
+  index: number
+  path: string
+  key: string
+  samples: number
+  /** Speech inside the piece, relative to its start (samples at 44.1 kHz). */
+  speechStart: number
+  speechEnd: number
+  clipCached: boolean
+  encoded: boolean
+}
+
+type Item = { kind: 'segment'; segment: Segment; segmentIndex: number } | { kind: 'jingle'; which: 'intro' | 'outro'; file: string }
+
+const msOf = (samples: number) => (samples * 1000) / SAMPLE_RATE
+
+/** Frame-aligned encoder input length for `contentSamples` followed by `pauseSamples` of silence. */
+export function frameAlignedLength(contentSamples: number, pauseSamples: number): number {
+  const minFrames = Math.ceil((contentSamples + ENCODER_DELAY + FRAME_MARGIN) / SAMPLES_PER_FRAME)
+  const frames = Math.max(minFrames, Math.round((contentSamples + pauseSamples) / SAMPLES_PER_FRAME))
+  return frames * SAMPLES_PER_FRAME - ENCODER_DELAY - FRAME_MARGIN
+}
+
+function resolveJingle(config: Config, file: string): string {
+  return path.isAbsolute(file) ? file : path.resolve(config.voicesDir, file)
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Runs tasks with bounded concurrency, starting them in order; resolves in order through `emit`. */
+async function orderedPool<T>(
+  count: number,
+  limit: number,
+  signal: AbortSignal,
+  task: (i: number) => Promise<T>,
+  emit: (i: number, value: T) => void,
+): Promise<T[]> {
+  const results: T[] = new Array(count)
+  const ready: boolean[] = new Array(count).fill(false)
+  let next = 0
+  let emitted = 0
+  let failed: unknown
+  const inFlight = new Set<Promise<void>>()
+  const start = (i: number) => {
+    const p = task(i).then(
+      (v) => {
+        results[i] = v
+        ready[i] = true
+        while (emitted < count && ready[emitted] && failed === undefined) {
+          emit(emitted, results[emitted]!)
+          emitted++
+        }
+      },
+      (err) => {
+        failed ??= err
+      },
+    )
+    const tracked = p.finally(() => inFlight.delete(tracked))
+    inFlight.add(tracked)
+  }
+  while ((next < count || inFlight.size > 0) && failed === undefined) {
+    while (next < count && inFlight.size < limit && failed === undefined && !signal.aborted) start(next++)
+    if (inFlight.size === 0) break
+    await Promise.race(inFlight)
+  }
+  // Let everything in flight settle (ffmpeg killed, files closed) before the caller cleans up.
+  await Promise.allSettled([...inFlight])
+  if (failed !== undefined) throw failed
+  throwIfAborted(signal)
+  return results
+}
+
+/** A tiny counting semaphore: bounds ffmpeg processes independently of synthesis. */
+function semaphore(max: number) {
+  let active = 0
+  const waiting: (() => void)[] = []
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= max) await new Promise<void>((r) => waiting.push(r))
+    active++
+    try {
+      return await fn()
+    } finally {
+      active--
+      waiting.shift()?.()
+    }
+  }
+}
+
+function chapterTitle(group: Segment[], fallback: string): string {
+  const head = group.find((s) => s.kind === 'title' || s.kind === 'heading')
+  const text = (head?.displayText ?? head?.text ?? '').trim()
+  if (text) return text
+  if (fallback) return fallback
+  const first = (group[0]?.displayText ?? group[0]?.text ?? '').trim()
+  return first.length > 80 ? first.slice(0, 77).trimEnd() + '…' : first
+}
+
+/** One chapter per heading (sectionIndex), or per story when the script is a briefing (storyIndex). */
+export function buildChapters(script: Script, timings: SegmentTiming[], durationMs: number): Chapter[] {
+  const byStory = script.segments.some((s) => s.storyIndex !== undefined)
+  const keyOf = (s: Segment) => (byStory ? (s.storyIndex ?? -1) : s.sectionIndex)
+  const groups: { key: number; segments: Segment[]; startMs: number }[] = []
+  script.segments.forEach((s, i) => {
+    const k = keyOf(s)
+    const last = groups[groups.length - 1]
+    if (last && last.key === k) last.segments.push(s)
+    else groups.push({ key: k, segments: [s], startMs: timings[i]!.startMs })
+  })
+  if (groups.length === 0) return []
+  groups[0]!.startMs = 0 // the first chapter includes the intro jingle
+  return groups.map((g, i) => ({
+    title: chapterTitle(g.segments, i === 0 ? script.title : ''),
+    startMs: Math.round(g.startMs),
+    endMs: Math.round(i + 1 < groups.length ? groups[i + 1]!.startMs : durationMs),
+  }))
+}
+
+async function renameInto(from: string, to: string): Promise<void> {
+  try {
+    await fs.mkdir(path.dirname(to), { recursive: true })
+    await fs.rename(from, to)
+  } catch (err) {
+    throw fileError(err, to)
+  }
+}
+
+async function writeInto(run: RunDir, target: string, data: string): Promise<void> {
+  const tmp = run.file(`${path.basename(target)}.tmp`)
+  try {
+    await fs.writeFile(tmp, data)
+  } catch (err) {
+    throw fileError(err, target)
+  }
+  await renameInto(tmp, target)
+}
+
+export async function renderEpisode(
+  script: Script,
+  profile: VoiceProfile,
+  deps: { speech: SpeechService; ffmpeg: Ffmpeg; config: Config; meter?: LoudnessMeter },
+  options: RenderOptions = {},
+): Promise<EpisodeResult> {
+  const started = Date.now()
+  const { speech, ffmpeg, config } = deps
+  const format = options.format ?? config.audio.format
+  const { bitrateKbps, targetLufs, truePeakDb, encodeConcurrency } = config.audio
+  throwIfAborted(options.signal)
+  if (script.segments.length === 0) throw new AppError('NO_ARTICLE_TEXT', `"${script.title}" has no segments to speak.`)
+
+  const controller = new AbortController()
+  const onOuterAbort = () => controller.abort(options.signal?.reason)
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true })
+  const signal = controller.signal
+
+  const items: Item[] = [
+    ...(profile.intro ? [{ kind: 'jingle' as const, which: 'intro' as const, file: resolveJingle(config, profile.intro) }] : []),
+    ...script.segments.map((segment, segmentIndex) => ({ kind: 'segment' as const, segment, segmentIndex })),
+    ...(profile.outro ? [{ kind: 'jingle' as const, which: 'outro' as const, file: resolveJingle(config, profile.outro) }] : []),
+  ]
+  const total = items.length
+  const piecesDir = path.join(config.cacheDir, 'pieces')
+  const episodesDir = path.join(config.cacheDir, 'episodes')
+  const ownMeter = deps.meter ? undefined : createLoudnessMeter()
+  const meter = deps.meter ?? ownMeter!
+  const encodeSlot = semaphore(encodeConcurrency)
+  const encoderSettings = `${bitrateKbps}k|${targetLufs}|${truePeakDb}|${SAMPLE_RATE}`
+  const limitDb = truePeakDb - LIMITER_HEADROOM_DB
+
+  let synthesized = 0
+  let cachedClips = 0
+  let encoded = 0
+  let piecesDone = 0
+  const progress = (phase: RenderProgress['phase'], joinFraction = 0) => {
+    if (!options.onProgress) return
+    const fraction = phase === 'done' ? 1 : (0.92 * piecesDone) / total + 0.08 * joinFraction
+    options.onProgress({ phase, done: piecesDone, total, fraction })
+  }
+
+  let run: RunDir | undefined
+  try {
+    run = await createRunDir(config.cacheDir)
+    const runDir = run
+    await fs.mkdir(piecesDir, { recursive: true }).catch((err) => {
+      throw fileError(err, piecesDir)
+    })
+
+    /** Reuses a cached piece when its frames parse; otherwise encodes it into the run dir and renames it into the cache. */
+    const ensurePiece = async (
+      index: number,
+      key: string,
+      encode: (tmp: string) => Promise<{ speechStart: number; speechEnd: number }>,
+      cachedSpeech: (samples: number) => { speechStart: number; speechEnd: number },
+    ): Promise<Omit<PieceInfo, 'clipCached'>> => {
+      const target = path.join(piecesDir, `${key}.mp3`)
+      const cached = await readMp3Frames(target).catch(() => undefined)
+      if (cached && cached.sampleRate === SAMPLE_RATE) {
+        return { index, path: target, key, samples: cached.samples, ...cachedSpeech(cached.samples), encoded: false }
+      }
+      const tmp = runDir.file(`piece-${index}.mp3`)
+      const speechSpan = await encodeSlot(() => encode(tmp))
+      const frames = await readMp3Frames(tmp)
+      if (!frames) throw new AppError('FFMPEG_FAILED', `ffmpeg wrote an unreadable MP3 piece for item ${index}.`)
+      await renameInto(tmp, target)
+      encoded++
+      return { index, path: target, key, samples: frames.samples, ...speechSpan, encoded: true }
+    }
+
+    const segmentPiece = async (index: number, segment: Segment): Promise<PieceInfo> => {
+      const clip = await speech.synthesizeSegment(segment, profile, signal)
+      throwIfAborted(signal)
+      if (clip.cached) cachedClips++
+      else synthesized++
+      progress('synthesize')
+      const pauseSamples = Math.round((Math.max(0, segment.pauseAfterMs) * SAMPLE_RATE) / 1000)
+      const key = sha256(PIECE_VERSION, clip.key, String(segment.pauseAfterMs), encoderSettings)
+      const clipSamples = Math.round((clip.durationMs * SAMPLE_RATE) / 1000)
+      const piece = await ensurePiece(
+        index,
+        key,
+        async (tmp) => {
+          const m = await meter.measure(clip.wavPath, { targetLufs, ceilingDb: limitDb }).catch((err: unknown) => {
+            throw err instanceof AppError && err.code === 'INVALID_AUDIO'
+              ? new AppError('INVALID_AUDIO', `The clip for segment ${segment.id} is unreadable: ${err.message}`, { cause: err })
+              : err
+          })
+          const content = Math.round((m.samples * SAMPLE_RATE) / m.sampleRate)
+          const gainDb = m.gainDb ?? 0
+          const totalSamples = frameAlignedLength(content, pauseSamples)
+          await ffmpeg.encodePiece({ input: clip.wavPath, output: tmp, gainDb, limitDb, totalSamples, bitrateKbps }, signal)
+          return { speechStart: ENCODER_DELAY, speechEnd: ENCODER_DELAY + content }
+        },
+        (samples) => ({ speechStart: ENCODER_DELAY, speechEnd: Math.min(samples, ENCODER_DELAY + clipSamples) }),
+      )
+      return { ...piece, clipCached: clip.cached }
+    }
+
+    const jinglePiece = async (index: number, which: 'intro' | 'outro', file: string): Promise<PieceInfo> => {
+      let stat: import('node:fs').Stats
+      try {
+        stat = await fs.stat(file)
+      } catch {
+        throw new AppError('INVALID_AUDIO', `The ${which} jingle of voice profile "${profile.id}" does not exist: ${file}`, {
+          help: `Fix "${which}" in voices/${profile.id}.json or add the file.`,
+        })
+      }
+      const key = sha256(PIECE_VERSION, 'jingle', which, file, String(stat.size), String(stat.mtimeMs), encoderSettings)
+      const gapSamples = which === 'intro' ? Math.round((JINGLE_GAP_MS * SAMPLE_RATE) / 1000) : 0
+      const piece = await ensurePiece(
+        index,
+        key,
+        async (tmp) => {
+          const info = await ffmpeg.probe(file, signal).catch((err: unknown) => {
+            throw err instanceof AppError && err.code === 'INVALID_AUDIO'
+              ? new AppError('INVALID_AUDIO', `The ${which} jingle ${file} is not audio ffmpeg can read: ${err.message}`, { details: err.details, cause: err })
+              : err
+          })
+          if (!info.audio || info.durationMs <= 0)
+            throw new AppError('INVALID_AUDIO', `The ${which} jingle ${file} has no audio stream (${info.formatName}).`)
+          const loud = await ffmpeg.measureLoudness(file, signal)
+          const gainDb = Number.isFinite(loud.integratedLufs) ? Math.max(-MAX_GAIN_DB, Math.min(MAX_GAIN_DB, targetLufs - loud.integratedLufs)) : 0
+          const content = Math.round((info.durationMs * SAMPLE_RATE) / 1000)
+          const durSec = info.durationMs / 1000
+          await ffmpeg.encodePiece(
+            {
+              input: file,
+              output: tmp,
+              gainDb,
+              limitDb,
+              totalSamples: frameAlignedLength(content, gapSamples),
+              bitrateKbps,
+              fadeOut: { startSec: Math.max(0, durSec - JINGLE_FADE_SEC), durationSec: Math.min(JINGLE_FADE_SEC, durSec) },
+            },
+            signal,
+          )
+          return { speechStart: ENCODER_DELAY, speechEnd: ENCODER_DELAY + content }
+        },
+        (samples) => ({ speechStart: ENCODER_DELAY, speechEnd: samples }),
+      )
+      return { ...piece, clipCached: true }
+    }
+
+    // Synthesis has its own worker pool inside the speech service; keep enough segments in flight to
+    // feed it and the encoders, but not so many that the first piece waits behind the whole article.
+    const inFlight = Math.max(2, encodeConcurrency + Math.max(1, config.tts.espeakWorkers))
+    progress('synthesize')
+    const pieces = await orderedPool(
+      total,
+      inFlight,
+      signal,
+      async (i) => {
+        const item = items[i]!
+        try {
+          const p = item.kind === 'segment' ? await segmentPiece(i, item.segment) : await jinglePiece(i, item.which, item.file)
+          piecesDone++
+          progress('encode')
+          return p
+        } catch (err) {
+          // Stop the other segments (and kill their ffmpeg) as soon as one fails.
+          controller.abort(err)
+          throw err
+        }
+      },
+      (i, p) => {
+        const piece: EncodedPiece = { index: i, path: p.path, durationMs: msOf(p.samples) }
+        options.onPiece?.(piece)
+      },
+    )
+
+    // Timings from the real frame counts.
+    let cursor = 0
+    const timed: TimedSegment[] = []
+    items.forEach((item, i) => {
+      const p = pieces[i]!
+      if (item.kind === 'segment') {
+        const s = item.segment
+        timed.push({
+          id: s.id,
+          kind: s.kind,
+          sectionIndex: s.sectionIndex,
+          ...(s.blockIndex === undefined ? {} : { blockIndex: s.blockIndex }),
+          ...(s.storyIndex === undefined ? {} : { storyIndex: s.storyIndex }),
+          startMs: Math.round(msOf(cursor)),
+          endMs: Math.round(msOf(cursor + p.samples)),
+          text: (s.displayText ?? s.text).trim(),
+          speechStartMs: msOf(cursor + p.speechStart),
+          speechEndMs: msOf(cursor + p.speechEnd),
+        })
+      }
+      cursor += p.samples
+    })
+    const durationMs = Math.round(msOf(cursor))
+    // The first cue starts at 0 and the last ends with the file, so the transcript covers all of it.
+    if (timed.length > 0 && !profile.intro) timed[0]!.startMs = 0
+    if (timed.length > 0 && !profile.outro) timed[timed.length - 1]!.endMs = durationMs
+    const timings: SegmentTiming[] = timed.map(({ speechStartMs: _a, speechEndMs: _b, sentenceStartsMs: _c, ...t }) => t)
+    const chapters = buildChapters(script, timings, durationMs)
+
+    const meta = options.metadata ?? {}
+    let siteHost: string | undefined
+    try {
+      siteHost = script.url ? new URL(script.url).hostname.replace(/^www\./, '') : undefined
+    } catch {}
+    const tags: Record<string, string | undefined> = {
+      title: meta.title ?? script.title,
+      artist: meta.artist ?? siteHost ?? config.show.author,
+      album: meta.album ?? config.show.title,
+      date: meta.date ?? script.publishedAt?.slice(0, 10),
+      comment: meta.comment,
+      language: script.language,
+      genre: 'Podcast',
+    }
+    let coverId = ''
+    if (meta.coverPath) {
+      try {
+        const st = await fs.stat(meta.coverPath)
+        coverId = `${meta.coverPath}|${st.size}|${st.mtimeMs}`
+      } catch {
+        throw new AppError('INVALID_IMAGE', `The cover art ${meta.coverPath} does not exist.`)
+      }
+    }
+    const ext = format === 'm4a' ? 'm4a' : 'mp3'
+    const hash = sha256('episode-v1', format, encoderSettings, JSON.stringify(tags), coverId, JSON.stringify(chapters), ...pieces.map((p) => p.key)).slice(0, 32)
+    const audioPath = path.join(episodesDir, `${hash}.${ext}`)
+    const vttPath = path.join(episodesDir, `${hash}.vtt`)
+    const chaptersPath = path.join(episodesDir, `${hash}.chapters.json`)
+    const timingsPath = path.join(episodesDir, `${hash}.timings.json`)
+    const infoPath = path.join(episodesDir, `${hash}.info.json`)
+
+    progress('join')
+    let loudness: Loudness | undefined
+    let finalDuration = durationMs
+    const info = (await fs.readFile(infoPath, 'utf8').then((t) => JSON.parse(t) as { loudness: Loudness; durationMs: number }).catch(() => undefined)) ?? undefined
+    if (info && (await exists(audioPath))) {
+      loudness = info.loudness
+      finalDuration = info.durationMs
+    } else {
+      const listPath = runDir.file('pieces.txt')
+      const metaPath = runDir.file('metadata.txt')
+      // concat demuxer list: https://ffmpeg.org/ffmpeg-formats.html#concat-1 (single quotes escaped as '\'')
+      await fs.writeFile(listPath, pieces.map((p) => `file '${p.path.replace(/'/g, "'\\''")}'\n`).join(''))
+      await fs.writeFile(metaPath, buildFfmetadata(tags, chapters))
+      const tmpOut = runDir.file(`episode.${ext}`)
+      const joined = await encodeSlot(() =>
+        ffmpeg.join({ listPath, metadataPath: metaPath, coverPath: meta.coverPath, output: tmpOut, format, bitrateKbps, measure: true }, signal),
+      )
+      loudness = joined.loudness
+      if (format === 'm4a') finalDuration = (await ffmpeg.probe(tmpOut, signal)).durationMs
+      throwIfAborted(signal)
+      await renameInto(tmpOut, audioPath)
+      await writeInto(runDir, infoPath, JSON.stringify({ loudness, durationMs: finalDuration }))
+    }
+    progress('join', 0.9)
+    await fs.mkdir(episodesDir, { recursive: true })
+    await writeInto(runDir, vttPath, buildVtt(timed))
+    await writeInto(runDir, chaptersPath, JSON.stringify(buildChaptersJson(chapters), null, 2))
+    await writeInto(runDir, timingsPath, JSON.stringify(buildTimingsJson(timings, finalDuration)))
+    const bytes = (await fs.stat(audioPath)).size
+    progress('done', 1)
+    return {
+      hash,
+      format,
+      mimeType: format === 'm4a' ? 'audio/mp4' : 'audio/mpeg',
+      audioPath,
+      vttPath,
+      chaptersPath,
+      timingsPath,
+      bytes,
+      durationMs: finalDuration,
+      loudness: loudness ?? { integratedLufs: NaN, truePeakDb: NaN },
+      chapters,
+      timings,
+      stats: {
+        segments: script.segments.length,
+        synthesized,
+        cached: cachedClips,
+        encoded,
+        elapsedMs: Date.now() - started,
+      },
+    }
+  } catch (err) {
+    controller.abort(err)
+    throw options.signal?.aborted ? new AppError('ABORTED', 'The render was cancelled.', { cause: err }) : toAppError(err)
+  } finally {
+    options.signal?.removeEventListener('abort', onOuterAbort)
+    await run?.remove()
+    await ownMeter?.close()
+  }
+}
