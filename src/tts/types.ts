@@ -11,6 +11,8 @@ export interface VoiceProfile {
   description?: string
   /** Voice per role; roles not given fall back to body. */
   voices: { body: VoiceSettings } & Partial<Record<Exclude<VoiceRole, 'body'>, VoiceSettings>>
+  /** Speaking rate for every role that sets none (1.0 = normal). Added by issue 3. */
+  rate?: number
   /** Silence after each segment kind, ms. */
   pauses: Record<SegmentKind, number>
   /** Preferred segment size in characters (defaults to the engine's). */

@@ -1,0 +1,5 @@
+// The package ships no types; the worker describes the part it uses (see espeak-worker.ts).
+declare module '@echogarden/espeak-ng-emscripten' {
+  const createModule: () => Promise<unknown>
+  export default createModule
+}

@@ -1,0 +1,306 @@
+/**
+ * espeak-ng, the offline default engine: WASM from npm (no system install),
+ * run in a pool of worker threads that each keep a warm instance, so
+ * synthesis never blocks the event loop and segments of one article are
+ * synthesized in parallel.
+ */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import type { Worker } from 'node:worker_threads'
+import { AppError, throwIfAborted } from '../errors.ts'
+import { startWorker } from '../util/worker.ts'
+import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings, WordTiming } from './engine.ts'
+import type { EspeakJob, EspeakReply, EspeakVoicesJob } from './espeak-worker.ts'
+import { checkSsml, escapeXmlWithMap } from './ssml.ts'
+import { pcmDurationMs } from './wav.ts'
+
+export interface EspeakEngineOptions {
+  /** Worker threads, each with a warm instance; default 1. */
+  workers?: number
+}
+
+const PACKAGE = '@echogarden/espeak-ng-emscripten'
+const SAMPLE_RATE = 22050
+const NORMAL_WPM = 175
+
+function packageVersion(): string {
+  try {
+    const require = createRequire(import.meta.url)
+    return (JSON.parse(readFileSync(require.resolve(`${PACKAGE}/package.json`), 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+}
+
+type Pending = {
+  id: number
+  message: EspeakJob | EspeakVoicesJob
+  resolve: (reply: EspeakReply) => void
+  reject: (err: unknown) => void
+  signal?: AbortSignal
+  onAbort?: () => void
+}
+
+interface Slot {
+  worker: Worker
+  cancel: Int32Array
+  ready: boolean
+  job: Pending | null
+}
+
+/** Pool of worker threads, each with a warm espeak-ng instance; jobs queue FIFO. */
+class EspeakPool {
+  private readonly slots: Slot[] = []
+  private readonly queue: Pending[] = []
+  private nextId = 1
+  private closed = false
+  private readonly firstReady: Promise<void>
+  private resolveFirstReady!: () => void
+  private rejectFirstReady!: (err: unknown) => void
+
+  constructor(size: number) {
+    this.firstReady = new Promise((resolve, reject) => {
+      this.resolveFirstReady = resolve
+      this.rejectFirstReady = reject
+    })
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn())
+  }
+
+  ready(): Promise<void> {
+    return this.firstReady
+  }
+
+  private spawn(): Slot {
+    const cancel = new Int32Array(new SharedArrayBuffer(4))
+    // Through worker-boot.mjs: see there why startWorker alone cannot load a .ts entry on Node 20.
+    const worker = startWorker(new URL('./worker-boot.mjs', import.meta.url), {
+      execArgv: [],
+      workerData: { entry: new URL('./espeak-worker.ts', import.meta.url).href, cancel: cancel.buffer },
+    })
+    const slot: Slot = { worker, cancel, ready: false, job: null }
+    worker.on('message', (msg: EspeakReply | { ready: true }) => {
+      if ('ready' in msg) {
+        slot.ready = true
+        this.resolveFirstReady()
+        this.idle(slot)
+        this.pump()
+        return
+      }
+      const job = slot.job
+      slot.job = null
+      if (job && job.id === msg.id) {
+        job.signal?.removeEventListener('abort', job.onAbort!)
+        job.resolve(msg)
+      }
+      this.idle(slot)
+      this.pump()
+    })
+    worker.on('error', (err) => {
+      // The worker dies after 'error'; fail its job and replace it (see 'exit').
+      const job = slot.job
+      slot.job = null
+      if (job) job.reject(new AppError('ENGINE_FAILED', `espeak-ng worker failed: ${err.message}`, { cause: err }))
+      if (!slot.ready) this.rejectFirstReady(new AppError('ENGINE_FAILED', `espeak-ng could not start: ${err.message}`, { cause: err }))
+    })
+    worker.on('exit', () => {
+      const job = slot.job
+      slot.job = null
+      if (job) job.reject(new AppError('ENGINE_FAILED', 'espeak-ng worker exited during synthesis.'))
+      const index = this.slots.indexOf(slot)
+      if (!this.closed && index >= 0) {
+        this.slots[index] = this.spawn()
+      }
+    })
+    return slot
+  }
+
+  /** Idle workers must not keep the process alive (a CLI exits when its work is done). */
+  private idle(slot: Slot): void {
+    if (!slot.job) slot.worker.unref()
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return
+      if (!slot.ready || slot.job) continue
+      const job = this.queue.shift()!
+      slot.job = job
+      slot.worker.ref()
+      slot.worker.postMessage(job.message)
+    }
+  }
+
+  run(message: Omit<EspeakJob, 'id'> | Omit<EspeakVoicesJob, 'id'>, signal?: AbortSignal): Promise<EspeakReply> {
+    if (this.closed) return Promise.reject(new AppError('ENGINE_UNAVAILABLE', 'The espeak-ng engine is closed.'))
+    throwIfAborted(signal)
+    const id = this.nextId++
+    return new Promise<EspeakReply>((resolve, reject) => {
+      const job: Pending = { id, message: { ...message, id } as EspeakJob | EspeakVoicesJob, resolve, reject, signal }
+      if (signal) {
+        job.onAbort = () => {
+          const queued = this.queue.indexOf(job)
+          if (queued >= 0) this.queue.splice(queued, 1)
+          const slot = this.slots.find((s) => s.job === job)
+          // Running: tell the worker to stop at its next audio chunk. The slot stays busy
+          // until the worker acknowledges, so nothing else is posted to it meanwhile.
+          if (slot) {
+            Atomics.store(slot.cancel, 0, id)
+            job.resolve = () => {}
+            job.reject = () => {}
+          }
+          reject(new AppError('ABORTED', 'Speech synthesis was cancelled.', { cause: signal.reason }))
+        }
+        signal.addEventListener('abort', job.onAbort, { once: true })
+      }
+      this.queue.push(job)
+      this.pump()
+    })
+  }
+
+  /** Jobs waiting or running; for tests and stats. */
+  get load(): { queued: number; running: number; workers: number } {
+    return { queued: this.queue.length, running: this.slots.filter((s) => s.job).length, workers: this.slots.length }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    for (const job of this.queue.splice(0)) job.reject(new AppError('ENGINE_UNAVAILABLE', 'The espeak-ng engine was closed.'))
+    await Promise.all(this.slots.map((s) => s.worker.terminate()))
+  }
+}
+
+/** espeak-ng voice name for settings: an explicit name ('en-us+f3'), else language (+ a gender variant). */
+export function espeakVoiceName(voice: VoiceSettings): string {
+  if (voice.name) return voice.name.toLowerCase()
+  const base = voice.language.toLowerCase()
+  if (voice.gender === 'female') return `${base}+f3`
+  return base
+}
+
+export class EspeakEngine implements TtsEngine {
+  readonly id = 'espeak-ng'
+  readonly version: string
+  readonly capabilities: EngineCapabilities
+  private readonly pool: EspeakPool
+  private readonly voices: Voice[]
+  private readonly knownNames: Set<string>
+  /** Voice variants ('f3', 'klatt', ...) usable as 'en-us+f3'. */
+  readonly variants: string[]
+
+  private constructor(pool: EspeakPool, voices: Voice[], variants: string[]) {
+    this.pool = pool
+    this.voices = voices
+    this.variants = variants
+    this.version = `${PACKAGE}@${packageVersion()}`
+    this.knownNames = new Set(voices.flatMap((v) => [v.name, ...v.languages]))
+    this.capabilities = {
+      ssml: true,
+      // A whole article fits in one call; segments are kept far smaller for parallelism and caching.
+      maxInputBytes: 100_000,
+      targetChars: 400,
+      languages: [...new Set(voices.flatMap((v) => v.languages))].sort(),
+      sampleRate: SAMPLE_RATE,
+    }
+  }
+
+  static async create(options: EspeakEngineOptions = {}): Promise<EspeakEngine> {
+    const pool = new EspeakPool(Math.max(1, options.workers ?? 1))
+    try {
+      await pool.ready()
+      const reply = await pool.run({ type: 'voices' })
+      if (!reply.ok || !('voices' in reply)) throw new AppError('ENGINE_FAILED', 'espeak-ng did not list its voices.')
+      const voices: Voice[] = reply.voices.map((v) => ({
+        engine: 'espeak-ng',
+        name: (v.languages[0] ?? v.identifier.split('/').pop()!).toLowerCase(),
+        languages: v.languages.map((l) => l.toLowerCase()),
+        sampleRate: SAMPLE_RATE,
+      }))
+      return new EspeakEngine(pool, voices, reply.variants)
+    } catch (err) {
+      await pool.close()
+      throw err
+    }
+  }
+
+  get load(): { queued: number; running: number; workers: number } {
+    return this.pool.load
+  }
+
+  /** True when espeak-ng has a voice for the language tag (exact, else its primary subtag). */
+  speaks(language: string): boolean {
+    const tag = language.toLowerCase()
+    return this.knownNames.has(tag) || this.knownNames.has(tag.split('-')[0]!)
+  }
+
+  /** The voice name espeak-ng uses for a language tag: exact match first, else the primary subtag. */
+  voiceForLanguage(language: string): string | undefined {
+    const tag = language.toLowerCase()
+    if (this.knownNames.has(tag)) return tag
+    const primary = tag.split('-')[0]!
+    return this.knownNames.has(primary) ? primary : undefined
+  }
+
+  async listVoices(signal?: AbortSignal): Promise<Voice[]> {
+    throwIfAborted(signal)
+    return this.voices.map((v) => ({ ...v, languages: [...v.languages] }))
+  }
+
+  async synthesize(req: SynthesisRequest, signal?: AbortSignal): Promise<Clip> {
+    throwIfAborted(signal)
+    const bytes = Buffer.byteLength(req.text, 'utf8')
+    if (bytes > this.capabilities.maxInputBytes)
+      throw new AppError('TEXT_TOO_LONG', `The text is ${bytes} bytes; espeak-ng takes at most ${this.capabilities.maxInputBytes} per request.`)
+    const name = req.voice.name ? req.voice.name.toLowerCase() : this.voiceForLanguage(req.voice.language)
+    if (!name) throw new AppError('UNSUPPORTED_LANGUAGE', `espeak-ng does not speak "${req.voice.language}".`, { details: { language: req.voice.language } })
+    const [base, variant] = name.split('+') as [string, string | undefined]
+    if (!this.knownNames.has(base)) throw new AppError('UNKNOWN_VOICE', `espeak-ng has no voice "${name}".`, { details: { voice: name } })
+    // espeak-ng silently ignores an unknown variant; refuse it so a typo in a profile is noticed.
+    if (variant !== undefined && this.variants.length > 0 && !this.variants.includes(variant))
+      throw new AppError('UNKNOWN_VOICE', `espeak-ng has no voice variant "${variant}" (in "${name}"); variants include f1-f5, m1-m7, klatt.`, {
+        details: { voice: name },
+      })
+    const voice = req.voice.name ? name : req.voice.gender === 'female' ? `${name}+f3` : name
+
+    // The WASM build always parses SSML, so plain text is escaped (and offsets mapped back for word timings).
+    let ssml: string
+    let map: Int32Array | null = null
+    if (req.ssml) {
+      ssml = checkSsml(req.text, `espeak-ng voice ${voice}`)
+    } else {
+      const escaped = escapeXmlWithMap(req.text)
+      ssml = escaped.escaped
+      map = escaped.map
+    }
+    const wpm = Math.round(Math.min(450, Math.max(80, NORMAL_WPM * (req.voice.rate ?? 1))))
+    // espeak pitch is 0..100 with 50 normal; roughly 2.5 units per semitone across its range.
+    const pitch = Math.round(Math.min(100, Math.max(0, 50 + (req.voice.pitch ?? 0) * 2.5)))
+
+    const reply = await this.pool.run({ type: 'synth', ssml, voice, wpm, pitch }, signal)
+    if (!reply.ok) {
+      if (reply.code === 'UNKNOWN_VOICE') throw new AppError('UNKNOWN_VOICE', reply.message, { details: { voice } })
+      throw new AppError('ENGINE_FAILED', `espeak-ng failed: ${reply.message}`)
+    }
+    if (!('pcm' in reply)) throw new AppError('ENGINE_FAILED', 'espeak-ng returned no audio.')
+    const pcm = Buffer.from(reply.pcm)
+    const words: WordTiming[] = reply.events
+      .filter((e) => e.type === 'word' && e.len > 0)
+      .map((e) => {
+        // espeak reports 1-based character positions in the text it was given.
+        const start = e.pos - 1
+        const end = start + e.len
+        if (!map) return { offset: start, length: e.len, startMs: e.ms }
+        const o = map[Math.min(Math.max(start, 0), map.length - 1)]!
+        const oe = map[Math.min(Math.max(end, 0), map.length - 1)]!
+        return { offset: o, length: Math.max(1, oe - o), startMs: e.ms }
+      })
+    return { pcm, sampleRate: reply.sampleRate, durationMs: pcmDurationMs(pcm.length, reply.sampleRate), words }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close()
+  }
+}
+
+export function createEspeakEngine(options: EspeakEngineOptions = {}): Promise<EspeakEngine> {
+  return EspeakEngine.create(options)
+}
