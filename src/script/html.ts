@@ -1,0 +1,237 @@
+/**
+ * HTML -> blocks. Full pages go through @mozilla/readability on a linkedom DOM
+ * (the same extraction Firefox Reader View uses); fragments, Markdown rendered
+ * to HTML, and pages Readability gives up on are walked directly. Either way the
+ * walker below drops what must not be read: widgets, captions, code, tables.
+ */
+import { Readability } from '@mozilla/readability'
+import { parseHTML } from 'linkedom'
+import { type Block, type BlockKind, type Extracted, comparable, isSpeakableBlock } from './blocks.ts'
+import { tidyText } from './normalize.ts'
+
+/** Elements whose content is never read. */
+const SKIP_TAGS = new Set([
+  'script', 'style', 'noscript', 'template', 'nav', 'aside', 'footer', 'form', 'button', 'select', 'input', 'textarea',
+  'label', 'iframe', 'object', 'embed', 'svg', 'canvas', 'video', 'audio', 'picture', 'img', 'figure', 'figcaption',
+  'pre', 'dialog', 'menu', 'math', 'head', 'title', 'meta', 'link', 'source', 'track', 'map', 'area', 'caption', 'del', 's',
+])
+const BLOCK_TAGS = new Set([
+  'p', 'div', 'section', 'article', 'main', 'header', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'ul', 'ol', 'li', 'dl',
+  'dt', 'dd', 'table', 'thead', 'tbody', 'tfoot', 'tr', 'td', 'th', 'hr', 'address', 'center', 'details', 'summary', 'body', 'html', 'hgroup',
+])
+/** Parts of class/id names that mark page furniture (a class like "article-share" splits into "article" and "share"). */
+const WIDGET_WORDS = new Set([
+  'share', 'sharing', 'sharebar', 'social', 'comment', 'comments', 'newsletter', 'subscribe', 'subscription', 'signup', 'related',
+  'recommended', 'promo', 'advert', 'advertisement', 'ad', 'ads', 'adslot', 'sponsor', 'sponsored', 'banner', 'popup', 'modal',
+  'cookie', 'consent', 'breadcrumb', 'breadcrumbs', 'toolbar', 'listen', 'player', 'tts', 'caption', 'credit', 'credits', 'byline',
+  'paywall', 'outbrain', 'taboola', 'skip', 'offscreen', 'hidden', 'visually', 'sronly', 'tags', 'tools', 'print', 'email', 'follow',
+  'more', 'readmore', 'read', 'nav', 'menu', 'masthead', 'footer', 'timestamp', 'dateline',
+])
+const WIDGET_ROLES = new Set(['navigation', 'banner', 'contentinfo', 'complementary', 'button', 'menu', 'menubar', 'toolbar', 'dialog', 'alert', 'search', 'tablist', 'img', 'figure'])
+const FOOTNOTE = /^\s*(?:\[?\s*(?:\d{1,3}|[a-z]|[ivx]{1,4})\s*\]?|[*†‡§¶]+)\s*$/i
+
+// linkedom's node types, kept loose: we only read.
+type DomNode = { nodeType: number; nodeName: string; childNodes: ArrayLike<DomNode>; textContent: string | null; parentNode?: DomNode | null }
+type DomElement = DomNode & { getAttribute(name: string): string | null; querySelectorAll(sel: string): ArrayLike<DomElement> }
+
+function textLength(el: DomNode): number {
+  return (el.textContent ?? '').replace(/\s+/g, ' ').length
+}
+
+function isWidget(el: DomElement, rootTextLength: number): boolean {
+  if (el.getAttribute('hidden') !== null || el.getAttribute('aria-hidden') === 'true') return true
+  const role = el.getAttribute('role')
+  if (role && WIDGET_ROLES.has(role.toLowerCase())) return true
+  const style = el.getAttribute('style')
+  if (style && /display\s*:\s*none|visibility\s*:\s*hidden/i.test(style)) return true
+  const names = `${el.getAttribute('class') ?? ''} ${el.getAttribute('id') ?? ''} ${el.getAttribute('data-component') ?? ''}`.toLowerCase()
+  if (!names.trim()) return false
+  const hit = names.split(/\s+/).some((token) => token.split(/[-_]+|(?<=[a-z])(?=\d)/).some((part) => WIDGET_WORDS.has(part)) || WIDGET_WORDS.has(token.replace(/[-_]/g, '')))
+  if (!hit) return false
+  // A class name alone must never drop the article itself: a "widget" that holds a
+  // large share of the text is a content wrapper with an unlucky name.
+  const len = textLength(el)
+  return len < 1500 && len < 0.25 * rootTextLength
+}
+
+/** A table of data (not layout): header cells, or many short cells without paragraphs. */
+function isDataTable(el: DomElement): boolean {
+  if (el.querySelectorAll('th').length > 0) return true
+  if (el.querySelectorAll('p').length > 0) return false
+  const cells = el.querySelectorAll('td')
+  if (cells.length < 2) return false
+  let total = 0
+  for (let i = 0; i < cells.length; i++) total += textLength(cells[i]!)
+  return total / cells.length < 80
+}
+
+/** A list whose every item is just a link: a menu or "related stories", not prose. */
+function isLinkList(el: DomElement): boolean {
+  const items = el.querySelectorAll('li')
+  if (items.length < 3) return false
+  for (let i = 0; i < items.length; i++) {
+    const li = items[i]!
+    const links = li.querySelectorAll('a')
+    let linkText = 0
+    for (let j = 0; j < links.length; j++) linkText += textLength(links[j]!)
+    if (linkText < 0.9 * textLength(li)) return false
+  }
+  return true
+}
+
+/** A paragraph that is only an in-page/javascript link or a button-like control: UI, not text. */
+function isControlLink(el: DomElement): boolean {
+  const href = el.getAttribute('href')
+  return href !== null && (href === '#' || href.startsWith('javascript:'))
+}
+
+/**
+ * Walk the DOM into blocks, iteratively (malformed pages can nest tens of
+ * thousands deep; recursion would overflow the stack).
+ */
+export function walkBlocks(root: DomElement): Block[] {
+  const blocks: Block[] = []
+  const rootLen = textLength(root)
+  let buffer = ''
+  const kinds: BlockKind[] = ['paragraph']
+  const flush = () => {
+    const text = tidyText(buffer)
+    buffer = ''
+    if (text && isSpeakableBlock(text)) blocks.push({ kind: kinds[kinds.length - 1]!, text })
+  }
+  type Frame = { node: DomNode; exit?: 'block' | 'kind' }
+  const stack: Frame[] = []
+  const pushChildren = (node: DomNode) => {
+    for (let i = node.childNodes.length - 1; i >= 0; i--) stack.push({ node: node.childNodes[i]! })
+  }
+  pushChildren(root)
+  while (stack.length) {
+    const frame = stack.pop()!
+    const node = frame.node
+    if (frame.exit) {
+      flush()
+      if (frame.exit === 'kind') kinds.pop()
+      continue
+    }
+    if (node.nodeType === 3) {
+      buffer += node.textContent ?? ''
+      continue
+    }
+    if (node.nodeType !== 1) continue
+    const el = node as DomElement
+    const tag = el.nodeName.toLowerCase()
+    if (SKIP_TAGS.has(tag)) continue
+    if (tag === 'br') {
+      buffer += ' '
+      continue
+    }
+    if (tag === 'sup' && FOOTNOTE.test(el.textContent ?? '')) continue
+    if (tag === 'a' && isControlLink(el)) continue
+    if (tag !== 'body' && tag !== 'html' && isWidget(el, rootLen)) continue
+    if (!BLOCK_TAGS.has(tag)) {
+      pushChildren(el)
+      continue
+    }
+    flush()
+    if (/^h[1-6]$/.test(tag)) {
+      kinds.push('heading')
+      stack.push({ node: el, exit: 'kind' })
+    } else if (tag === 'blockquote') {
+      kinds.push('quote')
+      stack.push({ node: el, exit: 'kind' })
+    } else if (tag === 'li' || tag === 'dt' || tag === 'dd') {
+      kinds.push(kinds[kinds.length - 1] === 'quote' ? 'quote' : 'list-item')
+      stack.push({ node: el, exit: 'kind' })
+    } else if (tag === 'table') {
+      if (isDataTable(el)) continue
+      stack.push({ node: el, exit: 'block' })
+    } else if ((tag === 'ul' || tag === 'ol') && isLinkList(el)) {
+      continue
+    } else {
+      stack.push({ node: el, exit: 'block' })
+    }
+    pushChildren(el)
+  }
+  flush()
+  return blocks
+}
+
+/** True for a whole document (doctype, <html>, <head> or <body>), false for a fragment. */
+export function isFullPage(html: string): boolean {
+  return /^\s*(?:<\?xml[^>]*>\s*)?(?:<!--[\s\S]*?-->\s*)*<(?:!doctype|html[\s>]|head[\s>])/i.test(html.slice(0, 4096)) || /<body[\s>]/i.test(html)
+}
+
+function metaContent(doc: Document, names: string[]): string | undefined {
+  for (const name of names) {
+    const el = doc.querySelector(`meta[property="${name}"], meta[name="${name}"], meta[itemprop="${name}"]`)
+    const v = el?.getAttribute('content')?.trim()
+    if (v) return v
+  }
+  return undefined
+}
+
+/** Drop the first heading when it just repeats the title (Readability keeps the page's h1). */
+export function dropTitleHeading(blocks: Block[], title: string | undefined): Block[] {
+  if (!title) return blocks
+  const t = comparable(title)
+  if (!t) return blocks
+  const i = blocks.findIndex((b, idx) => idx < 3 && b.kind === 'heading')
+  if (i < 0) return blocks
+  const h = comparable(blocks[i]!.text)
+  const same = h === t || (h.length >= 0.6 * t.length && t.startsWith(h)) || (t.length >= 0.6 * h.length && h.startsWith(t))
+  return same ? blocks.filter((_, idx) => idx !== i) : blocks
+}
+
+function fragmentTitle(blocks: Block[]): { title?: string; blocks: Block[]; titleFromBody?: boolean } {
+  const first = blocks[0]
+  if (first?.kind === 'heading') return { title: first.text, blocks: blocks.slice(1), titleFromBody: true }
+  return { blocks }
+}
+
+/** An HTML fragment (or Markdown rendered to HTML): walked directly, its leading heading is the title. */
+export function extractFragment(html: string): Extracted {
+  const { document } = parseHTML(`<!doctype html><html><head></head><body>${html}</body></html>`)
+  const body = document.body as unknown as DomElement
+  return fragmentTitle(walkBlocks(body))
+}
+
+/** A full page: Readability finds the article; if it cannot, the body is walked as a fragment. */
+export function extractPage(html: string): Extracted {
+  const { document } = parseHTML(html)
+  const doc = document as unknown as Document
+  const lang = doc.documentElement?.getAttribute('lang') ?? undefined
+  const publishedAt = metaContent(doc, ['article:published_time', 'datePublished', 'date', 'dc.date'])
+  const pageUrl = metaContent(doc, ['og:url']) ?? doc.querySelector('link[rel="canonical"]')?.getAttribute('href') ?? undefined
+  let article: ReturnType<Readability<DomElement>['parse']> = null
+  try {
+    // keepClasses: the walker needs class names to recognize widgets Readability left in.
+    article = new Readability<DomElement>(doc, { keepClasses: true, serializer: (el) => el as unknown as DomElement }).parse()
+  } catch {
+    // Readability throws on some malformed trees (and can overflow on absurd nesting);
+    // the page is then walked as is, which still extracts what it can.
+    article = null
+  }
+  if (article?.content) {
+    const blocks = dropTitleHeading(walkBlocks(article.content), article.title ?? undefined)
+    if (blocks.length > 0) {
+      return {
+        blocks,
+        title: tidyText(article.title ?? '') || undefined,
+        byline: tidyText(article.byline ?? '') || undefined,
+        language: article.lang ?? lang,
+        excerpt: tidyText(article.excerpt ?? '') || undefined,
+        publishedAt: article.publishedTime ?? publishedAt,
+        url: pageUrl,
+      }
+    }
+  }
+  // Readability found nothing (short page, odd markup): re-parse (it mutated the
+  // document) and walk the body, widgets dropped as for fragments.
+  const fresh = parseHTML(html).document
+  const body = (fresh.body ?? fresh.documentElement) as unknown as DomElement | null
+  const titleText = tidyText(fresh.querySelector('title')?.textContent ?? '') || undefined
+  const walked = body ? walkBlocks(body) : []
+  const h1 = walked.find((b) => b.kind === 'heading')
+  const title = titleText ?? h1?.text
+  return { blocks: dropTitleHeading(walked, title), title, language: lang, publishedAt, url: pageUrl }
+}
