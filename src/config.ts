@@ -109,10 +109,25 @@ export const configSchema = z.object({
     .object({
       /** Cron expression for the automatic daily briefing; unset = no schedule. */
       schedule: cronExpression.optional(),
-      timeZone: z.string().default('UTC'),
+      timeZone: z
+        .string()
+        .refine(
+          (tz) => {
+            try {
+              new Intl.DateTimeFormat('en', { timeZone: tz })
+              return true
+            } catch {
+              return false
+            }
+          },
+          { message: 'is not an IANA time zone (e.g. "Europe/Berlin" or "UTC")' },
+        )
+        .default('UTC'),
       lookbackHours: int(1, 24 * 14).default(24),
       storyMode: z.enum(['full', 'lede']).default('lede'),
       ledeSeconds: int(10, 3600).default(60),
+      /** Most stories an automatic ("last N hours") briefing takes, newest first. */
+      maxStories: int(1, 100).default(10),
     })
     .prefault({}),
   feed: z
@@ -161,6 +176,10 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_SHOW_SITE_URL: 'show.siteUrl',
   BRIEFCAST_BRIEFING_SCHEDULE: 'briefing.schedule',
   BRIEFCAST_BRIEFING_TIMEZONE: 'briefing.timeZone',
+  BRIEFCAST_BRIEFING_LOOKBACK_HOURS: 'briefing.lookbackHours',
+  BRIEFCAST_BRIEFING_STORY_MODE: 'briefing.storyMode',
+  BRIEFCAST_BRIEFING_LEDE_SECONDS: 'briefing.ledeSeconds',
+  BRIEFCAST_BRIEFING_MAX_STORIES: 'briefing.maxStories',
   BRIEFCAST_FEED_ITEM_LIMIT: 'feed.itemLimit',
 }
 

@@ -111,6 +111,35 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // Feed helper: briefings (several articles joined into one episode). The script is a snapshot taken when
+    // the briefing is created, so later edits of an article do not change a published briefing.
+    id: 'feed-001-briefings',
+    up: `
+      CREATE TABLE briefings (
+        id           TEXT PRIMARY KEY,
+        title        TEXT NOT NULL,
+        origin       TEXT NOT NULL CHECK (origin IN ('api','schedule')),
+        day          TEXT,
+        language     TEXT NOT NULL,
+        profile_id   TEXT NOT NULL,
+        status       TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued','rendering','ready','failed')),
+        progress     REAL NOT NULL DEFAULT 0,
+        error_json   TEXT,
+        stories_json TEXT NOT NULL,
+        skipped_json TEXT NOT NULL DEFAULT '[]',
+        script_json  TEXT NOT NULL,
+        options_json TEXT NOT NULL DEFAULT '{}',
+        episode_id   INTEGER REFERENCES episodes (id) ON DELETE SET NULL,
+        published_at TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL
+      );
+      CREATE INDEX briefings_published ON briefings (published_at DESC, id DESC);
+      -- one scheduled briefing per day (in the schedule's time zone), even across restarts
+      CREATE UNIQUE INDEX briefings_scheduled_day ON briefings (day) WHERE origin = 'schedule';
+    `,
+  },
 ]
 
 /** Apply pending migrations in order; each in its own transaction. Returns the ids applied. */

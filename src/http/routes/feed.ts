@@ -1,7 +1,258 @@
-/** Placeholder so the app builds; the feed helper replaces this file. */
+/**
+ * Podcast feeds and briefings:
+ *   GET  /feed.xml                 briefings (the show's main feed)
+ *   GET  /feeds/articles.xml       one episode per article
+ *   GET  /briefings/:id/:hash.(mp3|m4a|vtt|chapters.json|timings.json)   versioned, immutable files
+ *   POST /api/briefings            create (and queue the render)       } Bearer API key
+ *   GET  /api/briefings[/:id]      list / one                           }
+ *   POST /api/briefings/:id/render render again                         }
+ *   DELETE /api/briefings/:id                                           }
+ *
+ * Feeds answer conditional GETs: a strong ETag (hash of the bytes: the XML
+ * is a pure function of its inputs) and Last-Modified (the newest change of
+ * any item), 304 on If-None-Match / If-Modified-Since.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import path from 'node:path'
 import express from 'express'
+import { z } from 'zod'
+import { AppError } from '../../errors.ts'
+import { startBriefingSchedule, type BriefingSchedule } from '../../episodes/schedule.ts'
+import type { BriefingRecord } from '../../feed/briefing-store.ts'
+import { buildFeed } from '../../feed/build.ts'
+import { articleFeedItem, BriefingService, briefingUrls } from '../../feed/briefings.ts'
+import type { EpisodeRecord } from '../../store/types.ts'
+import { sha256 } from '../../util/files.ts'
 import type { AppDeps } from '../deps.ts'
+import { serveFile } from '../serve-file.ts'
+import { IMMUTABLE, preflight } from './audio.ts'
 
-export function feedRouter(_deps: AppDeps): express.Router {
-  return express.Router()
+const FEED_CACHE_CONTROL = 'public, max-age=300'
+const FILE_RE = /^([A-Za-z0-9_-]{6,128})\.(mp3|m4a|vtt|chapters\.json|timings\.json)$/
+const KINDS = {
+  mp3: { type: 'audio/mpeg', file: (e: EpisodeRecord) => e.audioFile },
+  m4a: { type: 'audio/mp4', file: (e: EpisodeRecord) => e.audioFile },
+  vtt: { type: 'text/vtt; charset=utf-8', file: (e: EpisodeRecord) => e.vttFile },
+  'chapters.json': { type: 'application/json+chapters; charset=utf-8', file: (e: EpisodeRecord) => e.chaptersFile },
+  'timings.json': { type: 'application/json; charset=utf-8', file: (e: EpisodeRecord) => e.timingsFile },
+} as const
+
+const started = new Date()
+
+interface FeedRuntime {
+  service: BriefingService
+  schedule: BriefingSchedule | undefined
+}
+const runtimes = new WeakMap<AppDeps, FeedRuntime>()
+
+/** The briefing service (and schedule) of an app; one per deps, however many routers are built. */
+export function feedRuntime(deps: AppDeps): FeedRuntime {
+  let rt = runtimes.get(deps)
+  if (!rt) {
+    const service = new BriefingService(deps)
+    rt = { service, schedule: startBriefingSchedule(deps, service) }
+    runtimes.set(deps, rt)
+  }
+  return rt
+}
+
+const storyMode = z.enum(['full', 'lede'])
+const ledeSeconds = z.number().int().min(5).max(3600)
+const articleId = z.string().trim().min(1).max(200)
+const createSchema = z
+  .object({
+    stories: z
+      .array(z.object({ articleId, mode: storyMode.optional(), ledeSeconds: ledeSeconds.optional(), title: z.string().trim().min(1).max(500).optional() }).strict())
+      .max(100)
+      .optional(),
+    articleIds: z.array(articleId).max(100).optional(),
+    sinceHours: z.number().positive().max(24 * 31).optional(),
+    maxStories: z.number().int().min(1).max(100).optional(),
+    title: z.string().trim().min(1).max(500).optional(),
+    mode: storyMode.optional(),
+    ledeSeconds: ledeSeconds.optional(),
+    allowPartial: z.boolean().optional(),
+    voice: z.string().trim().min(1).optional(),
+    language: z.string().trim().min(2).max(35).optional(),
+    date: z.iso.datetime({ offset: true }).optional(),
+    introJingle: z.string().trim().min(1).optional(),
+    outroJingle: z.string().trim().min(1).optional(),
+  })
+  .strict()
+  .refine((b) => [b.stories?.length, b.articleIds?.length, b.sinceHours].filter((x) => x !== undefined && x !== 0).length === 1, {
+    message: 'send exactly one of "stories" (non-empty), "articleIds" (non-empty) or "sinceHours"',
+  })
+
+const listSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+})
+
+function validation(error: z.ZodError): AppError {
+  const problems = error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+  return new AppError('VALIDATION_FAILED', `Invalid briefing request: ${problems.join('; ')}`, { details: { problems } })
+}
+
+/** Bearer API key check, as in the rest of the admin API: constant-time compare; no key configured = closed. */
+function requireApiKey(deps: AppDeps): express.RequestHandler {
+  return (req, _res, next) => {
+    const key = deps.config.apiKey
+    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')
+    const given = Buffer.from(m?.[1]?.trim() ?? '')
+    const ok = key !== undefined && given.length === Buffer.byteLength(key) && timingSafeEqual(given, Buffer.from(key))
+    if (!ok) return next(new AppError('UNAUTHORIZED', key === undefined ? 'The admin API is disabled: set BRIEFCAST_API_KEY.' : 'Missing or wrong API key.'))
+    next()
+  }
+}
+
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true
+  const bare = etag.replace(/^W\//, '')
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)
+}
+
+/** Send a feed with validators; 304 when the client's copy is current (RFC 9110 section 13). */
+function sendFeed(req: express.Request, res: express.Response, xml: string, lastModified: Date): void {
+  const etag = `"${sha256(xml).slice(0, 32)}"`
+  res.setHeader('Access-Control-Allow-Origin', '*')
+  res.setHeader('Access-Control-Expose-Headers', 'ETag, Last-Modified')
+  res.setHeader('ETag', etag)
+  res.setHeader('Last-Modified', lastModified.toUTCString())
+  res.setHeader('Cache-Control', FEED_CACHE_CONTROL)
+  const inm = req.headers['if-none-match']
+  const ims = req.headers['if-modified-since']
+  const notModified =
+    inm !== undefined
+      ? etagMatches(inm, etag)
+      : ims !== undefined && !Number.isNaN(Date.parse(ims)) && Math.floor(lastModified.getTime() / 1000) <= Math.floor(Date.parse(ims) / 1000)
+  if (notModified) {
+    res.status(304).end()
+    return
+  }
+  const body = Buffer.from(xml, 'utf8')
+  res.status(200)
+  res.setHeader('Content-Type', 'application/rss+xml; charset=utf-8')
+  res.setHeader('Content-Length', String(body.length))
+  res.end(req.method === 'HEAD' ? undefined : body)
+}
+
+/** Second precision, never before the epoch, never in the future: what Last-Modified can carry. */
+function httpDate(ms: number): Date {
+  const t = Number.isFinite(ms) && ms > 0 ? Math.min(ms, Date.now()) : started.getTime()
+  return new Date(Math.floor(t / 1000) * 1000)
+}
+
+export function briefingJson(deps: AppDeps, b: BriefingRecord, ep: EpisodeRecord | undefined) {
+  const urls = briefingUrls(deps.config.publicUrl)
+  return {
+    id: b.id,
+    title: b.title,
+    origin: b.origin,
+    day: b.day,
+    language: b.language,
+    voice: b.profileId,
+    status: b.status,
+    progress: b.status === 'ready' ? 1 : b.progress,
+    error: b.error,
+    publishedAt: b.publishedAt,
+    createdAt: b.createdAt,
+    updatedAt: b.updatedAt,
+    stories: b.stories,
+    skipped: b.skipped,
+    durationMs: ep?.durationMs ?? null,
+    bytes: ep?.bytes ?? null,
+    audioUrl: ep ? urls.audio(b, ep) : null,
+    transcriptUrl: ep ? urls.transcript(b, ep) : null,
+    chaptersUrl: ep ? urls.chapters(b, ep) : null,
+    timingsUrl: ep ? urls.timings(b, ep) : null,
+    chapters: ep?.chapters ?? null,
+    loudness: ep?.loudness ?? null,
+    feedGuid: `briefcast:briefing:${b.id}`,
+  }
+}
+
+export function feedRouter(deps: AppDeps): express.Router {
+  const router = express.Router()
+  const { service } = feedRuntime(deps)
+  const { config } = deps
+  const cacheDir = path.resolve(config.cacheDir)
+  const base = config.publicUrl.replace(/\/+$/, '')
+
+  router.get('/feed.xml', (req, res) => {
+    const { items, lastModified } = service.feedItems(config.feed.itemLimit)
+    const modified = httpDate(lastModified.getTime())
+    const xml = buildFeed(config.show, items, {
+      feedUrl: `${base}/feed.xml`,
+      ...(config.show.guid ? { guid: config.show.guid } : {}),
+      itemLimit: config.feed.itemLimit,
+      lastBuildDate: modified,
+      ttlMinutes: 60,
+    })
+    sendFeed(req, res, xml, modified)
+  })
+
+  router.get('/feeds/articles.xml', (req, res) => {
+    const rows = deps.store.episodes.listPublished({ limit: config.feed.itemLimit })
+    let latest = 0
+    const items = rows.map(({ article, episode }) => {
+      latest = Math.max(latest, Date.parse(episode.createdAt), Date.parse(article.updatedAt))
+      return articleFeedItem(article, episode, deps)
+    })
+    const modified = httpDate(latest)
+    const xml = buildFeed(config.show, items, {
+      feedUrl: `${base}/feeds/articles.xml`,
+      title: `${config.show.title}: all articles`,
+      itemLimit: config.feed.itemLimit,
+      lastBuildDate: modified,
+      ttlMinutes: 60,
+    })
+    sendFeed(req, res, xml, modified)
+  })
+
+  router.options('/briefings/:id/:file', preflight)
+  router.get('/briefings/:id/:file', async (req, res, next) => {
+    const m = FILE_RE.exec(req.params.file)
+    if (!m) return next(new AppError('NOT_FOUND', 'No such briefing file.'))
+    const [, hash, ext] = m as unknown as [string, string, keyof typeof KINDS]
+    const b = service.repo.get(req.params.id)
+    const ep = b?.episodeId != null ? deps.store.episodes.get(b.episodeId) : undefined
+    if (!ep || ep.hash !== hash || ((ext === 'mp3' || ext === 'm4a') && ep.format !== ext))
+      return next(new AppError('NOT_FOUND', 'No such briefing file; it may have been replaced by a newer render.'))
+    const kind = KINDS[ext]
+    await serveFile(req, res, next, { path: path.resolve(cacheDir, kind.file(ep)), contentType: kind.type, etag: `"${hash}-${ext}"`, cacheControl: IMMUTABLE })
+  })
+
+  const admin = express.Router()
+  admin.use(requireApiKey(deps))
+  admin.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store')
+    next()
+  })
+  admin.post('/', express.json({ limit: '256kb' }), (req, res) => {
+    const parsed = createSchema.safeParse(req.body ?? {})
+    if (!parsed.success) throw validation(parsed.error)
+    const b = service.create(parsed.data)
+    res.status(202).location(`${base}/api/briefings/${b.id}`).json(briefingJson(deps, b, undefined))
+  })
+  admin.get('/', (req, res) => {
+    const parsed = listSchema.safeParse(req.query)
+    if (!parsed.success) throw validation(parsed.error)
+    const { items, total } = service.repo.list(parsed.data)
+    res.json({ items: items.map((b) => briefingJson(deps, b, service.withEpisode(b).episode)), total, limit: parsed.data.limit, offset: parsed.data.offset })
+  })
+  admin.get('/:id', (req, res) => {
+    const b = service.repo.get(req.params.id)
+    if (!b) throw new AppError('NOT_FOUND', `No briefing with id "${req.params.id}".`)
+    res.json(briefingJson(deps, b, service.withEpisode(b).episode))
+  })
+  admin.post('/:id/render', (req, res) => {
+    const b = service.rerender(req.params.id)
+    res.status(202).json(briefingJson(deps, b, service.withEpisode(b).episode))
+  })
+  admin.delete('/:id', async (req, res) => {
+    if (!(await service.delete(req.params.id))) throw new AppError('NOT_FOUND', `No briefing with id "${req.params.id}".`)
+    res.status(204).end()
+  })
+  router.use('/api/briefings', admin)
+  return router
 }

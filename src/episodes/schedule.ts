@@ -1,0 +1,95 @@
+/**
+ * The automatic daily briefing: config.briefing.schedule (cron syntax, read by
+ * croner in config.briefing.timeZone) builds a briefing of the articles
+ * published since the last scheduled one (at most lookbackHours back). A day
+ * with no new articles makes no episode. At most one scheduled briefing per
+ * day (a unique index), even if two processes share the database or the
+ * service restarts right after a run.
+ *
+ * config.ts already rejects a bad cron expression or time zone at start-up
+ * (CONFIG_INVALID naming briefing.schedule / BRIEFCAST_BRIEFING_SCHEDULE);
+ * startBriefingSchedule checks again so a config built by hand fails as loudly.
+ */
+import { Cron } from 'croner'
+import { AppError, isAppError } from '../errors.ts'
+import type { AppDeps } from '../http/deps.ts'
+import type { BriefingRecord } from '../feed/briefing-store.ts'
+import type { BriefingService } from '../feed/briefings.ts'
+import { dayInZone } from './briefing.ts'
+
+export interface BriefingSchedule {
+  /** Next planned run, or null when the expression has none. */
+  nextRun(): Date | null
+  /** Build the scheduled briefing for `now` (what the timer calls); undefined when there is nothing new or it exists already. */
+  runOnce(now?: Date): BriefingRecord | undefined
+  stop(): void
+}
+
+export function startBriefingSchedule(deps: Pick<AppDeps, 'config' | 'logger' | 'store'>, service: BriefingService): BriefingSchedule | undefined {
+  const { schedule, timeZone, lookbackHours } = deps.config.briefing
+  if (!schedule) return undefined
+  const log = deps.logger.child({ component: 'briefing-schedule' })
+
+  const runOnce = (now = new Date()): BriefingRecord | undefined => {
+    if (!deps.store.isOpen()) return undefined
+    const day = dayInZone(now, timeZone)
+    const repo = service.repo
+    if (repo.getScheduled(day)) {
+      log.info({ day }, 'the scheduled briefing for today exists already')
+      return undefined
+    }
+    // "New" articles: since the previous scheduled briefing, but never more than lookbackHours back.
+    const previous = repo.list({ limit: 50, offset: 0 }).items.find((b) => b.origin === 'schedule')
+    let hours = lookbackHours
+    if (previous) {
+      const since = (now.getTime() - Date.parse(previous.publishedAt)) / 3_600_000
+      if (since > 0) hours = Math.min(hours, since)
+    }
+    try {
+      const b = service.create({ sinceHours: hours, allowPartial: true, date: now.toISOString() }, 'schedule')
+      log.info({ day, briefing: b.id, stories: b.stories.length }, 'scheduled briefing queued')
+      return b
+    } catch (err) {
+      if (isAppError(err) && err.code === 'BRIEFING_EMPTY') {
+        log.info({ day, sinceHours: hours }, 'no new articles: no briefing today')
+        return undefined
+      }
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        log.info({ day }, 'another process made today\'s briefing')
+        return undefined
+      }
+      throw err
+    }
+  }
+
+  let job: Cron
+  try {
+    job = new Cron(
+      schedule,
+      {
+        timezone: timeZone,
+        // Never keep the process alive just for the schedule, never overlap runs.
+        unref: true,
+        protect: true,
+      },
+      () => {
+        try {
+          runOnce()
+        } catch (err) {
+          log.error({ err }, 'the scheduled briefing failed')
+        }
+      },
+    )
+  } catch (err) {
+    throw new AppError('CONFIG_INVALID', `briefing.schedule (BRIEFCAST_BRIEFING_SCHEDULE): "${schedule}" is not a valid cron expression in ${timeZone}: ${(err as Error).message}`, {
+      cause: err,
+      details: { problems: ['briefing.schedule'] },
+    })
+  }
+  log.info({ schedule, timeZone, next: job.nextRun()?.toISOString() }, 'daily briefing scheduled')
+  return {
+    nextRun: () => job.nextRun(),
+    runOnce,
+    stop: () => job.stop(),
+  }
+}
