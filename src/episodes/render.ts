@@ -8,7 +8,7 @@
  * boundaries inside silence, so the joins make no click; their real frame
  * counts give the timings, so transcript and chapters match the file.
  */
-import { promises as fs } from 'node:fs'
+import { promises as fs, type Stats } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../config.ts'
 import { AppError, throwIfAborted, toAppError } from '../errors.ts'
@@ -284,7 +284,7 @@ export async function renderEpisode(
     }
 
     const jinglePiece = async (index: number, which: 'intro' | 'outro', file: string): Promise<PieceInfo> => {
-      let stat: import('node:fs').Stats
+      let stat: Stats
       try {
         stat = await fs.stat(file)
       } catch {

@@ -1,0 +1,240 @@
+/**
+ * `briefcast render <file|url|-> -o out.mp3 [--voice PROFILE] [--format mp3|m4a]`
+ *
+ * One article to one episode, offline with the default engine. Writes
+ * out.mp3 (or .m4a), out.vtt and out.chapters.json; every file goes to a temp
+ * name first and is renamed into place, so an interrupted run leaves nothing
+ * at the output path. Temp files of a run killed with SIGKILL are removed by
+ * a detached watchdog (src/audio/janitor.ts) and, as a second line, swept by
+ * the next run (per-run temp dirs under <cacheDir>/tmp/<pid>-*).
+ */
+import { constants as fsConstants, promises as fs } from 'node:fs'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../config.ts'
+import { AppError } from '../errors.ts'
+import { createFfmpeg, ffmpegProcesses } from '../audio/ffmpeg.ts'
+import { startJanitor } from '../audio/janitor.ts'
+import { tempRoot } from '../audio/tempdir.ts'
+import { renderEpisode } from '../episodes/render.ts'
+import type { ArticleInput, InputFormat } from '../script/types.ts'
+import { fileError, tempPathFor } from '../util/files.ts'
+import { createProgressBar } from '../util/progress.ts'
+
+const HELP = `usage: briefcast render <file|url|-> -o out.mp3 [--voice PROFILE] [--format mp3|m4a] [--title TITLE] [--config FILE]
+
+  Render one article (HTML, Markdown, text or JSON; a file, a URL or - for stdin)
+  to an episode. Also writes <out>.vtt (transcript) and <out>.chapters.json.
+`
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000)
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const sec = String(s % 60).padStart(2, '0')
+  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} kB`
+}
+
+async function readStdin(maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length
+    if (size > maxBytes) throw new AppError('INPUT_TOO_LARGE', `stdin is larger than ${formatBytes(maxBytes)}.`)
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+function formatFromName(name: string): InputFormat | undefined {
+  const ext = path.extname(name).toLowerCase()
+  if (ext === '.html' || ext === '.htm') return 'html'
+  if (ext === '.md' || ext === '.markdown') return 'markdown'
+  if (ext === '.txt') return 'text'
+  if (ext === '.json') return 'json'
+  return undefined
+}
+
+async function fetchArticle(url: string, timeoutMs: number, maxBytes: number, signal: AbortSignal): Promise<ArticleInput> {
+  let res: Response
+  try {
+    res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]), headers: { accept: 'text/html, text/markdown, text/plain, application/json;q=0.9, */*;q=0.1' } })
+  } catch (err) {
+    if (signal.aborted) throw new AppError('ABORTED', 'The operation was cancelled.')
+    throw new AppError('FETCH_FAILED', `Fetching ${url} failed: ${(err as Error).message}`, { cause: err })
+  }
+  if (!res.ok) throw new AppError('FETCH_FAILED', `Fetching ${url} failed: HTTP ${res.status}.`)
+  const declared = Number(res.headers.get('content-length') ?? 0)
+  if (declared > maxBytes) throw new AppError('INPUT_TOO_LARGE', `${url} is larger than ${formatBytes(maxBytes)}.`)
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of res.body ?? []) {
+    size += chunk.length
+    if (size > maxBytes) throw new AppError('INPUT_TOO_LARGE', `${url} is larger than ${formatBytes(maxBytes)}.`)
+    chunks.push(chunk)
+  }
+  const type = res.headers.get('content-type') ?? ''
+  const format: InputFormat | undefined = type.includes('html') ? 'html' : type.includes('markdown') ? 'markdown' : type.includes('json') ? 'json' : type.includes('text/plain') ? 'text' : undefined
+  return { content: Buffer.concat(chunks), format, url }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      voice: { type: 'string', short: 'v' },
+      format: { type: 'string', short: 'f' },
+      title: { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) {
+    process.stdout.write(HELP)
+    return 0
+  }
+  const source = positionals[0]
+  if (!source || !values.output) {
+    process.stderr.write(HELP)
+    return 2
+  }
+  if (values.format && values.format !== 'mp3' && values.format !== 'm4a')
+    throw new AppError('VALIDATION_FAILED', `--format must be mp3 or m4a, not "${values.format}".`)
+  const started = Date.now()
+  const config = loadConfig({ file: values.config })
+  const output = path.resolve(values.output)
+  const format = (values.format as 'mp3' | 'm4a' | undefined) ?? (path.extname(output).toLowerCase() === '.m4a' ? 'm4a' : config.audio.format)
+  const base = output.replace(/\.(mp3|m4a)$/i, '')
+  const outputs = { audio: output, vtt: `${base}.vtt`, chapters: `${base}.chapters.json` }
+
+  // Fail before the work, not after it: the output directory must be writable.
+  try {
+    await fs.access(path.dirname(output), fsConstants.W_OK)
+    const st = await fs.stat(output).catch(() => undefined)
+    if (st?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
+  } catch (err) {
+    throw fileError(err, output)
+  }
+
+  const controller = new AbortController()
+  const janitor = startJanitor()
+  janitor.sweepOnDeath(tempRoot(config.cacheDir), `${process.pid}-`)
+  const onSpawn = (pid: number) => janitor.addPid(pid)
+  const onExit = (pid: number) => janitor.removePid(pid)
+  ffmpegProcesses.on('spawn', onSpawn)
+  ffmpegProcesses.on('exit', onExit)
+  let interrupted = 0
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted++
+    // A second Ctrl-C exits at once; the watchdog removes whatever is left.
+    if (interrupted > 1) process.exit(130)
+    controller.abort(new AppError('ABORTED', `Interrupted by ${sig}.`))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  const bar = createProgressBar({ label: 'render', enabled: values.quiet ? false : undefined })
+  const temps: string[] = []
+  const { createSpeechService } = await import('../tts/index.ts')
+  const { articleToScript } = await import('../script/index.ts')
+  const speech = await createSpeechService(config)
+  try {
+    let input: ArticleInput
+    if (source === '-') input = { content: await readStdin(config.uploads.maxArticleBytes) }
+    else if (/^https?:\/\//i.test(source)) input = await fetchArticle(source, config.fetch.timeoutMs, config.fetch.maxBytes, controller.signal)
+    else {
+      try {
+        input = { content: await fs.readFile(source), format: formatFromName(source) }
+      } catch (err) {
+        throw new AppError('NOT_FOUND', `Cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { help: 'Give the path of an article file, a URL, or - for stdin.' })
+      }
+    }
+    if (values.title) input.title = values.title
+
+    const ffmpeg = await createFfmpeg(config)
+    let profile = values.voice ? speech.getProfile(values.voice) : undefined
+    const scriptFor = (p: typeof profile) => {
+      const limits = p ? speech.limitsFor(p) : undefined
+      return articleToScript(input, p ? { targetChars: limits!.targetChars, maxBytes: limits!.maxBytes, pauses: p.pauses } : {})
+    }
+    let script = scriptFor(profile)
+    if (!profile) {
+      // The language is known only after conversion; segment again with that voice's limits and pauses.
+      profile = speech.profileForLanguage(script.language)
+      script = scriptFor(profile)
+    }
+
+    const result = await renderEpisode(
+      script,
+      profile,
+      { speech, ffmpeg, config },
+      {
+        format,
+        signal: controller.signal,
+        metadata: { title: values.title ?? script.title },
+        onProgress: (p) => {
+          const label = p.phase === 'join' ? 'joining' : p.phase === 'done' ? 'done' : `${p.done}/${p.total} segments`
+          bar.update(p.fraction, label)
+        },
+      },
+    )
+
+    // Copy the cached episode out: temp names beside the targets (same filesystem), then rename.
+    const copies: [string, string][] = [
+      [result.vttPath, outputs.vtt],
+      [result.chaptersPath, outputs.chapters],
+      [result.audioPath, outputs.audio],
+    ]
+    const staged: [string, string][] = []
+    for (const [from, to] of copies) {
+      const tmp = tempPathFor(to)
+      temps.push(tmp)
+      janitor.addTemp(tmp)
+      try {
+        await fs.copyFile(from, tmp)
+      } catch (err) {
+        throw fileError(err, to)
+      }
+      if (controller.signal.aborted) throw new AppError('ABORTED', 'The operation was cancelled.')
+      staged.push([tmp, to])
+    }
+    for (const [tmp, to] of staged) {
+      try {
+        await fs.rename(tmp, to)
+      } catch (err) {
+        throw fileError(err, to)
+      }
+      janitor.removeTemp(tmp)
+    }
+    bar.clear()
+    if (!values.quiet) {
+      const l = result.loudness
+      process.stdout.write(
+        `${path.relative(process.cwd(), output) || output}: ${formatDuration(result.durationMs)}, ${formatBytes(result.bytes)}, ` +
+          `${l.integratedLufs.toFixed(1)} LUFS / ${l.truePeakDb.toFixed(1)} dBTP, ${result.chapters.length} chapters, ` +
+          `${result.stats.segments} segments (${result.stats.synthesized} synthesized, ${result.stats.cached} cached), ` +
+          `${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      )
+    }
+    return 0
+  } catch (err) {
+    bar.clear()
+    if (controller.signal.aborted && !(err instanceof AppError && err.code !== 'ABORTED')) throw new AppError('ABORTED', 'Render interrupted; no output written.')
+    throw err
+  } finally {
+    await Promise.all(temps.map((t) => fs.rm(t, { force: true })))
+    await speech.close().catch(() => {})
+    ffmpegProcesses.off('spawn', onSpawn)
+    ffmpegProcesses.off('exit', onExit)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    janitor.done()
+  }
+}
