@@ -7,6 +7,8 @@ import { AppError, toAppError } from './errors.ts'
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   serve: { summary: 'run the HTTP service (same as npm start)', load: () => import('./cli/serve.ts') },
+  script: { summary: 'print the script an article converts to', load: () => import('./cli/script.ts') },
+  render: { summary: 'render one article to an MP3/M4A episode with transcript and chapters', load: () => import('./cli/render.ts') },
 }
 
 function usage(): string {
