@@ -22,6 +22,8 @@ import type { EpisodeResult, RenderOptions } from './types.ts'
 import type { JobContext, JobQueue } from './jobs.ts'
 import type { Script } from '../script/types.ts'
 import type { VoiceProfile } from '../tts/types.ts'
+import type { Ffmpeg } from '../audio/ffmpeg.ts'
+import { renderEpisode } from './render.ts'
 
 export const RENDER_ARTICLE = 'render-article'
 
@@ -29,7 +31,7 @@ export const RENDER_ARTICLE = 'render-article'
 export type RenderFn = (
   script: Script,
   profile: VoiceProfile,
-  tools: { speech: SpeechService; ffmpeg: never; config: Config },
+  tools: { speech: SpeechService; ffmpeg: Ffmpeg; config: Config },
   options: RenderOptions,
 ) => Promise<EpisodeResult>
 
@@ -80,22 +82,22 @@ export interface RenderCoordinatorOptions {
   logger: Logger
   store: Store
   speech: SpeechService
-  ffmpeg: unknown
+  ffmpeg: Ffmpeg
   jobs: JobQueue
-  /** Defaults to renderEpisode from ./render.ts (loaded on first use). */
+  /** Defaults to renderEpisode from ./render.ts. */
   render?: RenderFn
 }
 
 export class RenderCoordinator {
   readonly #o: RenderCoordinatorOptions
   readonly #flights = new Map<string, Flight>()
-  #render: RenderFn | undefined
+  readonly #render: RenderFn
   /** Counts renders started (tests and benches check single flight with it). */
   rendersStarted = 0
 
   constructor(options: RenderCoordinatorOptions) {
     this.#o = options
-    this.#render = options.render
+    this.#render = options.render ?? renderEpisode
     options.jobs.register(RENDER_ARTICLE, (ctx) => this.#handle(ctx), {
       onRetry: (job, error) => this.#safe(() => this.#o.store.articles.setStatus(job.subjectId, 'queued', { error })),
       onFailed: (job, error) => this.#safe(() => this.#markFailed(job.subjectId, job.payload.revision, error)),
@@ -146,13 +148,6 @@ export class RenderCoordinator {
     this.#o.store.articles.setStatus(articleId, 'failed', { error })
   }
 
-  async #loadRender(): Promise<RenderFn> {
-    if (!this.#render) {
-      const mod = (await import('./render.ts')) as unknown as { renderEpisode: RenderFn }
-      this.#render = mod.renderEpisode
-    }
-    return this.#render
-  }
 
   async #handle({ job, signal, setProgress, logger }: JobContext): Promise<void> {
     const { store, config } = this.#o
@@ -176,13 +171,13 @@ export class RenderCoordinator {
     store.articles.setStatus(articleId, 'rendering', { progress: 0 })
 
     try {
-      const render = await this.#loadRender()
+      const render = this.#render
       const profile = this.#o.speech.getProfile(loaded.profileId)
       let lastProgress = 0
       const result = await render(
         loaded.script,
         profile,
-        { speech: this.#o.speech, ffmpeg: this.#o.ffmpeg as never, config },
+        { speech: this.#o.speech, ffmpeg: this.#o.ffmpeg, config },
         {
           format: config.audio.format,
           signal,
@@ -276,10 +271,16 @@ export class RenderCoordinator {
 /** Delete an episode's files unless another episode row still references the same content hash. */
 export async function removeEpisodeFiles(config: Config, store: Store, ep: EpisodeRecord): Promise<void> {
   if (store.episodes.countByHash(ep.hash) > 0) return
-  for (const f of [ep.audioFile, ep.vttFile, ep.chaptersFile, ep.timingsFile]) {
-    const abs = path.resolve(config.cacheDir, f)
+  const root = path.resolve(config.cacheDir) + path.sep
+  const files = new Set([ep.audioFile, ep.vttFile, ep.chaptersFile, ep.timingsFile].map((f) => path.resolve(config.cacheDir, f)))
+  // The renderer may write more sidecars named <hash>.* beside the audio (e.g. <hash>.info.json).
+  const dir = path.dirname(path.resolve(config.cacheDir, ep.audioFile))
+  try {
+    for (const name of await fs.readdir(dir)) if (name.startsWith(`${ep.hash}.`)) files.add(path.join(dir, name))
+  } catch {}
+  for (const abs of files) {
     // Never delete outside the cache directory, whatever a row says.
-    if (!abs.startsWith(path.resolve(config.cacheDir) + path.sep)) continue
+    if (!abs.startsWith(root)) continue
     await fs.rm(abs, { force: true })
   }
 }

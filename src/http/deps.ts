@@ -4,7 +4,7 @@
  * real parts (SQLite file in a temp dir, espeak-ng, ffmpeg).
  */
 import type { Logger } from 'pino'
-import type { createFfmpeg } from '../audio/ffmpeg.ts'
+import type { Ffmpeg } from '../audio/ffmpeg.ts'
 import type { Config } from '../config.ts'
 import type { JobQueue } from '../episodes/jobs.ts'
 import type { RenderCoordinator } from '../episodes/render-coordinator.ts'
@@ -12,7 +12,7 @@ import type { Store } from '../store/types.ts'
 import type { SpeechService } from '../tts/types.ts'
 import type { PublicUrls } from './urls.ts'
 
-export type FfmpegTools = Awaited<ReturnType<typeof createFfmpeg>>
+export type FfmpegTools = Ffmpeg
 
 export interface AppDeps {
   config: Config

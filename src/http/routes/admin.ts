@@ -1,6 +1,301 @@
+/**
+ * Admin API under /api (Bearer API key): articles and assets.
+ * See docs/readme-service.md for the request and response shapes.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
 import express from 'express'
+import multer from 'multer'
+import { AppError } from '../../errors.ts'
+import { removeEpisodeFiles } from '../../episodes/render-coordinator.ts'
+import { inspectImage } from '../../ingest/image.ts'
+import { newArticleId, parseArticleFields, prepareArticle, type ArticleFields, type UploadedFile } from '../../ingest/article.ts'
+import { Scripter } from '../../ingest/scripter.ts'
+import type { ArticleRecord, ArticleStatus, AssetRecord } from '../../store/types.ts'
+import { tempPathFor, writeFileAtomic } from '../../util/files.ts'
 import type { AppDeps } from '../deps.ts'
+import { forgetFile } from '../serve-file.ts'
+import { articleInfo } from './listen.ts'
 
-export function adminRouter(_deps: AppDeps): express.Router {
-  return express.Router()
+/** Constant-time check of "Authorization: Bearer <key>". */
+export function requireApiKey(deps: AppDeps): express.RequestHandler {
+  const key = deps.config.apiKey
+  const expected = key ? createHash('sha256').update(key).digest() : undefined
+  return (req, _res, next) => {
+    const header = req.get('authorization') ?? ''
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
+    if (!m) return next(new AppError('UNAUTHORIZED', 'Missing API key: send "Authorization: Bearer <key>".'))
+    const given = createHash('sha256').update(m[1]!).digest()
+    if (!expected || !timingSafeEqual(given, expected)) return next(new AppError('UNAUTHORIZED', 'Wrong API key.'))
+    next()
+  }
+}
+
+export function articleJson(deps: AppDeps, a: ArticleRecord) {
+  const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
+  const info = articleInfo(deps, a, ep)
+  return {
+    ...info,
+    url: a.url,
+    author: a.author,
+    publishedAt: a.publishedAt,
+    voice: a.voice,
+    profile: a.profileId,
+    excerpt: a.excerpt,
+    revision: a.revision,
+    // The error of the latest attempt, also while a retry is pending.
+    error: a.error,
+    listenUrl: deps.urls.listen(a.id),
+    episode: ep
+      ? { revision: ep.revision, hash: ep.hash, format: ep.format, mimeType: ep.mimeType, bytes: ep.bytes, durationMs: ep.durationMs, loudness: ep.loudness, chapters: ep.chapters, createdAt: ep.createdAt }
+      : null,
+    createdAt: a.createdAt,
+    updatedAt: a.updatedAt,
+  }
+}
+
+const ARTICLE_STATUSES = new Set<ArticleStatus>(['queued', 'rendering', 'ready', 'failed'])
+
+function intParam(value: unknown, name: string, def: number, min: number, max: number): number {
+  if (value === undefined || value === '') return def
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min || n > max) throw new AppError('VALIDATION_FAILED', `${name} must be an integer from ${min} to ${max}.`, { details: { field: name } })
+  return n
+}
+
+export function adminRouter(deps: AppDeps): express.Router {
+  const router = express.Router()
+  const { config, store } = deps
+  const scripter = new Scripter()
+  const cacheDir = path.resolve(config.cacheDir)
+
+  router.use(requireApiKey(deps))
+
+  // JSON bodies may carry a whole article; allow the article limit plus room for the other fields.
+  const json = express.json({ limit: config.uploads.maxArticleBytes + 64 * 1024, strict: true })
+  const articleUpload = multer({
+    storage: multer.memoryStorage(),
+    limits: { fileSize: config.uploads.maxArticleBytes, files: 1, fields: 20, fieldSize: config.uploads.maxArticleBytes, parts: 30 },
+  }).single('file')
+  const assetUpload = multer({
+    storage: multer.memoryStorage(),
+    limits: { fileSize: config.uploads.maxAssetBytes, files: 1, fields: 5, fieldSize: 1024, parts: 10 },
+  }).single('file')
+
+  /** JSON or multipart only; anything else is 415 with a message naming what to send. */
+  const articleBody: express.RequestHandler = (req, res, next) => {
+    if (req.is('application/json')) return json(req, res, next)
+    if (req.is('multipart/form-data')) return articleUpload(req, res, next)
+    next(
+      new AppError('UNSUPPORTED_MEDIA_TYPE', `Send the article as application/json or multipart/form-data, not ${req.get('content-type') ?? 'an empty body'}.`),
+    )
+  }
+
+  const readArticleRequest = (req: express.Request): { fields: ArticleFields; file?: UploadedFile; raw: Record<string, unknown> } => {
+    const raw = (req.body ?? {}) as Record<string, unknown>
+    // Multipart fields arrive as strings (and an empty string means "not given").
+    const cleaned = req.is('multipart/form-data') ? Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== '')) : raw
+    const fields = parseArticleFields(cleaned)
+    return { fields, file: req.file, raw: cleaned }
+  }
+
+  router.post('/articles', articleBody, async (req, res) => {
+    const { fields, file } = readArticleRequest(req)
+    if (fields.externalId) {
+      const existing = store.articles.getByExternalId(fields.externalId)
+      if (existing)
+        throw new AppError('CONFLICT', `An article with externalId "${fields.externalId}" already exists (id ${existing.id}).`, {
+          help: `Edit it with PUT /api/articles/${existing.id}.`,
+          details: { id: existing.id },
+        })
+    }
+    const prepared = await prepareArticle(fields, file, { config, speech: deps.speech, scripter })
+    const id = newArticleId()
+    // The row and its render job are written together: a crash cannot leave an article without a job.
+    const article = store.db.transaction(() => {
+      const a = store.articles.insert({ id, ...prepared })
+      deps.renders.enqueue(a)
+      return a
+    })()
+    deps.logger.info({ article: id, externalId: article.externalId, segments: prepared.script.segments.length }, 'article ingested')
+    res.status(201).location(`/api/articles/${id}`).json(articleJson(deps, store.articles.get(id)!))
+  })
+
+  router.get('/articles', (req, res) => {
+    const limit = intParam(req.query.limit, 'limit', 20, 1, 100)
+    const offset = intParam(req.query.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
+    const status = req.query.status as string | undefined
+    if (status !== undefined && !ARTICLE_STATUSES.has(status as ArticleStatus))
+      throw new AppError('VALIDATION_FAILED', 'status must be one of queued, rendering, ready, failed.', { details: { field: 'status' } })
+    const page = store.articles.list({ limit, offset, status: status as ArticleStatus | undefined })
+    res.json({
+      items: page.items.map((a) => articleJson(deps, a)),
+      total: page.total,
+      limit,
+      offset,
+      nextOffset: offset + page.items.length < page.total ? offset + page.items.length : null,
+    })
+  })
+
+  const loadArticle = (id: string): ArticleRecord => {
+    const a = store.articles.get(id)
+    if (!a) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
+    return a
+  }
+
+  router.get('/articles/:id', async (req, res) => {
+    const a = loadArticle(req.params.id)
+    const body = articleJson(deps, a)
+    let segments: unknown = null
+    const ep = a.episodeId !== null ? store.episodes.get(a.episodeId) : undefined
+    if (ep) {
+      try {
+        const timings = JSON.parse(await fs.readFile(path.resolve(cacheDir, ep.timingsFile), 'utf8')) as { segments?: unknown }
+        segments = timings.segments ?? timings
+      } catch (err) {
+        deps.logger.warn({ err, article: a.id }, 'cannot read the timings file')
+      }
+    }
+    const job = store.jobs.findActive('render-article', a.id)
+    res.setHeader('Cache-Control', 'no-store')
+    res.json({ ...body, segments, job: job ? { id: job.id, status: job.status, attempts: job.attempts, maxAttempts: job.maxAttempts, runAfter: new Date(job.runAfter).toISOString(), error: job.error } : null })
+  })
+
+  router.put('/articles/:id', articleBody, async (req, res) => {
+    const current = loadArticle(String(req.params.id))
+    const { fields, file, raw } = readArticleRequest(req)
+    // An edit may send only what changed: absent fields keep their values; the content too.
+    const merged: ArticleFields = {
+      ...fields,
+      externalId: 'externalId' in raw ? fields.externalId : current.externalId,
+      url: 'url' in raw ? fields.url : current.url,
+      title: 'title' in raw ? fields.title : current.title,
+      author: 'author' in raw ? fields.author : current.author,
+      publishedAt: 'publishedAt' in raw ? fields.publishedAt : current.publishedAt,
+      language: 'language' in raw ? fields.language : current.language,
+      voice: 'voice' in raw ? fields.voice : current.voice,
+    }
+    let upload = file
+    const hasBody = file || fields.html !== undefined || fields.markdown !== undefined || fields.text !== undefined
+    if (!hasBody && !('url' in raw && fields.url)) {
+      const source = store.articles.getSource(current.id)!
+      const format = source.format ?? 'text'
+      const ext = { html: '.html', markdown: '.md', text: '.txt', json: '.json' }[format]
+      upload = { buffer: source.source, originalname: `stored${ext}`, mimetype: 'application/octet-stream' }
+    }
+    if (merged.externalId && merged.externalId !== current.externalId) {
+      const other = store.articles.getByExternalId(merged.externalId)
+      if (other && other.id !== current.id) throw new AppError('CONFLICT', `externalId "${merged.externalId}" belongs to article ${other.id}.`, { details: { id: other.id } })
+    }
+    const prepared = await prepareArticle(merged, upload, { config, speech: deps.speech, scripter })
+    const updated = store.db.transaction(() => {
+      const a = store.articles.update(current.id, prepared)
+      deps.renders.enqueue(a)
+      return a
+    })()
+    deps.logger.info({ article: updated.id, revision: updated.revision }, 'article edited')
+    res.json(articleJson(deps, updated))
+  })
+
+  router.delete('/articles/:id', async (req, res) => {
+    const a = loadArticle(req.params.id)
+    deps.renders.cancel(a.id)
+    const episodes = store.episodes.listForArticle(a.id)
+    store.db.transaction(() => {
+      for (const ep of episodes) store.episodes.delete(ep.id)
+      store.articles.delete(a.id)
+    })()
+    // Files are named by content hash and may be shared with another article of the same content and voice: kept while referenced.
+    for (const ep of episodes) {
+      await removeEpisodeFiles(config, store, ep)
+      for (const f of [ep.audioFile, ep.vttFile, ep.chaptersFile, ep.timingsFile]) forgetFile(path.resolve(cacheDir, f))
+    }
+    deps.logger.info({ article: a.id }, 'article deleted')
+    res.status(204).end()
+  })
+
+  // ---- assets: jingles and cover art ----
+
+  const assetJson = (a: AssetRecord) => {
+    const warnings: string[] = []
+    if (a.kind === 'cover' && a.width !== null && a.height !== null) {
+      if (a.width !== a.height) warnings.push(`Cover art should be square; this one is ${a.width}x${a.height}.`)
+      if (Math.min(a.width, a.height) < 1400 || Math.max(a.width, a.height) > 3000)
+        warnings.push(`Podcast directories require cover art from 1400x1400 to 3000x3000 pixels; this one is ${a.width}x${a.height}.`)
+    }
+    return { ...a, url: `${deps.urls.base}/assets/${path.basename(a.file)}`, warnings }
+  }
+
+  router.post('/assets', (req, res, next) => {
+    if (!req.is('multipart/form-data'))
+      return next(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Upload assets as multipart/form-data with a "file" field and a "kind" field (jingle or cover).'))
+    assetUpload(req, res, next)
+  }, async (req, res) => {
+    const kind = (req.body as Record<string, unknown> | undefined)?.kind
+    if (kind !== 'jingle' && kind !== 'cover') throw new AppError('VALIDATION_FAILED', 'kind must be "jingle" or "cover".', { details: { field: 'kind' } })
+    const file = req.file
+    if (!file || file.size === 0) throw new AppError('VALIDATION_FAILED', 'Send the asset as a non-empty "file" field.', { details: { field: 'file' } })
+    const id = randomBytes(9).toString('base64url')
+    const dir = path.join(cacheDir, 'assets')
+    let record: AssetRecord
+    if (kind === 'cover') {
+      const img = inspectImage(file.buffer)
+      const rel = path.join('assets', `${id}.${img.type === 'jpeg' ? 'jpg' : 'png'}`)
+      await writeFileAtomic(path.join(cacheDir, rel), file.buffer)
+      record = { id, kind, file: rel, originalName: file.originalname || null, mimeType: img.mimeType, bytes: file.size, durationMs: null, width: img.width, height: img.height, createdAt: new Date().toISOString() }
+    } else {
+      // Probe a temp copy with ffprobe; only a readable audio file is renamed into place.
+      await fs.mkdir(dir, { recursive: true })
+      const ext = (path.extname(file.originalname).toLowerCase().match(/^\.(mp3|wav|m4a|ogg|oga|opus|flac|aac)$/)?.[1]) ?? 'audio'
+      const rel = path.join('assets', `${id}.${ext}`)
+      const target = path.join(cacheDir, rel)
+      const tmp = tempPathFor(target)
+      try {
+        await fs.writeFile(tmp, file.buffer)
+        let probe
+        try {
+          probe = await deps.ffmpeg.probe(tmp)
+        } catch (err) {
+          throw new AppError('INVALID_AUDIO', `"${file.originalname}" is not an audio file ffmpeg can read.`, { cause: err })
+        }
+        if (!probe.audio || !(probe.durationMs > 0)) throw new AppError('INVALID_AUDIO', `"${file.originalname}" has no audio stream.`)
+        await fs.rename(tmp, target)
+        const mimeType = { mp3: 'audio/mpeg', wav: 'audio/wav', m4a: 'audio/mp4', aac: 'audio/aac', ogg: 'audio/ogg', oga: 'audio/ogg', opus: 'audio/ogg', flac: 'audio/flac' }[ext] ?? 'application/octet-stream'
+        record = { id, kind, file: rel, originalName: file.originalname || null, mimeType, bytes: file.size, durationMs: Math.round(probe.durationMs), width: null, height: null, createdAt: new Date().toISOString() }
+      } finally {
+        await fs.rm(tmp, { force: true })
+      }
+    }
+    try {
+      store.assets.insert(record)
+    } catch (err) {
+      await fs.rm(path.join(cacheDir, record.file), { force: true })
+      throw err
+    }
+    res.status(201).location(`/api/assets/${id}`).json(assetJson(record))
+  })
+
+  router.get('/assets', (req, res) => {
+    const kind = req.query.kind as string | undefined
+    if (kind !== undefined && kind !== 'jingle' && kind !== 'cover') throw new AppError('VALIDATION_FAILED', 'kind must be "jingle" or "cover".')
+    res.json({ items: store.assets.list(kind).map(assetJson) })
+  })
+
+  router.get('/assets/:id', (req, res) => {
+    const a = store.assets.get(req.params.id)
+    if (!a) throw new AppError('NOT_FOUND', `No asset with id "${req.params.id}".`)
+    res.json(assetJson(a))
+  })
+
+  router.delete('/assets/:id', async (req, res) => {
+    const a = store.assets.get(req.params.id)
+    if (!a) throw new AppError('NOT_FOUND', `No asset with id "${req.params.id}".`)
+    store.assets.delete(a.id)
+    await fs.rm(path.join(cacheDir, a.file), { force: true })
+    forgetFile(path.join(cacheDir, a.file))
+    res.status(204).end()
+  })
+
+  return router
 }

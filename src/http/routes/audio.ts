@@ -36,6 +36,14 @@ export function audioRouter(deps: AppDeps): express.Router {
     const abs = path.resolve(cacheDir, kind.file(ep))
     await serveFile(req, res, next, { path: abs, contentType: kind.type, etag: `"${hash}-${ext}"`, cacheControl: IMMUTABLE })
   })
+  // Uploaded assets (cover art, jingles): named by a random id, never rewritten, so immutable too.
+  router.options('/assets/:file', preflight)
+  router.get('/assets/:file', async (req, res, next) => {
+    const m = /^([A-Za-z0-9_-]{6,64})\.(jpg|png|mp3|wav|m4a|ogg|oga|opus|flac|aac|audio)$/.exec(req.params.file)
+    const asset = m ? deps.store.assets.get(m[1]!) : undefined
+    if (!asset || path.basename(asset.file) !== req.params.file) return next(new AppError('NOT_FOUND', 'No such asset.'))
+    await serveFile(req, res, next, { path: path.resolve(cacheDir, asset.file), contentType: asset.mimeType, etag: `"${asset.id}"`, cacheControl: IMMUTABLE })
+  })
   return router
 }
 
