@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   serve: { summary: 'run the HTTP service (same as npm start)', load: () => import('./cli/serve.ts') },
   script: { summary: 'print the script an article converts to', load: () => import('./cli/script.ts') },
   render: { summary: 'render one article to an MP3/M4A episode with transcript and chapters', load: () => import('./cli/render.ts') },
+  briefing: { summary: 'join several articles into one briefing episode (opening, stories, transitions, chapters)', load: () => import('./cli/briefing.ts') },
 }
 
 function usage(): string {

@@ -1,0 +1,252 @@
+/**
+ * `briefcast briefing <files...> -o out.mp3 [--title T] [--mode full|lede] [--lede-seconds N]
+ *   [--voice PROFILE] [--date ISO] [--intro FILE] [--outro FILE] [--allow-partial]`
+ *
+ * Several articles to one briefing episode: articleToScript for each file,
+ * composeBriefing (spoken opening with the show's name and the date, each
+ * story's title and text, transitions, closing; one chapter per story), then
+ * renderEpisode. Writes out.mp3 (or .m4a), out.vtt and out.chapters.json, each
+ * through a temp name and a rename, so an interrupted run leaves nothing
+ * half-written at the output paths.
+ */
+import { constants as fsConstants, promises as fs } from 'node:fs'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { createFfmpeg, ffmpegProcesses } from '../audio/ffmpeg.ts'
+import { startJanitor } from '../audio/janitor.ts'
+import { tempRoot } from '../audio/tempdir.ts'
+import { loadConfig } from '../config.ts'
+import { composeBriefing, type BriefingStory, type StoryMode } from '../episodes/briefing.ts'
+import { AppError, toAppError } from '../errors.ts'
+import type { InputFormat, Script } from '../script/types.ts'
+import type { VoiceProfile } from '../tts/types.ts'
+import { fileError, tempPathFor } from '../util/files.ts'
+import { createProgressBar } from '../util/progress.ts'
+
+const HELP = `usage: briefcast briefing <files...> -o out.mp3 [options]
+
+  Join several articles (HTML, Markdown, text or JSON files) into one briefing
+  episode: a spoken opening with the show's name and the date, each story's
+  title and text, a transition between stories, a closing line; one chapter
+  per story. Also writes <out>.vtt (transcript) and <out>.chapters.json.
+
+options:
+  -o, --output FILE       output audio file (.mp3 or .m4a)
+      --title TITLE       episode title (default: "<show>: <date>")
+      --show NAME         show name spoken in the opening (default: config show.title)
+      --mode full|lede    read whole stories or only their ledes (default: config briefing.storyMode)
+      --lede-seconds N    lede time budget per story (default: config briefing.ledeSeconds)
+  -v, --voice PROFILE     voice profile (default: the profile for the first story's language)
+      --date ISO          the day named in the opening (default: now)
+      --intro FILE        intro jingle (overrides the profile's)
+      --outro FILE        outro jingle (overrides the profile's)
+      --allow-partial     leave out files that fail to convert or are in another language
+  -c, --config FILE       config file
+  -q, --quiet             no progress bar or summary
+`
+
+function formatFromName(name: string): InputFormat | undefined {
+  const ext = path.extname(name).toLowerCase()
+  if (ext === '.html' || ext === '.htm') return 'html'
+  if (ext === '.md' || ext === '.markdown') return 'markdown'
+  if (ext === '.txt') return 'text'
+  if (ext === '.json') return 'json'
+  return undefined
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000)
+  const m = Math.floor(s / 60)
+  return `${m}:${String(s % 60).padStart(2, '0')}`
+}
+
+const primary = (lang: string) => lang.toLowerCase().split(/[-_]/)[0] ?? lang
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      title: { type: 'string' },
+      show: { type: 'string' },
+      mode: { type: 'string' },
+      'lede-seconds': { type: 'string' },
+      voice: { type: 'string', short: 'v' },
+      date: { type: 'string' },
+      intro: { type: 'string' },
+      outro: { type: 'string' },
+      'allow-partial': { type: 'boolean' },
+      config: { type: 'string', short: 'c' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) {
+    process.stdout.write(HELP)
+    return 0
+  }
+  if (positionals.length === 0 || !values.output) {
+    process.stderr.write(HELP)
+    return 2
+  }
+  const config = loadConfig({ file: values.config })
+  const mode = (values.mode ?? config.briefing.storyMode) as StoryMode
+  if (mode !== 'full' && mode !== 'lede') throw new AppError('VALIDATION_FAILED', `--mode must be full or lede, not "${values.mode}".`)
+  const ledeSeconds = values['lede-seconds'] === undefined ? config.briefing.ledeSeconds : Number(values['lede-seconds'])
+  if (!Number.isFinite(ledeSeconds) || ledeSeconds < 5) throw new AppError('VALIDATION_FAILED', `--lede-seconds must be a number of seconds (5 or more), not "${values['lede-seconds']}".`)
+  const date = values.date ? new Date(values.date) : new Date()
+  if (Number.isNaN(date.getTime())) throw new AppError('VALIDATION_FAILED', `--date must be an ISO date, not "${values.date}".`)
+
+  const started = Date.now()
+  const output = path.resolve(values.output)
+  const format = path.extname(output).toLowerCase() === '.m4a' ? 'm4a' : path.extname(output).toLowerCase() === '.mp3' ? 'mp3' : config.audio.format
+  const base = output.replace(/\.(mp3|m4a)$/i, '')
+  const outputs = { audio: output, vtt: `${base}.vtt`, chapters: `${base}.chapters.json` }
+  try {
+    await fs.access(path.dirname(output), fsConstants.W_OK)
+    const st = await fs.stat(output).catch(() => undefined)
+    if (st?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
+  } catch (err) {
+    throw fileError(err, output)
+  }
+  for (const jingle of [values.intro, values.outro]) {
+    if (jingle && !(await fs.stat(jingle).catch(() => undefined))?.isFile()) throw new AppError('INVALID_AUDIO', `The jingle ${jingle} does not exist.`)
+  }
+
+  const controller = new AbortController()
+  const janitor = startJanitor()
+  janitor.sweepOnDeath(tempRoot(config.cacheDir), `${process.pid}-`)
+  const onSpawn = (pid: number) => janitor.addPid(pid)
+  const onExit = (pid: number) => janitor.removePid(pid)
+  ffmpegProcesses.on('spawn', onSpawn)
+  ffmpegProcesses.on('exit', onExit)
+  let interrupted = 0
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted++
+    if (interrupted > 1) process.exit(130)
+    controller.abort(new AppError('ABORTED', `Interrupted by ${sig}.`))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  const bar = createProgressBar({ label: 'briefing', enabled: values.quiet ? false : undefined })
+  const temps: string[] = []
+  const { createSpeechService } = await import('../tts/index.ts')
+  const { articleToScript } = await import('../script/index.ts')
+  const { renderEpisode } = await import('../episodes/render.ts')
+  const speech = await createSpeechService(config)
+  try {
+    const inputs: { file: string; content: Buffer }[] = []
+    for (const file of positionals) {
+      try {
+        inputs.push({ file, content: await fs.readFile(file) })
+      } catch (err) {
+        throw new AppError('NOT_FOUND', `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { help: 'Give the paths of article files.' })
+      }
+    }
+    const scriptFor = (content: Buffer, file: string, p?: VoiceProfile): Script => {
+      const limits = p ? speech.limitsFor(p) : undefined
+      return articleToScript({ content, format: formatFromName(file) }, p ? { targetChars: limits!.targetChars, maxBytes: limits!.maxBytes, pauses: p.pauses } : {})
+    }
+
+    // The voice: --voice, else the profile for the first convertible story's language.
+    let profile: VoiceProfile | undefined = values.voice ? speech.getProfile(values.voice) : undefined
+    const problems: string[] = []
+    const stories: BriefingStory[] = []
+    for (const { file, content } of inputs) {
+      try {
+        if (!profile) profile = speech.profileForLanguage(scriptFor(content, file).language)
+        const script = scriptFor(content, file, profile)
+        if (primary(script.language) !== primary(profile.language)) {
+          problems.push(`${file}: in ${script.language}, the briefing in ${profile.language}`)
+          continue
+        }
+        stories.push({ script, mode, ledeSeconds })
+      } catch (err) {
+        const e = toAppError(err)
+        problems.push(`${file}: ${e.code}: ${e.message}`)
+      }
+    }
+    if (problems.length > 0 && !values['allow-partial'])
+      throw new AppError('BRIEFING_EMPTY', `Some files cannot go in the briefing:\n  - ${problems.join('\n  - ')}`, {
+        help: 'Fix or leave out those files, or pass --allow-partial to make a briefing of the rest.',
+      })
+    if (problems.length > 0 && !values.quiet) process.stderr.write(`left out:\n  - ${problems.join('\n  - ')}\n`)
+    if (stories.length === 0 || !profile) throw new AppError('BRIEFING_EMPTY', 'None of the files can go in a briefing.')
+
+    const script = composeBriefing({
+      show: values.show ?? config.show.title,
+      date,
+      timeZone: config.briefing.timeZone,
+      language: profile.language,
+      stories,
+      ...(values.title ? { title: values.title } : {}),
+    })
+    const voice: VoiceProfile = {
+      ...profile,
+      ...(values.intro ? { intro: path.resolve(values.intro) } : {}),
+      ...(values.outro ? { outro: path.resolve(values.outro) } : {}),
+    }
+    const ffmpeg = await createFfmpeg(config)
+    const result = await renderEpisode(
+      script,
+      voice,
+      { speech, ffmpeg, config },
+      {
+        format,
+        signal: controller.signal,
+        metadata: { title: script.title, album: values.show ?? config.show.title, artist: config.show.author, date: date.toISOString().slice(0, 10) },
+        onProgress: (p) => bar.update(p.fraction, p.phase === 'join' ? 'joining' : p.phase === 'done' ? 'done' : `${p.done}/${p.total} segments`),
+      },
+    )
+
+    const staged: [string, string][] = []
+    for (const [from, to] of [
+      [result.vttPath, outputs.vtt],
+      [result.chaptersPath, outputs.chapters],
+      [result.audioPath, outputs.audio],
+    ] as const) {
+      const tmp = tempPathFor(to)
+      temps.push(tmp)
+      janitor.addTemp(tmp)
+      try {
+        await fs.copyFile(from, tmp)
+      } catch (err) {
+        throw fileError(err, to)
+      }
+      if (controller.signal.aborted) throw new AppError('ABORTED', 'The operation was cancelled.')
+      staged.push([tmp, to])
+    }
+    for (const [tmp, to] of staged) {
+      try {
+        await fs.rename(tmp, to)
+      } catch (err) {
+        throw fileError(err, to)
+      }
+      janitor.removeTemp(tmp)
+    }
+    bar.clear()
+    if (!values.quiet) {
+      const l = result.loudness
+      process.stdout.write(
+        `${path.relative(process.cwd(), output) || output}: ${formatDuration(result.durationMs)}, ${stories.length} stories, ` +
+          `${l.integratedLufs.toFixed(1)} LUFS / ${l.truePeakDb.toFixed(1)} dBTP, chapters: ${result.chapters.map((c) => `"${c.title}"`).join(', ')}; ` +
+          `${result.stats.segments} segments (${result.stats.synthesized} synthesized, ${result.stats.cached} cached), ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      )
+    }
+    return 0
+  } catch (err) {
+    bar.clear()
+    if (controller.signal.aborted && !(err instanceof AppError && err.code !== 'ABORTED')) throw new AppError('ABORTED', 'Briefing interrupted; no output written.')
+    throw err
+  } finally {
+    await Promise.all(temps.map((t) => fs.rm(t, { force: true })))
+    await speech.close().catch(() => {})
+    ffmpegProcesses.off('spawn', onSpawn)
+    ffmpegProcesses.off('exit', onExit)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    janitor.done()
+  }
+}
