@@ -7,7 +7,7 @@
  * out for them (https://cloud.google.com/text-to-speech/docs/chirp3-hd).
  * LINEAR16 responses carry a WAV header, which is parsed rather than assumed.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { AppError, throwIfAborted } from '../errors.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings } from './engine.ts'
 import { checkSsml, ssmlToText } from './ssml.ts'
@@ -273,6 +273,16 @@ export async function createGoogleEngine(options: GoogleEngineOptions = {}): Pro
   const keyFile = options.keyFile ?? undefined
   if (keyFile && !existsSync(keyFile))
     throw new AppError('MISSING_CREDENTIALS', `The Google key file ${keyFile} does not exist.`, { details: { keyFile } })
+  if (keyFile) {
+    let key: { type?: unknown } | null = null
+    try {
+      key = JSON.parse(readFileSync(keyFile, 'utf8')) as { type?: unknown }
+    } catch {
+      key = null
+    }
+    if (!key || typeof key.type !== 'string')
+      throw new AppError('MISSING_CREDENTIALS', `The Google key file ${keyFile} is not a credentials JSON file (no "type" field).`, { details: { keyFile } })
+  }
   const adc = process.env.GOOGLE_APPLICATION_CREDENTIALS
   if (!keyFile && adc && !existsSync(adc))
     throw new AppError('MISSING_CREDENTIALS', `GOOGLE_APPLICATION_CREDENTIALS names ${adc}, which does not exist.`, { details: { keyFile: adc } })

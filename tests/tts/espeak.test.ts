@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { createEspeakEngine, type EspeakEngine } from '../../src/tts/espeak.ts'
+import { engineContract } from './contract.ts'
+
+const article = readFileSync(new URL('../fixtures/plain/lenovo-nvidia-ai-factories.txt', import.meta.url), 'utf8')
+
+engineContract('espeak-ng', async () => {
+  const engine = await createEspeakEngine({ workers: 1 })
+  // Reference: how long the long text takes when left to finish.
+  const longText = article
+  let fullMs = 0
+  {
+    const t = performance.now()
+    await engine.synthesize({ text: longText, voice: { language: 'en-us' } })
+    fullMs = performance.now() - t
+  }
+  return {
+    engine,
+    voice: { language: 'en-us' },
+    longText,
+    async assertWorkStopped() {
+      // The worker must be free again long before the full text could have been synthesized:
+      // the cancel flag made espeak-ng abandon the rest of the text.
+      const t = performance.now()
+      while (engine.load.running > 0) {
+        if (performance.now() - t > fullMs * 0.8 + 2000) throw new Error(`worker still busy after ${Math.round(performance.now() - t)} ms (full run ${Math.round(fullMs)} ms)`)
+        await new Promise((r) => setTimeout(r, 5))
+      }
+      expect(engine.load.queued).toBe(0)
+    },
+  }
+})
+
+describe('espeak-ng engine', () => {
+  let engine: EspeakEngine
+  beforeAll(async () => {
+    engine = await createEspeakEngine({ workers: 2 })
+  })
+  afterAll(async () => {
+    await engine.close()
+  })
+
+  test('lists all of its languages, including en, de, fr, es, ru', async () => {
+    const voices = await engine.listVoices()
+    expect(voices.length).toBeGreaterThan(100)
+    const langs = new Set(voices.flatMap((v) => v.languages))
+    for (const l of ['en', 'en-us', 'de', 'fr', 'es', 'ru', 'fi', 'cmn']) expect(langs).toContain(l)
+    expect(engine.capabilities.languages).toEqual([...langs].sort())
+    expect(engine.variants).toContain('f3')
+  })
+
+  test('speaks other languages, and a variant sounds different', async () => {
+    const de = await engine.synthesize({ text: 'Guten Morgen, hier sind die Nachrichten.', voice: { language: 'de' } })
+    expect(de.durationMs).toBeGreaterThan(1000)
+    const base = await engine.synthesize({ text: 'Hello there.', voice: { name: 'en-us', language: 'en-US' } })
+    const f3 = await engine.synthesize({ text: 'Hello there.', voice: { name: 'en-us+f3', language: 'en-US' } })
+    expect(f3.pcm.equals(base.pcm)).toBe(false)
+    const female = await engine.synthesize({ text: 'Hello there.', voice: { language: 'en-US', gender: 'female' } })
+    expect(female.pcm.equals(base.pcm)).toBe(false) // gender without a name picks a female variant
+  })
+
+  test('rate and pitch change the audio', async () => {
+    const text = 'The quick brown fox jumps over the lazy dog.'
+    const normal = await engine.synthesize({ text, voice: { language: 'en' } })
+    const fast = await engine.synthesize({ text, voice: { language: 'en', rate: 1.8 } })
+    const high = await engine.synthesize({ text, voice: { language: 'en', pitch: 8 } })
+    expect(fast.durationMs).toBeLessThan(normal.durationMs * 0.75)
+    expect(high.pcm.equals(normal.pcm)).toBe(false)
+  })
+
+  test('reports word timings that point at the words of the text', async () => {
+    const text = 'Fish & chips cost <5 pounds in Leeds.'
+    const clip = await engine.synthesize({ text, voice: { language: 'en' } })
+    const words = clip.words!.map((w) => text.slice(w.offset, w.offset + w.length))
+    expect(words).toContain('Fish')
+    expect(words).toContain('chips')
+    expect(words).toContain('Leeds')
+    const starts = clip.words!.map((w) => w.startMs)
+    expect([...starts].sort((a, b) => a - b)).toEqual(starts)
+    expect(starts.at(-1)!).toBeLessThan(clip.durationMs)
+  })
+
+  test('accepts SSML emphasis and refuses broken SSML', async () => {
+    const clip = await engine.synthesize({ text: '<speak>This is <emphasis level="strong">important</emphasis>.</speak>', ssml: true, voice: { language: 'en' } })
+    expect(clip.durationMs).toBeGreaterThan(500)
+    await expect(engine.synthesize({ text: '<speak>Unclosed <emphasis>tag</speak>', ssml: true, voice: { language: 'en' } })).rejects.toMatchObject({
+      code: 'SSML_REJECTED',
+    })
+  })
+
+  test('unknown voices, variants and languages are clear errors', async () => {
+    await expect(engine.synthesize({ text: 'x', voice: { name: 'xx-nope', language: 'en' } })).rejects.toMatchObject({ code: 'UNKNOWN_VOICE' })
+    await expect(engine.synthesize({ text: 'x', voice: { name: 'en-us+nosuch', language: 'en' } })).rejects.toMatchObject({
+      code: 'UNKNOWN_VOICE',
+      message: expect.stringContaining('nosuch'),
+    })
+    await expect(engine.synthesize({ text: 'x', voice: { language: 'tlh' } })).rejects.toMatchObject({ code: 'UNSUPPORTED_LANGUAGE' })
+  })
+
+  test('queued requests spread over the pool and all complete', async () => {
+    const texts = Array.from({ length: 8 }, (_, i) => `Sentence number ${i + 1} of the batch.`)
+    const clips = await Promise.all(texts.map((text) => engine.synthesize({ text, voice: { language: 'en' } })))
+    expect(clips.every((c) => c.durationMs > 500)).toBe(true)
+    expect(engine.load).toEqual({ queued: 0, running: 0, workers: 2 })
+  })
+
+  test('aborting a queued request removes it without touching the running one', async () => {
+    const one = await createEspeakEngine({ workers: 1 })
+    try {
+      const running = one.synthesize({ text: article.slice(0, 1500), voice: { language: 'en' } })
+      const ac = new AbortController()
+      const queued = one.synthesize({ text: 'Queued sentence.', voice: { language: 'en' } }, ac.signal)
+      expect(one.load.queued).toBe(1)
+      ac.abort()
+      await expect(queued).rejects.toMatchObject({ code: 'ABORTED' })
+      expect(one.load.queued).toBe(0)
+      expect((await running).durationMs).toBeGreaterThan(10_000)
+    } finally {
+      await one.close()
+    }
+  })
+})
