@@ -56,6 +56,9 @@ export async function serve(handler: http.RequestListener, host = '127.0.0.1'): 
   }
 }
 
+/** Page furniture inside the article body that the service's extractor does not speak: highlighting must skip it. */
+const NOISE = '<p class="ad"><small>Advertisement</small></p><ul class="ad"><li><a href="#x">Read more: weather</a></li></ul>'
+
 /** The site: a plain article page embedding the player with a script tag, from its own origin. */
 export function hostPageHtml(o: { serviceUrl: string; articleId: string; paragraphs: string[]; theme?: string; extra?: string }): string {
   const esc = (s: string) => s.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -65,7 +68,7 @@ export function hostPageHtml(o: { serviceUrl: string; articleId: string; paragra
 <script src="${o.serviceUrl}/player.js" defer></script></head>
 <body><main><h1>Host site article</h1>
 <briefcast-player article="${o.articleId}" highlight="#story"${o.theme ? ` theme="${o.theme}"` : ''}></briefcast-player>
-<div id="story">${o.paragraphs.map((p) => `<p>${esc(p)}</p>`).join('\n')}</div>${o.extra ?? ''}</main></body></html>`
+<div id="story">${o.paragraphs.map((p, i) => `<p>${esc(p)}</p>${i === 0 ? NOISE : ''}`).join('\n')}</div>${o.extra ?? ''}</main></body></html>`
 }
 
 export async function hostSite(html: string): Promise<Served> {
@@ -98,5 +101,5 @@ export async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, wh
 
 /** The paragraph index (within #story) currently marked as being read, or -1. */
 export async function highlighted(page: Page): Promise<number> {
-  return page.evaluate(() => [...document.querySelectorAll('#story p')].findIndex((p) => p.hasAttribute('data-briefcast-reading')))
+  return page.evaluate(() => [...document.querySelectorAll('#story p:not(.ad)')].findIndex((p) => p.hasAttribute('data-briefcast-reading')))
 }

@@ -101,7 +101,7 @@ describe.skipIf(browserSkipReason)('briefcast-player widget (headless Chromium, 
     expect(await page.evaluate(() => localStorage.getItem('briefcast:rate'))).toBe('1.5')
 
     // Click on a paragraph plays from there.
-    await page.locator('#story p').nth(1).click()
+    await page.locator('#story p:not(.ad)').nth(1).click()
     const s = await waitFor(() => audioState(page), (v) => v.currentTime >= SEC && v.currentTime < SEC * 2, 'click-to-play paragraph 2')
     expect(s.paused).toBe(false)
     await expect.poll(() => highlighted(page)).toBe(1)

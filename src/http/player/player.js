@@ -22,8 +22,8 @@
 
   const RATES = [0.75, 1, 1.25, 1.5, 1.75, 2]
   const RATE_KEY = 'briefcast:rate'
-  // Host-page elements that count as one "block" for blockIndex (see docs/readme-player.md).
-  const BLOCKS = 'p,h2,h3,h4,h5,h6,li,blockquote'
+  // Host-page elements that can be a "block" for blockIndex (see docs/readme-player.md).
+  const BLOCKS = 'p,h1,h2,h3,h4,h5,h6,li,blockquote,dt,dd'
   const SKIP = 15
   const READING = 'data-briefcast-reading'
   const QUARTILES = [25, 50, 75, 100]
@@ -104,9 +104,17 @@
     if (!Array.isArray(list)) return []
     return list
       .filter((t) => t && isFinite(t.startMs) && isFinite(t.endMs))
-      .map((t) => ({ s: t.startMs / 1000, e: t.endMs / 1000, b: Number.isInteger(t.blockIndex) ? t.blockIndex : null }))
+      .map((t) => ({ s: t.startMs / 1000, e: t.endMs / 1000, b: Number.isInteger(t.blockIndex) ? t.blockIndex : null, w: t.text }))
       .sort((a, b) => a.s - b.s)
   }
+
+  // Lower-case words without accents, to match spoken segments with the page's blocks.
+  const words = (s) =>
+    String(s || '')
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .match(/[\p{L}\p{N}]+/gu) || []
 
   const svg = (d, extra = '') => `<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="${d}"/>${extra}</svg>`
   const I_PLAY = 'M8 5v14l11-7z'
@@ -463,12 +471,46 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
         return warn(`invalid highlight selector ${sel}`)
       }
       if (!root) return
-      const blocks = []
+      // Candidates: block elements with text of their own outside nested blocks, the way the
+      // article extractor cuts blocks (<blockquote><p>…</p></blockquote> is the <p>).
+      const cands = []
       for (const el of root.querySelectorAll(BLOCKS)) {
-        if (!el.textContent.trim()) continue
-        const outer = el.parentElement && el.parentElement.closest(BLOCKS)
-        if (outer && root.contains(outer)) continue
-        blocks.push(el)
+        let own = ''
+        for (const n of el.childNodes)
+          if (n.nodeType === 3 || (n.nodeType === 1 && !n.matches(BLOCKS) && !n.querySelector(BLOCKS))) own += n.textContent
+        if (own.trim()) cands.push(el)
+      }
+      // blockIndex counts the blocks the service extracted; the page may hold more (captions,
+      // asides, "read more" lists). Align in order: each block goes to the next candidate within
+      // a few whose words contain at least half of the block's first spoken words.
+      const first = new Map()
+      for (const t of this._timings) {
+        if (t.b == null || t.b < 0) continue
+        const w = first.get(t.b) || []
+        if (w.length < 12) first.set(t.b, w.concat(words(t.w)).slice(0, 12))
+      }
+      const sets = cands.map((el) => new Set(words(el.textContent)))
+      const blocks = new Map()
+      const byEl = new Map()
+      let p = 0
+      for (const [b, w] of [...first].sort((x, y) => x[0] - y[0])) {
+        let best = -1
+        let score = 0
+        for (let j = p; j < Math.min(cands.length, p + 8); j++) {
+          let hit = 0
+          for (const x of w) if (sets[j].has(x)) hit++
+          const sc = w.length ? hit / w.length : 0
+          if (sc > score + 0.1) {
+            best = j
+            score = sc
+          }
+        }
+        // Timings without text: fall back to plain order.
+        if (!w.length && cands[b]) best = b
+        else if (score < 0.5) continue
+        blocks.set(b, cands[best])
+        byEl.set(cands[best], b)
+        p = best + 1
       }
       this._blocks = blocks
       styleDocument()
@@ -480,9 +522,9 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
         const sel = getSelection && getSelection()
         if (sel && !sel.isCollapsed) return
         let el = t.closest(BLOCKS)
-        let i = -1
-        while (el && (i = blocks.indexOf(el)) < 0) el = el.parentElement && el.parentElement.closest(BLOCKS)
-        if (i < 0) return
+        while (el && !byEl.has(el)) el = el.parentElement && el.parentElement.closest(BLOCKS)
+        if (!el) return
+        const i = byEl.get(el)
         const seg = this._timings.find((x) => x.b === i)
         if (!seg) return
         this._seek(seg.s)
@@ -664,7 +706,7 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
       if (this._timings.length && this._blocks) {
         const i = this._segAt(t)
         const b = i >= 0 ? this._timings[i].b : null
-        this._mark(b != null && (playing || t > 0) ? this._blocks[b] || null : null)
+        this._mark(b != null && (playing || t > 0) ? this._blocks.get(b) || null : null)
       }
       if (d) {
         for (const p of QUARTILES) if (!this._sent.has(String(p)) && (t / d >= (p === 100 ? 0.985 : p / 100) || (p === 100 && a.ended)))

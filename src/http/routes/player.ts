@@ -3,13 +3,13 @@
  * the iframe page GET /embed/:id, listen counts POST /listen/:id/events and the
  * admin view GET /api/articles/:id/stats. See docs/readme-player.md.
  */
-import { timingSafeEqual } from 'node:crypto'
 import express from 'express'
 import { z } from 'zod'
 import { AppError } from '../../errors.ts'
 import type { AppDeps } from '../deps.ts'
 import { playerBundle, type PlayerBundle } from '../player/bundle.ts'
 import { listenStatsRepository, type ListenEvent } from '../player/stats.ts'
+import { requireApiKey } from './admin.ts'
 
 /**
  * Sites paste `<script src=".../player.js">` once and never change it, so that URL
@@ -95,14 +95,7 @@ export function playerRouter(deps: AppDeps): express.Router {
     )
   })
 
-  // Listen counts. Sent as text/plain (a "simple" CORS request: no preflight), parsed here.
-  router.options('/listen/:id/events', (_req, res) => {
-    res.setHeader('Access-Control-Allow-Origin', '*')
-    res.setHeader('Access-Control-Allow-Methods', 'POST')
-    res.setHeader('Access-Control-Allow-Headers', 'Content-Type')
-    res.setHeader('Access-Control-Max-Age', '86400')
-    res.status(204).end()
-  })
+  // Listen counts. The player sends JSON as text/plain: a "simple" CORS request, so no preflight.
   router.post('/listen/:id/events', express.text({ type: () => true, limit: 1024 }), (req, res) => {
     res.setHeader('Access-Control-Allow-Origin', '*')
     res.setHeader('Cache-Control', 'no-store')
@@ -203,18 +196,6 @@ export function eventRateLimiter(options: { burst?: number; perSecond?: number; 
       b.tokens -= 1
       return 0
     },
-  }
-}
-
-/** Bearer API key check (same rule as the admin API): constant-time compare; no key configured = admin API closed. */
-function requireApiKey(deps: AppDeps): express.RequestHandler {
-  return (req, _res, next) => {
-    const key = deps.config.apiKey
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')
-    const given = Buffer.from(m?.[1]?.trim() ?? '')
-    const ok = key !== undefined && given.length === Buffer.byteLength(key) && timingSafeEqual(given, Buffer.from(key))
-    if (!ok) return next(new AppError('UNAUTHORIZED', key === undefined ? 'The admin API is disabled: set BRIEFCAST_API_KEY.' : 'Missing or wrong API key.'))
-    next()
   }
 }
 
