@@ -1,0 +1,126 @@
+/**
+ * `briefcast render` as a user runs it: a real process, real espeak-ng and
+ * ffmpeg. Interrupted runs (SIGTERM, SIGKILL) must leave no output and no
+ * temp files once the process has exited.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createFfmpeg } from '../../src/audio/ffmpeg.ts'
+import { parseVtt } from '../../src/audio/transcript.ts'
+import { tempDir } from './helpers.ts'
+
+const bin = path.resolve('bin/briefcast.js')
+const fixture = path.resolve('tests/fixtures/plain/lenovo-nvidia-ai-factories.txt')
+
+let dir: string
+let voicesDir: string
+let longInput: string
+
+beforeAll(async () => {
+  dir = await tempDir('briefcast-cli-')
+  voicesDir = path.join(dir, 'voices')
+  await fs.mkdir(voicesDir)
+  await fs.writeFile(path.join(voicesDir, 'default.json'), JSON.stringify({ engine: 'espeak-ng', language: 'en-US', voices: { body: { language: 'en-US' } } }))
+  // Long enough that a kill lands mid-render: the page four times, each copy numbered so no clip repeats.
+  const text = readFileSync(fixture, 'utf8')
+  longInput = path.join(dir, 'long.txt')
+  await fs.writeFile(longInput, [1, 2, 3, 4].map((n) => text.replace(/\n\n/g, ` Part ${n}.\n\n`)).join('\n\n'))
+})
+
+afterAll(async () => {
+  if (dir) await fs.rm(dir, { recursive: true, force: true })
+})
+
+function startCli(args: string[], cacheDir: string, cwd: string): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [bin, 'render', ...args], {
+    cwd,
+    env: { ...process.env, BRIEFCAST_CACHE_DIR: cacheDir, BRIEFCAST_VOICES_DIR: voicesDir, BRIEFCAST_ESPEAK_WORKERS: '2' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (err += d))
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, out: () => out, err: () => err, exit }
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    if (check()) return true
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return check()
+}
+
+const count = (d: string) => (existsSync(d) ? readdirSync(d).length : 0)
+
+/** ffmpeg processes whose command line mentions this directory. */
+function ffmpegUnder(d: string): number[] {
+  const pids: number[] = []
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8')
+      if (cmd.includes('ffmpeg') && cmd.includes(d)) pids.push(Number(p))
+    } catch {}
+  }
+  return pids
+}
+
+async function interrupted(signal: NodeJS.Signals, name: string) {
+  const work = path.join(dir, name)
+  const cache = path.join(work, 'cache')
+  await fs.mkdir(work, { recursive: true })
+  const run = startCli([longInput, '-o', 'out.mp3'], cache, work)
+  // Halfway: some pieces encoded, most not.
+  const started = await waitFor(() => count(path.join(cache, 'pieces')) >= 4, 120_000)
+  expect(started, run.err()).toBe(true)
+  run.child.kill(signal)
+  const code = await run.exit
+  // The watchdog (SIGKILL) needs a moment after the exit; nothing should remain once it is done.
+  const clean = () => readdirSync(work).filter((f) => f !== 'cache').length === 0 && count(path.join(cache, 'tmp')) === 0 && ffmpegUnder(cache).length === 0
+  expect(await waitFor(clean, 10_000), `left: ${readdirSync(work).join(', ')} / tmp: ${count(path.join(cache, 'tmp'))}`).toBe(true)
+  expect(count(path.join(cache, 'episodes'))).toBe(0)
+  return { code, err: run.err() }
+}
+
+describe('briefcast render', () => {
+  it('renders a page to out.mp3, out.vtt and out.chapters.json with a one-line summary', async () => {
+    const work = path.join(dir, 'ok')
+    await fs.mkdir(work)
+    const run = startCli([fixture, '-o', 'out.mp3'], path.join(work, 'cache'), work)
+    const code = await run.exit
+    expect(code, run.err()).toBe(0)
+    expect(run.out()).toMatch(/^out\.mp3: \d+:\d\d, [\d.]+ [kM]B, -1[5-7]\.\d LUFS \/ -\d+\.\d dBTP, \d+ chapters, \d+ segments \(\d+ synthesized, 0 cached\), [\d.]+ s\n$/)
+    expect(readdirSync(work).sort()).toEqual(['cache', 'out.chapters.json', 'out.mp3', 'out.vtt'])
+    const ffmpeg = await createFfmpeg()
+    const info = await ffmpeg.probe(path.join(work, 'out.mp3'))
+    expect(info.audio).toMatchObject({ codec: 'mp3', sampleRate: 44100, channels: 1 })
+    expect(info.chapters.length).toBeGreaterThan(1)
+    const cues = parseVtt(readFileSync(path.join(work, 'out.vtt'), 'utf8'))
+    expect(Math.abs(cues[cues.length - 1]!.endMs - info.durationMs)).toBeLessThan(100)
+    expect(count(path.join(work, 'cache', 'tmp'))).toBe(0)
+  }, 180_000)
+
+  it('leaves no output and no temp files when killed with SIGKILL halfway', async () => {
+    const { code } = await interrupted('SIGKILL', 'kill')
+    expect(code).toBe(null)
+  }, 180_000)
+
+  it('stops cleanly on SIGTERM: exit 130, no output, no temp files', async () => {
+    const { code, err } = await interrupted('SIGTERM', 'term')
+    expect(code).toBe(130)
+    expect(err).toMatch(/ABORTED/)
+  }, 180_000)
+
+  it('refuses an output path it cannot write before doing any work', async () => {
+    const run = startCli([fixture, '-o', path.join(dir, 'no', 'such', 'dir', 'out.mp3')], path.join(dir, 'nw-cache'), dir)
+    expect(await run.exit).toBe(1)
+    expect(run.err()).toMatch(/OUTPUT_NOT_WRITABLE/)
+    expect(count(path.join(dir, 'nw-cache', 'pieces'))).toBe(0)
+  }, 60_000)
+})
