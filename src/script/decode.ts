@@ -157,7 +157,8 @@ const MD_SIGNALS: RegExp[] = [
  */
 export function detectFormat(text: string): InputFormat {
   const t = text.trimStart()
-  if (t.startsWith('{') && text.trimEnd().endsWith('}')) return 'json'
+  // An object, even a broken one: '{' then a key or '}' (so INVALID_JSON can say what is wrong).
+  if (/^\{\s*["}]/.test(t) || (t.startsWith('{') && text.trimEnd().endsWith('}'))) return 'json'
   if (HTML_DOC.test(t.slice(0, 4096))) return 'html'
   const sample = text.length > 200_000 ? text.slice(0, 200_000) : text
   const tags = sample.match(HTML_TAG)?.length ?? 0

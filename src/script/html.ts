@@ -195,6 +195,25 @@ export function extractFragment(html: string): Extracted {
   return fragmentTitle(walkBlocks(body))
 }
 
+/** Deeper than any real page (browsers' parsers cap nesting at 512, real articles stay under 100). */
+export const MAX_READABILITY_DEPTH = 400
+
+/** Maximum element depth, iteratively (recursion would overflow on the pages this guards against). */
+function maxDepth(root: DomNode | null): number {
+  if (!root) return 0
+  let max = 0
+  const stack: [DomNode, number][] = [[root, 1]]
+  while (stack.length) {
+    const [node, depth] = stack.pop()!
+    if (depth > max) max = depth
+    for (let i = 0; i < node.childNodes.length; i++) {
+      const child = node.childNodes[i]!
+      if (child.nodeType === 1) stack.push([child, depth + 1])
+    }
+  }
+  return max
+}
+
 /** A full page: Readability finds the article; if it cannot, the body is walked as a fragment. */
 export function extractPage(html: string): Extracted {
   const { document } = parseHTML(html)
@@ -203,13 +222,19 @@ export function extractPage(html: string): Extracted {
   const publishedAt = metaContent(doc, ['article:published_time', 'datePublished', 'date', 'dc.date'])
   const pageUrl = metaContent(doc, ['og:url']) ?? doc.querySelector('link[rel="canonical"]')?.getAttribute('href') ?? undefined
   let article: ReturnType<Readability<DomElement>['parse']> = null
-  try {
-    // keepClasses: the walker needs class names to recognize widgets Readability left in.
-    article = new Readability<DomElement>(doc, { keepClasses: true, serializer: (el) => el as unknown as DomElement }).parse()
-  } catch {
-    // Readability throws on some malformed trees (and can overflow on absurd nesting);
-    // the page is then walked as is, which still extracts what it can.
-    article = null
+  // Readability's scoring walks ancestors and inner text per node: on absurdly deep
+  // trees (a malformed or hostile page) that is quadratic and takes minutes. Real
+  // pages nest a few dozen levels; past MAX_READABILITY_DEPTH the body is walked directly.
+  const tooDeep = maxDepth(doc.documentElement as unknown as DomNode) > MAX_READABILITY_DEPTH
+  if (!tooDeep) {
+    try {
+      // keepClasses: the walker needs class names to recognize widgets Readability left in.
+      article = new Readability<DomElement>(doc, { keepClasses: true, serializer: (el) => el as unknown as DomElement }).parse()
+    } catch {
+      // Readability throws on some malformed trees; the page is then walked as is,
+      // which still extracts what it can.
+      article = null
+    }
   }
   if (article?.content) {
     const blocks = dropTitleHeading(walkBlocks(article.content), article.title ?? undefined)

@@ -43,7 +43,7 @@ function classify(text: string): Unit {
   )
     type = 'ui'
   else if (terminal && words >= 3) type = 'prose'
-  else if (!terminal && words >= 12) type = 'truncated' // a teaser cut off mid-sentence, or a run-on label list
+  else if (!terminal && words > 20) type = 'truncated' // longer than any headline, yet no full stop: a teaser cut off mid-sentence
   else if (!terminal && words >= 1 && words <= 20 && /^[\p{Lu}\p{N}"'“‘(]/u.test(text)) type = 'heading'
   else type = 'short'
   return { text, type, words }
