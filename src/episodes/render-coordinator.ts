@@ -94,6 +94,8 @@ export class RenderCoordinator {
   readonly #render: RenderFn
   /** Counts renders started (tests and benches check single flight with it). */
   rendersStarted = 0
+  /** Renders started per article id (single-flight checks). */
+  readonly rendersByArticle = new Map<string, number>()
 
   constructor(options: RenderCoordinatorOptions) {
     this.#o = options
@@ -164,6 +166,7 @@ export class RenderCoordinator {
       this.#flights.set(articleId, flight)
     }
     this.rendersStarted++
+    this.rendersByArticle.set(articleId, (this.rendersByArticle.get(articleId) ?? 0) + 1)
     const current = flight
     const release = () => {
       if (this.#flights.get(articleId) === current) this.#flights.delete(articleId)
