@@ -12,7 +12,6 @@
  * is a pure function of its inputs) and Last-Modified (the newest change of
  * any item), 304 on If-None-Match / If-Modified-Since.
  */
-import { timingSafeEqual } from 'node:crypto'
 import path from 'node:path'
 import express from 'express'
 import { z } from 'zod'
@@ -25,6 +24,7 @@ import type { EpisodeRecord } from '../../store/types.ts'
 import { sha256 } from '../../util/files.ts'
 import type { AppDeps } from '../deps.ts'
 import { serveFile } from '../serve-file.ts'
+import { requireApiKey } from './admin.ts'
 import { IMMUTABLE, preflight } from './audio.ts'
 
 const FEED_CACHE_CONTROL = 'public, max-age=300'
@@ -91,18 +91,6 @@ const listSchema = z.object({
 function validation(error: z.ZodError): AppError {
   const problems = error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
   return new AppError('VALIDATION_FAILED', `Invalid briefing request: ${problems.join('; ')}`, { details: { problems } })
-}
-
-/** Bearer API key check, as in the rest of the admin API: constant-time compare; no key configured = closed. */
-function requireApiKey(deps: AppDeps): express.RequestHandler {
-  return (req, _res, next) => {
-    const key = deps.config.apiKey
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')
-    const given = Buffer.from(m?.[1]?.trim() ?? '')
-    const ok = key !== undefined && given.length === Buffer.byteLength(key) && timingSafeEqual(given, Buffer.from(key))
-    if (!ok) return next(new AppError('UNAUTHORIZED', key === undefined ? 'The admin API is disabled: set BRIEFCAST_API_KEY.' : 'Missing or wrong API key.'))
-    next()
-  }
 }
 
 function etagMatches(header: string, etag: string): boolean {
@@ -178,10 +166,17 @@ export function feedRouter(deps: AppDeps): express.Router {
   const cacheDir = path.resolve(config.cacheDir)
   const base = config.publicUrl.replace(/\/+$/, '')
 
+  /** Show metadata; without a configured cover, the newest cover uploaded to /api/assets. */
+  const show = () => {
+    if (config.show.imageUrl) return config.show
+    const cover = deps.store.assets.list('cover')[0]
+    return cover ? { ...config.show, imageUrl: `${base}/assets/${encodeURIComponent(path.basename(cover.file))}` } : config.show
+  }
+
   router.get('/feed.xml', (req, res) => {
     const { items, lastModified } = service.feedItems(config.feed.itemLimit)
     const modified = httpDate(lastModified.getTime())
-    const xml = buildFeed(config.show, items, {
+    const xml = buildFeed(show(), items, {
       feedUrl: `${base}/feed.xml`,
       ...(config.show.guid ? { guid: config.show.guid } : {}),
       itemLimit: config.feed.itemLimit,
@@ -199,7 +194,7 @@ export function feedRouter(deps: AppDeps): express.Router {
       return articleFeedItem(article, episode, deps)
     })
     const modified = httpDate(latest)
-    const xml = buildFeed(config.show, items, {
+    const xml = buildFeed(show(), items, {
       feedUrl: `${base}/feeds/articles.xml`,
       title: `${config.show.title}: all articles`,
       itemLimit: config.feed.itemLimit,
