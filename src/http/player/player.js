@@ -258,6 +258,8 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
       this._timings = []
       this._blocks = null
       this._sent = new Set()
+      this._played = 0
+      this._lastT = 0
       this._sr.innerHTML = `<style>${STYLE}</style><div class="w"></div><audio preload="none"></audio>`
       this._w = this._q('.w')
       this._color()
@@ -708,10 +710,14 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
         const b = i >= 0 ? this._timings[i].b : null
         this._mark(b != null && (playing || t > 0) ? this._blocks.get(b) || null : null)
       }
-      if (d) {
-        for (const p of QUARTILES) if (!this._sent.has(String(p)) && (t / d >= (p === 100 ? 0.985 : p / 100) || (p === 100 && a.ended)))
-          this._send({ event: 'progress', percent: p })
-      }
+      // Listened time, not position: a seek to the end is not a full listen. Only natural
+      // progress between two updates counts (timeupdate fires about 4 times a second).
+      const delta = t - this._lastT
+      if (delta > 0 && delta < 1 + 2 * a.playbackRate && why !== 'seek') this._played += delta
+      this._lastT = t
+      if (d)
+        for (const p of QUARTILES)
+          if (!this._sent.has(String(p)) && this._played / d >= (p === 100 ? 0.97 : p / 100)) this._send({ event: 'progress', percent: p })
       this._media(why, playing, d, t)
     }
 
