@@ -1,0 +1,114 @@
+/**
+ * The daily briefing schedule on the real service: cron in a time zone,
+ * one scheduled briefing per day, none on a day without new articles, and a
+ * bad cron expression or time zone is a start-up error naming the setting.
+ */
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { isAppError } from '../../src/errors.ts'
+import { briefingRepository } from '../../src/feed/briefing-store.ts'
+import { feedRuntime } from '../../src/http/routes/feed.ts'
+import { startService, type Service } from '../../src/main.ts'
+
+const API_KEY = 'schedule-tests-api-key-0123456789'
+const started: { svc: Service; dir: string }[] = []
+
+async function start(briefing: Record<string, unknown>): Promise<Service> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-schedule-'))
+  const overrides: Record<string, unknown> = {
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: dir,
+    cacheDir: path.join(dir, 'cache'),
+    logLevel: 'silent',
+    apiKey: API_KEY,
+    'tts.espeakWorkers': 1,
+  }
+  for (const [k, v] of Object.entries(briefing)) overrides[`briefing.${k}`] = v
+  const svc = await startService({ env: {}, overrides, handleSignals: false, shutdownGraceMs: 200 })
+  started.push({ svc, dir })
+  return svc
+}
+
+async function ingest(svc: Service, title: string, publishedAt: Date): Promise<string> {
+  const r = await fetch(`${svc.url}/api/articles`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ title, text: `${title}. A short story for the schedule test.`, language: 'en', publishedAt: publishedAt.toISOString() }),
+  })
+  expect(r.status).toBe(201)
+  return ((await r.json()) as { id: string }).id
+}
+
+afterEach(async () => {
+  for (const { svc, dir } of started.splice(0)) {
+    feedRuntime(svc.deps).schedule?.stop()
+    await svc.close()
+    await fs.rm(dir, { recursive: true, force: true })
+  }
+})
+
+describe('daily briefing schedule', () => {
+  it('a bad cron expression or time zone is a start-up error naming the setting', async () => {
+    for (const [briefing, setting] of [
+      [{ schedule: '0 25 * * *' }, 'briefing.schedule (BRIEFCAST_BRIEFING_SCHEDULE)'],
+      [{ schedule: 'every morning' }, 'briefing.schedule (BRIEFCAST_BRIEFING_SCHEDULE)'],
+      [{ schedule: '0 6 * * *', timeZone: 'Europe/Atlantis' }, 'briefing.timeZone (BRIEFCAST_BRIEFING_TIMEZONE)'],
+    ] as const) {
+      try {
+        await start(briefing)
+        expect.unreachable()
+      } catch (err) {
+        expect(isAppError(err) && err.code).toBe('CONFIG_INVALID')
+        expect((err as Error).message).toContain(setting)
+      }
+    }
+  })
+
+  it('runs in the configured time zone; one briefing per day; none without new articles', async () => {
+    const svc = await start({ schedule: '30 6 * * *', timeZone: 'Asia/Tokyo', storyMode: 'lede' })
+    const schedule = feedRuntime(svc.deps).schedule!
+    const next = schedule.nextRun()!
+    expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', hour: '2-digit', minute: '2-digit' }).format(next)).toBe('06:30')
+    const repo = briefingRepository(svc.deps.store.db)
+
+    // 06:30 in Tokyo on Nov 26 is 21:30 UTC on Nov 25.
+    const day1 = new Date('2026-11-25T21:30:00Z')
+    expect(schedule.runOnce(day1)).toBeUndefined() // no articles at all: no episode
+    expect(repo.list({ limit: 10, offset: 0 }).total).toBe(0)
+
+    const a = await ingest(svc, 'Morning story one', new Date('2026-11-25T20:00:00Z'))
+    const b = await ingest(svc, 'Morning story two', new Date('2026-11-25T21:00:00Z'))
+    await ingest(svc, 'Story from last week', new Date('2026-11-18T21:00:00Z'))
+    const made = schedule.runOnce(day1)!
+    expect(made.origin).toBe('schedule')
+    expect(made.day).toBe('2026-11-26')
+    expect(made.stories.map((s) => s.articleId)).toEqual([b, a]) // newest first, last week's left out
+    expect(made.stories.every((s) => s.mode === 'lede')).toBe(true)
+    expect(briefingRepository(svc.deps.store.db).getScript(made.id)!.segments[0]!.text).toBe('This is briefcast for Thursday, November 26.')
+
+    // later the same day: nothing more
+    expect(schedule.runOnce(new Date('2026-11-26T02:00:00Z'))).toBeUndefined()
+    // the next day without new articles: no episode
+    expect(schedule.runOnce(new Date('2026-11-26T21:30:00Z'))).toBeUndefined()
+    expect(repo.list({ limit: 10, offset: 0 }).total).toBe(1)
+    // a new article the next day: a new briefing with only that story
+    const c = await ingest(svc, 'Next day story', new Date('2026-11-26T20:00:00Z'))
+    const second = schedule.runOnce(new Date('2026-11-26T21:30:00Z'))!
+    expect(second.day).toBe('2026-11-27')
+    expect(second.stories.map((s) => s.articleId)).toEqual([c])
+  })
+
+  it('the timer itself fires and queues the briefing', async () => {
+    const svc = await start({ schedule: '* * * * * *' }) // croner: every second
+    await ingest(svc, 'A story for the timer', new Date(Date.now() - 60_000))
+    const repo = briefingRepository(svc.deps.store.db)
+    const deadline = Date.now() + 20_000
+    while (repo.list({ limit: 1, offset: 0 }).total === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    const { items } = repo.list({ limit: 10, offset: 0 })
+    expect(items).toHaveLength(1)
+    expect(items[0]!.origin).toBe('schedule')
+  })
+})
