@@ -112,6 +112,11 @@ describe('player routes', () => {
     expect((await s.api('/api/articles/site-42/stats')).status).toBe(200)
     expect((await s.api('/api/articles/nope/stats')).status).toBe(404)
     expect((await s.api(`/api/articles/${id}/stats?days=0`)).status).toBe(400)
+
+    // The home page shows the counts per article.
+    const home = await (await fetch(`${s.url}/`)).text()
+    const row = home.split('<tr>').find((r) => r.includes(`${id} · site-42`))!
+    expect(row).toContain('<td>2<br><small>1 finished</small></td>')
   })
 
   it('rate-limits a flood of events from one client (429 with Retry-After), in memory only', async () => {

@@ -8,6 +8,7 @@
 import express from 'express'
 import type { ArticleRecord } from '../../store/types.ts'
 import type { AppDeps } from '../deps.ts'
+import { listenStatsRepository, type ListenCounts } from '../player/stats.ts'
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
@@ -21,7 +22,7 @@ const formatDuration = (ms: number | null | undefined) => {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
 }
 
-function row(deps: AppDeps, a: ArticleRecord): string {
+function row(deps: AppDeps, a: ArticleRecord, listens?: ListenCounts): string {
   const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
   const status = a.status === 'rendering' ? `rendering ${Math.round(a.progress * 100)}%` : a.status
   const listen = deps.urls.listen(a.id)
@@ -29,6 +30,7 @@ function row(deps: AppDeps, a: ArticleRecord): string {
   <td><strong>${escapeHtml(a.title)}</strong><br><small>${escapeHtml(a.id)}${a.externalId ? ` · ${escapeHtml(a.externalId)}` : ''}${a.author ? ` · ${escapeHtml(a.author)}` : ''}</small></td>
   <td><span class="status status-${escapeHtml(a.status)}">${escapeHtml(status)}</span>${a.status === 'failed' && a.error ? `<br><small>${escapeHtml(a.error.message)}</small>` : ''}</td>
   <td>${escapeHtml(formatDuration(ep?.durationMs))}</td>
+  <td>${listens ? `${listens.starts}<br><small>${listens.p100} finished</small>` : '0'}</td>
   <td><button type="button" class="listen" data-src="${escapeHtml(listen)}" aria-label="Listen to ${escapeHtml(a.title)}">▶ Listen</button>
       <a href="${escapeHtml(deps.urls.embed(a.id))}">embed</a> · <a href="${escapeHtml(deps.urls.info(a.id))}">info</a></td>
 </tr>`
@@ -42,6 +44,7 @@ export function homeRouter(deps: AppDeps): express.Router {
   })
   router.get('/', (_req, res) => {
     const { items, total } = deps.store.articles.list({ limit: 50, offset: 0 })
+    const listens = listenStatsRepository(deps.store.db).totalsFor(items.map((a) => a.id))
     const { urls, config } = deps
     const exampleId = items[0]?.id ?? 'ARTICLE_ID'
     const snippet = `<script src="${urls.playerScript()}" defer></script>\n<briefcast-player article="${exampleId}"></briefcast-player>`
@@ -70,7 +73,7 @@ export function homeRouter(deps: AppDeps): express.Router {
 <main>
 <section aria-labelledby="articles-h">
   <h2 id="articles-h">Articles <small>(${total})</small></h2>
-  ${items.length === 0 ? '<p>No articles yet: add one below.</p>' : `<table><thead><tr><th scope="col">Title</th><th scope="col">Status</th><th scope="col">Length</th><th scope="col">Listen</th></tr></thead><tbody>${items.map((a) => row(deps, a)).join('')}</tbody></table>`}
+  ${items.length === 0 ? '<p>No articles yet: add one below.</p>' : `<table><thead><tr><th scope="col">Title</th><th scope="col">Status</th><th scope="col">Length</th><th scope="col">Listens</th><th scope="col">Listen</th></tr></thead><tbody>${items.map((a) => row(deps, a, listens.get(a.id))).join('')}</tbody></table>`}
   <audio id="audio" controls preload="none" hidden></audio>
 </section>
 <section aria-labelledby="add-h">
