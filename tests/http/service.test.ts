@@ -317,7 +317,7 @@ describe('articles', () => {
     expect(done.audioUrl).not.toBe(audioUrl)
     const ep = svc.deps.store.episodes.get(svc.deps.store.articles.get(id)!.episodeId!)!
     expect(ep.stats.cached).toBeGreaterThan(0)
-    expect(ep.stats.synthesized).toBeLessThan(ep.stats.segments)
+    expect(ep.stats.synthesized).toBeLessThan(ep.stats.segments!)
     expect(before.episodeId).not.toBe(ep.id)
     // The previous version's immutable URL keeps working for readers halfway through it.
     expect((await fetch(audioUrl, { method: 'HEAD' })).status).toBe(200)
@@ -414,7 +414,7 @@ describe('assets', () => {
   const upload = (kind: string, data: Buffer, name: string, type: string) => {
     const fd = new FormData()
     fd.append('kind', kind)
-    fd.append('file', new Blob([data], { type }), name)
+    fd.append('file', new Blob([new Uint8Array(data)], { type }), name)
     return svc.api('/api/assets', { method: 'POST', body: fd })
   }
 

@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { pino } from 'pino'
+import { afterEach, describe, expect, it } from 'vitest'
+import { JobQueue } from '../../src/episodes/jobs.ts'
+import { AppError } from '../../src/errors.ts'
+import { openStore, type Store } from '../../src/store/index.ts'
+
+const logger = pino({ level: 'silent' })
+const cleanups: (() => void | Promise<void>)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+function setup(opts: { concurrency?: number; maxAttempts?: number; retryBaseMs?: number } = {}, file?: string) {
+  let dbFile = file
+  if (!dbFile) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-jobs-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    dbFile = path.join(dir, 'jobs.db')
+  }
+  const store = openStore({ file: dbFile })
+  const queue = new JobQueue({ store, logger, concurrency: opts.concurrency ?? 1, maxAttempts: opts.maxAttempts ?? 3, retryBaseMs: opts.retryBaseMs ?? 20, pollMs: 50 })
+  cleanups.push(async () => {
+    await queue.stop(100)
+    store.close()
+  })
+  return { store, queue, file: dbFile }
+}
+
+async function until(cond: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+const statusOf = (store: Store, id: number) => store.jobs.get(id)!.status
+
+describe('JobQueue', () => {
+  it('retries with exponential backoff, then fails with the error', async () => {
+    const { store, queue } = setup({ maxAttempts: 3, retryBaseMs: 40 })
+    const times: number[] = []
+    const failed: string[] = []
+    queue.register('flaky', async () => {
+      times.push(Date.now())
+      throw new AppError('ENGINE_UNAVAILABLE', 'engine down')
+    }, { onFailed: (_job, err) => failed.push(err.code) })
+    queue.start()
+    const job = queue.enqueue('flaky', 's1')
+    await until(() => statusOf(store, job.id) === 'failed')
+    expect(times).toHaveLength(3)
+    // Backoff doubles: >= 40 ms, then >= 80 ms.
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(35)
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(75)
+    expect(store.jobs.get(job.id)!.error).toEqual({ code: 'ENGINE_UNAVAILABLE', message: 'engine down' })
+    expect(failed).toEqual(['ENGINE_UNAVAILABLE'])
+  })
+
+  it('succeeds after a transient failure', async () => {
+    const { store, queue } = setup()
+    let calls = 0
+    queue.register('once-flaky', async () => {
+      if (++calls === 1) throw new Error('transient')
+    })
+    queue.start()
+    const job = queue.enqueue('once-flaky', 's')
+    await until(() => statusOf(store, job.id) === 'done')
+    expect(calls).toBe(2)
+    expect(store.jobs.get(job.id)!.attempts).toBe(2)
+  })
+
+  it('fails at once on a user error (4xx): retrying cannot fix the input', async () => {
+    const { store, queue } = setup()
+    let calls = 0
+    queue.register('bad-input', async () => {
+      calls++
+      throw new AppError('NO_ARTICLE_TEXT', 'nothing to read')
+    })
+    queue.start()
+    const job = queue.enqueue('bad-input', 's')
+    await until(() => statusOf(store, job.id) === 'failed')
+    expect(calls).toBe(1)
+  })
+
+  it('runs at most `concurrency` background jobs; runNow starts one beyond the limit', async () => {
+    const { store, queue } = setup({ concurrency: 2 })
+    let running = 0
+    let peak = 0
+    const releases: (() => void)[] = []
+    queue.register('slow', async () => {
+      running++
+      peak = Math.max(peak, running)
+      await new Promise<void>((r) => releases.push(r))
+      running--
+    })
+    queue.start()
+    const jobs = Array.from({ length: 5 }, (_, i) => queue.enqueue('slow', `s${i}`))
+    await until(() => running === 2)
+    await new Promise((r) => setTimeout(r, 150))
+    expect(running).toBe(2)
+    // A reader is waiting for s4: it starts now.
+    const now = queue.runNow('slow', 's4')
+    expect(now).toBeDefined()
+    await until(() => running === 3)
+    expect(queue.runNow('slow', 's4')!.job.id).toBe(now!.job.id) // single flight
+    while (jobs.some((j) => statusOf(store, j.id) !== 'done')) {
+      releases.splice(0).forEach((r) => r())
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(peak).toBe(3)
+  })
+
+  it('a newer job for the same subject supersedes (aborts) the running one', async () => {
+    const { store, queue } = setup()
+    let aborted = false
+    queue.register('render', async ({ job, signal }) => {
+      if (job.payload.v === 1) {
+        await new Promise<void>((resolve, reject) => signal.addEventListener('abort', () => {
+          aborted = true
+          reject(signal.reason)
+        }))
+      }
+    })
+    queue.start()
+    const first = queue.enqueue('render', 'article', { v: 1 })
+    await until(() => statusOf(store, first.id) === 'running')
+    const second = queue.enqueue('render', 'article', { v: 2 })
+    await until(() => statusOf(store, second.id) === 'done')
+    expect(aborted).toBe(true)
+    expect(statusOf(store, first.id)).toBe('cancelled')
+  })
+
+  it('resumes jobs interrupted by a crash, and stop() checkpoints running jobs', async () => {
+    const a = setup()
+    a.queue.register('long', ({ signal }) => new Promise<void>((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason))))
+    a.queue.start()
+    const job = a.queue.enqueue('long', 'x')
+    await until(() => statusOf(a.store, job.id) === 'running')
+    await a.queue.stop(50) // grace over: aborted and put back to queued
+    expect(statusOf(a.store, job.id)).toBe('queued')
+    // Simulate a crash mid-run: the row says running, nobody is running it.
+    a.store.jobs.claim(job.id)
+    a.store.close()
+
+    const b = setup({}, a.file)
+    let ran = 0
+    b.queue.register('long', async () => {
+      ran++
+    })
+    b.queue.start()
+    await until(() => statusOf(b.store, job.id) === 'done')
+    expect(ran).toBe(1)
+  })
+})
