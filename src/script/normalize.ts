@@ -244,7 +244,9 @@ export function normalizeSentence(sentence: string, language: string): string {
       const offset = args[args.length - 2] as number
       const whole = args[args.length - 1] as string
       const atEnd = whole.slice(offset + m.length).trim() === ''
-      return matchCase(m, say) + (atEnd && m.endsWith('.') ? '.' : '')
+      // Capitalize only at the start of the sentence ("E.g." -> "For example", but "No. 5" mid-sentence -> "number 5").
+      const atStart = !/[\p{L}\p{N}]/u.test(whole.slice(0, offset))
+      return (atStart ? matchCase(m, say) : say) + (atEnd && m.endsWith('.') ? '.' : '')
     })
   }
 
