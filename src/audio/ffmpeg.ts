@@ -47,6 +47,8 @@ export interface ProbeResult {
   bytes?: number
   audio?: AudioStreamInfo
   hasVideo: boolean
+  /** First video stream (cover art images probe as one-frame video). */
+  video?: { codec: string; width: number; height: number }
   tags: Record<string, string>
   chapters: { title: string; startMs: number; endMs: number }[]
 }
@@ -112,7 +114,10 @@ const MIN_LIBAVUTIL: [number, number] = [56, 22]
 export const ffmpegProcesses = new EventEmitter<{ spawn: [pid: number]; exit: [pid: number] }>()
 
 export function stderrTail(stderr: string, lines = 8): string {
-  return stderr.trimEnd().split('\n').slice(-lines).join('\n')
+  const all = stderr.trimEnd().split('\n')
+  // At loglevel info the error may be followed by stream listings: prefer the lines that say what failed.
+  const errors = all.filter((l) => /error|invalid|no such|denied|space left|could not|cannot|unable|failed|not supported/i.test(l))
+  return (errors.length > 0 ? errors : all).slice(-lines).join('\n')
 }
 
 /** The default runner: spawn, collect stdout and the tail of stderr, SIGKILL on abort. */
@@ -151,7 +156,7 @@ export const spawnRunner: FfmpegRunner = (binary, args, options = {}) =>
       const tail = stderrTail(stderr)
       reject(
         new AppError('FFMPEG_FAILED', `${path.basename(binary)} exited with ${code ?? sig}: ${tail || '(no output)'}`, {
-          details: { exitCode: code, signal: sig, stderrTail: tail, args },
+          details: { exitCode: code, signal: sig, stderrTail: tail, stderr, args },
         }),
       )
     })
@@ -284,7 +289,8 @@ function classify(err: unknown, context: { output?: string; input?: string; inpu
   return err
 }
 
-const QUIET = ['-hide_banner', '-nostdin', '-loglevel', 'error']
+// -xerror: ffmpeg 4.x exits 0 when writing the output fails (e.g. "Error writing trailer: No space left on device").
+const QUIET = ['-hide_banner', '-nostdin', '-xerror', '-loglevel', 'error']
 
 /** Builds argv with fluent-ffmpeg (its public builder; _getArguments is typed and stable since 2.x). */
 function argsOf(command: ffmpegBuilder.FfmpegCommand): string[] {
@@ -326,10 +332,11 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
       }
       const data = JSON.parse(stdout) as {
         format?: { format_name?: string; duration?: string; size?: string; tags?: Record<string, string> }
-        streams?: { codec_type?: string; codec_name?: string; sample_rate?: string; channels?: number; bit_rate?: string; disposition?: { attached_pic?: number } }[]
+        streams?: { codec_type?: string; codec_name?: string; sample_rate?: string; channels?: number; bit_rate?: string; width?: number; height?: number; disposition?: { attached_pic?: number } }[]
         chapters?: { start_time?: string; end_time?: string; tags?: { title?: string } }[]
       }
       const a = data.streams?.find((s) => s.codec_type === 'audio')
+      const v = data.streams?.find((s) => s.codec_type === 'video')
       return {
         formatName: data.format?.format_name ?? 'unknown',
         durationMs: Math.round(Number(data.format?.duration ?? 0) * 1000),
@@ -337,7 +344,8 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
         audio: a
           ? { codec: a.codec_name ?? 'unknown', sampleRate: Number(a.sample_rate ?? 0), channels: a.channels ?? 0, bitRate: a.bit_rate ? Number(a.bit_rate) : undefined }
           : undefined,
-        hasVideo: Boolean(data.streams?.some((s) => s.codec_type === 'video')),
+        hasVideo: Boolean(v),
+        video: v ? { codec: v.codec_name ?? 'unknown', width: v.width ?? 0, height: v.height ?? 0 } : undefined,
         tags: data.format?.tags ?? {},
         chapters: (data.chapters ?? []).map((c) => ({
           title: c.tags?.title ?? '',
@@ -404,7 +412,7 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
     async join(o, signal) {
       throwIfAborted(signal)
       const command = ffmpegBuilder()
-        .addOptions(['-hide_banner', '-nostdin', '-nostats', '-loglevel', o.measure ? 'info' : 'error'])
+        .addOptions(['-hide_banner', '-nostdin', '-nostats', '-xerror', '-loglevel', o.measure ? 'info' : 'error'])
         .input(o.listPath)
         .inputOptions(['-f', 'concat', '-safe', '0'])
         .input(o.metadataPath)
@@ -413,8 +421,7 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
       const out = command.output(o.output).outputOptions(['-map', '0:a', '-map_metadata', '1', '-map_chapters', '1'])
       if (o.format === 'mp3') {
         out.audioCodec('copy').outputOptions(['-id3v2_version', '3', '-write_xing', '1'])
-        if (o.coverPath)
-          out.outputOptions(['-map', '2:v', '-c:v', 'copy', '-disposition:v', 'attached_pic', '-metadata:s:v', 'title=Album cover', '-metadata:s:v', 'comment=Cover (front)'])
+        if (o.coverPath) out.outputOptions(['-map', '2:v', '-c:v', 'copy', '-disposition:v', 'attached_pic'])
         out.format('mp3')
       } else {
         // AAC needs a re-encode; the pieces are already normalized, so it is a plain transcode.
@@ -425,9 +432,15 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
       if (o.measure) {
         command.output('-').outputOptions(['-map', '0:a']).audioFilters('ebur128=peak=true:framelog=verbose').format('null')
       }
+      const args = argsOf(command)
+      if (o.coverPath && o.format === 'mp3') {
+        // The APIC picture type comes from the stream comment ("Cover (front)"); fluent-ffmpeg splits option
+        // values at spaces, so these go into the argument list directly, before the output name.
+        args.splice(args.indexOf(o.output), 0, '-metadata:s:v', 'title=Album cover', '-metadata:s:v', 'comment=Cover (front)')
+      }
       let stderr: string
       try {
-        ;({ stderr } = await ff(argsOf(command), signal))
+        ;({ stderr } = await ff(args, signal))
       } catch (err) {
         const e = classify(err, { output: o.output })
         if (e instanceof AppError && e.code === 'FFMPEG_FAILED' && o.coverPath && /Invalid data|could not find codec/i.test(String((e.details as { stderrTail?: string }).stderrTail)))

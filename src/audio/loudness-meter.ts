@@ -12,7 +12,7 @@ export type ClipMeasurement = PcmLoudness & { sampleRate: number; samples: numbe
 
 export interface LoudnessMeter {
   /** Loudness of a WAV clip; with `plan`, also the gain that puts it on target after the limiter. */
-  measure(wavPath: string, plan?: { targetLufs: number; ceilingDb: number }): Promise<ClipMeasurement>
+  measure(wavPath: string, plan?: { targetLufs: number; ceilingDb: number; padMs?: number }): Promise<ClipMeasurement>
   close(): Promise<void>
 }
 

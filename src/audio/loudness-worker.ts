@@ -2,7 +2,7 @@
 import { parentPort } from 'node:worker_threads'
 import { measureWavFile } from './loudness.ts'
 
-parentPort!.on('message', async (msg: { id: number; file: string; plan?: { targetLufs: number; ceilingDb: number } }) => {
+parentPort!.on('message', async (msg: { id: number; file: string; plan?: { targetLufs: number; ceilingDb: number; padMs?: number } }) => {
   try {
     const result = await measureWavFile(msg.file, msg.plan)
     parentPort!.postMessage({ id: msg.id, result })

@@ -121,7 +121,7 @@ export function parseWavHeader(buf: Uint8Array, file = 'clip'): WavPcm {
 /** Reads a 16-bit PCM WAV and measures it (first channel if several). */
 export async function measureWavFile(
   file: string,
-  plan?: { targetLufs: number; ceilingDb: number },
+  plan?: { targetLufs: number; ceilingDb: number; padMs?: number },
 ): Promise<PcmLoudness & { sampleRate: number; samples: number; gainDb?: number; predictedLufs?: number }> {
   let buf: Buffer
   try {
@@ -139,7 +139,13 @@ export async function measureWavFile(
     for (let i = 0; i < frames; i++) pcm[i] = buf.readInt16LE(wav.dataOffset + i * 2 * wav.channels)
   }
   const measured = measurePcmLoudness(pcm, wav.sampleRate)
-  const gain = plan ? planGain(pcm, wav.sampleRate, plan.targetLufs, plan.ceilingDb) : undefined
+  let planned = pcm
+  if (plan?.padMs) {
+    // Plan on the piece as it will be measured: the clip followed by its pause (short clips gate differently).
+    planned = new Int16Array(pcm.length + Math.round((plan.padMs * wav.sampleRate) / 1000))
+    planned.set(pcm)
+  }
+  const gain = plan ? planGain(planned, wav.sampleRate, plan.targetLufs, plan.ceilingDb) : undefined
   return { ...measured, sampleRate: wav.sampleRate, samples: frames, ...gain }
 }
 

@@ -36,6 +36,12 @@ const PIECE_VERSION = 'piece-v1'
 const LIMITER_HEADROOM_DB = 1.0
 /** Samples short of the frame boundary we aim for: libmp3lame adds a frame when the input ends within ~30 samples of it. */
 const FRAME_MARGIN = 64
+/**
+ * ffmpeg's alimiter takes ~0.2-0.7 LU more than planGain's simulation of it, and resampling plus MP3 coding
+ * add their share (measured over espeak-ng clips and generated speech-like clips: mean 0.49 LU); aim that
+ * much higher so the encoded pieces land on the target.
+ */
+const LIMITER_BIAS_LU = 0.45
 const MAX_GAIN_DB = 30
 const JINGLE_GAP_MS = 400
 const JINGLE_FADE_SEC = 0.03
@@ -158,7 +164,8 @@ export function buildChapters(script: Script, timings: SegmentTiming[], duration
   if (groups.length === 0) return []
   groups[0]!.startMs = 0 // the first chapter includes the intro jingle
   return groups.map((g, i) => ({
-    title: chapterTitle(g.segments, i === 0 ? script.title : ''),
+    // The first chapter is the episode's opening (title, byline, intro or a briefing's welcome): the script title names it.
+    title: i === 0 && script.title.trim() ? script.title.trim() : chapterTitle(g.segments, ''),
     startMs: Math.round(g.startMs),
     endMs: Math.round(i + 1 < groups.length ? groups[i + 1]!.startMs : durationMs),
   }))
@@ -267,7 +274,7 @@ export async function renderEpisode(
         index,
         key,
         async (tmp) => {
-          const m = await meter.measure(clip.wavPath, { targetLufs, ceilingDb: limitDb }).catch((err: unknown) => {
+          const m = await meter.measure(clip.wavPath, { targetLufs: targetLufs + LIMITER_BIAS_LU, ceilingDb: limitDb, padMs: segment.pauseAfterMs }).catch((err: unknown) => {
             throw err instanceof AppError && err.code === 'INVALID_AUDIO'
               ? new AppError('INVALID_AUDIO', `The clip for segment ${segment.id} is unreadable: ${err.message}`, { cause: err })
               : err
@@ -406,6 +413,10 @@ export async function renderEpisode(
       } catch {
         throw new AppError('INVALID_IMAGE', `The cover art ${meta.coverPath} does not exist.`)
       }
+      // Checked before the join so a bad image gets its own error instead of a failed ffmpeg run.
+      const cover = await ffmpeg.probe(meta.coverPath, signal).catch(() => undefined)
+      if (!cover?.video || !['mjpeg', 'png'].includes(cover.video.codec))
+        throw new AppError('INVALID_IMAGE', `The cover art ${meta.coverPath} is not a JPEG or PNG image${cover?.video ? ` (${cover.video.codec})` : ''}.`)
     }
     const ext = format === 'm4a' ? 'm4a' : 'mp3'
     const hash = sha256('episode-v1', format, encoderSettings, JSON.stringify(tags), coverId, JSON.stringify(chapters), ...pieces.map((p) => p.key)).slice(0, 32)
