@@ -52,7 +52,7 @@ let currentVoice = ''
 // first real requests run at full speed (the first few calls are 5-10x slower otherwise).
 espeak.set_voice('en-us')
 currentVoice = 'en-us'
-for (let i = 0; i < 4; i++)
+for (let i = 0; i < 3; i++)
   espeak.synthesize('The quick brown fox jumps over the lazy dog, and 42 people watched it happen on Monday.', () => 0)
 
 port.on('message', (job: EspeakJob | EspeakVoicesJob) => {

@@ -11,7 +11,7 @@ import { sha256 } from '../util/files.ts'
 import { ClipCache } from './clip-cache.ts'
 import type { TtsEngine, Voice, VoiceSettings } from './engine.ts'
 import type { EspeakEngine } from './espeak.ts'
-import { applyLexiconTo, lexiconsAvailable, loadLexiconOrNull, NO_LEXICON } from './lexicon.ts'
+import { lexiconFileExists, lexiconFor as loadProfileLexicon, lexiconNameFor, speakWithLexicon } from './lexicon.ts'
 import { DEFAULT_ENGINE, ENGINES, type EngineEntry } from './registry.ts'
 import type { CachedClip, SpeechService, VoiceProfile } from './types.ts'
 import { DEFAULT_PAUSES, invalidProfilesError, readProfiles } from './voices.ts'
@@ -98,23 +98,19 @@ export async function createSpeechService(config: Config, options: SpeechService
   const entries: Record<string, EngineEntry> = { ...ENGINES, ...options.engines }
   const logger = options.logger
   const { profiles, problems } = await readProfiles(config.voicesDir)
-  const canLoadLexicons = await lexiconsAvailable()
   const lexicons = new Map<string, Lexicon>()
 
   for (const profile of profiles.values()) {
     const file = path.join(config.voicesDir, `${profile.id}.json`)
     if (!entries[profile.engine]) problems.push(`${file}: engine: unknown engine "${profile.engine}" (known: ${Object.keys(entries).join(', ')})`)
-    const lexName = profile.lexicon ?? profile.language.split('-')[0]!.toLowerCase()
-    if (canLoadLexicons) {
-      try {
-        const lex = await loadLexiconOrNull(config.voicesDir, lexName)
-        if (lex) lexicons.set(profile.id, lex)
-        else if (profile.lexicon) problems.push(`${file}: lexicon: voices/lexicon/${profile.lexicon}.json does not exist`)
-      } catch (err) {
-        problems.push(`${file}: lexicon: ${(err as Error).message}`)
-      }
-    } else if (profile.lexicon) {
-      logger?.warn({ profile: profile.id }, 'lexicon support is not available; the profile is spoken without its lexicon')
+    if (profile.lexicon && !lexiconFileExists(config.voicesDir, profile.lexicon)) {
+      problems.push(`${file}: lexicon: ${path.join(config.voicesDir, 'lexicon', `${profile.lexicon}.json`)} does not exist`)
+      continue
+    }
+    try {
+      lexicons.set(profile.id, loadProfileLexicon(config.voicesDir, profile))
+    } catch (err) {
+      problems.push(`${file}: lexicon "${lexiconNameFor(profile)}": ${(err as Error).message}`)
     }
   }
   if (!profiles.has(config.defaultVoice))
@@ -231,11 +227,14 @@ export async function createSpeechService(config: Config, options: SpeechService
     return voice.rate === undefined && profile.rate !== undefined ? { ...voice, rate: profile.rate } : voice
   }
 
-  async function lexiconFor(profile: VoiceProfile): Promise<Lexicon> {
-    if (profile.id.startsWith(AUTO_PREFIX) && !lexicons.has(profile.id) && canLoadLexicons) {
-      lexicons.set(profile.id, (await loadLexiconOrNull(config.voicesDir, profile.language.split('-')[0]!.toLowerCase())) ?? NO_LEXICON)
+  function lexiconFor(profile: VoiceProfile): Lexicon {
+    let lexicon = lexicons.get(profile.id)
+    if (!lexicon) {
+      // Derived (auto-) profiles and profiles handed in by callers: load on first use.
+      lexicon = loadProfileLexicon(config.voicesDir, profile)
+      lexicons.set(profile.id, lexicon)
     }
-    return lexicons.get(profile.id) ?? NO_LEXICON
+    return lexicon
   }
 
   async function synthesizeWith(engineId: string, voice: VoiceSettings, text: string, ssml: boolean, lexiconVersion: string, fallback: boolean, signal?: AbortSignal): Promise<CachedClip> {
@@ -266,8 +265,8 @@ export async function createSpeechService(config: Config, options: SpeechService
   }
 
   async function speak(text: string, voice: VoiceSettings, profile: VoiceProfile, ssml: boolean, signal?: AbortSignal): Promise<CachedClip> {
-    const lexicon = await lexiconFor(profile)
-    const spoken = ssml ? text : await applyLexiconTo(text, lexicon)
+    const lexicon = lexiconFor(profile)
+    const spoken = ssml ? text : speakWithLexicon(text, lexicon)
     if (!spoken.trim()) throw new AppError('EMPTY_INPUT', `Nothing to say: the segment for voice profile "${profile.id}" is empty.`)
     try {
       return await synthesizeWith(profile.engine, voice, spoken, ssml, lexicon.version, false, signal)

@@ -1,47 +1,28 @@
 /**
- * Bridge to the script module's pronunciation lexicons (voices/lexicon/<name>.json,
- * owned by src/script). Loaded through a runtime URL so the TTS side keeps
- * working (without a lexicon) on a tree where that module is not present.
+ * Pronunciation lexicons (voices/lexicon/<name>.json) come from the script
+ * module; this is the TTS side's view of them: which lexicon a profile uses,
+ * and whether a lexicon named explicitly by a profile exists.
  */
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { applyLexicon, loadLexicon } from '../script/index.ts'
 import type { Lexicon } from '../script/types.ts'
+import type { VoiceProfile } from './types.ts'
 
-interface LexiconModule {
-  loadLexicon(voicesDir: string, name: string): Lexicon | Promise<Lexicon>
-  applyLexicon(text: string, lexicon: Lexicon): string
+/** The lexicon name a profile uses: its own, else its language's primary subtag. */
+export function lexiconNameFor(profile: Pick<VoiceProfile, 'lexicon' | 'language'>): string {
+  return profile.lexicon ?? profile.language.split('-')[0]!.toLowerCase()
 }
 
-let modulePromise: Promise<LexiconModule | null> | undefined
-
-function lexiconModule(): Promise<LexiconModule | null> {
-  modulePromise ??= import(new URL('../script/index.ts', import.meta.url).href).then(
-    (m: Partial<LexiconModule>) => (typeof m.loadLexicon === 'function' && typeof m.applyLexicon === 'function' ? (m as LexiconModule) : null),
-    () => null,
-  )
-  return modulePromise
+export function lexiconFileExists(voicesDir: string, name: string): boolean {
+  return existsSync(path.join(voicesDir, 'lexicon', `${name}.json`))
 }
 
-/** False when the script module (and so lexicon support) is not present. */
-export async function lexiconsAvailable(): Promise<boolean> {
-  return (await lexiconModule()) !== null
+/** The profile's lexicon (empty when the file does not exist). Throws for an invalid lexicon file. */
+export function lexiconFor(voicesDir: string, profile: Pick<VoiceProfile, 'lexicon' | 'language'>): Lexicon {
+  return loadLexicon(voicesDir, lexiconNameFor(profile))
 }
 
-export const NO_LEXICON: Lexicon = { language: 'und', version: 'none', entries: [] }
-
-/** The named lexicon, or null when it does not exist (or lexicons are unavailable). */
-export async function loadLexiconOrNull(voicesDir: string, name: string): Promise<Lexicon | null> {
-  const mod = await lexiconModule()
-  if (!mod) return null
-  try {
-    return await mod.loadLexicon(voicesDir, name)
-  } catch (err) {
-    const code = (err as { code?: string }).code
-    if (code === 'ENOENT' || code === 'UNKNOWN_PROFILE' || code === 'NOT_FOUND' || /not (exist|found)|ENOENT/i.test((err as Error).message ?? '')) return null
-    throw err
-  }
-}
-
-export async function applyLexiconTo(text: string, lexicon: Lexicon): Promise<string> {
-  if (lexicon.entries.length === 0) return text
-  const mod = await lexiconModule()
-  return mod ? mod.applyLexicon(text, lexicon) : text
+export function speakWithLexicon(text: string, lexicon: Lexicon): string {
+  return applyLexicon(text, lexicon)
 }

@@ -171,6 +171,29 @@ describe('SpeechService with espeak-ng', () => {
   })
 })
 
+describe('lexicons', () => {
+  test("the profile's lexicon is applied, and its version is part of the key", async () => {
+    const dir = tmp('voices')
+    cpSync(path.join(VOICES, 'default.json'), path.join(dir, 'default.json'))
+    await fs.mkdir(path.join(dir, 'lexicon'))
+    const lexFile = path.join(dir, 'lexicon', 'en.json')
+    writeFileSync(lexFile, JSON.stringify({ language: 'en', entries: [{ match: 'Nvidia', say: 'en vidia' }] }))
+    const calls: EngineCallInfo[] = []
+    const config = loadConfig({ env: {}, cwd: dir, overrides: { cacheDir: path.join(dir, 'cache'), voicesDir: dir, 'tts.espeakWorkers': 1 } })
+    const service = await createSpeechService(config, { onEngineCall: (c) => calls.push(c) })
+    const first = await service.synthesizeSegment(segment('Nvidia builds chips.'), service.getProfile('default'))
+    await service.close()
+    expect(calls.map((c) => c.text)).toEqual(['en vidia builds chips.'])
+
+    writeFileSync(lexFile, JSON.stringify({ language: 'en', entries: [{ match: 'Nvidia', say: 'en vidia' }, { match: 'GPU', say: 'G P U' }] }))
+    const service2 = await createSpeechService(config, { onEngineCall: (c) => calls.push(c) })
+    const second = await service2.synthesizeSegment(segment('Nvidia builds chips.'), service2.getProfile('default'))
+    await service2.close()
+    expect(second.key).not.toBe(first.key) // a new lexicon version re-synthesizes
+    expect(calls).toHaveLength(2)
+  })
+})
+
 describe('voice profile validation', () => {
   test('every invalid file is reported at once, with its path and field', async () => {
     const dir = tmp('voices')
@@ -179,6 +202,7 @@ describe('voice profile validation', () => {
     writeFileSync(path.join(dir, 'bad-fields.json'), JSON.stringify({ engine: 'espeak-ng', language: 'de', voices: { body: { name: 'de' } }, pauses: { paragraph: -5 } }))
     writeFileSync(path.join(dir, 'bad-engine.json'), JSON.stringify({ engine: 'polly', language: 'en', voices: { body: { language: 'en' } } }))
     writeFileSync(path.join(dir, 'bad-voice.json'), JSON.stringify({ engine: 'espeak-ng', language: 'en', voices: { body: { name: 'xx-nope', language: 'en' } } }))
+    writeFileSync(path.join(dir, 'bad-lexicon.json'), JSON.stringify({ engine: 'espeak-ng', language: 'en', lexicon: 'nosuch', voices: { body: { language: 'en' } } }))
     const config = loadConfig({ env: {}, cwd: dir, overrides: { cacheDir: path.join(dir, 'cache'), voicesDir: dir, 'tts.espeakWorkers': 1 } })
     const err = await createSpeechService(config).then(
       () => null,
@@ -192,6 +216,7 @@ describe('voice profile validation', () => {
     expect(problems).toContain(`${path.join(dir, 'bad-fields.json')}: pauses.paragraph`)
     expect(problems).toContain(`${path.join(dir, 'bad-engine.json')}: engine: unknown engine "polly"`)
     expect(problems).toContain(`${path.join(dir, 'bad-voice.json')}: voices.body.name: espeak-ng has no voice "xx-nope"`)
+    expect(problems).toContain(`${path.join(dir, 'bad-lexicon.json')}: lexicon:`)
   })
 
   test('a missing default profile is reported', async () => {
