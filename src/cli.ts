@@ -7,6 +7,8 @@ import { AppError, toAppError } from './errors.ts'
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   serve: { summary: 'run the HTTP service (same as npm start)', load: () => import('./cli/serve.ts') },
+  voices: { summary: 'list speech engines, voice profiles and voices', load: () => import('./cli/voices.ts') },
+  say: { summary: 'speak a line of text into a WAV file', load: () => import('./cli/say.ts') },
   script: { summary: 'print the script an article converts to', load: () => import('./cli/script.ts') },
   render: { summary: 'render one article to an MP3/M4A episode with transcript and chapters', load: () => import('./cli/render.ts') },
   briefing: { summary: 'join several articles into one briefing episode (opening, stories, transitions, chapters)', load: () => import('./cli/briefing.ts') },
