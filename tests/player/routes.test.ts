@@ -113,6 +113,11 @@ describe('player routes', () => {
     expect((await s.api('/api/articles/nope/stats')).status).toBe(404)
     expect((await s.api(`/api/articles/${id}/stats?days=0`)).status).toBe(400)
 
+    // The admin API returns the paste-ready embed snippets.
+    const art = (await (await s.api(`/api/articles/${id}`)).json()) as { embed: { script: string; iframe: string } }
+    expect(art.embed.script).toBe(`<script src="${s.url}/player.js" defer></script>\n<briefcast-player article="${id}"></briefcast-player>`)
+    expect(art.embed.iframe).toContain(`src="${s.url}/embed/${id}"`)
+
     // The home page shows the counts per article.
     const home = await (await fetch(`${s.url}/`)).text()
     const row = home.split('<tr>').find((r) => r.includes(`${id} · site-42`))!

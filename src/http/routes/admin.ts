@@ -15,6 +15,7 @@ import { Scripter } from '../../ingest/scripter.ts'
 import type { ArticleRecord, ArticleStatus, AssetRecord } from '../../store/types.ts'
 import { tempPathFor, writeFileAtomic } from '../../util/files.ts'
 import type { AppDeps } from '../deps.ts'
+import { embedSnippets } from '../player/snippet.ts'
 import { forgetFile } from '../serve-file.ts'
 import { articleInfo } from './listen.ts'
 
@@ -47,6 +48,8 @@ export function articleJson(deps: AppDeps, a: ArticleRecord) {
     // The error of the latest attempt, also while a retry is pending.
     error: a.error,
     listenUrl: deps.urls.listen(a.id),
+    /** Paste-ready HTML for the player: { script, iframe }. */
+    embed: embedSnippets(deps.urls, a.id),
     episode: ep
       ? { revision: ep.revision, hash: ep.hash, format: ep.format, mimeType: ep.mimeType, bytes: ep.bytes, durationMs: ep.durationMs, loudness: ep.loudness, chapters: ep.chapters, createdAt: ep.createdAt }
       : null,

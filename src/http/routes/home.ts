@@ -8,6 +8,7 @@
 import express from 'express'
 import type { ArticleRecord } from '../../store/types.ts'
 import type { AppDeps } from '../deps.ts'
+import { embedSnippets } from '../player/snippet.ts'
 import { listenStatsRepository, type ListenCounts } from '../player/stats.ts'
 
 export function escapeHtml(value: unknown): string {
@@ -47,8 +48,7 @@ export function homeRouter(deps: AppDeps): express.Router {
     const listens = listenStatsRepository(deps.store.db).totalsFor(items.map((a) => a.id))
     const { urls, config } = deps
     const exampleId = items[0]?.id ?? 'ARTICLE_ID'
-    const snippet = `<script src="${urls.playerScript()}" defer></script>\n<briefcast-player article="${exampleId}"></briefcast-player>`
-    const iframe = `<iframe src="${urls.embed(exampleId)}" title="Listen to this article" width="100%" height="120" style="border:0" loading="lazy"></iframe>`
+    const { script: snippet, iframe } = embedSnippets(urls, exampleId)
     res.setHeader('Content-Security-Policy', CSP)
     res.setHeader('Cache-Control', 'no-store')
     res.type('html').send(`<!doctype html>
