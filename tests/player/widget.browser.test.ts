@@ -33,8 +33,9 @@ describe.skipIf(browserSkipReason)('briefcast-player widget (headless Chromium, 
         { id: 'art1', title: 'Council passes budget', paragraphs: PARAS, secondsPerParagraph: SEC },
         { id: 'short1', title: 'Short one', paragraphs: PARAS.slice(0, 4), secondsPerParagraph: 1 },
         { id: 'new1', title: 'Breaking: still rendering', paragraphs: PARAS.slice(0, 3), secondsPerParagraph: 4 },
+        { id: 'new2', title: 'Also rendering', paragraphs: PARAS.slice(0, 2), secondsPerParagraph: 4 },
       ],
-      { renderingIds: ['new1'] },
+      { renderingIds: ['new1', 'new2'] },
     )
     browser = await launchBrowser()
   })
@@ -237,6 +238,56 @@ describe.skipIf(browserSkipReason)('briefcast-player widget (headless Chromium, 
       expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([])
       await page.context().close()
     }
+  })
+
+  it('recovers from a network that drops: offline at load (Retry), and audio failing mid-listen (play again resumes)', async () => {
+    await site?.close()
+    site = await hostSite(hostPageHtml({ serviceUrl: svc.url, articleId: 'art1', paragraphs: PARAS }))
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    page.on('pageerror', (e) => pageErrors.push(`network: ${e.message}`))
+    await page.route('**/info.json', (r) => r.abort('internetdisconnected'))
+    await page.goto(site.url)
+    await expect.poll(() => shadow(page, '.msg').textContent()).toMatch(/Audio is unavailable right now/)
+    await page.unroute('**/info.json')
+    await shadow(page, '.msg button').click()
+    await expect.poll(() => shadow(page, 'button.listen').textContent()).toContain('24 sec')
+
+    // The audio request fails: a short message, the widget stays whole; pressing play again resumes.
+    await page.route('**/audio/**/*.mp3', (r) => r.abort('connectionreset'))
+    await shadow(page, 'button.listen').click()
+    await expect.poll(() => shadow(page, '.note').textContent()).toMatch(/stopped loading.*Press play/)
+    expect(await shadow(page, 'button.pp').getAttribute('aria-label')).toBe('Play')
+    await page.unroute('**/audio/**/*.mp3')
+    await shadow(page, 'button.pp').click()
+    await waitFor(() => audioState(page), (v) => v.currentTime > 0.3 && !v.paused, 'playback after the network came back')
+    await ctx.close()
+  })
+
+  it('takes the site colour with readable text, the theme attribute, Media Session metadata and reduced motion', async () => {
+    await site?.close()
+    site = await hostSite(
+      hostPageHtml({ serviceUrl: svc.url, articleId: 'new2', paragraphs: PARAS, extra: '<briefcast-player id="c" article="art1" color="#ffd400" theme="dark"></briefcast-player>' }),
+    )
+    const ctx = await browser.newContext({ colorScheme: 'light', reducedMotion: 'reduce' })
+    const page = await ctx.newPage()
+    await page.goto(site.url)
+    const colors = page.locator('#c >> button.listen')
+    await colors.waitFor()
+    // A light site colour gets black text; the dark theme applies even in a light page.
+    expect(await colors.evaluate((b) => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color])).toEqual(['rgb(255, 212, 0)', 'rgb(0, 0, 0)'])
+    await colors.click()
+    await waitFor(() => audioState(page, 1), (v) => v.currentTime > 0.2, 'coloured player plays')
+    expect(await page.locator('#c >> .box').evaluate((b) => getComputedStyle(b).backgroundColor)).toBe('rgb(31, 31, 31)')
+    expect(await page.evaluate(() => navigator.mediaSession.metadata?.title)).toBe('Council passes budget')
+    expect(await page.evaluate(() => navigator.mediaSession.playbackState)).toBe('playing')
+    // The progressive note's pulsing dot does not animate with reduced motion.
+    await page.locator('briefcast-player >> button.listen').first().click()
+    await expect.poll(() => shadow(page, '.note').textContent()).toMatch(/Still preparing/)
+    expect(await shadow(page, '.note').evaluate((n) => getComputedStyle(n, '::before').animationName)).toBe('none')
+    // Starting the first player paused the second: one voice at a time.
+    await waitFor(() => audioState(page, 1), (v) => v.paused, 'the other player pauses')
+    await ctx.close()
   })
 
   it('never threw into the host page', () => {

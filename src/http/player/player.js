@@ -157,7 +157,7 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
 .msg{display:flex;align-items:center;gap:10px;font-size:14px;color:var(--mu);flex-wrap:wrap}
 .msg button{border:1px solid var(--tr);padding:4px 12px;min-height:32px}
 @keyframes p{50%{opacity:.25}}
-@media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}
+@media (prefers-reduced-motion:reduce){*,::before{animation:none!important;transition:none!important}}
 `
 
   let docStyled = false
