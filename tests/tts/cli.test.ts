@@ -70,4 +70,28 @@ describe('briefcast say / voices', () => {
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain('UNKNOWN_ENGINE')
   })
+
+  test('the Google SDK is loaded only when a Google profile is used', async () => {
+    const script = `
+      import { createRequire } from 'node:module'
+      import { loadConfig } from './src/config.ts'
+      import { createSpeechService } from './src/tts/index.ts'
+      const require = createRequire(import.meta.url)
+      const loaded = () => Object.keys(require.cache).some((k) => k.includes('@google-cloud/text-to-speech'))
+      const service = await createSpeechService(loadConfig({ overrides: { 'tts.espeakWorkers': 1 } }))
+      await service.synthesizeText('Offline only.', service.getProfile('default'))
+      const before = loaded()
+      await service.engine('google').catch(() => {})
+      console.log(JSON.stringify({ before, after: loaded() }))
+      await service.close()
+    `
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, BRIEFCAST_CONFIG: '', GOOGLE_APPLICATION_CREDENTIALS: '' },
+    })
+    let stdout = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    await new Promise((r) => child.on('close', r))
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ before: false, after: true })
+  })
 })
