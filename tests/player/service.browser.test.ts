@@ -155,7 +155,7 @@ describe.skipIf(browserSkipReason)('player against the real service (headless Ch
   it('the iframe embed /embed/:id plays too', async () => {
     await site?.close()
     site = await hostSite(`<!doctype html><html lang="en"><head><title>Host with iframe</title></head><body><main><h1>Story</h1>
-<iframe src="${s.url}/embed/${id}" title="Listen to this article" style="width:100%;height:150px;border:0"></iframe></main></body></html>`)
+<iframe src="${s.url}/embed/${id}" title="Listen to this article" width="100%" height="150" style="border:0;max-width:40rem"></iframe></main></body></html>`)
     const ctx = await browser.newContext()
     const page = await ctx.newPage()
     page.on('pageerror', (e) => pageErrors.push(e.message))
@@ -171,6 +171,10 @@ describe.skipIf(browserSkipReason)('player against the real service (headless Ch
       30_000,
     )
     expect(state).toBeGreaterThan(0.5)
+    await page.mouse.move(0, 0)
+    await page.locator('iframe').screenshot({ path: 'test-results/player-iframe.png' })
+    // The expanded player fits the suggested iframe height (150 px) without scrolling.
+    expect(await f.evaluate(() => document.documentElement.scrollHeight)).toBeLessThanOrEqual(150)
     await ctx.close()
   })
 

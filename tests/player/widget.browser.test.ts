@@ -226,6 +226,9 @@ describe.skipIf(browserSkipReason)('briefcast-player widget (headless Chromium, 
       await page.mouse.move(0, 0)
       await page.waitForTimeout(200)
       await player.screenshot({ path: `test-results/player-${scheme}.png` })
+      await page.setViewportSize({ width: 340, height: 700 })
+      await page.waitForTimeout(100)
+      await player.screenshot({ path: `test-results/player-phone-${scheme}.png` })
       await page.addScriptTag({ content: axeSource })
       const violations = await page.evaluate(async () => {
         // axe walks open shadow roots; include the player explicitly as a context too.

@@ -157,6 +157,9 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
 .msg{display:flex;align-items:center;gap:10px;font-size:14px;color:var(--mu);flex-wrap:wrap}
 .msg button{border:1px solid var(--tr);padding:4px 12px;min-height:32px}
 @keyframes p{50%{opacity:.25}}
+.w{container-type:inline-size}
+.row{flex-wrap:nowrap}
+@container (max-width:330px){.row{gap:0}.ib{width:36px}.pp{width:44px;height:44px}.sp{min-width:44px;padding:0 4px}}
 @media (prefers-reduced-motion:reduce){*,::before{animation:none!important;transition:none!important}}
 `
 
