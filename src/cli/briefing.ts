@@ -114,6 +114,35 @@ export async function run(argv: string[]): Promise<number> {
     if (jingle && !(await fs.stat(jingle).catch(() => undefined))?.isFile()) throw new AppError('INVALID_AUDIO', `The jingle ${jingle} does not exist.`)
   }
 
+  const { articleToScript } = await import('../script/index.ts')
+  const scriptFor = (content: Buffer, file: string, limits?: { targetChars: number; maxBytes: number; pauses: VoiceProfile['pauses'] }): Script =>
+    articleToScript({ content, format: formatFromName(file) }, limits ?? {})
+
+  // Read and convert every file before starting the speech engines: bad input fails in a second, not after start-up.
+  const problems: string[] = []
+  const converted: { file: string; content: Buffer; language: string }[] = []
+  for (const file of positionals) {
+    let content: Buffer
+    try {
+      content = await fs.readFile(file)
+    } catch (err) {
+      throw new AppError('NOT_FOUND', `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { help: 'Give the paths of article files.' })
+    }
+    try {
+      converted.push({ file, content, language: scriptFor(content, file).language })
+    } catch (err) {
+      const e = toAppError(err)
+      problems.push(`${file}: ${e.code}: ${e.message}`)
+    }
+  }
+  const refuse = () => {
+    if (problems.length > 0 && !values['allow-partial'])
+      throw new AppError('BRIEFING_EMPTY', `Some files cannot go in the briefing:\n  - ${problems.join('\n  - ')}`, {
+        help: 'Fix or leave out those files, or pass --allow-partial to make a briefing of the rest.',
+      })
+  }
+  refuse()
+
   const controller = new AbortController()
   const janitor = startJanitor()
   janitor.sweepOnDeath(tempRoot(config.cacheDir), `${process.pid}-`)
@@ -133,45 +162,21 @@ export async function run(argv: string[]): Promise<number> {
   const bar = createProgressBar({ label: 'briefing', enabled: values.quiet ? false : undefined })
   const temps: string[] = []
   const { createSpeechService } = await import('../tts/index.ts')
-  const { articleToScript } = await import('../script/index.ts')
   const { renderEpisode } = await import('../episodes/render.ts')
   const speech = await createSpeechService(config)
   try {
-    const inputs: { file: string; content: Buffer }[] = []
-    for (const file of positionals) {
-      try {
-        inputs.push({ file, content: await fs.readFile(file) })
-      } catch (err) {
-        throw new AppError('NOT_FOUND', `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, { help: 'Give the paths of article files.' })
-      }
-    }
-    const scriptFor = (content: Buffer, file: string, p?: VoiceProfile): Script => {
-      const limits = p ? speech.limitsFor(p) : undefined
-      return articleToScript({ content, format: formatFromName(file) }, p ? { targetChars: limits!.targetChars, maxBytes: limits!.maxBytes, pauses: p.pauses } : {})
-    }
-
-    // The voice: --voice, else the profile for the first convertible story's language.
-    let profile: VoiceProfile | undefined = values.voice ? speech.getProfile(values.voice) : undefined
-    const problems: string[] = []
+    // The voice: --voice, else the profile for the first story's language; stories are segmented with its limits and pauses.
+    const profile: VoiceProfile | undefined = values.voice ? speech.getProfile(values.voice) : converted[0] ? speech.profileForLanguage(converted[0].language) : undefined
     const stories: BriefingStory[] = []
-    for (const { file, content } of inputs) {
-      try {
-        if (!profile) profile = speech.profileForLanguage(scriptFor(content, file).language)
-        const script = scriptFor(content, file, profile)
-        if (primary(script.language) !== primary(profile.language)) {
-          problems.push(`${file}: in ${script.language}, the briefing in ${profile.language}`)
-          continue
-        }
-        stories.push({ script, mode, ledeSeconds })
-      } catch (err) {
-        const e = toAppError(err)
-        problems.push(`${file}: ${e.code}: ${e.message}`)
+    for (const { file, content, language } of profile ? converted : []) {
+      if (primary(language) !== primary(profile!.language)) {
+        problems.push(`${file}: in ${language}, the briefing in ${profile!.language}`)
+        continue
       }
+      const limits = speech.limitsFor(profile!)
+      stories.push({ script: scriptFor(content, file, { ...limits, pauses: profile!.pauses }), mode, ledeSeconds })
     }
-    if (problems.length > 0 && !values['allow-partial'])
-      throw new AppError('BRIEFING_EMPTY', `Some files cannot go in the briefing:\n  - ${problems.join('\n  - ')}`, {
-        help: 'Fix or leave out those files, or pass --allow-partial to make a briefing of the rest.',
-      })
+    refuse()
     if (problems.length > 0 && !values.quiet) process.stderr.write(`left out:\n  - ${problems.join('\n  - ')}\n`)
     if (stories.length === 0 || !profile) throw new AppError('BRIEFING_EMPTY', 'None of the files can go in a briefing.')
 

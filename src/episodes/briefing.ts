@@ -11,10 +11,14 @@
  *
  * Story segments are copied unchanged (same id, text and voice role), so the
  * clip cache serves the articles' already-synthesized clips; only the host
- * lines are new. Every segment carries storyIndex (the opening belongs to the
- * first story, a transition to the story it introduces, the closing to the
- * last), so the renderer makes exactly one chapter per story, named after it.
+ * lines are new. The opening is the episode's own first chapter (no
+ * storyIndex: the renderer names it after the briefing); every other segment
+ * carries storyIndex (a transition belongs to the story it introduces, the
+ * closing to the last story), so the renderer makes exactly one chapter per
+ * story, named after the story's title segment. sectionIndex follows the same
+ * split (opening 0, story i -> i + 1) for renderers that chapter by section.
  */
+import { createHash } from 'node:crypto'
 import { AppError } from '../errors.ts'
 import type { Script, Segment } from '../script/types.ts'
 import { sha256 } from '../util/files.ts'
@@ -149,16 +153,17 @@ export function estimateSpeechMs(text: string, language: string): number {
   return Math.round((words / 2.6) * 1000)
 }
 
-function hostSegment(text: string, storyIndex: number, pauseAfterMs: number): Segment {
+/** A host line; ids hash role and text like the converter's (src/script/index.ts), so equal lines share clips and ids. */
+function hostSegment(text: string, storyIndex: number | undefined, pauseAfterMs: number): Segment {
   return {
-    id: `host-${sha256('host', text).slice(0, 16)}`,
+    id: createHash('sha256').update('host').update('\0').update(text).digest('hex').slice(0, 16),
     kind: 'paragraph',
     text,
     displayText: text,
     pauseAfterMs,
-    sectionIndex: storyIndex,
+    sectionIndex: storyIndex === undefined ? 0 : storyIndex + 1,
     voiceRole: 'host',
-    storyIndex,
+    ...(storyIndex === undefined ? {} : { storyIndex }),
   }
 }
 
@@ -216,7 +221,7 @@ export function composeBriefing(input: ComposeBriefingInput): Script {
     segments.push(n === 0 ? seg : { ...seg, id: `${seg.id}~${n}` })
   }
 
-  push(hostSegment(phrases.opening(show, date), 0, hostPause))
+  push(hostSegment(phrases.opening(show, date), undefined, hostPause))
   stories.forEach((story, storyIndex) => {
     if (storyIndex > 0) push(hostSegment(storyIndex === stories.length - 1 ? phrases.last : phrases.next, storyIndex, hostPause))
     const src = story.script.segments
@@ -227,7 +232,7 @@ export function composeBriefing(input: ComposeBriefingInput): Script {
     const title: Segment =
       titleSeg && (!override || override === titleSeg.text)
         ? titleSeg
-        : { id: `title-${sha256('title', titleText).slice(0, 16)}`, kind: 'title', text: titleText, displayText: titleText, pauseAfterMs: titleSeg?.pauseAfterMs ?? 700, sectionIndex: 0 }
+        : { id: createHash('sha256').update('title').update('\0').update(titleText).digest('hex').slice(0, 16), kind: 'title', text: titleText, displayText: titleText, pauseAfterMs: titleSeg?.pauseAfterMs ?? 700, sectionIndex: 0 }
     const bodyAll = src.filter((s) => BODY_KINDS.has(s.kind))
     const body = story.mode === 'lede' ? ledeSegments(bodyAll, (story.ledeSeconds ?? 60) * 1000, story.script.language || input.language) : bodyAll
     const storySegments = [title, ...body].filter((s) => s.text.trim())
@@ -236,7 +241,7 @@ export function composeBriefing(input: ComposeBriefingInput): Script {
       push({
         ...seg,
         // One section per story: renderers that chapter by section agree with those that chapter by story.
-        sectionIndex: storyIndex,
+        sectionIndex: storyIndex + 1,
         storyIndex,
         pauseAfterMs: last ? Math.max(seg.pauseAfterMs, betweenStories) : seg.pauseAfterMs,
       })

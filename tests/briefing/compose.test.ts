@@ -38,9 +38,9 @@ describe('composeBriefing', () => {
         { script: story(3, ['Three a.']), mode: 'full' },
       ],
     })
-    const lines = script.segments.map((s) => `${s.storyIndex}|${s.voiceRole ?? s.kind}|${s.text}`)
+    const lines = script.segments.map((s) => `${s.storyIndex ?? '-'}|${s.voiceRole ?? s.kind}|${s.text}`)
     expect(lines).toEqual([
-      '0|host|This is The Daily Brief for Thursday, November 26.',
+      '-|host|This is The Daily Brief for Thursday, November 26.',
       '0|title|Story 1',
       '0|paragraph|One a.',
       '0|paragraph|One b.',
@@ -55,8 +55,8 @@ describe('composeBriefing', () => {
     // Story segments keep their ids (and so their cached clips); the byline is not read.
     expect(script.segments.filter((s) => s.id.startsWith('s')).map((s) => s.id)).toEqual(['s1-title', 's1-p0', 's1-p1', 's2-title', 's2-p0', 's3-title', 's3-p0'])
     expect(new Set(script.segments.map((s) => s.id)).size).toBe(script.segments.length)
-    // sections follow stories (monotonic), so chaptering by section agrees with chaptering by story
-    expect(script.segments.map((s) => s.sectionIndex)).toEqual(script.segments.map((s) => s.storyIndex))
+    // sections follow stories (the opening is section 0), so chaptering by section agrees with chaptering by story
+    expect(script.segments.map((s) => s.sectionIndex)).toEqual(script.segments.map((s) => (s.storyIndex ?? -1) + 1))
     expect(briefingStoryTitles(script)).toEqual(['Story 1', 'Story 2', 'Story 3'])
     expect(script.title).toBe('The Daily Brief: Thursday, November 26')
     expect(script.language).toBe('en')

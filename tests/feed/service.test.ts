@@ -149,16 +149,19 @@ afterAll(async () => {
 })
 
 describe('a briefing of the three plain-corpus stories', () => {
-  it('has one chapter per story, in order, named after the stories', async () => {
+  it('has the opening, then one chapter per story, in order, named after the stories', async () => {
+    const expected = ['The Daily Brief: Thursday, November 26', ...titles]
     expect(briefing.stories.map((s) => s.articleId)).toEqual(ids)
-    expect(briefing.chapters.map((c) => c.title)).toEqual(titles)
+    expect(briefing.chapters.map((c) => c.title)).toEqual(expected)
     expect(briefing.chapters[0]!.startMs).toBe(0)
-    expect(briefing.chapters[2]!.endMs).toBe(briefing.durationMs)
+    expect(briefing.chapters[0]!.endMs).toBeLessThan(8000) // just the spoken opening
+    expect(briefing.chapters[3]!.endMs).toBe(briefing.durationMs)
+    for (let i = 1; i < 4; i++) expect(briefing.chapters[i]!.startMs).toBe(briefing.chapters[i - 1]!.endMs)
     const json = (await (await fetch(briefing.chaptersUrl)).json()) as { chapters: { title: string; startTime: number }[] }
-    expect(json.chapters.map((c) => c.title)).toEqual(titles)
+    expect(json.chapters.map((c) => c.title)).toEqual(expected)
     // the chapters are in the MP3 too (ID3 CHAP)
     const info = await svc.deps.ffmpeg.probe(path.join(dir, 'cache', 'episodes', `${new URL(briefing.audioUrl).pathname.split('/').pop()}`))
-    expect(info.chapters.map((c) => c.title)).toEqual(titles)
+    expect(info.chapters.map((c) => c.title)).toEqual(expected)
   })
 
   it('is at -16 LUFS +/- 1 with true peak <= -1 dBTP, measured on the served file', async () => {
@@ -308,9 +311,10 @@ describe('/api/briefings errors and options', () => {
     expect(b.skipped).toEqual([{ articleId: 'nope-1', code: 'ARTICLE_NOT_FOUND', message: 'No article with id "nope-1".' }])
     expect(b.stories.map((s) => s.articleId)).toEqual([ids[0], ids[1]])
     const done = await waitBriefing(b.id)
-    expect(done.chapters.map((c) => c.title)).toEqual([titles[0], 'Money for medical AI'])
+    expect(done.chapters.slice(1).map((c) => c.title)).toEqual([titles[0], 'Money for medical AI'])
     // lede mode: the first story is much shorter than in the full briefing
-    expect(done.chapters[0]!.endMs).toBeLessThan(briefing.chapters[0]!.endMs * 0.6)
+    const len = (c: { startMs: number; endMs: number }) => c.endMs - c.startMs
+    expect(len(done.chapters[1]!)).toBeLessThan(len(briefing.chapters[1]!) * 0.6)
     const list = (await (await api('/api/briefings')).json()) as { items: { id: string }[]; total: number }
     expect(list.total).toBe(2)
     expect(list.items.map((i) => i.id)).toContain(b.id)
