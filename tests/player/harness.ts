@@ -71,10 +71,10 @@ export function hostPageHtml(o: { serviceUrl: string; articleId: string; paragra
 <div id="story">${o.paragraphs.map((p, i) => `<p>${esc(p)}</p>${i === 0 ? NOISE : ''}`).join('\n')}</div>${o.extra ?? ''}</main></body></html>`
 }
 
-export async function hostSite(html: string): Promise<Served> {
-  // 'localhost' vs the service's 127.0.0.1: a different host AND port, so truly cross-origin.
+export async function hostSite(html: string, headers: Record<string, string> = {}): Promise<Served> {
+  // A different port from the service's: a different origin.
   return serve((_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', ...headers })
     res.end(html)
   }, '127.0.0.1')
 }

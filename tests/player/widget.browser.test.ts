@@ -299,6 +299,28 @@ describe.skipIf(browserSkipReason)('briefcast-player widget (headless Chromium, 
     await ctx.close()
   })
 
+  it('stays styled on a site with a strict Content-Security-Policy (no inline styles)', async () => {
+    await site?.close()
+    const svcOrigin = svc.url
+    site = await hostSite(hostPageHtml({ serviceUrl: svc.url, articleId: 'art1', paragraphs: PARAS }).replace(/<style>[^<]*<\/style>/, ''), {
+      'Content-Security-Policy': `default-src 'self'; script-src ${svcOrigin}; connect-src ${svcOrigin}; media-src ${svcOrigin}; style-src 'self'`,
+    })
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    const cspErrors: string[] = []
+    page.on('console', (m) => m.text().includes('Content Security Policy') && cspErrors.push(m.text()))
+    await page.goto(site.url)
+    const listen = shadow(page, 'button.listen')
+    await listen.waitFor()
+    expect(await listen.evaluate((b) => getComputedStyle(b).backgroundColor)).toBe('rgb(26, 95, 180)')
+    await listen.click()
+    await waitFor(() => audioState(page), (v) => v.currentTime > 0.3, 'playback under CSP')
+    await expect.poll(() => highlighted(page)).toBe(0)
+    expect(await page.locator('[data-briefcast-reading]').evaluate((p) => getComputedStyle(p).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)')
+    expect(cspErrors).toEqual([])
+    await ctx.close()
+  })
+
   it('never threw into the host page', () => {
     expect(pageErrors).toEqual([])
   })

@@ -16,7 +16,8 @@
   // listen counts all live there. currentScript is only set while the script first runs.
   let ORIGIN = location.origin
   try {
-    const s = document.currentScript
+    // currentScript is null for module or bundled copies: then look for our tag.
+    const s = document.currentScript || document.querySelector('script[src$="/player.js"],script[src*="/player/"]')
     if (s && s.src) ORIGIN = new URL(s.src, location.href).origin
   } catch {}
 
@@ -163,15 +164,34 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
 @media (prefers-reduced-motion:reduce){*,::before{animation:none!important;transition:none!important}}
 `
 
+  // Constructed stylesheets are not "inline styles" for a page's Content-Security-Policy, so a
+  // site with a strict style-src still gets a styled player; <style> is the fallback.
+  const sheetOf = (css) => {
+    try {
+      const sh = new CSSStyleSheet()
+      sh.replaceSync(css)
+      return sh
+    } catch {
+      return null
+    }
+  }
+  let shadowSheet
+
   let docStyled = false
   // The reading highlight lives in the host page (the paragraphs are the site's own), so it
   // needs one small stylesheet there; sites override it with --briefcast-highlight.
   const styleDocument = () => {
     if (docStyled || document.getElementById('briefcast-style')) return
     docStyled = true
+    const css = `[${READING}]{background:var(--briefcast-highlight,rgba(255,204,0,.28));box-shadow:0 0 0 .2em var(--briefcast-highlight,rgba(255,204,0,.28));border-radius:2px}`
+    const sh = sheetOf(css)
+    if (sh && document.adoptedStyleSheets) {
+      document.adoptedStyleSheets = [...document.adoptedStyleSheets, sh]
+      return
+    }
     const st = document.createElement('style')
     st.id = 'briefcast-style'
-    st.textContent = `[${READING}]{background:var(--briefcast-highlight,rgba(255,204,0,.28));box-shadow:0 0 0 .2em var(--briefcast-highlight,rgba(255,204,0,.28));border-radius:2px}`
+    st.textContent = css
     ;(document.head || document.documentElement).appendChild(st)
   }
 
@@ -263,7 +283,9 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
       this._sent = new Set()
       this._played = 0
       this._lastT = 0
-      this._sr.innerHTML = `<style>${STYLE}</style><div class="w"></div><audio preload="none"></audio>`
+      if (shadowSheet === undefined) shadowSheet = sheetOf(STYLE)
+      if (shadowSheet && this._sr.adoptedStyleSheets) this._sr.adoptedStyleSheets = [shadowSheet]
+      this._sr.innerHTML = `${shadowSheet && this._sr.adoptedStyleSheets ? '' : `<style>${STYLE}</style>`}<div class="w"></div><audio preload="none"></audio>`
       this._w = this._q('.w')
       this._color()
       const id = (this.getAttribute('article') || '').trim()
@@ -695,8 +717,10 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
       const t = a.currentTime
       const playing = !a.paused && !a.ended
       const pp = q('.pp')
-      pp.innerHTML = svg(playing ? I_PAUSE : I_PLAY)
-      pp.setAttribute('aria-label', playing ? 'Pause' : 'Play')
+      if (pp.getAttribute('aria-label') !== (playing ? 'Pause' : 'Play')) {
+        pp.innerHTML = svg(playing ? I_PAUSE : I_PLAY)
+        pp.setAttribute('aria-label', playing ? 'Pause' : 'Play')
+      }
       const range = q('input')
       range.disabled = !d
       if (!this._drag || why !== 'timeupdate') range.value = d ? String(Math.round((t / d) * 1000)) : '0'
