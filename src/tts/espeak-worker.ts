@@ -30,7 +30,7 @@ export interface EspeakVoicesJob {
 export type EspeakReply =
   | { id: number; ok: true; pcm: ArrayBuffer; sampleRate: number; events: { type: string; pos: number; len: number; ms: number }[] }
   | { id: number; ok: true; voices: { name: string; identifier: string; languages: string[] }[]; variants: string[] }
-  | { id: number; ok: false; cancelled?: boolean; code: 'UNKNOWN_VOICE' | 'ENGINE_FAILED'; message: string }
+  | { id: number; ok: false; cancelled?: boolean; samples?: number; code: 'UNKNOWN_VOICE' | 'ENGINE_FAILED'; message: string }
 
 interface EspeakInstance {
   set_voice(name: string): number
@@ -96,7 +96,7 @@ port.on('message', (job: EspeakJob | EspeakVoicesJob) => {
       return 0
     })
     if (cancelled) {
-      port.postMessage({ id: job.id, ok: false, cancelled: true, code: 'ENGINE_FAILED', message: 'cancelled' } satisfies EspeakReply)
+      port.postMessage({ id: job.id, ok: false, cancelled: true, samples, code: 'ENGINE_FAILED', message: 'cancelled' } satisfies EspeakReply)
       return
     }
     const pcm = new Int16Array(samples)

@@ -54,6 +54,8 @@ class EspeakPool {
   private readonly queue: Pending[] = []
   private nextId = 1
   private closed = false
+  /** Jobs a worker abandoned mid-text after an abort, and how much audio the last one had made. */
+  readonly cancelled = { jobs: 0, lastSamples: 0 }
   private readonly firstReady: Promise<void>
   private resolveFirstReady!: () => void
   private rejectFirstReady!: (err: unknown) => void
@@ -88,6 +90,10 @@ class EspeakPool {
       }
       const job = slot.job
       slot.job = null
+      if (!msg.ok && msg.cancelled) {
+        this.cancelled.jobs++
+        this.cancelled.lastSamples = msg.samples ?? 0
+      }
       if (job && job.id === msg.id) {
         job.signal?.removeEventListener('abort', job.onAbort!)
         job.resolve(msg)
@@ -105,10 +111,18 @@ class EspeakPool {
     worker.on('exit', () => {
       const job = slot.job
       slot.job = null
-      if (job) job.reject(new AppError('ENGINE_FAILED', 'espeak-ng worker exited during synthesis.'))
+      if (job)
+        job.reject(
+          this.closed
+            ? new AppError('ENGINE_UNAVAILABLE', 'The espeak-ng engine was closed during synthesis.')
+            : new AppError('ENGINE_FAILED', 'espeak-ng worker exited during synthesis.'),
+        )
       const index = this.slots.indexOf(slot)
-      if (!this.closed && index >= 0) {
+      // Replace a worker that died after it had worked; one that never started would only die again.
+      if (!this.closed && index >= 0 && slot.ready) {
         this.slots[index] = this.spawn()
+      } else if (index >= 0 && !slot.ready && this.slots.every((s) => s === slot || !s.ready)) {
+        this.rejectFirstReady(new AppError('ENGINE_FAILED', 'espeak-ng worker exited before it was ready.'))
       }
     })
     return slot
@@ -224,6 +238,11 @@ export class EspeakEngine implements TtsEngine {
 
   get load(): { queued: number; running: number; workers: number } {
     return this.pool.load
+  }
+
+  /** Aborted jobs that a worker stopped mid-text (for tests: proof that work was really abandoned). */
+  get cancelled(): { jobs: number; lastSamples: number } {
+    return { ...this.pool.cancelled }
   }
 
   /** True when espeak-ng has a voice for the language tag (exact, else its primary subtag). */
