@@ -104,18 +104,18 @@ describe('briefcast render', () => {
     const cues = parseVtt(readFileSync(path.join(work, 'out.vtt'), 'utf8'))
     expect(Math.abs(cues[cues.length - 1]!.endMs - info.durationMs)).toBeLessThan(100)
     expect(count(path.join(work, 'cache', 'tmp'))).toBe(0)
-  }, 180_000)
+  }, 400_000)
 
   it('leaves no output and no temp files when killed with SIGKILL halfway', async () => {
     const { code } = await interrupted('SIGKILL', 'kill')
     expect(code).toBe(null)
-  }, 180_000)
+  }, 400_000)
 
   it('stops cleanly on SIGTERM: exit 130, no output, no temp files', async () => {
     const { code, err } = await interrupted('SIGTERM', 'term')
     expect(code).toBe(130)
     expect(err).toMatch(/ABORTED/)
-  }, 180_000)
+  }, 400_000)
 
   it('refuses an output path it cannot write before doing any work', async () => {
     const run = startCli([fixture, '-o', path.join(dir, 'no', 'such', 'dir', 'out.mp3')], path.join(dir, 'nw-cache'), dir)

@@ -48,7 +48,7 @@ describe('renderEpisode with espeak-ng (acceptance)', () => {
       close: () => real.close(),
     }
     result = await renderEpisode(script, profile, { speech, ffmpeg, config }, { onPiece: (p) => pieces.push(p) })
-  }, 300_000)
+  }, 600_000)
 
   afterAll(async () => {
     await speech?.close()

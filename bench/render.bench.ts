@@ -1,0 +1,148 @@
+/**
+ * Render speed and memory, all measured in this run on the corpus page:
+ *   - cold `briefcast render` (a real CLI process, empty cache) vs a naive
+ *     pipeline (the same espeak-ng engine on the whole text in one call, then
+ *     one ffmpeg encode to the same MP3 settings with loudnorm) -> ratio (goal <= 0.5)
+ *   - re-render after changing one paragraph -> ratio to naive (goal <= 0.1)
+ *   - 5, 20 and 60 minute inputs (the corpus text repeated, each copy numbered
+ *     so no clip repeats): time, ms per audio minute, peak RSS of the process tree (goal < 300 MB)
+ * BENCH_RENDER_MAX_MINUTES=20 skips the 60-minute run on slow machines.
+ */
+import { spawn } from 'node:child_process'
+import { promises as fs, readFileSync, readdirSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const bin = path.join(root, 'bin', 'briefcast.js')
+const corpusFile = ['/work/shared/corpus/plain/lenovo-nvidia-ai-factories.txt', path.join(root, 'tests/fixtures/plain/lenovo-nvidia-ai-factories.txt')].find((f) => {
+  try {
+    readFileSync(f)
+    return true
+  } catch {
+    return false
+  }
+})!
+
+/** Child mode: the naive pipeline, run as its own process like the CLI. */
+async function naiveChild(input: string, output: string): Promise<void> {
+  const { createEspeakEngine } = await import('../src/tts/espeak.ts')
+  const { wavFromPcm } = await import('../src/tts/wav.ts')
+  const { locateFfmpeg } = await import('../src/audio/ffmpeg.ts')
+  const engine = await createEspeakEngine({ workers: 1 })
+  const text = readFileSync(input, 'utf8')
+  const clip = await engine.synthesize({ text, voice: { language: 'en-US' } })
+  await engine.close()
+  const wav = `${output}.wav`
+  await fs.writeFile(wav, wavFromPcm(clip.pcm, clip.sampleRate))
+  const { ffmpegPath } = locateFfmpeg()
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', wav, '-af', 'loudnorm=I=-16:TP=-1:LRA=11,aresample=44100', '-ac', '1', '-c:a', 'libmp3lame', '-b:a', '64k', '-compression_level', '7', output], { stdio: 'inherit' })
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))))
+  })
+  await fs.rm(wav, { force: true })
+}
+
+function rssOfTree(pid: number): number {
+  // Sum VmRSS of pid and all its descendants (ffmpeg, the watchdog).
+  const children = new Map<number, number[]>()
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      const list = children.get(ppid) ?? []
+      list.push(Number(p))
+      children.set(ppid, list)
+    } catch {}
+  }
+  let total = 0
+  const stack = [pid]
+  while (stack.length) {
+    const p = stack.pop()!
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))
+      if (m) total += Number(m[1]) * 1024
+    } catch {}
+    stack.push(...(children.get(p) ?? []))
+  }
+  return total
+}
+
+async function timed(cmd: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms: number; peakRss: number; stdout: string }> {
+  const started = performance.now()
+  const child = spawn(process.execPath, cmd, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  let stdout = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  let peakRss = 0
+  const timer = setInterval(() => {
+    if (child.pid) peakRss = Math.max(peakRss, rssOfTree(child.pid))
+  }, 100)
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  clearInterval(timer)
+  if (code !== 0) throw new Error(`${cmd.join(' ')} exited with ${code}`)
+  return { ms: performance.now() - started, peakRss, stdout }
+}
+
+/** Audio minutes from the CLI summary ("out.mp3: 1:02:03, ..." or "out.mp3: 5:15, ..."). */
+function summaryMinutes(stdout: string): number | undefined {
+  const m = /: (\d+(?::\d\d){1,2}),/.exec(stdout)
+  if (!m) return undefined
+  return m[1]!.split(':').map(Number).reduce((acc, v) => acc * 60 + v, 0) / 60
+}
+
+const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`
+
+async function main() {
+  if (process.argv[2] === '--naive') return naiveChild(process.argv[3]!, process.argv[4]!)
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-bench-render-'))
+  try {
+    const voices = path.join(work, 'voices')
+    await fs.mkdir(voices)
+    await fs.writeFile(path.join(voices, 'default.json'), JSON.stringify({ engine: 'espeak-ng', language: 'en-US', voices: { body: { language: 'en-US' } } }))
+    const env = { BRIEFCAST_VOICES_DIR: voices, BRIEFCAST_CACHE_DIR: path.join(work, 'cache') }
+    const text = readFileSync(corpusFile, 'utf8')
+    const page = path.join(work, 'page.txt')
+    await fs.writeFile(page, text)
+    const cli = (input: string, out: string) => [bin, 'render', input, '-o', out, '--quiet']
+    console.log(`corpus page: ${path.basename(corpusFile)} (${text.length} chars), ${os.availableParallelism()} cores`)
+
+    const naive = await timed([path.join(root, 'node_modules/tsx/dist/cli.mjs'), fileURLToPath(import.meta.url), '--naive', page, path.join(work, 'naive.mp3')], {}, work)
+    const cold = await timed(cli(page, 'cold.mp3'), env, work)
+    console.log(`naive (espeak whole text + ffmpeg loudnorm encode): ${fmt(naive.ms)}`)
+    console.log(`cold briefcast render:                              ${fmt(cold.ms)}  ratio ${(cold.ms / naive.ms).toFixed(2)} (goal <= 0.5)`)
+
+    const paragraphs = text.split(/\n\s*\n/)
+    const i = paragraphs.findIndex((p, k) => k > 2 && p.length > 200)
+    paragraphs[i] = paragraphs[i]!.replace(/\.\s*$/, ', as the editors added today.')
+    const edited = path.join(work, 'edited.txt')
+    await fs.writeFile(edited, paragraphs.join('\n\n'))
+    const rerender = await timed(cli(edited, 'edited.mp3'), env, work)
+    console.log(`re-render after one paragraph changed:              ${fmt(rerender.ms)}  ratio ${(rerender.ms / naive.ms).toFixed(2)} (goal <= 0.1)`)
+
+    const pageMinutes = summaryMinutes(cold.stdout) ?? 5
+    const maxMinutes = Number(process.env.BENCH_RENDER_MAX_MINUTES ?? 60)
+    const rows: { minutes: number; ms: number; rss: number }[] = []
+    for (const minutes of [5, 20, 60].filter((m) => m <= maxMinutes)) {
+      const copies = Math.max(1, Math.round(minutes / pageMinutes))
+      const long = path.join(work, `long-${minutes}.txt`)
+      await fs.writeFile(long, Array.from({ length: copies }, (_, n) => text.replace(/\n\n/g, ` Part ${n + 1}.\n\n`)).join('\n\n'))
+      const r = await timed(cli(long, `long-${minutes}.mp3`), { ...env, BRIEFCAST_CACHE_DIR: path.join(work, `cache-${minutes}`) }, work)
+      const audioMin = summaryMinutes(r.stdout) ?? minutes
+      rows.push({ minutes: audioMin, ms: r.ms, rss: r.peakRss })
+      console.log(`render ${audioMin.toFixed(1).padStart(5)} min of audio: ${fmt(r.ms).padStart(8)}  ${(r.ms / audioMin / 1000).toFixed(2)} s per audio minute  peak RSS (process tree) ${mb(r.peakRss)} (goal < 300 MB)`)
+      await fs.rm(path.join(work, `cache-${minutes}`), { recursive: true, force: true })
+    }
+    if (rows.length >= 2) {
+      const a = rows[0]!
+      const b = rows[rows.length - 1]!
+      console.log(`growth: ${(b.minutes / a.minutes).toFixed(1)}x the audio took ${(b.ms / a.ms).toFixed(1)}x the time (linear = equal)`)
+    }
+  } finally {
+    await fs.rm(work, { recursive: true, force: true })
+  }
+}
+
+await main()
