@@ -204,9 +204,15 @@ describe.skipIf(browserSkipReason)('briefcast-player widget (headless Chromium, 
     const second = page.locator('#second >> button.listen')
     await second.click()
     await waitFor(() => audioState(page, 1), (v) => v.currentTime > 0.2, 'second player plays')
+    const removed = await page.evaluateHandle(() => document.getElementById('second')!)
     await page.evaluate(() => document.getElementById('second')!.remove())
     await page.waitForTimeout(300)
     expect(await page.evaluate(() => document.querySelectorAll('[data-briefcast-reading]').length)).toBe(0)
+    // The removed player stopped and let go of its audio.
+    expect(await removed.evaluate((el) => {
+      const a = el.shadowRoot!.querySelector('audio')!
+      return { paused: a.paused, src: a.getAttribute('src') }
+    })).toEqual({ paused: true, src: null })
     await page.context().close()
   })
 
