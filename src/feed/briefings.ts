@@ -426,7 +426,8 @@ export function articleFeedItem(article: ArticleRecord, ep: EpisodeRecord, deps:
   return {
     guid: `briefcast:article:${article.id}`,
     title: article.title,
-    description: article.excerpt ?? '',
+    // Apple wants a description on every episode; the title when the article has no excerpt.
+    description: article.excerpt ?? article.title,
     link: article.url && /^https?:\/\//i.test(article.url) ? article.url : deps.urls.listen(article.id),
     ...(article.author ? { author: article.author } : {}),
     publishedAt: article.publishedAt && !Number.isNaN(Date.parse(article.publishedAt)) ? article.publishedAt : article.createdAt,

@@ -100,8 +100,8 @@ function etagMatches(header: string, etag: string): boolean {
 }
 
 /** Send a feed with validators; 304 when the client's copy is current (RFC 9110 section 13). */
-function sendFeed(req: express.Request, res: express.Response, xml: string, lastModified: Date): void {
-  const etag = `"${sha256(xml).slice(0, 32)}"`
+function sendFeed(req: express.Request, res: express.Response, feed: { xml: string; etag: string }, lastModified: Date): void {
+  const { xml, etag } = feed
   res.setHeader('Access-Control-Allow-Origin', '*')
   res.setHeader('Access-Control-Expose-Headers', 'ETag, Last-Modified')
   res.setHeader('ETag', etag)
@@ -173,17 +173,35 @@ export function feedRouter(deps: AppDeps): express.Router {
     return cover ? { ...config.show, imageUrl: `${base}/assets/${encodeURIComponent(path.basename(cover.file))}` } : config.show
   }
 
+  /**
+   * Podcast apps poll feeds often and mostly get the same bytes: the XML is a
+   * pure function of its inputs, so keep the last one per feed and rebuild
+   * only when the inputs' fingerprint changes (building 100 items costs
+   * milliseconds of event-loop time; the fingerprint, microseconds).
+   */
+  const memo = new Map<string, { key: string; xml: string; etag: string }>()
+  const cached = (name: string, inputs: unknown, build: () => string) => {
+    const key = sha256(JSON.stringify(inputs))
+    const hit = memo.get(name)
+    if (hit && hit.key === key) return hit
+    const xml = build()
+    const entry = { key, xml, etag: `"${sha256(xml).slice(0, 32)}"` }
+    memo.set(name, entry)
+    return entry
+  }
+
   router.get('/feed.xml', (req, res) => {
     const { items, lastModified } = service.feedItems(config.feed.itemLimit)
     const modified = httpDate(lastModified.getTime())
-    const xml = buildFeed(show(), items, {
+    const meta = show()
+    const options = {
       feedUrl: `${base}/feed.xml`,
       ...(config.show.guid ? { guid: config.show.guid } : {}),
       itemLimit: config.feed.itemLimit,
       lastBuildDate: modified,
       ttlMinutes: 60,
-    })
-    sendFeed(req, res, xml, modified)
+    }
+    sendFeed(req, res, cached('feed', [meta, items, options], () => buildFeed(meta, items, options)), modified)
   })
 
   router.get('/feeds/articles.xml', (req, res) => {
@@ -194,14 +212,15 @@ export function feedRouter(deps: AppDeps): express.Router {
       return articleFeedItem(article, episode, deps)
     })
     const modified = httpDate(latest)
-    const xml = buildFeed(show(), items, {
+    const meta = show()
+    const options = {
       feedUrl: `${base}/feeds/articles.xml`,
       title: `${config.show.title}: all articles`,
       itemLimit: config.feed.itemLimit,
       lastBuildDate: modified,
       ttlMinutes: 60,
-    })
-    sendFeed(req, res, xml, modified)
+    }
+    sendFeed(req, res, cached('articles', [meta, items, options], () => buildFeed(meta, items, options)), modified)
   })
 
   router.options('/briefings/:id/:file', preflight)
