@@ -6,14 +6,16 @@ import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
-import { createFfmpeg } from './audio/ffmpeg.ts'
+import { createFfmpeg, ffmpegProcesses } from './audio/ffmpeg.ts'
+import { createLoudnessMeter } from './audio/loudness-meter.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
 import { JobQueue } from './episodes/jobs.ts'
 import { RenderCoordinator } from './episodes/render-coordinator.ts'
 import { AppError, toAppError } from './errors.ts'
-import { createApp } from './http/app.ts'
+import { createRequestHandler } from './http/app.ts'
 import type { AppDeps } from './http/deps.ts'
 import { publicUrls } from './http/urls.ts'
 import { openStore } from './store/sqlite.ts'
@@ -58,10 +60,29 @@ export async function resolveApiKey(config: Config, print: (line: string) => voi
   return key
 }
 
+/**
+ * Encoding is batch work; serving is interactive. ffmpeg children run at a
+ * lower CPU priority so that on a small machine the HTTP server keeps its
+ * latency while renders run (bench/http.bench.ts measures it).
+ */
+let niceInstalled = false
+function lowerFfmpegPriority(logger: Logger): void {
+  if (niceInstalled) return
+  niceInstalled = true
+  ffmpegProcesses.on('spawn', (pid) => {
+    try {
+      os.setPriority(pid, 10)
+    } catch (err) {
+      logger.debug({ err, pid }, 'could not lower ffmpeg priority')
+    }
+  })
+}
+
 /** Build every adapter. Every start-up problem (ffmpeg, engines, database) is reported at once. */
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps & { close(graceMs?: number): Promise<void> }> {
   await fs.mkdir(config.dataDir, { recursive: true })
   await fs.mkdir(config.cacheDir, { recursive: true })
+  lowerFfmpegPriority(logger)
   const [ffmpegR, speechR, storeR] = await Promise.allSettled([
     createFfmpeg(config),
     createSpeechService(config),
@@ -79,7 +100,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   const speech = (speechR as PromiseFulfilledResult<Awaited<ReturnType<typeof createSpeechService>>>).value
   const store = (storeR as PromiseFulfilledResult<ReturnType<typeof openStore>>).value
   const jobs = new JobQueue({ store, logger: logger.child({ component: 'jobs' }), concurrency: config.jobs.concurrency, maxAttempts: config.jobs.maxAttempts, retryBaseMs: config.jobs.retryBaseMs })
-  const renders = new RenderCoordinator({ config, logger: logger.child({ component: 'render' }), store, speech, ffmpeg, jobs })
+  const meter = createLoudnessMeter()
+  const renders = new RenderCoordinator({ config, logger: logger.child({ component: 'render' }), store, speech, ffmpeg, jobs, meter })
   const deps: AppDeps = {
     config,
     logger,
@@ -101,6 +123,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     ...deps,
     async close(graceMs = 10_000) {
       await jobs.stop(graceMs)
+      await meter.close().catch(() => {})
       await speech.close().catch((err) => logger.warn({ err }, 'closing speech engines failed'))
       store.close()
     },
@@ -130,8 +153,8 @@ export async function startService(options: StartOptions = {}): Promise<Service>
     server.close()
     throw err
   }
-  const app = createApp(deps)
-  server.on('request', app)
+  const { handle } = createRequestHandler(deps)
+  server.on('request', handle)
   deps.jobs.start()
   logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir }, 'briefcast listening')
 

@@ -23,6 +23,7 @@ import type { JobContext, JobQueue } from './jobs.ts'
 import type { Script } from '../script/types.ts'
 import type { VoiceProfile } from '../tts/types.ts'
 import type { Ffmpeg } from '../audio/ffmpeg.ts'
+import type { LoudnessMeter } from '../audio/loudness-meter.ts'
 import { renderEpisode } from './render.ts'
 
 export const RENDER_ARTICLE = 'render-article'
@@ -31,7 +32,7 @@ export const RENDER_ARTICLE = 'render-article'
 export type RenderFn = (
   script: Script,
   profile: VoiceProfile,
-  tools: { speech: SpeechService; ffmpeg: Ffmpeg; config: Config },
+  tools: { speech: SpeechService; ffmpeg: Ffmpeg; config: Config; meter?: LoudnessMeter },
   options: RenderOptions,
 ) => Promise<EpisodeResult>
 
@@ -84,6 +85,8 @@ export interface RenderCoordinatorOptions {
   speech: SpeechService
   ffmpeg: Ffmpeg
   jobs: JobQueue
+  /** One loudness meter (worker) shared by all renders, instead of one started per render. */
+  meter?: LoudnessMeter
   /** Defaults to renderEpisode from ./render.ts. */
   render?: RenderFn
 }
@@ -180,7 +183,7 @@ export class RenderCoordinator {
       const result = await render(
         loaded.script,
         profile,
-        { speech: this.#o.speech, ffmpeg: this.#o.ffmpeg, config },
+        { speech: this.#o.speech, ffmpeg: this.#o.ffmpeg, config, meter: this.#o.meter },
         {
           format: config.audio.format,
           signal,

@@ -2,16 +2,27 @@
  * The Express app: public Listen/audio routes, the admin API, the player and
  * feed routers (owned by their helpers), the home page, and one error handler.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import express from 'express'
 import type { AppDeps } from './deps.ts'
 import { errorHandler, notFound } from './error-handler.ts'
 import { adminRouter } from './routes/admin.ts'
-import { audioRouter } from './routes/audio.ts'
+import { audioFastPath, audioRouter } from './routes/audio.ts'
 import { feedRouter } from './routes/feed.ts'
 import { healthRouter } from './routes/health.ts'
 import { homeRouter } from './routes/home.ts'
 import { listenRouter } from './routes/listen.ts'
 import { playerRouter } from './routes/player.ts'
+
+/**
+ * A request listener for http.createServer: the audio fast path first
+ * (see audioFastPath), then the Express app.
+ */
+export function createRequestHandler(deps: AppDeps): { app: express.Express; handle: (req: IncomingMessage, res: ServerResponse) => void } {
+  const app = createApp(deps)
+  const fast = audioFastPath(deps)
+  return { app, handle: (req, res) => fast(req, res, () => app(req, res)) }
+}
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express()

@@ -9,8 +9,8 @@
  * and never change, so a stat per file is cached and the per-request work is
  * a few header writes plus fs.createReadStream, like a plain node server.
  */
-import { createReadStream, promises as fs } from 'node:fs'
-import type { NextFunction, Request, Response } from 'express'
+import fsCb, { createReadStream, promises as fs } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AppError } from '../errors.ts'
 
 export interface ServeFileOptions {
@@ -26,31 +26,71 @@ interface StatInfo {
   size: number
   mtime: Date
   lastModified: string
+  /** An open file, shared by requests for small ranges. */
+  fh: fs.FileHandle
+  refs: number
+  evicted: boolean
 }
 
-/** Stat cache for immutable, content-addressed files; bounded. */
-const statCache = new Map<string, StatInfo>()
-const STAT_CACHE_MAX = 2000
+/**
+ * Open files of immutable, content-addressed episodes, with their stat; bounded.
+ * A descriptor stays valid after the file is unlinked, so an evicted entry is
+ * closed only when its last read finishes.
+ */
+const openFiles = new Map<string, StatInfo>()
+const OPEN_FILES_MAX = 256
+const pending = new Map<string, Promise<StatInfo | undefined>>()
 
-async function statFile(file: string): Promise<StatInfo | undefined> {
-  const hit = statCache.get(file)
+function release(info: StatInfo): void {
+  info.refs--
+  if (info.evicted && info.refs === 0) void info.fh.close().catch(() => {})
+}
+
+function evict(file: string): void {
+  const info = openFiles.get(file)
+  if (!info) return
+  openFiles.delete(file)
+  info.evicted = true
+  if (info.refs === 0) void info.fh.close().catch(() => {})
+}
+
+async function openFile(file: string): Promise<StatInfo | undefined> {
+  const hit = openFiles.get(file)
   if (hit) return hit
-  try {
-    const st = await fs.stat(file)
-    if (!st.isFile()) return undefined
-    const info = { size: st.size, mtime: st.mtime, lastModified: st.mtime.toUTCString() }
-    if (statCache.size >= STAT_CACHE_MAX) statCache.delete(statCache.keys().next().value!)
-    statCache.set(file, info)
-    return info
-  } catch {
-    return undefined
+  let p = pending.get(file)
+  if (!p) {
+    p = (async () => {
+      let fh: fs.FileHandle | undefined
+      try {
+        fh = await fs.open(file, 'r')
+        const st = await fh.stat()
+        if (!st.isFile()) {
+          await fh.close()
+          return undefined
+        }
+        const info: StatInfo = { size: st.size, mtime: st.mtime, lastModified: st.mtime.toUTCString(), fh, refs: 0, evicted: false }
+        if (openFiles.size >= OPEN_FILES_MAX) evict(openFiles.keys().next().value!)
+        openFiles.set(file, info)
+        return info
+      } catch {
+        await fh?.close().catch(() => {})
+        return undefined
+      } finally {
+        pending.delete(file)
+      }
+    })()
+    pending.set(file, p)
   }
+  return await p
 }
 
-/** Forget a file (deleted). */
+/** Forget a file (deleted or replaced): its descriptor closes once in-flight reads finish. */
 export function forgetFile(file: string): void {
-  statCache.delete(file)
+  evict(file)
 }
+
+/** Ranges up to this size are read in one pread into a buffer: cheaper than a stream (open, read, close) per request. */
+const SMALL_RANGE = 256 * 1024
 
 export const CORS_EXPOSE = 'Accept-Ranges, Content-Length, Content-Range, ETag, Last-Modified, X-Briefcast-Progressive'
 
@@ -86,9 +126,14 @@ function etagMatches(header: string, etag: string): boolean {
   return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)
 }
 
-export async function serveFile(req: Request, res: Response, next: NextFunction, opts: ServeFileOptions): Promise<void> {
-  const info = await statFile(opts.path)
-  if (!info) return next(new AppError('NOT_FOUND', 'The file is gone; request the article again for its current URL.'))
+/**
+ * Serve the file. Works on plain node request/response objects (the audio
+ * fast path in app.ts uses it before Express). Errors are returned, not
+ * written: the caller hands them to the one error middleware.
+ */
+export async function serveFileRaw(req: IncomingMessage, res: ServerResponse, opts: ServeFileOptions): Promise<AppError | undefined> {
+  const info = await openFile(opts.path)
+  if (!info) return new AppError('NOT_FOUND', 'The file is gone; request the article again for its current URL.')
   const { size } = info
 
   res.setHeader('Access-Control-Allow-Origin', '*')
@@ -104,11 +149,11 @@ export async function serveFile(req: Request, res: Response, next: NextFunction,
   if (notModified) {
     res.statusCode = 304
     res.end()
-    return
+    return undefined
   }
 
   let range = req.method === 'GET' || req.method === 'HEAD' ? parseRange(req.headers.range, size) : undefined
-  const ifRange = req.get('if-range')
+  const ifRange = req.headers['if-range'] as string | undefined
   if (range !== undefined && ifRange !== undefined) {
     // If-Range with an ETag must match strongly; with a date, the file must not be newer (RFC 9110 13.1.5).
     const ok = ifRange.startsWith('"') || ifRange.startsWith('W/') ? ifRange.trim() === opts.etag : Date.parse(ifRange) >= Math.floor(info.mtime.getTime() / 1000) * 1000
@@ -120,7 +165,7 @@ export async function serveFile(req: Request, res: Response, next: NextFunction,
     res.removeHeader('ETag')
     res.removeHeader('Last-Modified')
     res.removeHeader('Cache-Control')
-    return next(new AppError('RANGE_NOT_SATISFIABLE', `The range "${req.headers.range}" is outside the file (${size} bytes).`, { details: { size } }))
+    return new AppError('RANGE_NOT_SATISFIABLE', `The range "${req.headers.range}" is outside the file (${size} bytes).`, { details: { size } })
   }
 
   let start = 0
@@ -137,16 +182,37 @@ export async function serveFile(req: Request, res: Response, next: NextFunction,
   res.setHeader('Content-Length', String(size === 0 ? 0 : end - start + 1))
   if (req.method === 'HEAD' || size === 0) {
     res.end()
-    return
+    return undefined
+  }
+  const length = end - start + 1
+  if (length <= SMALL_RANGE) {
+    info.refs++
+    const buf = Buffer.allocUnsafe(length)
+    fsCb.read(info.fh.fd, buf, 0, length, start, (err, bytesRead) => {
+      release(info)
+      if (err || bytesRead !== length) {
+        // The file changed or vanished under us: never send a short or wrong body.
+        forgetFile(opts.path)
+        res.destroy(err ?? new Error('short read'))
+        return
+      }
+      res.end(buf)
+    })
+    return undefined
   }
   const stream = createReadStream(opts.path, { start, end, highWaterMark: 64 * 1024 })
   stream.once('error', (err) => {
+    // Opened after the headers were decided: cut the response rather than send a wrong body.
     forgetFile(opts.path)
-    if (!res.headersSent) {
-      res.removeHeader('Content-Length')
-      next(err)
-    } else res.destroy(err)
+    res.destroy(err)
   })
   res.once('close', () => stream.destroy())
   stream.pipe(res)
+  return undefined
+}
+
+/** Express flavour: errors go to next() and so to the one error middleware. */
+export async function serveFile(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, opts: ServeFileOptions): Promise<void> {
+  const err = await serveFileRaw(req, res, opts)
+  if (err) next(err)
 }
