@@ -102,7 +102,9 @@ export function walkBlocks(root: DomElement): Block[] {
   type Frame = { node: DomNode; exit?: 'block' | 'kind' }
   const stack: Frame[] = []
   const pushChildren = (node: DomNode) => {
-    for (let i = node.childNodes.length - 1; i >= 0; i--) stack.push({ node: node.childNodes[i]! })
+    // Read childNodes once: linkedom rebuilds the array on every access (O(n) each).
+    const kids = node.childNodes
+    for (let i = kids.length - 1; i >= 0; i--) stack.push({ node: kids[i]! })
   }
   pushChildren(root)
   while (stack.length) {
@@ -206,8 +208,9 @@ function maxDepth(root: DomNode | null): number {
   while (stack.length) {
     const [node, depth] = stack.pop()!
     if (depth > max) max = depth
-    for (let i = 0; i < node.childNodes.length; i++) {
-      const child = node.childNodes[i]!
+    const kids = node.childNodes // one read: linkedom rebuilds it per access
+    for (let i = 0; i < kids.length; i++) {
+      const child = kids[i]!
       if (child.nodeType === 1) stack.push([child, depth + 1])
     }
   }

@@ -166,11 +166,38 @@ function midToken(prevRaw: string, next: string): boolean {
   return !NO_SPACE_SCRIPT.test(a) && !NO_SPACE_SCRIPT.test(b)
 }
 
+/**
+ * Intl.Segmenter is superlinear on long strings (V8: 1 MB takes tens of seconds),
+ * so long texts are segmented in windows: all sentences of a window but the
+ * last, which may be cut off, then the next window starts where that one began.
+ */
+const WINDOW = 4096
+function* rawSentences(seg: Intl.Segmenter, text: string): Generator<string> {
+  let pos = 0
+  while (text.length - pos > WINDOW) {
+    const chunk = text.slice(pos, pos + WINDOW)
+    const parts = Array.from(seg.segment(chunk), (s) => s.segment)
+    if (parts.length > 1) {
+      const last = parts.pop()!
+      yield* parts
+      pos += chunk.length - last.length
+    } else {
+      // One sentence longer than the window: hand it on in pieces cut at a space.
+      let cut = chunk.search(/\s\S*$/)
+      cut = cut > 0 ? cut + 1 : WINDOW
+      if (/[\uD800-\uDBFF]/.test(chunk.charAt(cut - 1))) cut--
+      yield chunk.slice(0, cut)
+      pos += cut
+    }
+  }
+  for (const s of seg.segment(pos === 0 ? text : text.slice(pos))) yield s.segment
+}
+
 /** Sentences of already tidied text, with Intl.Segmenter for the language; false breaks after abbreviations and initials are mended. */
 export function splitSentences(text: string, language: string): string[] {
   const out: string[] = []
   let prevRaw = ''
-  for (const { segment } of segmenter(language, 'sentence').segment(text)) {
+  for (const segment of rawSentences(segmenter(language, 'sentence'), text)) {
     const s = segment.trim()
     if (!s) continue
     const prev = out.length ? out[out.length - 1]! : undefined
@@ -212,34 +239,41 @@ function matchCase(original: string, replacement: string): string {
 export function normalizeSentence(sentence: string, language: string): string {
   const lang = primaryLanguage(language)
   const w = WORDS[lang]
-  let t = tidyText(sentence).replace(EMOJI, '')
+  let t = tidyText(sentence)
+  // Most sentences are plain ASCII: the Unicode-heavy rules below are skipped for them
+  // (each rule group runs only when its trigger characters occur; this keeps 1 MB under a second).
+  const ascii = !/[^\x00-\x7F]/.test(t)
+  if (!ascii) t = t.replace(EMOJI, '')
 
   // Footnote markers: [1], [12], [a], [citation needed], superscript digits after a word.
-  t = t.replace(/\[(?:\d{1,3}|[a-z]|citation needed|note \d+|nb \d+)\]/giu, '')
-  t = t.replace(/(?<=[\p{L}.,;:!?)"'’])[\u00B9\u00B2\u00B3\u2070\u2074-\u2079]+/gu, '')
-
-  // Typography: quotes, ellipses, minus sign.
-  t = t
-    .replace(/[“”„‟«»〝〞＂]/g, '"')
-    .replace(/[‘’‚‛‹›`´]/g, "'")
-    .replace(/\u2026|\.\s\.\s\./g, '...')
-    .replace(/\u2212/g, '-')
+  if (t.includes('[')) t = t.replace(/\[(?:\d{1,3}|[a-z]|citation needed|note \d+|nb \d+)\]/giu, '')
+  if (!ascii) {
+    t = t.replace(/(?<=[\p{L}.,;:!?)"'’])[\u00B9\u00B2\u00B3\u2070\u2074-\u2079]+/gu, '')
+    // Typography: quotes, ellipses, minus sign.
+    t = t
+      .replace(/[“”„‟«»〝〞＂]/g, '"')
+      .replace(/[‘’‚‛‹›`´]/g, "'")
+      .replace(/\u2026/g, '...')
+      .replace(/\u2212/g, '-')
+  } else if (t.includes('`')) t = t.replace(/`/g, "'")
+  if (t.includes('. . .')) t = t.replace(/\.\s\.\s\./g, '...')
 
   // URLs and e-mail addresses: read the host as words; paths and queries are noise when heard.
-  t = t.replace(URL_RE, (url) => {
+  // (Each rule group runs only when its trigger characters occur: most sentences have none.)
+  if (/:\/\/|www\./i.test(t)) t = t.replace(URL_RE, (url) => {
     const trimmed = url.replace(/[.,;:!?]+$/, '')
     const rest = url.slice(trimmed.length)
     const host = trimmed.replace(/^https?:\/\//i, '').split(/[/?#]/)[0] ?? ''
     return hostWords(host, w) + rest
   })
-  t = t.replace(EMAIL_RE, (mail) => {
+  if (t.includes('@')) t = t.replace(EMAIL_RE, (mail) => {
     const [local = '', domain = ''] = mail.split('@')
     if (!w) return mail
     return `${local.replace(/[._]/g, ' ')} ${w.at} ${hostWords(domain, w)}`
   })
-  if (w) t = t.replace(BARE_DOMAIN, (d) => hostWords(d, w))
+  if (w && /[a-z0-9-]\.[a-z]{2}/i.test(t)) t = t.replace(BARE_DOMAIN, (d) => hostWords(d, w))
 
-  for (const [re, say] of ABBREVIATIONS[lang] ?? []) {
+  for (const [re, say] of t.includes('.') || lang === 'fr' || lang === 'en' ? (ABBREVIATIONS[lang] ?? []) : []) {
     t = t.replace(re, (m, ...args) => {
       const offset = args[args.length - 2] as number
       const whole = args[args.length - 1] as string
@@ -250,7 +284,7 @@ export function normalizeSentence(sentence: string, language: string): string {
     })
   }
 
-  if (w) {
+  if (w && /[\d%&±°+]/.test(t)) {
     if (lang === 'en') {
       t = t.replace(CURRENCY_BEFORE, (_m, sym: string, num: string, short?: string, long?: string) => {
         const unit = CURRENCY_UNITS[sym] ?? ['', '']
@@ -282,9 +316,9 @@ export function normalizeSentence(sentence: string, language: string): string {
   t = t.replace(/\s*[—―]\s*|\s+[–-]{1,2}\s+/g, ', ')
   t = t.replace(/(?<=\p{L})–(?=\p{L})/gu, '-')
   // Hashtags and decoration that engines spell out.
-  t = t.replace(/(?<=^|\s)#(?=\p{L})/gu, '')
-  t = t.replace(/[\p{So}\u2190-\u21FF\u2500-\u25FF|•·]+/gu, ' ')
-  t = t.replace(/[*_~^]{2,}/g, ' ')
+  if (t.includes('#')) t = t.replace(/(?<=^|\s)#(?=\p{L})/gu, '')
+  if (!ascii || t.includes('|')) t = t.replace(/[\p{So}\u2190-\u21FF\u2500-\u25FF|•·]+/gu, ' ')
+  if (/[*_~^]{2}/.test(t)) t = t.replace(/[*_~^]{2,}/g, ' ')
 
   // Tidy spacing around punctuation left by the rewrites.
   t = t
