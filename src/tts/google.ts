@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { AppError, throwIfAborted } from '../errors.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings } from './engine.ts'
+import { GOOGLE_LANGUAGES } from './registry.ts'
 import { checkSsml, ssmlToText } from './ssml.ts'
 import { pcmDurationMs, pcmFromWav, readWavHeader } from './wav.ts'
 
@@ -43,13 +44,6 @@ const RESOURCE_EXHAUSTED = 8
 const UNAVAILABLE = 14
 const UNAUTHENTICATED = 16
 const RETRYABLE = new Set([UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED])
-
-/** Languages Google TTS offers voices for (primary subtags); listVoices() gives the live list. */
-const LANGUAGES = [
-  'af', 'am', 'ar', 'bg', 'bn', 'ca', 'cmn', 'cs', 'cy', 'da', 'de', 'el', 'en', 'es', 'et', 'eu', 'fi', 'fil', 'fr', 'ga', 'gl', 'gu',
-  'he', 'hi', 'hr', 'hu', 'id', 'is', 'it', 'ja', 'kn', 'ko', 'lt', 'lv', 'ml', 'mr', 'ms', 'nb', 'nl', 'pa', 'pl', 'pt', 'ro', 'ru',
-  'sk', 'sl', 'sr', 'sv', 'sw', 'ta', 'te', 'th', 'tr', 'uk', 'ur', 'vi', 'yue', 'zh',
-]
 
 /** Sliding-window limiter shared by every Google engine in the process with the same limit. */
 class RequestsPerMinute {
@@ -121,7 +115,7 @@ export class GoogleEngine implements TtsEngine {
     ssml: true,
     maxInputBytes: GOOGLE_MAX_INPUT_BYTES,
     targetChars: 1500,
-    languages: LANGUAGES,
+    languages: GOOGLE_LANGUAGES,
     sampleRate: SAMPLE_RATE,
   }
   private readonly limiter: RequestsPerMinute

@@ -186,8 +186,8 @@ export async function createSpeechService(config: Config, options: SpeechService
 
   function engineSpeaksStatic(engineId: string, tag: string): boolean {
     if (engineId === DEFAULT_ENGINE) return !!espeak?.speaks(tag)
-    // Other engines answer after start; their own synthesize() rejects what they cannot speak.
-    return engineId === 'google'
+    const languages = entries[engineId]?.languages
+    return !!languages && languages.includes(tag.split('-')[0]!)
   }
 
   function getProfile(id: string): VoiceProfile {

@@ -12,9 +12,18 @@ export interface EngineContext {
   logger?: { warn(obj: object, msg?: string): void; info?(obj: object, msg?: string): void }
 }
 
+/** Languages Google TTS offers voices for (primary subtags); listVoices() gives the live list. */
+export const GOOGLE_LANGUAGES = [
+  'af', 'am', 'ar', 'bg', 'bn', 'ca', 'cmn', 'cs', 'cy', 'da', 'de', 'el', 'en', 'es', 'et', 'eu', 'fi', 'fil', 'fr', 'ga', 'gl', 'gu',
+  'he', 'hi', 'hr', 'hu', 'id', 'is', 'it', 'ja', 'kn', 'ko', 'lt', 'lv', 'ml', 'mr', 'ms', 'nb', 'nl', 'pa', 'pl', 'pt', 'ro', 'ru',
+  'sk', 'sl', 'sr', 'sv', 'sw', 'ta', 'te', 'th', 'tr', 'uk', 'ur', 'vi', 'yue', 'zh',
+]
+
 export interface EngineEntry {
   /** Limits known without starting the engine. */
   limits: { targetChars: number; maxInputBytes: number; ssml: boolean }
+  /** Primary language subtags, when known without starting the engine (else asked after start). */
+  languages?: readonly string[]
   create(ctx: EngineContext): Promise<TtsEngine>
 }
 
@@ -25,6 +34,7 @@ export const ENGINES = {
   },
   google: {
     limits: { targetChars: 1500, maxInputBytes: 5000, ssml: true },
+    languages: GOOGLE_LANGUAGES,
     create: async ({ config, logger }) =>
       (await import('./google.ts')).createGoogleEngine({
         keyFile: config.google.keyFile,
