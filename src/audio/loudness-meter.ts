@@ -4,15 +4,15 @@
  * encoders; it is unref'd so an idle meter never keeps the process alive.
  */
 import type { Worker } from 'node:worker_threads'
-import { AppError, type ErrorCode } from '../errors.ts'
 import { startWorker } from '../util/worker.ts'
-import type { PcmLoudness } from './loudness.ts'
+import { AppError, type ErrorCode } from '../errors.ts'
+import type { ClipMeasurement, GainPlan } from './loudness-dsp.mjs'
 
-export type ClipMeasurement = PcmLoudness & { sampleRate: number; samples: number; gainDb?: number; predictedLufs?: number }
+export type { ClipMeasurement }
 
 export interface LoudnessMeter {
   /** Loudness of a WAV clip; with `plan`, also the gain that puts it on target after the limiter. */
-  measure(wavPath: string, plan?: { targetLufs: number; ceilingDb: number; padMs?: number }): Promise<ClipMeasurement>
+  measure(wavPath: string, plan?: GainPlan): Promise<ClipMeasurement>
   close(): Promise<void>
 }
 
@@ -28,10 +28,8 @@ export function createLoudnessMeter(): LoudnessMeter {
   }
   const ensure = (): Worker => {
     if (worker) return worker
-    const w = startWorker(new URL('./worker-boot.mjs', import.meta.url), {
-      execArgv: [],
-      workerData: { entry: new URL('./loudness-worker.ts', import.meta.url).href },
-    })
+    // A plain-JS entry: no TypeScript loader in this worker (see loudness-dsp.mjs).
+    const w = startWorker(new URL('./loudness-worker.mjs', import.meta.url), { execArgv: [] })
     w.unref()
     w.on('message', (msg: { id: number; result?: ClipMeasurement; error?: { code?: string; message: string } }) => {
       const p = pending.get(msg.id)

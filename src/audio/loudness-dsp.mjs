@@ -1,0 +1,177 @@
+// ITU-R BS.1770-4 loudness and limiter-aware gain planning for mono 16-bit PCM.
+// Plain JavaScript on purpose: the loudness worker loads it without tsx, which
+// keeps that worker at ~10 MB instead of ~37 MB. Types: loudness-dsp.d.mts.
+// K-weighting coefficients are derived for any sample rate as libebur128 does
+// (https://github.com/jiixyj/libebur128, ebur128_init_filter).
+
+function kWeightingCoefficients(rate) {
+  let f0 = 1681.974450955533
+  const G = 3.999843853973347
+  let Q = 0.7071752369554196
+  let K = Math.tan((Math.PI * f0) / rate)
+  const Vh = Math.pow(10, G / 20)
+  const Vb = Math.pow(Vh, 0.4996667741545416)
+  const a0 = 1 + K / Q + K * K
+  const shelf = {
+    b: [(Vh + (Vb * K) / Q + K * K) / a0, (2 * (K * K - Vh)) / a0, (Vh - (Vb * K) / Q + K * K) / a0],
+    a: [1, (2 * (K * K - 1)) / a0, (1 - K / Q + K * K) / a0],
+  }
+  f0 = 38.13547087602444
+  Q = 0.5003270373238773
+  K = Math.tan((Math.PI * f0) / rate)
+  const d = 1 + K / Q + K * K
+  const highpass = { b: [1, -2, 1], a: [1, (2 * (K * K - 1)) / d, (1 - K / Q + K * K) / d] }
+  return [shelf, highpass]
+}
+
+/** Gated integrated loudness (LUFS), sample peak (dBFS) and duration of mono samples (Int16 or float in [-1, 1]). */
+export function measurePcmLoudness(samples, sampleRate) {
+  const scale = samples instanceof Int16Array ? 1 / 32768 : 1
+  const [s, h] = kWeightingCoefficients(sampleRate)
+  const sb0 = s.b[0], sb1 = s.b[1], sb2 = s.b[2], sa1 = s.a[1], sa2 = s.a[2]
+  const hb0 = h.b[0], hb1 = h.b[1], hb2 = h.b[2], ha1 = h.a[1], ha2 = h.a[2]
+  const block = Math.round(sampleRate * 0.4)
+  const hop = Math.round(sampleRate * 0.1)
+  // Energy per 100 ms hop; a 400 ms block is the sum of 4 consecutive hops (75% overlap).
+  const hops = []
+  let x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0
+  let acc = 0, n = 0, peak = 0, total = 0
+  for (let i = 0; i < samples.length; i++) {
+    const x = samples[i] * scale
+    const ax = x < 0 ? -x : x
+    if (ax > peak) peak = ax
+    const y = sb0 * x + sb1 * x1 + sb2 * x2 - sa1 * y1 - sa2 * y2
+    x2 = x1
+    x1 = x
+    const z = hb0 * y + hb1 * y1 + hb2 * y2 - ha1 * z1 - ha2 * z2
+    y2 = y1
+    y1 = y
+    z2 = z1
+    z1 = z
+    acc += z * z
+    total += z * z
+    if (++n === hop) {
+      hops.push(acc)
+      acc = 0
+      n = 0
+    }
+  }
+  const blocks = []
+  for (let i = 0; i + 4 <= hops.length; i++) blocks.push((hops[i] + hops[i + 1] + hops[i + 2] + hops[i + 3]) / block)
+  // Clips shorter than one block: the whole clip is the block.
+  if (blocks.length === 0 && samples.length > 0) blocks.push(total / samples.length)
+  const lufs = (ms) => -0.691 + 10 * Math.log10(ms)
+  const absGated = blocks.filter((e) => lufs(e) > -70)
+  let integrated = -Infinity
+  if (absGated.length > 0) {
+    const relThreshold = lufs(absGated.reduce((a, b) => a + b, 0) / absGated.length) - 10
+    const gated = absGated.filter((e) => lufs(e) > relThreshold)
+    if (gated.length > 0) integrated = lufs(gated.reduce((a, b) => a + b, 0) / gated.length)
+  }
+  return { integratedLufs: integrated, samplePeakDb: peak > 0 ? 20 * Math.log10(peak) : -Infinity, durationMs: (samples.length * 1000) / sampleRate }
+}
+
+function invalidAudio(message) {
+  return Object.assign(new Error(message), { code: 'INVALID_AUDIO' })
+}
+
+/** RIFF/WAVE header of 16-bit PCM; throws an Error with code INVALID_AUDIO otherwise. */
+export function parseWavHeader(buf, file = 'clip') {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  const tag = (o) => String.fromCharCode(buf[o], buf[o + 1], buf[o + 2], buf[o + 3])
+  if (buf.length < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') throw invalidAudio(`${file} is not a WAV file.`)
+  let pos = 12
+  let fmt
+  while (pos + 8 <= buf.length) {
+    const id = tag(pos)
+    const size = view.getUint32(pos + 4, true)
+    if (id === 'fmt ') {
+      fmt = { format: view.getUint16(pos + 8, true), channels: view.getUint16(pos + 10, true), rate: view.getUint32(pos + 12, true), bits: view.getUint16(pos + 22, true) }
+    } else if (id === 'data') {
+      if (!fmt) break
+      if ((fmt.format !== 1 && fmt.format !== 0xfffe) || fmt.bits !== 16) throw invalidAudio(`${file} is not 16-bit PCM (format ${fmt.format}, ${fmt.bits} bits).`)
+      // Streams written before their length is known carry 0 or 0xFFFFFFFF: take the rest of the file.
+      const dataBytes = size === 0 || size === 0xffffffff || pos + 8 + size > buf.length ? buf.length - pos - 8 : size
+      return { sampleRate: fmt.rate, channels: fmt.channels, bitsPerSample: fmt.bits, dataOffset: pos + 8, dataBytes: dataBytes - (dataBytes % (2 * fmt.channels)) }
+    }
+    pos += 8 + size + (size & 1)
+  }
+  throw invalidAudio(`${file} has no PCM data chunk.`)
+}
+
+/**
+ * The gain that brings a clip to `targetLufs` once a peak limiter with a
+ * `ceilingDb` sample-peak ceiling has done its work. TTS speech has a
+ * peak-to-loudness ratio of 16-19 dB, so at -16 LUFS the limiter takes 1-4 dB
+ * off the peaks and ~0.5-1 LU off the loudness; this simulates a lookahead
+ * limiter like ffmpeg's alimiter (5 ms attack, 50 ms release) and raises the
+ * gain until the limited clip measures on target.
+ */
+export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30) {
+  const first = measurePcmLoudness(pcm, sampleRate)
+  if (!Number.isFinite(first.integratedLufs)) return { gainDb: 0, predictedLufs: first.integratedLufs }
+  const clampGain = (g) => Math.max(-maxGainDb, Math.min(maxGainDb, g))
+  let gainDb = clampGain(targetLufs - first.integratedLufs)
+  let predicted = first.integratedLufs + gainDb
+  const ceiling = Math.pow(10, ceilingDb / 20)
+  const attack = Math.max(1, Math.round(sampleRate * 0.005))
+  const releaseCoef = 1 - Math.exp(-1 / (sampleRate * 0.05))
+  const buf = new Float32Array(pcm.length)
+  const need = new Float32Array(pcm.length)
+  const dq = new Int32Array(pcm.length)
+  for (let iter = 0; iter < 4; iter++) {
+    if (first.samplePeakDb + gainDb <= ceilingDb) break
+    const g = Math.pow(10, gainDb / 20) / 32768
+    for (let i = 0; i < pcm.length; i++) {
+      const a = Math.abs(pcm[i] * g)
+      need[i] = a > ceiling ? ceiling / a : 1
+    }
+    // Lookahead: the gain reaches what a peak needs `attack` samples before it (sliding-window minimum).
+    let head = 0
+    let tail = 0
+    const push = (k) => {
+      while (tail > head && need[dq[tail - 1]] >= need[k]) tail--
+      dq[tail++] = k
+    }
+    for (let k = 0; k <= Math.min(attack, pcm.length - 1); k++) push(k)
+    let env = 1
+    for (let i = 0; i < pcm.length; i++) {
+      if (i > 0 && i + attack < pcm.length) push(i + attack)
+      while (dq[head] < i) head++
+      const target = need[dq[head]]
+      env = target < env ? target : env + (1 - env) * releaseCoef
+      if (env > target) env = target
+      buf[i] = pcm[i] * g * env
+    }
+    predicted = measurePcmLoudness(buf, sampleRate).integratedLufs
+    const miss = targetLufs - predicted
+    if (Math.abs(miss) < 0.1) break
+    const next = clampGain(gainDb + miss)
+    if (next === gainDb) break
+    gainDb = next
+  }
+  return { gainDb, predictedLufs: predicted }
+}
+
+/** Measures a WAV buffer; with `plan`, also the gain for the piece (clip + padMs of silence). */
+export function measureWavBuffer(buf, file, plan) {
+  const wav = parseWavHeader(buf, file)
+  const frames = wav.dataBytes / 2 / wav.channels
+  let pcm
+  if (wav.channels === 1 && (buf.byteOffset + wav.dataOffset) % 2 === 0) {
+    pcm = new Int16Array(buf.buffer, buf.byteOffset + wav.dataOffset, frames)
+  } else {
+    pcm = new Int16Array(frames)
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+    for (let i = 0; i < frames; i++) pcm[i] = view.getInt16(wav.dataOffset + i * 2 * wav.channels, true)
+  }
+  const measured = measurePcmLoudness(pcm, wav.sampleRate)
+  let planned = pcm
+  if (plan && plan.padMs) {
+    // Plan on the piece as it will be measured: the clip followed by its pause (short clips gate differently).
+    planned = new Int16Array(pcm.length + Math.round((plan.padMs * wav.sampleRate) / 1000))
+    planned.set(pcm)
+  }
+  const gain = plan ? planGain(planned, wav.sampleRate, plan.targetLufs, plan.ceilingDb) : undefined
+  return { ...measured, sampleRate: wav.sampleRate, samples: frames, ...gain }
+}
