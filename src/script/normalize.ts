@@ -242,7 +242,7 @@ export function normalizeSentence(sentence: string, language: string): string {
   let t = tidyText(sentence)
   // Most sentences are plain ASCII: the Unicode-heavy rules below are skipped for them
   // (each rule group runs only when its trigger characters occur; this keeps 1 MB under a second).
-  const ascii = !/[^\x00-\x7F]/.test(t)
+  const ascii = /^[ -~]*$/.test(t) // printable ASCII (tidyText turned all whitespace into spaces)
   if (!ascii) t = t.replace(EMOJI, '')
 
   // Footnote markers: [1], [12], [a], [citation needed], superscript digits after a word.
