@@ -341,4 +341,55 @@ describe('/api/briefings errors and options', () => {
     const missing = await api('/api/briefings/does-not-exist')
     expect(missing.status).toBe(404)
   })
+
+  it('intro and outro jingles from /api/assets frame the briefing', async () => {
+    const up = new FormData()
+    up.set('kind', 'jingle')
+    up.set('file', new Blob([new Uint8Array(toneWav(2, 660))], { type: 'audio/wav' }), 'sting.wav')
+    const asset = await fetch(`${url}/api/assets`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` }, body: up })
+    expect(asset.status).toBe(201)
+    const jingle = ((await asset.json()) as { id: string }).id
+
+    const bad = await api('/api/briefings', { method: 'POST', body: JSON.stringify({ articleIds: [ids[0]], introJingle: 'no-such-asset' }) })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED')
+
+    const body = { articleIds: [ids[0]], mode: 'lede', ledeSeconds: 10, date: '2026-11-27T06:00:00Z' }
+    const plain = await waitBriefing(((await (await api('/api/briefings', { method: 'POST', body: JSON.stringify(body) })).json()) as { id: string }).id)
+    const framed = await waitBriefing(
+      ((await (await api('/api/briefings', { method: 'POST', body: JSON.stringify({ ...body, introJingle: jingle, outroJingle: jingle }) })).json()) as { id: string }).id,
+    )
+    const extra = framed.durationMs - plain.durationMs
+    expect(extra).toBeGreaterThan(3800) // two 2 s jingles (plus the gap after the intro)
+    expect(extra).toBeLessThan(5500)
+    const cues = parseVtt(await (await fetch(framed.transcriptUrl)).text())
+    expect(cues[0]!.startMs).toBeGreaterThanOrEqual(1900) // speech starts after the intro
+    expect(cues[cues.length - 1]!.endMs).toBeLessThan(framed.durationMs - 1500) // and ends before the outro
+    expect(framed.chapters[0]!.startMs).toBe(0)
+  }, 300_000)
 })
+
+/** A mono 16-bit 44.1 kHz WAV of a sine tone with short fades. */
+function toneWav(seconds: number, hz: number): Buffer {
+  const rate = 44_100
+  const n = Math.round(seconds * rate)
+  const data = Buffer.alloc(n * 2)
+  for (let i = 0; i < n; i++) {
+    const fade = Math.min(1, i / 2000, (n - i) / 2000)
+    data.writeInt16LE(Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * 0.3 * fade * 32767), i * 2)
+  }
+  const h = Buffer.alloc(44)
+  h.write('RIFF', 0)
+  h.writeUInt32LE(36 + data.length, 4)
+  h.write('WAVEfmt ', 8)
+  h.writeUInt32LE(16, 16)
+  h.writeUInt16LE(1, 20)
+  h.writeUInt16LE(1, 22)
+  h.writeUInt32LE(rate, 24)
+  h.writeUInt32LE(rate * 2, 28)
+  h.writeUInt16LE(2, 32)
+  h.writeUInt16LE(16, 34)
+  h.write('data', 36)
+  h.writeUInt32LE(data.length, 40)
+  return Buffer.concat([h, data])
+}
