@@ -30,10 +30,13 @@ async function naiveChild(input: string, output: string): Promise<void> {
   const { createEspeakEngine } = await import('../src/tts/espeak.ts')
   const { wavFromPcm } = await import('../src/tts/wav.ts')
   const { locateFfmpeg } = await import('../src/audio/ffmpeg.ts')
+  const t0 = performance.now()
   const engine = await createEspeakEngine({ workers: 1 })
+  const t1 = performance.now()
   const text = readFileSync(input, 'utf8')
   const clip = await engine.synthesize({ text, voice: { language: 'en-US' } })
   await engine.close()
+  const t2 = performance.now()
   const wav = `${output}.wav`
   await fs.writeFile(wav, wavFromPcm(clip.pcm, clip.sampleRate))
   const { ffmpegPath } = locateFfmpeg()
@@ -42,6 +45,7 @@ async function naiveChild(input: string, output: string): Promise<void> {
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))))
   })
   await fs.rm(wav, { force: true })
+  process.stdout.write(JSON.stringify({ startMs: t1 - t0, synthMs: t2 - t1, encodeMs: performance.now() - t2, audioMs: clip.durationMs }) + '\n')
 }
 
 function rssOfTree(pid: number): number {
@@ -111,7 +115,8 @@ async function main() {
 
     const naive = await timed([path.join(root, 'node_modules/tsx/dist/cli.mjs'), fileURLToPath(import.meta.url), '--naive', page, path.join(work, 'naive.mp3')], {}, work)
     const cold = await timed(cli(page, 'cold.mp3'), env, work)
-    console.log(`naive (espeak whole text + ffmpeg loudnorm encode): ${fmt(naive.ms)}`)
+    const nb = JSON.parse(naive.stdout) as { startMs: number; synthMs: number; encodeMs: number; audioMs: number }
+    console.log(`naive (espeak whole text + ffmpeg loudnorm encode): ${fmt(naive.ms)}  (engine start ${fmt(nb.startMs)}, synthesis ${fmt(nb.synthMs)}, loudnorm+encode ${fmt(nb.encodeMs)}, ${fmt(nb.audioMs)} of audio)`)
     console.log(`cold briefcast render:                              ${fmt(cold.ms)}  ratio ${(cold.ms / naive.ms).toFixed(2)} (goal <= 0.5)`)
 
     const paragraphs = text.split(/\n\s*\n/)
@@ -126,6 +131,12 @@ async function main() {
     const maxMinutes = Number(process.env.BENCH_RENDER_MAX_MINUTES ?? 60)
     const rows: { minutes: number; ms: number; rss: number }[] = []
     for (const minutes of [5, 20, 60].filter((m) => m <= maxMinutes)) {
+      const last = rows[rows.length - 1]
+      const estimateMs = last ? (last.ms / last.minutes) * minutes : 0
+      if (estimateMs > 240_000 && process.env.BENCH_RENDER_FULL !== '1') {
+        console.log(`render ${minutes} min of audio: skipped, estimated ${fmt(estimateMs)} at the rate above on this machine (BENCH_RENDER_FULL=1 runs it)`)
+        continue
+      }
       const copies = Math.max(1, Math.round(minutes / pageMinutes))
       const long = path.join(work, `long-${minutes}.txt`)
       await fs.writeFile(long, Array.from({ length: copies }, (_, n) => text.replace(/\n\n/g, ` Part ${n + 1}.\n\n`)).join('\n\n'))

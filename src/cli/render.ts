@@ -93,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
       title: { type: 'string' },
       config: { type: 'string', short: 'c' },
       quiet: { type: 'boolean', short: 'q' },
+      verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -108,6 +109,8 @@ export async function run(argv: string[]): Promise<number> {
   if (values.format && values.format !== 'mp3' && values.format !== 'm4a')
     throw new AppError('VALIDATION_FAILED', `--format must be mp3 or m4a, not "${values.format}".`)
   const started = Date.now()
+  // --verbose: where the time goes (engine start-up, conversion, render, copy), on stderr.
+  const trace = (what: string) => values.verbose && process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(2)} s] ${what}\n`)
   const config = loadConfig({ file: values.config })
   const output = path.resolve(values.output)
   const format = (values.format as 'mp3' | 'm4a' | undefined) ?? (path.extname(output).toLowerCase() === '.m4a' ? 'm4a' : config.audio.format)
@@ -144,7 +147,12 @@ export async function run(argv: string[]): Promise<number> {
   const temps: string[] = []
   const { createSpeechService } = await import('../tts/index.ts')
   const { articleToScript } = await import('../script/index.ts')
-  const speech = await createSpeechService(config)
+  // The speech engine and the ffmpeg check start together; the input is read meanwhile.
+  const speechReady = createSpeechService(config)
+  const ffmpegReady = createFfmpeg(config)
+  speechReady.catch(() => {})
+  ffmpegReady.catch(() => {})
+  let speech: Awaited<typeof speechReady> | undefined
   try {
     let input: ArticleInput
     if (source === '-') input = { content: await readStdin(config.uploads.maxArticleBytes) }
@@ -157,19 +165,24 @@ export async function run(argv: string[]): Promise<number> {
       }
     }
     if (values.title) input.title = values.title
-
-    const ffmpeg = await createFfmpeg(config)
-    let profile = values.voice ? speech.getProfile(values.voice) : undefined
+    trace('input read')
+    const ffmpeg = await ffmpegReady
+    trace(`ffmpeg ${ffmpeg.version} checked`)
+    speech = await speechReady
+    trace('speech service ready')
+    const svc = speech
+    let profile = values.voice ? svc.getProfile(values.voice) : undefined
     const scriptFor = (p: typeof profile) => {
-      const limits = p ? speech.limitsFor(p) : undefined
+      const limits = p ? svc.limitsFor(p) : undefined
       return articleToScript(input, p ? { targetChars: limits!.targetChars, maxBytes: limits!.maxBytes, pauses: p.pauses } : {})
     }
     let script = scriptFor(profile)
     if (!profile) {
       // The language is known only after conversion; segment again with that voice's limits and pauses.
-      profile = speech.profileForLanguage(script.language)
+      profile = svc.profileForLanguage(script.language)
       script = scriptFor(profile)
     }
+    trace(`script: ${script.segments.length} segments, language ${script.language}, voice ${profile.id}`)
 
     const result = await renderEpisode(
       script,
@@ -186,6 +199,7 @@ export async function run(argv: string[]): Promise<number> {
       },
     )
 
+    trace(`rendered: ${result.stats.synthesized} synthesized, ${result.stats.cached} cached, ${result.stats.encoded} pieces encoded, ${result.stats.elapsedMs} ms`)
     // Copy the cached episode out: temp names beside the targets (same filesystem), then rename.
     const copies: [string, string][] = [
       [result.vttPath, outputs.vtt],
@@ -230,7 +244,7 @@ export async function run(argv: string[]): Promise<number> {
     throw err
   } finally {
     await Promise.all(temps.map((t) => fs.rm(t, { force: true })))
-    await speech.close().catch(() => {})
+    await (speech ?? (await speechReady.catch(() => undefined)))?.close().catch(() => {})
     ffmpegProcesses.off('spawn', onSpawn)
     ffmpegProcesses.off('exit', onExit)
     process.off('SIGINT', onSignal)
