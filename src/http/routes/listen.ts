@@ -7,6 +7,7 @@
 import { once } from 'node:events'
 import express from 'express'
 import { AppError, toAppError } from '../../errors.ts'
+import { RENDER_ARTICLE } from '../../episodes/render-coordinator.ts'
 import type { ArticleRecord, EpisodeRecord } from '../../store/types.ts'
 import type { AppDeps } from '../deps.ts'
 import { CORS_EXPOSE } from '../serve-file.ts'
@@ -106,12 +107,13 @@ export function listenRouter(deps: AppDeps): express.Router {
       })
     }
     let flight = deps.renders.join(a.id)
-    if (!flight) {
-      // A queued article without a job (should not happen: they are written together): enqueue and retry once.
+    if (!flight && !deps.store.jobs.findActive(RENDER_ARTICLE, a.id)) {
+      // A queued article without a job (should not happen: they are written together): enqueue and join.
       deps.renders.enqueue(a)
       flight = deps.renders.join(a.id)
     }
-    if (!flight) throw new AppError('EPISODE_NOT_READY', 'The service is shutting down; retry shortly.', { status: 503 })
+    // No flight while a job is active: the service is stopping, or a render is settling this very moment.
+    if (!flight) throw new AppError('EPISODE_NOT_READY', 'The episode is not ready and cannot be streamed right now; retry shortly.', { status: 503 })
 
     const controller = new AbortController()
     res.once('close', () => controller.abort())
