@@ -2,7 +2,8 @@
  * The automatic daily briefing: config.briefing.schedule (cron syntax, read by
  * croner in config.briefing.timeZone) builds a briefing of the articles
  * published since the last scheduled one (at most lookbackHours back). A day
- * with no new articles makes no episode. At most one scheduled briefing per
+ * with no new articles makes no episode. A run missed while the service was
+ * down is made at start-up the same day. At most one scheduled briefing per
  * day (a unique index), even if two processes share the database or the
  * service restarts right after a run.
  *
@@ -87,9 +88,26 @@ export function startBriefingSchedule(deps: Pick<AppDeps, 'config' | 'logger' | 
     })
   }
   log.info({ schedule, timeZone, next: job.nextRun()?.toISOString() }, 'daily briefing scheduled')
+  // Catch up after downtime: if today's run time passed while the service was down (a deploy at 06:05
+  // for a 06:00 schedule), make today's briefing now instead of skipping the day.
+  const catchUp = setImmediate(() => {
+    try {
+      const now = new Date()
+      const last = job.previousRuns(1, now)[0]
+      if (last && dayInZone(last, timeZone) === dayInZone(now, timeZone) && !service.repo.getScheduled(dayInZone(now, timeZone))) {
+        log.info({ missed: last.toISOString() }, 'catching up on a missed scheduled briefing')
+        runOnce(now)
+      }
+    } catch (err) {
+      log.error({ err }, 'catching up on the scheduled briefing failed')
+    }
+  })
   return {
     nextRun: () => job.nextRun(),
     runOnce,
-    stop: () => job.stop(),
+    stop: () => {
+      clearImmediate(catchUp)
+      job.stop()
+    },
   }
 }

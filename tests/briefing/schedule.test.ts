@@ -15,8 +15,8 @@ import { startService, type Service } from '../../src/main.ts'
 const API_KEY = 'schedule-tests-api-key-0123456789'
 const started: { svc: Service; dir: string }[] = []
 
-async function start(briefing: Record<string, unknown>): Promise<Service> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-schedule-'))
+async function start(briefing: Record<string, unknown>, dataDir?: string): Promise<Service> {
+  const dir = dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-schedule-')))
   const overrides: Record<string, unknown> = {
     port: 0,
     host: '127.0.0.1',
@@ -110,5 +110,27 @@ describe('daily briefing schedule', () => {
     const { items } = repo.list({ limit: 10, offset: 0 })
     expect(items).toHaveLength(1)
     expect(items[0]!.origin).toBe('schedule')
+  })
+
+  it('makes a run missed while the service was down at start-up, the same day', async (ctx) => {
+    const now = new Date()
+    // A daily run two minutes ago (UTC); skip just after midnight, when that was yesterday.
+    const missed = new Date(now.getTime() - 120_000)
+    if (missed.getUTCDate() !== now.getUTCDate()) ctx.skip()
+    const first = await start({})
+    const dir = started[0]!.dir
+    await ingest(first, 'Story before the restart', new Date(now.getTime() - 3_600_000))
+    started.splice(0)
+    await first.close()
+
+    const svc = await start({ schedule: `${missed.getUTCMinutes()} ${missed.getUTCHours()} * * *`, timeZone: 'UTC' }, dir)
+    const repo = briefingRepository(svc.deps.store.db)
+    const deadline = Date.now() + 10_000
+    while (repo.list({ limit: 1, offset: 0 }).total === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    const { items } = repo.list({ limit: 10, offset: 0 })
+    expect(items).toHaveLength(1)
+    expect(items[0]!.origin).toBe('schedule')
+    expect(items[0]!.day).toBe(now.toISOString().slice(0, 10))
+    expect(feedRuntime(svc.deps).schedule!.nextRun()!.getTime()).toBeGreaterThan(now.getTime() + 23 * 3_600_000)
   })
 })
