@@ -3,10 +3,17 @@
  * Readability) of a multi-megabyte page takes long enough to stall every
  * other request if it ran on the main thread.
  */
+import os from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import { toAppError } from '../errors.ts'
 import { articleToScript } from '../script/index.ts'
 import type { ArticleInput, SegmentOptions } from '../script/types.ts'
+
+// Converting is batch work: on Linux, setpriority on pid 0 from a thread lowers only this thread, so the
+// main thread (serving audio) wins the CPU when both want it. Best effort elsewhere.
+try {
+  os.setPriority(10)
+} catch {}
 
 interface Request {
   id: number
