@@ -95,6 +95,12 @@ const ABBREVIATIONS: Record<string, [RegExp, string][]> = {
   ],
 }
 
+/**
+ * Every abbreviation rule needs a short word ending in a dot, or one of the few
+ * dotless forms: a sentence without any (most of them) skips the whole rule list.
+ */
+const ABBREVIATION_CANDIDATE = /(?<![\p{L}\p{N}])(?:\p{L}{1,6}\.|vs|Mme|Mlle|Dr)(?![\p{L}\p{N}])/u
+
 /** Abbreviations after which Intl.Segmenter wrongly ends a sentence (it has no suppression list). */
 const NON_TERMINAL = /(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Gov|Sen|Rep|Gen|Sgt|Lt|Col|Capt|No|Nr|vs|approx|ca|cf|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec|M|Mme|Sra?|z\.\s?B|d\.\s?h|u\.\s?a|e\.\s?g|i\.\s?e|bzw)\.|(?<![\p{L}\p{N}])\p{L}\.(?:\p{L}\.)*)\s*$/u
 
@@ -273,7 +279,8 @@ export function normalizeSentence(sentence: string, language: string): string {
   })
   if (w && /[a-z0-9-]\.[a-z]{2}/i.test(t)) t = t.replace(BARE_DOMAIN, (d) => hostWords(d, w))
 
-  for (const [re, say] of t.includes('.') || lang === 'fr' || lang === 'en' ? (ABBREVIATIONS[lang] ?? []) : []) {
+  const abbreviations = ABBREVIATIONS[lang]
+  if (abbreviations && ABBREVIATION_CANDIDATE.test(t)) for (const [re, say] of abbreviations) {
     t = t.replace(re, (m, ...args) => {
       const offset = args[args.length - 2] as number
       const whole = args[args.length - 1] as string
