@@ -44,8 +44,7 @@ describe('briefcast briefing', () => {
     // the opening, then one chapter per story
     expect(chapters.chapters).toHaveLength(4)
     expect(chapters.chapters[0]!.title).toBe('Morning Brief: Thursday, November 26')
-    expect(chapters.chapters[1]!.title).toBe(await firstLine(stories[0]!))
-    expect(chapters.chapters[3]!.title).toBe(await firstLine(stories[2]!))
+    expect(chapters.chapters.slice(1).map((c) => c.title)).toEqual(await Promise.all(stories.map(firstLine)))
     expect(chapters.chapters[0]!.startTime).toBe(0)
     for (let i = 1; i < 4; i++) expect(chapters.chapters[i]!.startTime).toBeGreaterThan(chapters.chapters[i - 1]!.startTime)
     const cues = parseVtt(await fs.readFile(path.join(dir, 'daily.vtt'), 'utf8'))
