@@ -79,10 +79,41 @@ function isLinkList(el: DomElement): boolean {
   return true
 }
 
+/**
+ * A one-item list right after a figure or image is its caption (The Guardian
+ * renders captions so, and Readability keeps them).
+ */
+function isCaptionList(el: DomElement): boolean {
+  if (el.querySelectorAll('li').length !== 1) return false
+  const prev = (el as unknown as { previousElementSibling: DomElement | null }).previousElementSibling
+  if (!prev) return false
+  const tag = prev.nodeName.toLowerCase()
+  return tag === 'figure' || tag === 'picture' || tag === 'img' || prev.querySelectorAll('img, picture').length > 0
+}
+
 /** A paragraph that is only an in-page/javascript link or a button-like control: UI, not text. */
 function isControlLink(el: DomElement): boolean {
   const href = el.getAttribute('href')
   return href !== null && (href === '#' || href.startsWith('javascript:'))
+}
+
+/** Comparable forms of the images' alt texts (long enough to be descriptions, not "logo"). */
+function imageAlts(root: DomElement): string[] {
+  const out: string[] = []
+  const imgs = root.querySelectorAll('img[alt]')
+  for (let i = 0; i < imgs.length; i++) {
+    const alt = comparable(imgs[i]!.getAttribute('alt') ?? '')
+    if (alt.length >= 20) out.push(alt)
+  }
+  return out
+}
+
+/** The block repeats an alt text, possibly with a credit appended or a final stop dropped. */
+function isCaptionOf(text: string, alts: string[]): boolean {
+  if (alts.length === 0) return false
+  const c = comparable(text)
+  if (c.length < 20) return false
+  return alts.some((alt) => alt === c || (c.startsWith(alt) && alt.length >= 0.6 * c.length) || (alt.startsWith(c) && c.length >= 0.8 * alt.length))
 }
 
 /**
@@ -92,14 +123,25 @@ function isControlLink(el: DomElement): boolean {
 export function walkBlocks(root: DomElement): Block[] {
   const blocks: Block[] = []
   const rootLen = textLength(root)
+  const alts = imageAlts(root)
   let buffer = ''
+  let linkText = 0
+  let inLink = 0
   const kinds: BlockKind[] = ['paragraph']
   const flush = () => {
     const text = tidyText(buffer)
+    const linked = linkText
     buffer = ''
-    if (text && isSpeakableBlock(text)) blocks.push({ kind: kinds[kinds.length - 1]!, text })
+    linkText = 0
+    if (!text || !isSpeakableBlock(text)) return
+    const kind = kinds[kinds.length - 1]!
+    // A short paragraph that is all link is a call to action ("Read the full transcript", "Continue reading").
+    if (kind === 'paragraph' && linked >= 0.9 * text.length && text.split(' ').length < 12) return
+    // A caption: the same words as an image's alt text (sites repeat alt as the visible caption).
+    if (kind !== 'heading' && isCaptionOf(text, alts)) return
+    blocks.push({ kind, text })
   }
-  type Frame = { node: DomNode; exit?: 'block' | 'kind' }
+  type Frame = { node: DomNode; exit?: 'block' | 'kind' | 'link' }
   const stack: Frame[] = []
   const pushChildren = (node: DomNode) => {
     // Read childNodes once: linkedom rebuilds the array on every access (O(n) each).
@@ -110,13 +152,19 @@ export function walkBlocks(root: DomElement): Block[] {
   while (stack.length) {
     const frame = stack.pop()!
     const node = frame.node
+    if (frame.exit === 'link') {
+      inLink--
+      continue
+    }
     if (frame.exit) {
       flush()
       if (frame.exit === 'kind') kinds.pop()
       continue
     }
     if (node.nodeType === 3) {
-      buffer += node.textContent ?? ''
+      const t = node.textContent ?? ''
+      buffer += t
+      if (inLink > 0) linkText += t.replace(/\s+/g, ' ').length
       continue
     }
     if (node.nodeType !== 1) continue
@@ -131,6 +179,10 @@ export function walkBlocks(root: DomElement): Block[] {
     if (tag === 'a' && isControlLink(el)) continue
     if (tag !== 'body' && tag !== 'html' && isWidget(el, rootLen)) continue
     if (!BLOCK_TAGS.has(tag)) {
+      if (tag === 'a' && el.getAttribute('href') !== null) {
+        inLink++
+        stack.push({ node: el, exit: 'link' })
+      }
       pushChildren(el)
       continue
     }
@@ -147,7 +199,7 @@ export function walkBlocks(root: DomElement): Block[] {
     } else if (tag === 'table') {
       if (isDataTable(el)) continue
       stack.push({ node: el, exit: 'block' })
-    } else if ((tag === 'ul' || tag === 'ol') && isLinkList(el)) {
+    } else if ((tag === 'ul' || tag === 'ol') && (isLinkList(el) || isCaptionList(el))) {
       continue
     } else {
       stack.push({ node: el, exit: 'block' })
