@@ -33,6 +33,9 @@ export function normalizeError(err: unknown): AppError {
         return new AppError('VALIDATION_FAILED', `Upload rejected: ${e.message} (${e.code}).`, { details: { code: e.code, field: e.field } })
     }
   }
+  // busboy's parse errors reach us through multer, which tags them with storageErrors.
+  if (err instanceof Error && Array.isArray((err as { storageErrors?: unknown }).storageErrors))
+    return new AppError('VALIDATION_FAILED', `The multipart/form-data body is malformed: ${err.message}.`, { help: 'Send a well-formed multipart/form-data body (e.g. curl -F file=@story.md).' })
   switch (e.type) {
     case 'entity.parse.failed':
       return new AppError('INVALID_JSON', `The request body is not valid JSON: ${e.message}`)
@@ -47,7 +50,8 @@ export function normalizeError(err: unknown): AppError {
   const status = e.status ?? e.statusCode
   if (status === 416) return new AppError('RANGE_NOT_SATISFIABLE', 'The requested range is not inside the file.')
   if (status === 404) return new AppError('NOT_FOUND', 'Not found.')
-  if (status && status >= 400 && status < 500 && e.expose) return new AppError('VALIDATION_FAILED', e.message ?? 'Bad request.', { status })
+  if (err instanceof URIError) return new AppError('VALIDATION_FAILED', 'The request URL has malformed percent-encoding.', { help: 'Encode the URL correctly (RFC 3986).' })
+  if (status && status >= 400 && status < 500) return new AppError('VALIDATION_FAILED', e.expose && e.message ? e.message : 'Bad request.', { status })
   if (err instanceof Error && err.name === 'AbortError') return new AppError('ABORTED', 'The operation was cancelled.')
   return new AppError('UNEXPECTED_ERROR', 'An unexpected error occurred.', { cause: err })
 }

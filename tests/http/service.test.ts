@@ -149,6 +149,40 @@ describe('bad input', () => {
     expect((await errorOf(r)).code).toBe('FETCH_FAILED')
   })
 
+  it('answers malformed paths, queries, bodies and headers with JSON errors', async () => {
+    const raw = (method: string, pathname: string, headers: Record<string, string> = {}, body?: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const u = new URL(svc.url)
+        const req = http.request({ host: u.hostname, port: u.port, method, path: pathname, headers }, (res) => {
+          let data = ''
+          res.on('data', (d) => (data += d))
+          res.on('end', () => resolve({ status: res.statusCode!, body: data }))
+        })
+        req.on('error', reject)
+        req.end(body)
+      })
+    for (const p of ['/listen/%E0%A4%A', '/audio/%zz/abc.mp3', '/audio/x/%E0%A4%A.mp3']) {
+      const r = await raw('GET', p)
+      expect(r.status, p).toBeGreaterThanOrEqual(400)
+      expect(r.status, p).toBeLessThan(500)
+      expect(JSON.parse(r.body).error.code).toBeTruthy()
+    }
+    const auth = { authorization: `Bearer ${API_KEY}` }
+    expect((await raw('GET', '/api/articles?limit=abc&limit=2', auth)).status).toBe(400)
+    expect((await raw('GET', '/api/articles?status=ready&status=failed', auth)).status).toBe(400)
+    for (const body of ['[1,2]', '"text"', 'null', '{"text": 5}', '{"html": "<p>a</p>", "text": "b"}']) {
+      const r = await raw('POST', '/api/articles', { ...auth, 'content-type': 'application/json' }, body)
+      expect(r.status, body).toBe(400)
+      expect(['INVALID_JSON', 'VALIDATION_FAILED']).toContain(JSON.parse(r.body).error.code)
+    }
+    const boundary = 'xyz'
+    const broken = await raw('POST', '/api/articles', { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` }, `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nunterminated`)
+    expect(broken.status).toBeGreaterThanOrEqual(400)
+    expect(broken.status).toBeLessThan(500)
+    const r = await raw('GET', '/healthz')
+    expect(r.status).toBe(200) // still alive
+  })
+
   it('leaves no rows behind after rejected requests', async () => {
     const r = await svc.api('/api/articles')
     const body = (await r.json()) as { total: number }
