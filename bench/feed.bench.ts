@@ -1,7 +1,10 @@
 /**
  * Feed XML generation: our buildFeed (text cleaning, itunes + Podcasting 2.0
  * tags, chapters, deterministic lastBuildDate) vs the bare `podcast` package
- * building the same items without any of that, in the same run.
+ * building the same items with the same text (description + itunes:summary)
+ * but none of that, in the same run, alternating runs.
+ * The service also memoizes the XML per input fingerprint, so a poll that
+ * finds nothing new does not rebuild it.
  * Goal: <= 2x the bare package; a 100-item feed in well under 10 ms.
  */
 import { Podcast } from 'podcast'
@@ -12,15 +15,23 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!
 }
 
-function time(fn: () => unknown, runs: number): number {
-  for (let i = 0; i < 3; i++) fn()
-  const ts: number[] = []
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now()
-    fn()
-    ts.push(performance.now() - t)
+/** Median times of a and b, run alternately (a shared, busy machine slows both alike). */
+function timePair(a: () => unknown, b: () => unknown, runs: number): [number, number] {
+  for (let i = 0; i < 3; i++) {
+    a()
+    b()
   }
-  return median(ts)
+  const ta: number[] = []
+  const tb: number[] = []
+  for (let i = 0; i < runs; i++) {
+    let t = performance.now()
+    a()
+    ta.push(performance.now() - t)
+    t = performance.now()
+    b()
+    tb.push(performance.now() - t)
+  }
+  return [median(ta), median(tb)]
 }
 
 const show: FeedShow = {
@@ -60,7 +71,8 @@ function bare(list: FeedItem[]): string {
   for (const it of list)
     p.addItem({
       title: it.title,
-      description: it.description!,
+      description: `<p>${it.description!}</p>`,
+      itunesSummary: it.description!,
       guid: it.guid,
       url: it.link!,
       date: it.publishedAt,
@@ -73,8 +85,11 @@ function bare(list: FeedItem[]): string {
 for (const n of [100, 1000]) {
   const list = items(n)
   const runs = n >= 1000 ? 15 : 60
-  const base = time(() => bare(list), runs)
-  const ours = time(() => buildFeed(show, list, { feedUrl: 'https://audio.example.com/feed.xml', itemLimit: n }), runs)
+  const [base, ours] = timePair(
+    () => bare(list),
+    () => buildFeed(show, list, { feedUrl: 'https://audio.example.com/feed.xml', itemLimit: n }),
+    runs,
+  )
   const bytes = Buffer.byteLength(buildFeed(show, list, { feedUrl: 'https://audio.example.com/feed.xml', itemLimit: n }))
   process.stdout.write(
     `feed ${String(n).padStart(4)} items: buildFeed ${ours.toFixed(2)} ms, bare podcast package ${base.toFixed(2)} ms, ratio ${(ours / base).toFixed(2)}x (goal <= 2x); ${(bytes / 1024).toFixed(0)} KiB\n`,

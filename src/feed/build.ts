@@ -99,7 +99,11 @@ export function enclosureUrl(url: string): string {
 
 /** Plain text -> escaped HTML: blank-line separated paragraphs in <p>, single newlines as <br>. */
 export function textToHtml(text: string): string {
-  const clean = xmlSafeText(text)
+  return cleanTextToHtml(xmlSafeText(text))
+}
+
+/** textToHtml for text already through xmlSafeText. */
+function cleanTextToHtml(clean: string): string {
   if (!clean) return ''
   return clean
     .split(/\n\s*\n/)
@@ -201,7 +205,7 @@ export function buildFeed(show: FeedShow, items: readonly FeedItem[], options: B
     const itemOptions: ItemOptions = {
       title: xmlSafeLine(item.title) || 'Untitled',
       itunesTitle: xmlSafeLine(item.title) || 'Untitled',
-      description: textToHtml(text),
+      description: cleanTextToHtml(text),
       itunesSummary: text,
       guid: xmlSafeLine(item.guid),
       date: toDate(item.publishedAt),

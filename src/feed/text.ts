@@ -25,9 +25,15 @@
 const FORBIDDEN_CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFE\uFFFF]/g
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
 
+// Anything the cleaning would touch; most text has none of it and only needs trimming.
+// eslint-disable-next-line no-control-regex
+const NEEDS_CLEANING = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\uD800-\uDFFF\uFFFE\uFFFF]/
+
 export function xmlSafeText(value: string | null | undefined): string {
   if (value === null || value === undefined) return ''
-  return String(value)
+  const text = String(value)
+  if (!NEEDS_CLEANING.test(text)) return text.trim()
+  return text
     .replace(LONE_SURROGATE, '\uFFFD')
     .replace(/\r\n?/g, '\n')
     .replace(FORBIDDEN_CONTROLS, '')
@@ -40,6 +46,8 @@ export function xmlSafeLine(value: string | null | undefined): string {
 }
 
 /** Escape text for an HTML fragment (content:encoded), after cleaning it. */
+const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
 export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+  return /[&<>"']/.test(value) ? value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!) : value
 }
