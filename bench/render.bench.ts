@@ -9,7 +9,7 @@
  * BENCH_RENDER_MAX_MINUTES=20 skips the 60-minute run on slow machines.
  */
 import { spawn } from 'node:child_process'
-import { promises as fs, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, promises as fs, readFileSync, readdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -74,9 +74,18 @@ function rssOfTree(pid: number): number {
   return total
 }
 
-async function timed(cmd: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms: number; peakRss: number; stdout: string }> {
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+
+/**
+ * Runs node with `cmd`; wall time, peak RSS of the process tree (sampled every 100 ms) and, through
+ * /usr/bin/time when present, the CPU seconds of the whole tree (load-independent, unlike wall time
+ * on a machine shared with other work).
+ */
+async function timed(cmd: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms: number; peakRss: number; stdout: string; cpuSec?: number }> {
   const started = performance.now()
-  const child = spawn(process.execPath, cmd, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  const cpuFile = path.join(cwd, `.cpu-${Math.random().toString(16).slice(2)}`)
+  const [file, args] = GNU_TIME ? [GNU_TIME, ['-o', cpuFile, '-f', '%U %S', process.execPath, ...cmd]] : [process.execPath, cmd]
+  const child = spawn(file, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   let stdout = ''
   child.stdout.on('data', (d) => (stdout += d))
   let peakRss = 0
@@ -86,7 +95,13 @@ async function timed(cmd: string[], env: NodeJS.ProcessEnv, cwd: string): Promis
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
   clearInterval(timer)
   if (code !== 0) throw new Error(`${cmd.join(' ')} exited with ${code}`)
-  return { ms: performance.now() - started, peakRss, stdout }
+  let cpuSec: number | undefined
+  if (GNU_TIME) {
+    const [u, sys] = readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number)
+    cpuSec = (u ?? 0) + (sys ?? 0)
+    await fs.rm(cpuFile, { force: true })
+  }
+  return { ms: performance.now() - started, peakRss, stdout, cpuSec }
 }
 
 /** Audio minutes from the CLI summary ("out.mp3: 1:02:03, ..." or "out.mp3: 5:15, ..."). */
@@ -96,6 +111,7 @@ function summaryMinutes(stdout: string): number | undefined {
   return m[1]!.split(':').map(Number).reduce((acc, v) => acc * 60 + v, 0) / 60
 }
 
+const cpu = (r: { cpuSec?: number }) => (r.cpuSec === undefined ? '' : `  cpu ${r.cpuSec.toFixed(1)} s`)
 const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`
 
@@ -116,8 +132,9 @@ async function main() {
     const naive = await timed([path.join(root, 'node_modules/tsx/dist/cli.mjs'), fileURLToPath(import.meta.url), '--naive', page, path.join(work, 'naive.mp3')], {}, work)
     const cold = await timed(cli(page, 'cold.mp3'), env, work)
     const nb = JSON.parse(naive.stdout) as { startMs: number; synthMs: number; encodeMs: number; audioMs: number }
-    console.log(`naive (espeak whole text + ffmpeg loudnorm encode): ${fmt(naive.ms)}  (engine start ${fmt(nb.startMs)}, synthesis ${fmt(nb.synthMs)}, loudnorm+encode ${fmt(nb.encodeMs)}, ${fmt(nb.audioMs)} of audio)`)
-    console.log(`cold briefcast render:                              ${fmt(cold.ms)}  ratio ${(cold.ms / naive.ms).toFixed(2)} (goal <= 0.5)`)
+    console.log(`naive (espeak whole text + ffmpeg loudnorm encode): ${fmt(naive.ms)}${cpu(naive)}  (engine start ${fmt(nb.startMs)}, synthesis ${fmt(nb.synthMs)}, loudnorm+encode ${fmt(nb.encodeMs)}, ${fmt(nb.audioMs)} of audio)`)
+    const cpuRatio = (r: { cpuSec?: number }) => (r.cpuSec && naive.cpuSec ? `, cpu ratio ${(r.cpuSec / naive.cpuSec).toFixed(2)}` : '')
+    console.log(`cold briefcast render:                              ${fmt(cold.ms)}${cpu(cold)}  ratio ${(cold.ms / naive.ms).toFixed(2)} (goal <= 0.5)${cpuRatio(cold)}`)
 
     const paragraphs = text.split(/\n\s*\n/)
     const i = paragraphs.findIndex((p, k) => k > 2 && p.length > 200)
@@ -125,7 +142,8 @@ async function main() {
     const edited = path.join(work, 'edited.txt')
     await fs.writeFile(edited, paragraphs.join('\n\n'))
     const rerender = await timed(cli(edited, 'edited.mp3'), env, work)
-    console.log(`re-render after one paragraph changed:              ${fmt(rerender.ms)}  ratio ${(rerender.ms / naive.ms).toFixed(2)} (goal <= 0.1)`)
+    console.log(`re-render after one paragraph changed:              ${fmt(rerender.ms)}${cpu(rerender)}  ratio ${(rerender.ms / naive.ms).toFixed(2)} (goal <= 0.1)${cpuRatio(rerender)}`)
+    console.log(`load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores (wall-time ratios need an idle machine)`)
 
     const pageMinutes = summaryMinutes(cold.stdout) ?? 5
     const maxMinutes = Number(process.env.BENCH_RENDER_MAX_MINUTES ?? 60)
@@ -143,7 +161,7 @@ async function main() {
       const r = await timed(cli(long, `long-${minutes}.mp3`), { ...env, BRIEFCAST_CACHE_DIR: path.join(work, `cache-${minutes}`) }, work)
       const audioMin = summaryMinutes(r.stdout) ?? minutes
       rows.push({ minutes: audioMin, ms: r.ms, rss: r.peakRss })
-      console.log(`render ${audioMin.toFixed(1).padStart(5)} min of audio: ${fmt(r.ms).padStart(8)}  ${(r.ms / audioMin / 1000).toFixed(2)} s per audio minute  peak RSS (process tree) ${mb(r.peakRss)} (goal < 300 MB)`)
+      console.log(`render ${audioMin.toFixed(1).padStart(5)} min of audio: ${fmt(r.ms).padStart(8)}${cpu(r)}  ${(r.ms / audioMin / 1000).toFixed(2)} s per audio minute  peak RSS (process tree) ${mb(r.peakRss)} (goal < 300 MB)`)
       await fs.rm(path.join(work, `cache-${minutes}`), { recursive: true, force: true })
     }
     if (rows.length >= 2) {

@@ -193,7 +193,8 @@ export async function run(argv: string[]): Promise<number> {
         signal: controller.signal,
         metadata: { title: values.title ?? script.title },
         onProgress: (p) => {
-          const label = p.phase === 'join' ? 'joining' : p.phase === 'done' ? 'done' : `${p.done}/${p.total} segments`
+          const label =
+            p.phase === 'join' ? `joining ${p.total} pieces` : p.phase === 'done' ? 'done' : `synthesized ${p.synthesized ?? p.done}/${p.total}, encoded ${p.encoded ?? p.done}/${p.total}`
           bar.update(p.fraction, label)
         },
       },

@@ -19,7 +19,7 @@ import { ENCODER_DELAY, SAMPLE_RATE, SAMPLES_PER_FRAME, type Ffmpeg, type Loudne
 import { createLoudnessMeter, type LoudnessMeter } from '../audio/loudness-meter.ts'
 import { readMp3Frames } from '../audio/mp3.ts'
 import { createRunDir, type RunDir } from '../audio/tempdir.ts'
-import { buildChaptersJson, buildFfmetadata, buildTimingsJson, buildVtt, type TimedSegment } from '../audio/transcript.ts'
+import { buildChaptersJson, buildFfmetadata, buildTimingsJson, buildVtt, splitSentences, type TimedSegment } from '../audio/transcript.ts'
 import type { Chapter, EncodedPiece, EpisodeResult, RenderOptions, RenderProgress, SegmentTiming } from './types.ts'
 
 export interface RenderDeps {
@@ -56,6 +56,8 @@ interface PieceInfo {
   speechEnd: number
   clipCached: boolean
   encoded: boolean
+  /** Word start times from the engine, ms from the start of the clip. */
+  wordStartsMs?: number[]
 }
 
 type Item = { kind: 'segment'; segment: Segment; segmentIndex: number } | { kind: 'jingle'; which: 'intro' | 'outro'; file: string }
@@ -150,6 +152,24 @@ function chapterTitle(group: Segment[], fallback: string): string {
   return first.length > 80 ? first.slice(0, 77).trimEnd() + '…' : first
 }
 
+/**
+ * Sentence start times from the engine's word timings, when its words line up
+ * one-to-one with the whitespace-separated words of the text (otherwise the
+ * transcript shares a segment's time among its sentences by length).
+ */
+function sentenceStarts(text: string, wordStartsMs: number[] | undefined): { sentenceStartsMs?: number[] } {
+  if (!wordStartsMs) return {}
+  const words = (t: string) => t.split(/\s+/).filter(Boolean).length
+  if (words(text) !== wordStartsMs.length) return {}
+  const starts: number[] = []
+  let w = 0
+  for (const sentence of splitSentences(text)) {
+    starts.push(wordStartsMs[Math.min(w, wordStartsMs.length - 1)]!)
+    w += words(sentence)
+  }
+  return { sentenceStartsMs: starts }
+}
+
 /** One chapter per heading (sectionIndex), or per story when the script is a briefing (storyIndex). */
 export function buildChapters(script: Script, timings: SegmentTiming[], durationMs: number): Chapter[] {
   const byStory = script.segments.some((s) => s.storyIndex !== undefined)
@@ -226,10 +246,11 @@ export async function renderEpisode(
   let cachedClips = 0
   let encoded = 0
   let piecesDone = 0
+  let clipsReady = 0
   const progress = (phase: RenderProgress['phase'], joinFraction = 0) => {
     if (!options.onProgress) return
     const fraction = phase === 'done' ? 1 : (0.92 * piecesDone) / total + 0.08 * joinFraction
-    options.onProgress({ phase, done: piecesDone, total, fraction })
+    options.onProgress({ phase, done: piecesDone, total, fraction, synthesized: clipsReady, encoded: piecesDone })
   }
 
   let run: RunDir | undefined
@@ -266,6 +287,7 @@ export async function renderEpisode(
       throwIfAborted(signal)
       if (clip.cached) cachedClips++
       else synthesized++
+      clipsReady++
       progress('synthesize')
       const pauseSamples = Math.round((Math.max(0, segment.pauseAfterMs) * SAMPLE_RATE) / 1000)
       const key = sha256(PIECE_VERSION, clip.key, String(segment.pauseAfterMs), encoderSettings)
@@ -287,7 +309,7 @@ export async function renderEpisode(
         },
         (samples) => ({ speechStart: ENCODER_DELAY, speechEnd: Math.min(samples, ENCODER_DELAY + clipSamples) }),
       )
-      return { ...piece, clipCached: clip.cached }
+      return { ...piece, clipCached: clip.cached, ...(clip.words?.length ? { wordStartsMs: clip.words.map((w) => w.startMs) } : {}) }
     }
 
     const jinglePiece = async (index: number, which: 'intro' | 'outro', file: string): Promise<PieceInfo> => {
@@ -380,6 +402,7 @@ export async function renderEpisode(
           text: (s.displayText ?? s.text).trim(),
           speechStartMs: msOf(cursor + p.speechStart),
           speechEndMs: msOf(cursor + p.speechEnd),
+          ...sentenceStarts((s.displayText ?? s.text).trim(), p.wordStartsMs),
         })
       }
       cursor += p.samples

@@ -24,6 +24,10 @@ export interface RenderProgress {
   total: number
   /** 0..1 over the whole render. */
   fraction: number
+  /** Segments whose clip is ready (synthesized or from the clip cache). */
+  synthesized?: number
+  /** Pieces ready (encoded now or from the piece cache). */
+  encoded?: number
 }
 
 export interface EncodedPiece {
