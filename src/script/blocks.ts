@@ -13,6 +13,8 @@ export interface Extracted {
   byline?: string
   language?: string
   excerpt?: string
+  /** The publication's name (og:site_name), to tell a site-name byline or title suffix from an author. */
+  siteName?: string
   publishedAt?: string
   url?: string
   /** True when the title was taken from the body's first heading (so that heading is not read twice). */

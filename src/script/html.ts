@@ -300,6 +300,7 @@ export function extractPage(html: string): Extracted {
         byline: tidyText(article.byline ?? '') || undefined,
         language: article.lang ?? lang,
         excerpt: tidyText(article.excerpt ?? '') || undefined,
+        siteName: tidyText(article.siteName ?? '') || undefined,
         publishedAt: article.publishedTime ?? publishedAt,
         url: pageUrl,
       }

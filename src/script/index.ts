@@ -158,6 +158,18 @@ function segmentId(text: string, kind: SegmentKind): string {
   return createHash('sha256').update(voiceRoleFor({ kind })).update('\0').update(text).digest('hex').slice(0, 16)
 }
 
+/**
+ * The title as read: page titles often end with " | Author" or " - Site name",
+ * which the byline already says (or which is not part of the headline).
+ * Script.title keeps the full title.
+ */
+function spokenTitle(title: string, suffixes: (string | undefined)[]): string {
+  const m = /^(.{8,}?)\s+[|\-–—:·]\s+([^|\-–—:·]+)$/u.exec(title)
+  if (!m) return title
+  const tail = comparable(m[2]!)
+  return suffixes.some((s) => s && comparable(s) === tail) ? m[1]! : title
+}
+
 /** When nothing names the article: its first sentence, shortened. Not read as a separate title segment. */
 function fallbackTitle(blocks: Block[], language: string): string {
   const first = blocks[0]?.text ?? ''
@@ -225,9 +237,11 @@ function convert(input: ArticleInput, options: SegmentOptions): Script {
   }
 
   const title = inputTitle ?? extracted.title
-  if (title) push('title', title, HEADER_BLOCK_INDEX, 0)
   const byline = input.author ? tidyText(input.author) : extracted.byline
-  if (byline && comparable(byline) !== comparable(title ?? '')) {
+  if (title) push('title', spokenTitle(title, [byline, extracted.siteName]), HEADER_BLOCK_INDEX, 0)
+  // A byline that is only the site's name ("BBC News") names no author: not read.
+  const bylineIsSite = !input.author && byline !== undefined && extracted.siteName !== undefined && comparable(byline) === comparable(extracted.siteName)
+  if (byline && !bylineIsSite && comparable(byline) !== comparable(title ?? '')) {
     const by = BY[primaryLanguage(language)]
     const spoken = by && !new RegExp(`^${by}\\b`, 'i').test(byline) ? `${by} ${byline}` : byline
     push('byline', spoken, HEADER_BLOCK_INDEX, 0)
