@@ -126,6 +126,18 @@ describe('other formats', () => {
     expect(displayOf(script)).toContain('Old title') // a different heading is still read
   })
 
+  it('reads a page title without the "| Author" suffix the byline repeats, and no byline that is just the site name', () => {
+    const page = (byline: string) =>
+      `<html><head><title>Harbour tram approved | ${byline}</title><meta property="og:site_name" content="City Paper"><meta name="author" content="${byline}"></head>` +
+      `<body><article><h1>Harbour tram approved</h1>${`<p>${PARA}</p>`.repeat(6)}</article></body></html>`
+    const withAuthor = articleToScript({ content: page('Ann Lee') })
+    expect(withAuthor.title).toBe('Harbour tram approved | Ann Lee')
+    expect(withAuthor.segments.slice(0, 2).map((s) => s.text)).toEqual(['Harbour tram approved', 'By Ann Lee'])
+    const siteOnly = articleToScript({ content: page('City Paper') })
+    expect(siteOnly.segments.filter((s) => s.kind === 'byline')).toHaveLength(0)
+    expect(siteOnly.segments[0]!.text).toBe('Harbour tram approved')
+  })
+
   it('sourceHash is the sha256 of the input bytes', () => {
     const a = articleToScript({ content: PARA })
     const b = articleToScript({ content: new TextEncoder().encode(PARA) })
