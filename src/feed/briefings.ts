@@ -227,19 +227,23 @@ export class BriefingService {
       options[which] = id
     }
     const script = composeBriefing({ show: config.show.title, date, timeZone: cfg.timeZone, language, stories, ...(req.title ? { title: req.title } : {}) })
-    const record = this.repo.insert({
-      title: script.title,
-      origin,
-      day: origin === 'schedule' ? dayInZone(date, cfg.timeZone) : null,
-      language,
-      profileId: profile.id,
-      stories: refs,
-      skipped,
-      options,
-      script,
-      publishedAt: date.toISOString(),
-    })
-    this.#deps.jobs.enqueue(RENDER_BRIEFING, record.id, {})
+    // The row and its render job are written together: a crash cannot leave a briefing without a job.
+    const record = this.#deps.store.db.transaction(() => {
+      const inserted = this.repo.insert({
+        title: script.title,
+        origin,
+        day: origin === 'schedule' ? dayInZone(date, cfg.timeZone) : null,
+        language,
+        profileId: profile.id,
+        stories: refs,
+        skipped,
+        options,
+        script,
+        publishedAt: date.toISOString(),
+      })
+      this.#deps.jobs.enqueue(RENDER_BRIEFING, inserted.id, {})
+      return inserted
+    })()
     return record
   }
 
@@ -259,8 +263,10 @@ export class BriefingService {
   rerender(id: string): BriefingRecord {
     const b = this.repo.get(id)
     if (!b) throw new AppError('NOT_FOUND', `No briefing with id "${id}".`)
-    this.repo.setStatus(id, 'queued', { progress: 0, error: null })
-    this.#deps.jobs.enqueue(RENDER_BRIEFING, id, {})
+    this.#deps.store.db.transaction(() => {
+      this.repo.setStatus(id, 'queued', { progress: 0, error: null })
+      this.#deps.jobs.enqueue(RENDER_BRIEFING, id, {})
+    })()
     return this.repo.get(id)!
   }
 
