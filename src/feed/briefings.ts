@@ -151,8 +151,8 @@ export class BriefingService {
     const defaultLede = req.ledeSeconds ?? cfg.ledeSeconds
 
     let wanted: BriefingStoryRequest[]
-    if (req.stories && req.stories.length > 0) wanted = req.stories
-    else if (req.articleIds && req.articleIds.length > 0) wanted = req.articleIds.map((articleId) => ({ articleId }))
+    if (req.stories) wanted = req.stories
+    else if (req.articleIds) wanted = req.articleIds.map((articleId) => ({ articleId }))
     else if (req.sinceHours !== undefined) {
       const recent = this.recentArticles(req.sinceHours, date).filter((a) => primary(a.language) === primary(language))
       wanted = recent.slice(0, req.maxStories ?? cfg.maxStories).map((a) => ({ articleId: a.id }))
@@ -164,6 +164,7 @@ export class BriefingService {
       throw new AppError('VALIDATION_FAILED', 'Send "stories", "articleIds" or "sinceHours".', { details: { fields: ['stories', 'articleIds', 'sinceHours'] } })
     }
 
+    if (wanted.length === 0) throw new AppError('BRIEFING_EMPTY', 'The briefing has no articles: send at least one article id.')
     const skipped: SkippedStory[] = []
     const chosen: { article: ArticleRecord; req: BriefingStoryRequest }[] = []
     const seen = new Set<string>()

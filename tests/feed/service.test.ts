@@ -285,7 +285,7 @@ describe('/api/briefings errors and options', () => {
   })
 
   it('rejects bad requests with VALIDATION_FAILED naming the fields', async () => {
-    for (const body of [{}, { articleIds: [] }, { articleIds: ['a'], sinceHours: 3 }, { articleIds: ['a'], mode: 'short' }, { articleIds: ['a'], bogus: 1 }]) {
+    for (const body of [{}, { articleIds: ['a'], sinceHours: 3 }, { articleIds: ['a'], mode: 'short' }, { articleIds: ['a'], bogus: 1 }]) {
       const r = await api('/api/briefings', { method: 'POST', body: JSON.stringify(body) })
       expect(r.status).toBe(400)
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED')
@@ -335,6 +335,9 @@ describe('/api/briefings errors and options', () => {
     } finally {
       svc.deps.store.articles.setStatus(ids[1]!, 'ready')
     }
+    const empty = await api('/api/briefings', { method: 'POST', body: JSON.stringify({ articleIds: [] }) })
+    expect(empty.status).toBe(422)
+    expect(((await empty.json()) as { error: { code: string } }).error.code).toBe('BRIEFING_EMPTY')
     const none = await api('/api/briefings', { method: 'POST', body: JSON.stringify({ sinceHours: 2, date: '2001-01-01T06:00:00Z' }) })
     expect(none.status).toBe(422)
     expect(((await none.json()) as { error: { code: string } }).error.code).toBe('BRIEFING_EMPTY')

@@ -79,8 +79,8 @@ const createSchema = z
     outroJingle: z.string().trim().min(1).optional(),
   })
   .strict()
-  .refine((b) => [b.stories?.length, b.articleIds?.length, b.sinceHours].filter((x) => x !== undefined && x !== 0).length === 1, {
-    message: 'send exactly one of "stories" (non-empty), "articleIds" (non-empty) or "sinceHours"',
+  .refine((b) => [b.stories, b.articleIds, b.sinceHours].filter((x) => x !== undefined).length === 1, {
+    message: 'send exactly one of "stories", "articleIds" or "sinceHours"',
   })
 
 const listSchema = z.object({
