@@ -127,8 +127,10 @@ export function walkBlocks(root: DomElement): Block[] {
   let buffer = ''
   let linkText = 0
   let inLink = 0
+  let pendingBr = false
   const kinds: BlockKind[] = ['paragraph']
   const flush = () => {
+    pendingBr = false
     const text = tidyText(buffer)
     const linked = linkText
     buffer = ''
@@ -163,6 +165,7 @@ export function walkBlocks(root: DomElement): Block[] {
     }
     if (node.nodeType === 3) {
       const t = node.textContent ?? ''
+      if (pendingBr && /\S/.test(t)) pendingBr = false
       buffer += t
       if (inLink > 0) linkText += t.replace(/\s+/g, ' ').length
       continue
@@ -172,7 +175,10 @@ export function walkBlocks(root: DomElement): Block[] {
     const tag = el.nodeName.toLowerCase()
     if (SKIP_TAGS.has(tag)) continue
     if (tag === 'br') {
-      buffer += ' '
+      // <br><br> is how old pages and CMS fragments separate paragraphs.
+      if (pendingBr) flush()
+      else buffer += ' '
+      pendingBr = !pendingBr
       continue
     }
     if (tag === 'sup' && FOOTNOTE.test(el.textContent ?? '')) continue

@@ -96,7 +96,7 @@ function parseJsonArticle(text: string): JsonArticle {
     title: optionalString(obj, 'title'),
     author: optionalString(obj, 'author'),
     publishedAt: optionalString(obj, 'publishedAt'),
-    language: optionalString(obj, 'language'),
+    language: requestedLanguage(optionalString(obj, 'language')),
     url: optionalString(obj, 'url'),
   }
 }
@@ -152,6 +152,15 @@ function extract(text: string, format: InputFormat): Extracted {
       }
     }
   }
+}
+
+function requestedLanguage(tag: string | undefined): string | undefined {
+  if (tag === undefined || !tag.trim()) return undefined
+  const canonical = canonicalLanguage(tag)
+  if (!canonical) {
+    throw new AppError('VALIDATION_FAILED', `Language "${tag}" is not a BCP 47 tag; use e.g. "en", "en-GB" or "pt-BR".`, { details: { field: 'language' } })
+  }
+  return canonical
 }
 
 function segmentId(text: string, kind: SegmentKind): string {
@@ -213,8 +222,8 @@ function convert(input: ArticleInput, options: SegmentOptions): Script {
   }
 
   const sample = blocks.slice(0, 50).map((b) => b.text).join('\n')
-  const language =
-    canonicalLanguage(input.language) ?? canonicalLanguage(extracted.language) ?? detectLanguage(`${extracted.title ?? ''}\n${sample}`)
+  // A language the caller states must be valid; a page's own lang attribute is often junk and is just skipped.
+  const language = requestedLanguage(input.language) ?? canonicalLanguage(extracted.language) ?? detectLanguage(`${extracted.title ?? ''}\n${sample}`)
   const lexicon = options.lexicon && lexiconFits(options.lexicon, language) ? options.lexicon : undefined
   const pauses = { ...DEFAULT_PAUSES, ...options.pauses }
   const segOpts = { ...limits, lexicon }

@@ -196,6 +196,8 @@ describe('bad input', () => {
     ['JSON without body', { content: '{"title": "x"}' }, 'VALIDATION_FAILED'],
     ['JSON with an unknown format', { content: '{"body": "x", "format": "docx"}' }, 'UNSUPPORTED_FORMAT'],
     ['an unknown format', { content: 'x', format: 'pdf' as never }, 'UNSUPPORTED_FORMAT'],
+    ['an invalid language', { content: PARA, language: 'english please' }, 'VALIDATION_FAILED'],
+    ['an invalid JSON language', { content: JSON.stringify({ body: PARA, language: 'xx yy' }) }, 'VALIDATION_FAILED'],
   ])('%s -> %s', (_name, input, code) => {
     expect(errorOf(() => articleToScript(input)).code).toBe(code)
   })
@@ -213,6 +215,11 @@ describe('bad input', () => {
   it('invalid options are VALIDATION_FAILED', () => {
     expect(errorOf(() => articleToScript({ content: PARA }, { maxBytes: 3 })).code).toBe('VALIDATION_FAILED')
     expect(errorOf(() => articleToScript({ content: PARA }, { targetChars: 0 })).code).toBe('VALIDATION_FAILED')
+  })
+
+  it('<br><br> separates paragraphs in fragments', () => {
+    const script = articleToScript({ content: `<div>${PARA}<br><br>Second paragraph, after two line breaks.<br>Same paragraph, one break.</div>` })
+    expect(script.segments.map((s) => s.displayText)).toEqual([PARA, 'Second paragraph, after two line breaks. Same paragraph, one break.'])
   })
 
   it('malformed HTML still yields its text', () => {
