@@ -211,7 +211,8 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
 
   class BriefcastPlayer extends HTMLElement {
     static get observedAttributes() {
-      return ['article', 'color', 'highlight']
+      // highlight is read when the timings arrive: changing it must not stop a listen in progress.
+      return ['article', 'color']
     }
 
     constructor() {
