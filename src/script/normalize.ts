@@ -257,7 +257,9 @@ export function normalizeSentence(sentence: string, language: string): string {
     t = t.replace(/(?<=[\p{L}.,;:!?)"'’])[\u00B9\u00B2\u00B3\u2070\u2074-\u2079]+/gu, '')
     // Typography: quotes, ellipses, minus sign.
     t = t
-      .replace(/[“”„‟«»〝〞＂]/g, '"')
+      .replace(/«\s*/g, '"') // French « guillemets » carry inner spaces
+      .replace(/\s*»/g, '"')
+      .replace(/[“”„‟〝〞＂]/g, '"')
       .replace(/[‘’‚‛‹›`´]/g, "'")
       .replace(/\u2026/g, '...')
       .replace(/\u2212/g, '-')

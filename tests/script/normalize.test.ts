@@ -45,6 +45,7 @@ describe('other languages', () => {
   })
   it('French and Spanish use their own words', () => {
     expect(normalizeForSpeech('Une hausse de 3 % en 2019-2020.', 'fr-FR')).toBe('Une hausse de 3 pour cent en 2019 à 2020.')
+    expect(normalizeForSpeech('Un « mémorandum argumenté » et M. Valls.', 'fr')).toBe('Un "mémorandum argumenté" et Monsieur Valls.')
     expect(normalizeForSpeech('Subió un 4 % según el Sr. Pérez.', 'es')).toBe('Subió un 4 por ciento según el señor Pérez.')
   })
   it('leaves symbols to the engine where no rules exist, but still tidies', () => {
