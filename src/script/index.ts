@@ -226,6 +226,11 @@ function convert(input: ArticleInput, options: SegmentOptions): Script {
   const language = requestedLanguage(input.language) ?? canonicalLanguage(extracted.language) ?? detectLanguage(`${extracted.title ?? ''}\n${sample}`)
   const lexicon = options.lexicon && lexiconFits(options.lexicon, language) ? options.lexicon : undefined
   const pauses = { ...DEFAULT_PAUSES, ...options.pauses }
+  for (const [kind, ms] of Object.entries(pauses)) {
+    if (!Number.isInteger(ms) || ms < 0 || ms > 60_000) {
+      throw new AppError('VALIDATION_FAILED', `pauses.${kind} must be a whole number of milliseconds from 0 to 60000 (got ${String(ms)}).`, { details: { field: `pauses.${kind}` } })
+    }
+  }
   const segOpts = { ...limits, lexicon }
 
   const segments: Segment[] = []

@@ -243,9 +243,14 @@ function matchCase(original: string, replacement: string): string {
  * speakable is left (an emoji, a lone URL's punctuation...).
  */
 export function normalizeSentence(sentence: string, language: string): string {
+  return normalizeTidySentence(tidyText(sentence), language)
+}
+
+/** normalizeSentence for text already through tidyText (the segmenter's case: saves a second NFC pass per sentence). */
+export function normalizeTidySentence(sentence: string, language: string): string {
   const lang = primaryLanguage(language)
   const w = WORDS[lang]
-  let t = tidyText(sentence)
+  let t = sentence
   // Most sentences are plain ASCII: the Unicode-heavy rules below are skipped for them
   // (each rule group runs only when its trigger characters occur; this keeps 1 MB under a second).
   const ascii = /^[ -~]*$/.test(t) // printable ASCII (tidyText turned all whitespace into spaces)
@@ -351,7 +356,7 @@ export function normalizeSentence(sentence: string, language: string): string {
  */
 export function normalizeForSpeech(text: string, language: string): string {
   return splitSentences(tidyText(text), language)
-    .map((s) => normalizeSentence(s, language))
+    .map((s) => normalizeTidySentence(s, language))
     .filter(Boolean)
     .join(' ')
 }

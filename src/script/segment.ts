@@ -8,7 +8,7 @@
  */
 import { AppError } from '../errors.ts'
 import { applyLexicon } from './lexicon.ts'
-import { graphemes, normalizeSentence, splitSentences, tidyText, wordBoundaries } from './normalize.ts'
+import { graphemes, normalizeTidySentence, splitSentences, tidyText, wordBoundaries } from './normalize.ts'
 import type { Lexicon } from './types.ts'
 
 export const DEFAULT_TARGET_CHARS = 450
@@ -136,7 +136,7 @@ export function segmentText(text: string, language: string, options: SegmentText
   const { targetChars, maxBytes } = validateSegmentOptions(options)
   const sentences: TextPiece[] = []
   for (const display of splitSentences(tidyText(text), language)) {
-    const spoken = applyLexicon(normalizeSentence(display, language), options.lexicon).replace(/\s+/g, ' ').trim()
+    const spoken = applyLexicon(normalizeTidySentence(display, language), options.lexicon).replace(/\s+/g, ' ').trim()
     if (!spoken) continue
     if (utf8Bytes(spoken) <= maxBytes) {
       sentences.push({ text: spoken, displayText: display })

@@ -215,6 +215,9 @@ describe('bad input', () => {
   it('invalid options are VALIDATION_FAILED', () => {
     expect(errorOf(() => articleToScript({ content: PARA }, { maxBytes: 3 })).code).toBe('VALIDATION_FAILED')
     expect(errorOf(() => articleToScript({ content: PARA }, { targetChars: 0 })).code).toBe('VALIDATION_FAILED')
+    const pause = errorOf(() => articleToScript({ content: PARA }, { pauses: { heading: -5 } }))
+    expect(pause.code).toBe('VALIDATION_FAILED')
+    expect(pause.message).toContain('pauses.heading')
   })
 
   it('<br><br> separates paragraphs in fragments', () => {
