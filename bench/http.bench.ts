@@ -117,7 +117,10 @@ async function main(): Promise<void> {
 
     // Latency at a fixed request rate (closed-loop saturation measures queueing, not service time): idle, then during two renders.
     const rate = Number(process.env.BENCH_RATE ?? 200)
+    const loop = async () => ((await (await fetch(`${base}/readyz`)).json()) as { eventLoop: { p99Ms: number; maxMs: number } }).eventLoop
+    await loop() // resets the service's event-loop delay histogram
     const idle = await run(ready.audioUrl, rate)
+    const idleLag = await loop()
     process.stdout.write(`briefcast /audio at ${rate} req/s, idle:          ${fmt(idle)}\n`)
 
     // Two renders in the background.
@@ -128,9 +131,12 @@ async function main(): Promise<void> {
       return s.filter((x) => x === 'rendering' || x === 'queued').length
     }
     while ((await rendering()) < 2) await new Promise((r) => setTimeout(r, 50))
+    await loop()
     const busy = await run(ready.audioUrl, rate)
+    const lag = await loop()
     const still = await rendering()
     process.stdout.write(`briefcast /audio at ${rate} req/s, 2 renders:     ${fmt(busy)} (renders still running at the end: ${still}/2)\n`)
+    process.stdout.write(`service event-loop delay (10 ms resolution): idle run p99 ${idleLag.p99Ms} ms, max ${idleLag.maxMs} ms; during renders p99 ${lag.p99Ms} ms, max ${lag.maxMs} ms\n`)
     process.stdout.write(`p99 while rendering: ${busy.latency.p99} ms (goal < 50 ms); idle p99 ${idle.latency.p99} ms; ratio ${(busy.latency.p99 / Math.max(1, idle.latency.p99)).toFixed(2)}x\n`)
   } finally {
     cleanup()

@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
-import { createFfmpeg, ffmpegProcesses } from './audio/ffmpeg.ts'
+import { createFfmpeg } from './audio/ffmpeg.ts'
 import { createLoudnessMeter } from './audio/loudness-meter.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
+import { FfmpegSpawner } from './episodes/ffmpeg-spawner.ts'
 import { JobQueue } from './episodes/jobs.ts'
 import { RenderCoordinator } from './episodes/render-coordinator.ts'
 import { AppError, toAppError } from './errors.ts'
@@ -60,31 +60,14 @@ export async function resolveApiKey(config: Config, print: (line: string) => voi
   return key
 }
 
-/**
- * Encoding is batch work; serving is interactive. ffmpeg children run at a
- * lower CPU priority so that on a small machine the HTTP server keeps its
- * latency while renders run (bench/http.bench.ts measures it).
- */
-let niceInstalled = false
-function lowerFfmpegPriority(logger: Logger): void {
-  if (niceInstalled) return
-  niceInstalled = true
-  ffmpegProcesses.on('spawn', (pid) => {
-    try {
-      os.setPriority(pid, 10)
-    } catch (err) {
-      logger.debug({ err, pid }, 'could not lower ffmpeg priority')
-    }
-  })
-}
-
 /** Build every adapter. Every start-up problem (ffmpeg, engines, database) is reported at once. */
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps & { close(graceMs?: number): Promise<void> }> {
   await fs.mkdir(config.dataDir, { recursive: true })
   await fs.mkdir(config.cacheDir, { recursive: true })
-  lowerFfmpegPriority(logger)
+  // ffmpeg runs through a small spawner process: forking the service itself for every piece stalls its event loop.
+  const spawner = new FfmpegSpawner()
   const [ffmpegR, speechR, storeR] = await Promise.allSettled([
-    createFfmpeg(config),
+    createFfmpeg(config, spawner.runner),
     createSpeechService(config),
     (async () => openStore({ file: path.join(config.dataDir, 'briefcast.db') }))(),
   ])
@@ -92,6 +75,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   if (problems.length > 0) {
     if (speechR.status === 'fulfilled') await speechR.value.close().catch(() => {})
     if (storeR.status === 'fulfilled') storeR.value.close()
+    await spawner.close()
     throw new AppError('CONFIG_INVALID', `Cannot start:\n  - ${problems.map((p) => `${p.code}: ${p.message}${p.help ? ` (${p.help})` : ''}`).join('\n  - ')}`, {
       details: { problems: problems.map((p) => p.toJSON()) },
     })
@@ -124,6 +108,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     async close(graceMs = 10_000) {
       await jobs.stop(graceMs)
       await meter.close().catch(() => {})
+      await spawner.close()
       await speech.close().catch((err) => logger.warn({ err }, 'closing speech engines failed'))
       store.close()
     },

@@ -1,9 +1,13 @@
 /** /healthz: the process is alive. /readyz: DB open, ffmpeg found, engines ready (503 otherwise). */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import express from 'express'
 import type { AppDeps } from '../deps.ts'
 
 export function healthRouter(deps: AppDeps): express.Router {
   const router = express.Router()
+  // Event-loop delay since the previous /readyz: renders must never stall serving (bench/http.bench.ts reads it).
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
   router.get('/healthz', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store')
     res.json({ status: 'ok' })
@@ -25,7 +29,11 @@ export function healthRouter(deps: AppDeps): express.Router {
     }
     const ok = Object.values(checks).every((c) => c.ok)
     res.setHeader('Cache-Control', 'no-store')
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not-ready', checks, jobs: deps.store.isOpen() ? deps.store.jobs.counts() : undefined })
+    const eventLoop = { p50Ms: round(loop.percentile(50) / 1e6), p99Ms: round(loop.percentile(99) / 1e6), maxMs: round(loop.max / 1e6) }
+    loop.reset()
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not-ready', checks, jobs: deps.store.isOpen() ? deps.store.jobs.counts() : undefined, eventLoop })
   })
   return router
 }
+
+const round = (n: number) => (Number.isFinite(n) ? Math.round(n * 10) / 10 : 0)
