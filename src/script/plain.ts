@@ -42,6 +42,8 @@ function classify(text: string): Unit {
     (/^[\p{Lu}\p{N}]{1,3}$/u.test(text)) // avatar initials
   )
     type = 'ui'
+  // A short single question or exclamation is a headline or subhead ("Is AI a bubble?"), not prose.
+  else if (/[?!]["'”’»)]*$/u.test(text) && words <= 12 && !/[.!?。！？]\s/u.test(text)) type = 'heading'
   else if (terminal && words >= 3) type = 'prose'
   else if (!terminal && words > 20) type = 'truncated' // longer than any headline, yet no full stop: a teaser cut off mid-sentence
   else if (!terminal && words >= 1 && words <= 20 && /^[\p{Lu}\p{N}"'“‘(]/u.test(text)) type = 'heading'

@@ -119,6 +119,12 @@ describe('simple plain text', () => {
     ])
   })
 
+  it('a headline may be a question', () => {
+    const script = articleToScript({ content: 'Is the tram worth it?\n\nThe council thinks so, and it voted on Tuesday to extend the line to the harbour at last.\n\nWhat happens next?\n\nConstruction starts in May and the first trams should run in the spring of 2027, officials said.' })
+    expect(script.title).toBe('Is the tram worth it?')
+    expect(script.segments.map((s) => s.kind)).toEqual(['title', 'paragraph', 'heading', 'paragraph'])
+  })
+
   it('joins hard-wrapped lines into one paragraph', () => {
     const text =
       'Wrapped text\n\nThis paragraph was wrapped at a fixed width by an old mail client, so every\nline ends without punctuation even though the sentence continues on the\nnext line and only ends here.\n\nA second paragraph follows it, also a sentence long enough to count.'
