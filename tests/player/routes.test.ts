@@ -47,6 +47,8 @@ describe('player routes', () => {
     const br = await rawGet(`${s.url}/player.js`, { 'accept-encoding': 'br;q=1, gzip;q=0.5' })
     expect(br.headers['content-encoding']).toBe('br')
     expect(zlib.brotliDecompressSync(br.body).toString('utf8')).toBe(code)
+    const refused = await rawGet(`${s.url}/player.js`, { 'accept-encoding': 'gzip;q=0, deflate' })
+    expect(refused.headers['content-encoding']).toBeUndefined()
     const plain = await rawGet(`${s.url}/player.js`, {})
     expect(plain.headers['content-encoding']).toBeUndefined()
     expect(plain.body.toString('utf8')).toBe(code)

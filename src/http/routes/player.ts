@@ -153,11 +153,16 @@ function etagMatches(header: string | undefined, hash: string): boolean {
   })
 }
 
+/** "br" / "gzip" listed in Accept-Encoding and not refused with q=0. */
+const ACCEPTS = {
+  br: /(^|,)\s*br\s*(;\s*q=(?!0(\.0*)?\s*($|,))[\d.]+)?\s*($|,)/,
+  gzip: /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*($|,))[\d.]+)?\s*($|,)/,
+}
+
 function encodeFor(accept: string | undefined, bundle: PlayerBundle): { data: Buffer; encoding?: string } {
   const a = (accept ?? '').toLowerCase()
-  const has = (enc: string) => new RegExp(`(^|,)\\s*${enc}\\s*(;\\s*q=(?!0(\\.0*)?\\s*($|,))[\\d.]+)?\\s*($|,)`).test(a)
-  if (has('br')) return { data: bundle.brotli, encoding: 'br' }
-  if (has('gzip')) return { data: bundle.gzip, encoding: 'gzip' }
+  if (ACCEPTS.br.test(a)) return { data: bundle.brotli, encoding: 'br' }
+  if (ACCEPTS.gzip.test(a)) return { data: bundle.gzip, encoding: 'gzip' }
   return { data: bundle.code }
 }
 
