@@ -49,6 +49,8 @@ function coldWholePage(): number {
   return Number(r.stdout.trim())
 }
 
+// Timings on a shared machine mean little without its load: print it with the figures.
+console.log(`machine: ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
 const engine = await createEspeakEngine({ workers })
 
 // 1. warm one-sentence clips
