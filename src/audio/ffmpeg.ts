@@ -95,6 +95,8 @@ export interface Ffmpeg {
   measureLoudness(file: string, signal?: AbortSignal): Promise<Loudness>
   /** Encode one piece: gain, resample to 44.1 kHz mono, limit, pad with silence, MP3 CBR without Xing/ID3 (pure frames). */
   encodePiece(options: PieceEncodeOptions, signal?: AbortSignal): Promise<void>
+  /** A JPEG or PNG that ffmpeg can decode (cover art); INVALID_IMAGE with ffmpeg's stderr otherwise. */
+  checkImage(file: string, signal?: AbortSignal): Promise<{ codec: string; width: number; height: number }>
   /** Join pieces with the concat demuxer (stream copy for MP3), writing tags, chapters and cover art. */
   join(options: JoinOptions, signal?: AbortSignal): Promise<{ loudness?: Loudness }>
 }
@@ -407,6 +409,24 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
       } catch (err) {
         throw classify(err, { input: o.input, output: o.output, inputIsUserAudio: true })
       }
+    },
+
+    async checkImage(file, signal) {
+      const info = await this.probe(file, signal).catch((err: unknown) => {
+        throw new AppError('INVALID_IMAGE', `The image ${file} cannot be read: ${(err as Error).message}`, { cause: err })
+      })
+      if (!info.video || !['mjpeg', 'png'].includes(info.video.codec))
+        throw new AppError('INVALID_IMAGE', `The image ${file} is not a JPEG or PNG${info.video ? ` (${info.video.codec})` : ''}.`)
+      // Probing reads headers only (a file named .png probes as PNG whatever it holds): decode it once.
+      const command = ffmpegBuilder().input(file).addOptions(QUIET).output('-').outputOptions(['-map', '0:v:0', '-frames:v', '1']).format('null')
+      try {
+        await ff(argsOf(command), signal)
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'FFMPEG_FAILED')
+          throw new AppError('INVALID_IMAGE', `The image ${file} cannot be decoded: ${(err.details as { stderrTail?: string }).stderrTail ?? ''}`, { details: err.details, cause: err })
+        throw err
+      }
+      return info.video
     },
 
     async join(o, signal) {

@@ -58,6 +58,8 @@ interface PieceInfo {
   encoded: boolean
   /** Word start times from the engine, ms from the start of the clip. */
   wordStartsMs?: number[]
+  /** ebur128 of the encoded piece. */
+  loudness: Loudness
 }
 
 type Item = { kind: 'segment'; segment: Segment; segmentIndex: number } | { kind: 'jingle'; which: 'intro' | 'outro'; file: string }
@@ -150,6 +152,28 @@ function chapterTitle(group: Segment[], fallback: string): string {
   if (fallback) return fallback
   const first = (group[0]?.displayText ?? group[0]?.text ?? '').trim()
   return first.length > 80 ? first.slice(0, 77).trimEnd() + '…' : first
+}
+
+/**
+ * The episode's loudness from its pieces: the power mean of their integrated
+ * loudness weighted by their audible length (every piece is normalized on its
+ * own, so program gating changes this by far less than the 1 LU tolerance),
+ * and the highest true peak (pieces are stream-copied, so their samples are
+ * the episode's). Saves decoding the whole episode on every re-render.
+ */
+export function combineLoudness(pieces: { loudness: Loudness; speechStart: number; speechEnd: number }[]): Loudness {
+  let power = 0
+  let weight = 0
+  let peak = -Infinity
+  for (const p of pieces) {
+    const { integratedLufs, truePeakDb } = p.loudness
+    if (truePeakDb > peak) peak = truePeakDb
+    if (!Number.isFinite(integratedLufs)) continue
+    const w = Math.max(1, p.speechEnd - p.speechStart)
+    power += w * Math.pow(10, integratedLufs / 10)
+    weight += w
+  }
+  return { integratedLufs: weight > 0 ? Math.round(100 * 10 * Math.log10(power / weight)) / 100 : -Infinity, truePeakDb: peak }
 }
 
 /**
@@ -261,6 +285,23 @@ export async function renderEpisode(
       throw fileError(err, piecesDir)
     })
 
+    /**
+     * Loudness of an encoded piece (ebur128 on the MP3 itself), cached beside it as <key>.json so the
+     * episode's loudness is known without decoding the whole episode again on every re-render.
+     */
+    const pieceLoudness = async (mp3: string, key: string): Promise<Loudness> => {
+      const sidecar = path.join(piecesDir, `${key}.json`)
+      const known = await fs
+        .readFile(sidecar, 'utf8')
+        .then((t) => JSON.parse(t) as { integratedLufs: number | null; truePeakDb: number | null })
+        .catch(() => undefined)
+      if (known && 'integratedLufs' in known) return { integratedLufs: known.integratedLufs ?? -Infinity, truePeakDb: known.truePeakDb ?? -Infinity }
+      const measured = await encodeSlot(() => ffmpeg.measureLoudness(mp3, signal))
+      // JSON has no -Infinity: silence is stored as null and read back as -Infinity.
+      await writeInto(runDir, sidecar, JSON.stringify(measured, (_k, v: unknown) => (v === -Infinity ? null : v)))
+      return { integratedLufs: measured.integratedLufs ?? -Infinity, truePeakDb: measured.truePeakDb ?? -Infinity }
+    }
+
     /** Reuses a cached piece when its frames parse; otherwise encodes it into the run dir and renames it into the cache. */
     const ensurePiece = async (
       index: number,
@@ -271,15 +312,17 @@ export async function renderEpisode(
       const target = path.join(piecesDir, `${key}.mp3`)
       const cached = await readMp3Frames(target).catch(() => undefined)
       if (cached && cached.sampleRate === SAMPLE_RATE) {
-        return { index, path: target, key, samples: cached.samples, ...cachedSpeech(cached.samples), encoded: false }
+        const loudness = await pieceLoudness(target, key)
+        return { index, path: target, key, samples: cached.samples, ...cachedSpeech(cached.samples), encoded: false, loudness }
       }
       const tmp = runDir.file(`piece-${index}.mp3`)
       const speechSpan = await encodeSlot(() => encode(tmp))
       const frames = await readMp3Frames(tmp)
       if (!frames) throw new AppError('FFMPEG_FAILED', `ffmpeg wrote an unreadable MP3 piece for item ${index}.`)
+      const loudness = await pieceLoudness(tmp, key)
       await renameInto(tmp, target)
       encoded++
-      return { index, path: target, key, samples: frames.samples, ...speechSpan, encoded: true }
+      return { index, path: target, key, samples: frames.samples, ...speechSpan, encoded: true, loudness }
     }
 
     const segmentPiece = async (index: number, segment: Segment): Promise<PieceInfo> => {
@@ -437,9 +480,7 @@ export async function renderEpisode(
         throw new AppError('INVALID_IMAGE', `The cover art ${meta.coverPath} does not exist.`)
       }
       // Checked before the join so a bad image gets its own error instead of a failed ffmpeg run.
-      const cover = await ffmpeg.probe(meta.coverPath, signal).catch(() => undefined)
-      if (!cover?.video || !['mjpeg', 'png'].includes(cover.video.codec))
-        throw new AppError('INVALID_IMAGE', `The cover art ${meta.coverPath} is not a JPEG or PNG image${cover?.video ? ` (${cover.video.codec})` : ''}.`)
+      await ffmpeg.checkImage(meta.coverPath, signal)
     }
     const ext = format === 'm4a' ? 'm4a' : 'mp3'
     const hash = sha256('episode-v1', format, encoderSettings, JSON.stringify(tags), coverId, JSON.stringify(chapters), ...pieces.map((p) => p.key)).slice(0, 32)
@@ -463,10 +504,8 @@ export async function renderEpisode(
       await fs.writeFile(listPath, pieces.map((p) => `file '${p.path.replace(/'/g, "'\\''")}'\n`).join(''))
       await fs.writeFile(metaPath, buildFfmetadata(tags, chapters))
       const tmpOut = runDir.file(`episode.${ext}`)
-      const joined = await encodeSlot(() =>
-        ffmpeg.join({ listPath, metadataPath: metaPath, coverPath: meta.coverPath, output: tmpOut, format, bitrateKbps, measure: true }, signal),
-      )
-      loudness = joined.loudness
+      await encodeSlot(() => ffmpeg.join({ listPath, metadataPath: metaPath, coverPath: meta.coverPath, output: tmpOut, format, bitrateKbps }, signal))
+      loudness = combineLoudness(pieces)
       if (format === 'm4a') finalDuration = (await ffmpeg.probe(tmpOut, signal)).durationMs
       throwIfAborted(signal)
       await renameInto(tmpOut, audioPath)

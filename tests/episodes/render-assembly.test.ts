@@ -201,7 +201,7 @@ describe('renderEpisode assembly', () => {
     const bad = path.join(dir, 'bad.png')
     await fs.writeFile(bad, 'nope')
     const err = await rejection(renderEpisode(article(), testProfile, { speech, ffmpeg, config }, { metadata: { coverPath: bad } }))
-    expect(err.code).toBe('INVALID_IMAGE')
+    expect(err.code, err.message).toBe('INVALID_IMAGE')
   })
 
   it('makes one chapter per story in a briefing', async () => {

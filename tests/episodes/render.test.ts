@@ -69,6 +69,9 @@ describe('renderEpisode with espeak-ng (acceptance)', () => {
     expect(l.integratedLufs).toBeGreaterThanOrEqual(-17)
     expect(l.integratedLufs).toBeLessThanOrEqual(-15)
     expect(l.truePeakDb).toBeLessThanOrEqual(-1)
+    // The loudness the render reports (combined from its measured pieces) is the file's.
+    expect(Math.abs(result.loudness.integratedLufs - l.integratedLufs)).toBeLessThanOrEqual(0.5)
+    expect(Math.abs(result.loudness.truePeakDb - l.truePeakDb)).toBeLessThanOrEqual(0.5)
   })
 
   it('has chapters in the file and in the JSON', async () => {
