@@ -41,7 +41,7 @@ async function makeMp3(file: string, paragraphs: number, seconds: number): Promi
   await run(ffmpegInstaller.path, ['-y', '-loglevel', 'error', ...inputs, '-filter_complex', concat, '-map', '[out]', '-ac', '1', '-ar', '24000', '-b:a', '64k', file])
 }
 
-export async function startFixtureService(articles: FixtureArticle[], options: { renderingIds?: string[] } = {}): Promise<FixtureService> {
+export async function startFixtureService(articles: FixtureArticle[], options: { renderingIds?: string[]; rerenderingIds?: string[] } = {}): Promise<FixtureService> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-player-'))
   const files = new Map<string, { mp3: Buffer; timings: unknown[]; durationMs: number }>()
   for (const a of articles) {
@@ -58,6 +58,8 @@ export async function startFixtureService(articles: FixtureArticle[], options: {
     files.set(a.id, { mp3: await fs.readFile(file), timings, durationMs: a.paragraphs.length * ms })
   }
   const rendering = new Set(options.renderingIds ?? [])
+  // Edited articles: a new revision renders while the previous episode is still served.
+  const rerendering = new Set(options.rerenderingIds ?? [])
   const bundle = playerBundle()
   const log: FixtureService['log'] = []
   const events: FixtureService['events'] = []
@@ -89,7 +91,7 @@ export async function startFixtureService(articles: FixtureArticle[], options: {
           externalId: null,
           title: a.title,
           language: 'en',
-          status: ready ? 'ready' : 'rendering',
+          status: ready && !rerendering.has(id) ? 'ready' : 'rendering',
           progress: ready ? 1 : 0.3,
           durationMs: ready ? f.durationMs : null,
           audioUrl: ready ? `${base}/audio/${id}/abc123.mp3` : null,

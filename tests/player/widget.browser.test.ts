@@ -34,8 +34,9 @@ describe.skipIf(browserSkipReason)('briefcast-player widget (headless Chromium, 
         { id: 'short1', title: 'Short one', paragraphs: PARAS.slice(0, 4), secondsPerParagraph: 1 },
         { id: 'new1', title: 'Breaking: still rendering', paragraphs: PARAS.slice(0, 3), secondsPerParagraph: 4 },
         { id: 'new2', title: 'Also rendering', paragraphs: PARAS.slice(0, 2), secondsPerParagraph: 4 },
+        { id: 'edit1', title: 'Edited, re-rendering', paragraphs: PARAS.slice(0, 3), secondsPerParagraph: 4 },
       ],
-      { renderingIds: ['new1', 'new2'] },
+      { renderingIds: ['new1', 'new2'], rerenderingIds: ['edit1'] },
     )
     browser = await launchBrowser()
   })
@@ -195,6 +196,17 @@ describe.skipIf(browserSkipReason)('briefcast-player widget (headless Chromium, 
     const after = await waitFor(() => audioState(page), (v) => v.src.includes('/audio/new1/abc123.mp3') && v.currentTime > 0.5, 'switch to the versioned file', 30_000)
     expect(after.paused).toBe(false)
     await expect.poll(() => shadow(page, '.note').textContent()).toBe('')
+    await page.context().close()
+  })
+
+  it('plays the previous episode of an edited article while its new revision renders', async () => {
+    const page = await open('edit1')
+    await expect.poll(() => shadow(page, 'button.listen').textContent()).toContain('12 sec')
+    await shadow(page, 'button.listen').click()
+    const st = await waitFor(() => audioState(page), (v) => v.currentTime > 0.3, 'playback of the served episode')
+    expect(st.src).toContain('/audio/edit1/abc123.mp3')
+    expect(await shadow(page, '.note').textContent()).toBe('')
+    expect(await shadow(page, 'input[type=range]').isDisabled()).toBe(false)
     await page.context().close()
   })
 

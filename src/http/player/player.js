@@ -415,7 +415,8 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
 
     _setSource(info) {
       const a = this._audio
-      const ready = info.status === 'ready' && info.audioUrl
+      // An edited article re-renders while its previous episode stays served (audioUrl set): play that.
+      const ready = !!info.audioUrl
       this._streaming = !ready
       a.src = ready ? info.audioUrl : info.streamUrl
       if (ready) {
@@ -441,7 +442,7 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
               if (info.status === 'failed') {
                 clearInterval(this._poll)
                 this._note('This article’s audio could not be prepared.')
-              } else if (info.status === 'ready' && info.audioUrl) {
+              } else if (info.audioUrl) {
                 clearInterval(this._poll)
                 this._info = info
                 const a = this._audio
