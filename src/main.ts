@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
 import { createFfmpeg } from './audio/ffmpeg.ts'
-import { createLoudnessMeter } from './audio/loudness-meter.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
 import { FfmpegSpawner } from './episodes/ffmpeg-spawner.ts'
 import { JobQueue } from './episodes/jobs.ts'
+import { RenderProcess } from './episodes/render-client.ts'
 import { RenderCoordinator } from './episodes/render-coordinator.ts'
 import { AppError, toAppError } from './errors.ts'
 import { createRequestHandler } from './http/app.ts'
@@ -84,8 +84,9 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   const speech = (speechR as PromiseFulfilledResult<Awaited<ReturnType<typeof createSpeechService>>>).value
   const store = (storeR as PromiseFulfilledResult<ReturnType<typeof openStore>>).value
   const jobs = new JobQueue({ store, logger: logger.child({ component: 'jobs' }), concurrency: config.jobs.concurrency, maxAttempts: config.jobs.maxAttempts, retryBaseMs: config.jobs.retryBaseMs })
-  const meter = createLoudnessMeter()
-  const renders = new RenderCoordinator({ config, logger: logger.child({ component: 'render' }), store, speech, ffmpeg, jobs, meter })
+  // Renders run in a child process at a lower priority: synthesis and encoding never compete with serving.
+  const renderProcess = new RenderProcess(config)
+  const renders = new RenderCoordinator({ config, logger: logger.child({ component: 'render' }), store, speech, ffmpeg, jobs, render: renderProcess.render })
   const deps: AppDeps = {
     config,
     logger,
@@ -107,7 +108,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     ...deps,
     async close(graceMs = 10_000) {
       await jobs.stop(graceMs)
-      await meter.close().catch(() => {})
+      await renderProcess.close().catch((err) => logger.warn({ err }, 'closing the render process failed'))
       await spawner.close()
       await speech.close().catch((err) => logger.warn({ err }, 'closing speech engines failed'))
       store.close()

@@ -1,0 +1,143 @@
+/**
+ * The service side of the render child process (render-process.ts): a
+ * RenderFn for the RenderCoordinator that renders out of process, with the
+ * same progress, pieces (in order), result and errors as renderEpisode.
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Config } from '../config.ts'
+import { AppError, type ErrorCode } from '../errors.ts'
+import type { EncodedPiece, EpisodeResult, RenderOptions, RenderProgress } from './types.ts'
+import type { RenderFn } from './render-coordinator.ts'
+
+type ErrorJson = { code: ErrorCode; message: string; status?: number; help?: string; details?: unknown }
+type Reply =
+  | { type: 'ready' }
+  | { type: 'init-error'; error: ErrorJson }
+  | { type: 'progress'; id: number; progress: RenderProgress }
+  | { type: 'piece'; id: number; piece: EncodedPiece }
+  | { type: 'done'; id: number; result: EpisodeResult }
+  | { type: 'error'; id: number; error: ErrorJson }
+
+interface Pending {
+  options: RenderOptions
+  resolve(r: EpisodeResult): void
+  reject(e: unknown): void
+  cleanup(): void
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const toError = (e: ErrorJson) => new AppError(e.code, e.message, { status: e.status, help: e.help, details: e.details })
+
+export class RenderProcess {
+  readonly #config: Config
+  #child: ChildProcess | undefined
+  #ready: Promise<void> | undefined
+  #next = 1
+  readonly #pending = new Map<number, Pending>()
+  #closed = false
+
+  constructor(config: Config) {
+    this.#config = config
+  }
+
+  #ensure(): Promise<void> {
+    if (this.#child?.connected && this.#ready) return this.#ready
+    const child = fork(fileURLToPath(new URL('./render-process.ts', import.meta.url)), [], {
+      cwd: ROOT,
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    this.#child = child
+    let readyResolve!: () => void
+    let readyReject!: (e: unknown) => void
+    this.#ready = new Promise<void>((res, rej) => {
+      readyResolve = res
+      readyReject = rej
+    })
+    this.#ready.catch(() => {})
+    child.on('message', (msg: Reply) => {
+      if (msg.type === 'ready') return readyResolve()
+      if (msg.type === 'init-error') return readyReject(toError(msg.error))
+      const p = this.#pending.get(msg.id)
+      if (!p) return
+      if (msg.type === 'progress') p.options.onProgress?.(msg.progress)
+      else if (msg.type === 'piece') p.options.onPiece?.(msg.piece)
+      else {
+        this.#pending.delete(msg.id)
+        p.cleanup()
+        this.#refresh()
+        if (msg.type === 'done') p.resolve(msg.result)
+        else p.reject(toError(msg.error))
+      }
+    })
+    const fail = (why: string) => {
+      if (this.#child === child) {
+        this.#child = undefined
+        this.#ready = undefined
+      }
+      readyReject(new AppError('ENGINE_UNAVAILABLE', `The render process stopped (${why}).`))
+      for (const [id, p] of this.#pending) {
+        this.#pending.delete(id)
+        p.cleanup()
+        // A 5xx: the job queue retries it with backoff.
+        p.reject(new AppError('ENGINE_UNAVAILABLE', `The render process stopped (${why}); the render will be retried.`))
+      }
+    }
+    child.on('exit', (code, sig) => fail(`exit ${code ?? sig}`))
+    child.on('error', (err) => fail(err.message))
+    child.send({ type: 'init', config: this.#config })
+    this.#refresh()
+    return this.#ready
+  }
+
+  /** Keep the event loop alive only while renders run. */
+  #refresh(): void {
+    const c = this.#child
+    if (!c) return
+    const channel = c.channel as { ref?: () => void; unref?: () => void } | undefined
+    if (this.#pending.size === 0) {
+      c.unref()
+      channel?.unref?.()
+    } else {
+      c.ref()
+      channel?.ref?.()
+    }
+  }
+
+  readonly render: RenderFn = async (script, profile, _tools, options) => {
+    if (this.#closed) throw new AppError('ABORTED', 'The service is shutting down.')
+    options.signal?.throwIfAborted()
+    const id = this.#next++
+    const done = new Promise<EpisodeResult>((resolve, reject) => {
+      const onAbort = () => {
+        if (this.#child?.connected) this.#child.send({ type: 'abort', id })
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      this.#pending.set(id, { options, resolve, reject, cleanup: () => options.signal?.removeEventListener('abort', onAbort) })
+    })
+    this.#refresh()
+    try {
+      await this.#ensure()
+    } catch (err) {
+      this.#pending.get(id)?.cleanup()
+      this.#pending.delete(id)
+      throw err
+    }
+    const { format, metadata } = options
+    this.#child!.send({ type: 'render', id, script, profileId: profile.id, options: { format, metadata } })
+    return await done
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    const c = this.#child
+    this.#child = undefined
+    if (c && c.exitCode === null && c.connected) {
+      const exited = new Promise((r) => c.once('exit', r))
+      c.disconnect()
+      await exited
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The render child process: synthesis (espeak-ng worker threads), loudness
+ * and ffmpeg all run here, at a lower CPU priority, so the service process
+ * only serves HTTP and coordinates jobs. On a small machine a render would
+ * otherwise take the cores the event loop needs (bench/http.bench.ts).
+ *
+ * Protocol (IPC, JSON): parent -> {type:'init', config} | {type:'render', id, script, profileId, options}
+ * | {type:'abort', id}; child -> {type:'ready'} | {type:'progress'|'piece'|'done'|'error', id, ...}.
+ */
+import os from 'node:os'
+import type { Config } from '../config.ts'
+import type { Script } from '../script/types.ts'
+
+// First, before any thread is created: threads inherit the nice value of the thread that creates them (Linux),
+// so the speech workers and ffmpeg children started below all run at this priority.
+try {
+  os.setPriority(10)
+} catch {}
+
+const { createSpeechService } = await import('../tts/index.ts')
+const { createFfmpeg } = await import('../audio/ffmpeg.ts')
+const { createLoudnessMeter } = await import('../audio/loudness-meter.ts')
+const { renderEpisode } = await import('./render.ts')
+const { toAppError } = await import('../errors.ts')
+
+type Msg =
+  | { type: 'init'; config: Config }
+  | { type: 'render'; id: number; script: Script; profileId: string; options: { format?: 'mp3' | 'm4a'; metadata?: Record<string, string | undefined> } }
+  | { type: 'abort'; id: number }
+
+let tools: Promise<{ speech: Awaited<ReturnType<typeof createSpeechService>>; ffmpeg: Awaited<ReturnType<typeof createFfmpeg>>; meter: ReturnType<typeof createLoudnessMeter>; config: Config }> | undefined
+const controllers = new Map<number, AbortController>()
+const send = (m: unknown) => {
+  if (process.connected) process.send!(m)
+}
+const errorJson = (err: unknown) => {
+  const e = toAppError(err)
+  return { code: e.code, message: e.message, status: e.status, help: e.help, details: e.details }
+}
+
+process.on('message', (msg: Msg) => {
+  if (msg.type === 'init') {
+    tools = (async () => {
+      const config = msg.config
+      const [speech, ffmpeg] = await Promise.all([createSpeechService(config), createFfmpeg(config)])
+      return { speech, ffmpeg, meter: createLoudnessMeter(), config }
+    })()
+    tools.then(
+      () => send({ type: 'ready' }),
+      (err) => send({ type: 'init-error', error: errorJson(err) }),
+    )
+    return
+  }
+  if (msg.type === 'abort') {
+    controllers.get(msg.id)?.abort()
+    return
+  }
+  const { id } = msg
+  const controller = new AbortController()
+  controllers.set(id, controller)
+  void (async () => {
+    try {
+      const t = await tools!
+      const profile = t.speech.getProfile(msg.profileId)
+      const result = await renderEpisode(msg.script, profile, t, {
+        ...msg.options,
+        signal: controller.signal,
+        onProgress: (progress) => send({ type: 'progress', id, progress }),
+        onPiece: (piece) => send({ type: 'piece', id, piece }),
+      })
+      send({ type: 'done', id, result })
+    } catch (err) {
+      send({ type: 'error', id, error: errorJson(err) })
+    } finally {
+      controllers.delete(id)
+    }
+  })()
+})
+
+// The service went away (even by SIGKILL: the IPC channel closes): abort renders so ffmpeg children are killed, then exit.
+process.on('disconnect', () => {
+  for (const c of controllers.values()) c.abort()
+  setTimeout(() => process.exit(0), 200).unref()
+  void tools?.then((t) => Promise.allSettled([t.speech.close(), t.meter.close()])).finally(() => process.exit(0))
+})
