@@ -16,7 +16,9 @@ export interface TimedSegment extends SegmentTiming {
 
 /** Splits text into sentences; the pieces joined with '' give back the text. */
 export function splitSentences(text: string): string[] {
-  const parts = text.match(/[^.!?…。！？]+(?:[.!?…。！？]+["'”’»)\]]*\s*|$)/gu) ?? [text]
+  // Split after sentence punctuation (+ closing quotes) and whitespace, or right after CJK full stops;
+  // a split (lookbehind) keeps every character, so the cues put together are the text.
+  const parts = text.split(/(?<=[.!?…]+["'”’»)\]]*\s+|[。！？]+["'”’»)\]]*)(?=[^\s"'”’»)\]。！？])/u)
   const out: string[] = []
   for (const p of parts) {
     if (!p) continue
@@ -93,7 +95,7 @@ export function parseVtt(vtt: string): VttCue[] {
     const i = lines.findIndex((l) => l.includes('-->'))
     if (i < 0) continue
     const [a, b] = lines[i]!.split('-->').map((s) => s.trim()) as [string, string]
-    const text = lines.slice(i + 1).join('\n').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
+    const text = lines.slice(i + 1).join('\n').replace(/\n+$/, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
     cues.push({ startMs: toMs(a), endMs: toMs(b), text })
   }
   return cues
