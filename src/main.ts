@@ -61,7 +61,7 @@ export async function resolveApiKey(config: Config, print: (line: string) => voi
 }
 
 /** Build every adapter. Every start-up problem (ffmpeg, engines, database) is reported at once. */
-export async function createDeps(config: Config, logger: Logger): Promise<AppDeps & { close(graceMs?: number): Promise<void> }> {
+export async function createDeps(config: Config, logger: Logger): Promise<AppDeps & { renderProcess: RenderProcess; close(graceMs?: number): Promise<void> }> {
   await fs.mkdir(config.dataDir, { recursive: true })
   await fs.mkdir(config.cacheDir, { recursive: true })
   // ffmpeg runs through a small spawner process: forking the service itself for every piece stalls its event loop.
@@ -106,6 +106,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   }
   return {
     ...deps,
+    renderProcess,
     async close(graceMs = 10_000) {
       await jobs.stop(graceMs)
       await renderProcess.close().catch((err) => logger.warn({ err }, 'closing the render process failed'))
@@ -142,6 +143,7 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   const { handle } = createRequestHandler(deps)
   server.on('request', handle)
   deps.jobs.start()
+  deps.renderProcess.start()
   logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir }, 'briefcast listening')
 
   let closing: Promise<void> | undefined

@@ -106,6 +106,11 @@ export class RenderProcess {
     }
   }
 
+  /** Start the process and its engines now (in the background), so the first render does not pay for it. */
+  start(): void {
+    if (!this.#closed) void this.#ensure().catch(() => {})
+  }
+
   readonly render: RenderFn = async (script, profile, _tools, options) => {
     if (this.#closed) throw new AppError('ABORTED', 'The service is shutting down.')
     options.signal?.throwIfAborted()

@@ -43,6 +43,10 @@ process.on('message', (msg: Msg) => {
     tools = (async () => {
       const config = msg.config
       const [speech, ffmpeg] = await Promise.all([createSpeechService(config), createFfmpeg(config)])
+      // Start the default language's engine now (workers, voice data): the first reader should not wait for it.
+      try {
+        await speech.engine(speech.profileForLanguage(config.show.language).engine)
+      } catch {}
       return { speech, ffmpeg, meter: createLoudnessMeter(), config }
     })()
     tools.then(
