@@ -190,9 +190,15 @@ async function main() {
       await fs.rm(path.join(work, `cache-${minutes}`), { recursive: true, force: true })
     }
     if (rows.length >= 2) {
+      // A fixed start-up (node, engine workers) plus a cost per audio minute: linear growth means the
+      // marginal cost per added minute stays the same from one step to the next.
+      const steps = rows.slice(1).map((b, k) => {
+        const a = rows[k]!
+        return `${a.minutes.toFixed(0)}->${b.minutes.toFixed(0)} min: ${((b.ms - a.ms) / (b.minutes - a.minutes) / 1000).toFixed(2)} s per added audio minute`
+      })
       const a = rows[0]!
       const b = rows[rows.length - 1]!
-      console.log(`growth: ${(b.minutes / a.minutes).toFixed(1)}x the audio took ${(b.ms / a.ms).toFixed(1)}x the time (linear = equal)`)
+      console.log(`growth: ${(b.minutes / a.minutes).toFixed(1)}x the audio took ${(b.ms / a.ms).toFixed(1)}x the time; ${steps.join('; ')}`)
     }
   } finally {
     await fs.rm(work, { recursive: true, force: true })
