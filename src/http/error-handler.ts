@@ -27,6 +27,10 @@ export function normalizeError(err: unknown): AppError {
     switch (e.code) {
       case 'LIMIT_FILE_SIZE':
         return new AppError('FILE_TOO_LARGE', `The uploaded file is larger than the limit.`, { details: { field: e.field } })
+      case 'LIMIT_FIELD_VALUE':
+        return new AppError('INPUT_TOO_LARGE', `The form field "${e.field}" is larger than the limit.`, { details: { field: e.field } })
+      case 'LIMIT_FILE_COUNT':
+        return new AppError('VALIDATION_FAILED', 'Send one file per request.', { details: { field: e.field } })
       case 'LIMIT_UNEXPECTED_FILE':
         return new AppError('VALIDATION_FAILED', `Unexpected file field "${e.field}"; send the file as "file".`, { details: { field: e.field } })
       default:
