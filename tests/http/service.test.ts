@@ -515,7 +515,11 @@ describe('home page', () => {
     expect(html).toContain(`data-src="${svc.url}/listen/${id}"`)
     const js = await fetch(svc.url + '/home.js')
     expect(js.headers.get('content-type')).toMatch(/javascript/)
-    expect(await js.text()).toContain('localStorage')
+    const source = await js.text()
+    expect(source).toContain('localStorage')
+    // The page script must at least parse.
+    expect(() => new Function(source)).not.toThrow()
+    expect(html).toContain(`data-info="${svc.url}/listen/${id}/info.json"`)
   })
 
   it('the API key is required for the form endpoint', async () => {

@@ -29,7 +29,7 @@ function row(deps: AppDeps, a: ArticleRecord, listens?: ListenCounts): string {
   const listen = deps.urls.listen(a.id)
   return `<tr>
   <td><strong>${escapeHtml(a.title)}</strong><br><small>${escapeHtml(a.id)}${a.externalId ? ` · ${escapeHtml(a.externalId)}` : ''}${a.author ? ` · ${escapeHtml(a.author)}` : ''}</small></td>
-  <td><span class="status status-${escapeHtml(a.status)}">${escapeHtml(status)}</span>${a.status === 'failed' && a.error ? `<br><small>${escapeHtml(a.error.message)}</small>` : ''}</td>
+  <td><span class="status status-${escapeHtml(a.status)}" data-info="${escapeHtml(deps.urls.info(a.id))}">${escapeHtml(status)}</span>${a.status === 'failed' && a.error ? `<br><small>${escapeHtml(a.error.message)}</small>` : ''}</td>
   <td>${escapeHtml(formatDuration(ep?.durationMs))}</td>
   <td>${listens ? `${listens.starts}<br><small>${listens.p100} finished</small>` : '0'}</td>
   <td><button type="button" class="listen" data-src="${escapeHtml(listen)}" aria-label="Listen to ${escapeHtml(a.title)}">▶ Listen</button>
@@ -123,6 +123,15 @@ const HOME_JS = `'use strict'
       audio.play().catch(function () {})
     })
   })
+  // Live status for articles still rendering.
+  function poll(el) {
+    fetch(el.getAttribute('data-info')).then(function (r) { return r.json() }).then(function (info) {
+      el.className = 'status status-' + info.status
+      el.textContent = info.status === 'rendering' ? 'rendering ' + Math.round(info.progress * 100) + '%' : info.status
+      if (info.status === 'queued' || info.status === 'rendering') setTimeout(function () { poll(el) }, 2000)
+    }).catch(function () {})
+  }
+  document.querySelectorAll('.status-queued, .status-rendering').forEach(function (el) { setTimeout(function () { poll(el) }, 1000) })
   var form = document.getElementById('add-form')
   var result = document.getElementById('result')
   form.addEventListener('submit', function (ev) {
