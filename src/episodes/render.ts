@@ -224,8 +224,9 @@ async function renameInto(from: string, to: string): Promise<void> {
   }
 }
 
+let tmpCounter = 0
 async function writeInto(run: RunDir, target: string, data: string): Promise<void> {
-  const tmp = run.file(`${path.basename(target)}.tmp`)
+  const tmp = run.file(`${path.basename(target)}.${++tmpCounter}.tmp`)
   try {
     await fs.writeFile(tmp, data)
   } catch (err) {
@@ -303,7 +304,22 @@ export async function renderEpisode(
     }
 
     /** Reuses a cached piece when its frames parse; otherwise encodes it into the run dir and renames it into the cache. */
-    const ensurePiece = async (
+    // A text that repeats in the script (same clip, same pause) is one piece: encode it once.
+    const inflightPieces = new Map<string, Promise<Omit<PieceInfo, 'clipCached'>>>()
+    const ensurePiece = (
+      index: number,
+      key: string,
+      encode: (tmp: string) => Promise<{ speechStart: number; speechEnd: number }>,
+      cachedSpeech: (samples: number) => { speechStart: number; speechEnd: number },
+    ): Promise<Omit<PieceInfo, 'clipCached'>> => {
+      let p = inflightPieces.get(key)
+      if (!p) {
+        p = makePiece(index, key, encode, cachedSpeech)
+        inflightPieces.set(key, p)
+      }
+      return p.then((piece) => ({ ...piece, index }))
+    }
+    const makePiece = async (
       index: number,
       key: string,
       encode: (tmp: string) => Promise<{ speechStart: number; speechEnd: number }>,

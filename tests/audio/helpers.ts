@@ -76,6 +76,7 @@ export interface ToneSpeech extends SpeechService {
 export function toneSpeech(dir: string, opts: { sampleRate?: number; msPerChar?: number; delayMs?: number } = {}): ToneSpeech {
   const sampleRate = opts.sampleRate ?? 22050
   const msPerChar = opts.msPerChar ?? 55
+  const inflight = new Map<string, Promise<void>>()
   const svc: ToneSpeech = {
     calls: 0,
     clipMs: new Map(),
@@ -90,19 +91,28 @@ export function toneSpeech(dir: string, opts: { sampleRate?: number; msPerChar?:
       const seconds = Math.max(0.3, (segment.text.length * msPerChar) / 1000)
       const durationMs = Math.round((Math.round(seconds * sampleRate) + Math.round(0.08 * sampleRate)) * 1000 / sampleRate)
       svc.clipMs.set(segment.id, durationMs)
+      // Like the real clip cache: a clip being written is joined, not written twice.
+      let pending = inflight.get(key)
       let cached = true
-      try {
-        await fs.access(wavPath)
-      } catch {
-        cached = false
-        svc.calls++
-        if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs))
-        const amplitude = segment.kind === 'title' || segment.kind === 'heading' ? 0.9 : segment.kind === 'quote' ? 0.08 : 0.3
-        await fs.mkdir(path.dirname(wavPath), { recursive: true })
-        const tmp = `${wavPath}.${process.pid}.tmp`
-        await fs.writeFile(tmp, wavBytes(speechLike(seconds, sampleRate, amplitude, segment.text.length), sampleRate))
-        await fs.rename(tmp, wavPath)
+      if (!pending) {
+        pending = (async () => {
+          try {
+            await fs.access(wavPath)
+          } catch {
+            cached = false
+            svc.calls++
+            if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs))
+            const amplitude = segment.kind === 'title' || segment.kind === 'heading' ? 0.9 : segment.kind === 'quote' ? 0.08 : 0.3
+            await fs.mkdir(path.dirname(wavPath), { recursive: true })
+            const tmp = `${wavPath}.${process.pid}.tmp`
+            await fs.writeFile(tmp, wavBytes(speechLike(seconds, sampleRate, amplitude, segment.text.length), sampleRate))
+            await fs.rename(tmp, wavPath)
+          }
+        })()
+        inflight.set(key, pending)
+        pending.finally(() => inflight.delete(key)).catch(() => {})
       }
+      await pending
       return { key, wavPath, sampleRate, durationMs, cached }
     },
     async close() {},

@@ -119,6 +119,20 @@ describe('renderEpisode assembly', () => {
     expect(again.loudness).toEqual(second.loudness)
   })
 
+  it('encodes a paragraph that repeats in the script once and uses it at each place', async () => {
+    const { config, speech } = await fresh('repeat')
+    const script: Script = {
+      ...article(),
+      segments: [seg('title', 'Repeats', 0), seg('paragraph', 'Subscribe to our newsletter.', 0), seg('paragraph', 'Some news.', 0), seg('paragraph', 'Subscribe to our newsletter.', 0)],
+    }
+    const pieces: EncodedPiece[] = []
+    const r = await renderEpisode(script, testProfile, { speech, ffmpeg, config }, { onPiece: (p) => pieces.push(p) })
+    expect(r.stats.encoded).toBe(3)
+    expect(pieces.map((p) => p.index)).toEqual([0, 1, 2, 3])
+    expect(pieces[3]!.path).toBe(pieces[1]!.path)
+    expect(Math.abs(r.timings[3]!.endMs - r.timings[3]!.startMs - (r.timings[1]!.endMs - r.timings[1]!.startMs))).toBeLessThanOrEqual(1)
+  })
+
   it('adds intro and outro jingles as pieces, normalized like speech', async () => {
     const { dir, config, speech } = await fresh('jingles')
     execFileSync(ffmpeg.paths.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=f=660:d=1.5', '-af', 'volume=-12dB', '-c:a', 'libmp3lame', path.join(dir, 'voices', 'intro.mp3')])
