@@ -252,6 +252,9 @@ export class RenderCoordinator {
     const ep = publish()
     if (!ep) {
       logger.info('render finished for a superseded revision; discarded')
+      // Its files too, unless another episode shares the content hash.
+      const discarded = { hash: result.hash, audioFile: rel(result.audioPath), vttFile: rel(result.vttPath), chaptersFile: rel(result.chaptersPath), timingsFile: rel(result.timingsPath) }
+      void removeEpisodeFiles(config, store, discarded).catch((err) => logger.warn({ err }, 'removing a discarded episode failed'))
       return
     }
     logger.info({ episode: ep.id, hash: ep.hash, durationMs: ep.durationMs, stats: result.stats }, 'episode published')
@@ -275,7 +278,11 @@ export class RenderCoordinator {
 }
 
 /** Delete an episode's files unless another episode row still references the same content hash. */
-export async function removeEpisodeFiles(config: Config, store: Store, ep: EpisodeRecord): Promise<void> {
+export async function removeEpisodeFiles(
+  config: Config,
+  store: Store,
+  ep: Pick<EpisodeRecord, 'hash' | 'audioFile' | 'vttFile' | 'chaptersFile' | 'timingsFile'>,
+): Promise<void> {
   if (store.episodes.countByHash(ep.hash) > 0) return
   const root = path.resolve(config.cacheDir) + path.sep
   const files = new Set([ep.audioFile, ep.vttFile, ep.chaptersFile, ep.timingsFile].map((f) => path.resolve(config.cacheDir, f)))

@@ -17,6 +17,12 @@ try {
   os.setPriority(10)
 } catch {}
 
+// A stray rejection inside an engine's client library must not take every render in flight down with it;
+// the render that caused it still fails (or times out) through its own promise.
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`briefcast render process: unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`)
+})
+
 const { createSpeechService } = await import('../tts/index.ts')
 const { createFfmpeg } = await import('../audio/ffmpeg.ts')
 const { createLoudnessMeter } = await import('../audio/loudness-meter.ts')

@@ -5,6 +5,9 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API_KEY, paragraphs, postJson, ready, startTestService, waitForArticle, type TestService } from './helpers.ts'
 
+// Google's auth library would otherwise probe the GCE metadata server over the network (the render child inherits this).
+process.env.METADATA_SERVER_DETECTION = 'none'
+
 let svc: TestService
 let origin: http.Server
 let originUrl: string
@@ -389,6 +392,39 @@ describe('articles', () => {
     expect((await svc.api(`/api/articles/${id}`)).status).toBe(404)
     expect((await fetch(audioUrl)).status).toBe(404)
     expect((await svc.api(`/api/articles/${id}`, { method: 'DELETE' })).status).toBe(404)
+  })
+})
+
+describe('failed renders', () => {
+  it('retries, then ends failed with the error; Listen answers with it as JSON', async () => {
+    // A Google voice without credentials: the engine fails on every attempt (no fallback engine configured).
+    const r = await postJson(svc, '/api/articles', { title: 'Will fail', text: 'This one cannot be spoken by the configured voice.', voice: 'google-en-us' })
+    expect(r.status).toBe(201)
+    const { id } = (await r.json()) as { id: string }
+    const failed = await waitForArticle(svc, id, ready)
+    expect(failed.status).toBe('failed')
+    const err = failed.error as { code: string; message: string }
+    expect(err.code).toBe('MISSING_CREDENTIALS')
+    expect(err.message.length).toBeGreaterThan(0)
+    const jobs = svc.deps.store.db.prepare("SELECT status, attempts, max_attempts FROM jobs WHERE subject_id = ?").all(id) as { status: string; attempts: number; max_attempts: number }[]
+    expect(jobs).toHaveLength(1)
+    expect(jobs[0]!.status).toBe('failed')
+    // Permanent (4xx) errors fail at once; engine/credential errors use every attempt.
+    expect(jobs[0]!.attempts === 1 || jobs[0]!.attempts === jobs[0]!.max_attempts).toBe(true)
+    const listen = await fetch(svc.url + `/listen/${id}`)
+    expect(listen.status).toBe(503)
+    const body = (await listen.json()) as { error: { code: string; details: { error: { code: string } } } }
+    expect(body.error.code).toBe('EPISODE_NOT_READY')
+    expect(body.error.details.error.code).toBe(err.code)
+    const info = (await (await fetch(svc.url + `/listen/${id}/info.json`)).json()) as { status: string; error: { code: string } }
+    expect(info.status).toBe('failed')
+    expect(info.error.code).toBe(err.code)
+  })
+
+  it('400 for an unknown voice profile', async () => {
+    const r = await postJson(svc, '/api/articles', { text: 'Hello there.', voice: 'no-such-voice' })
+    expect(r.status).toBe(400)
+    expect((await errorOf(r)).code).toBe('UNKNOWN_PROFILE')
   })
 })
 
