@@ -102,6 +102,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
         const n = speech.listProfiles().length
         return { ok: n > 0, detail: `${n} voice profile(s)` }
       })(),
+      renderer: renderProcess.health(),
     }),
   }
   return {

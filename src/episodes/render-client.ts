@@ -37,6 +37,8 @@ export class RenderProcess {
   #next = 1
   readonly #pending = new Map<number, Pending>()
   #closed = false
+  #state: 'idle' | 'starting' | 'ready' | 'failed' = 'idle'
+  #lastError = ''
 
   constructor(config: Config) {
     this.#config = config
@@ -57,9 +59,17 @@ export class RenderProcess {
       readyReject = rej
     })
     this.#ready.catch(() => {})
+    this.#state = 'starting'
     child.on('message', (msg: Reply) => {
-      if (msg.type === 'ready') return readyResolve()
-      if (msg.type === 'init-error') return readyReject(toError(msg.error))
+      if (msg.type === 'ready') {
+        this.#state = 'ready'
+        return readyResolve()
+      }
+      if (msg.type === 'init-error') {
+        this.#state = 'failed'
+        this.#lastError = msg.error.message
+        return readyReject(toError(msg.error))
+      }
       const p = this.#pending.get(msg.id)
       if (!p) return
       if (msg.type === 'progress') p.options.onProgress?.(msg.progress)
@@ -76,6 +86,10 @@ export class RenderProcess {
       if (this.#child === child) {
         this.#child = undefined
         this.#ready = undefined
+        if (!this.#closed) {
+          this.#state = 'failed'
+          this.#lastError = `stopped (${why}); restarted on the next render`
+        }
       }
       readyReject(new AppError('ENGINE_UNAVAILABLE', `The render process stopped (${why}).`))
       for (const [id, p] of this.#pending) {
@@ -104,6 +118,13 @@ export class RenderProcess {
       c.ref()
       channel?.ref?.()
     }
+  }
+
+  /** For /readyz. */
+  health(): { ok: boolean; detail: string } {
+    if (this.#state === 'failed') return { ok: false, detail: this.#lastError }
+    // Starting (engines warming up) still counts as ready: published audio is served meanwhile, renders wait for it.
+    return { ok: true, detail: this.#state }
   }
 
   /** Start the process and its engines now (in the background), so the first render does not pay for it. */

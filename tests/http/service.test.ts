@@ -53,6 +53,7 @@ describe('health', () => {
     expect(body.checks.database!.ok).toBe(true)
     expect(body.checks.ffmpeg!.ok).toBe(true)
     expect(body.checks.speech!.ok).toBe(true)
+    expect(body.checks.renderer!.ok).toBe(true)
   })
 })
 
