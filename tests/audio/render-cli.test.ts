@@ -5,6 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg } from '../../src/audio/ffmpeg.ts'
@@ -104,6 +106,33 @@ describe('briefcast render', () => {
     const cues = parseVtt(readFileSync(path.join(work, 'out.vtt'), 'utf8'))
     expect(Math.abs(cues[cues.length - 1]!.endMs - info.durationMs)).toBeLessThan(100)
     expect(count(path.join(work, 'cache', 'tmp'))).toBe(0)
+  }, 400_000)
+
+  it('renders a URL (fetched with the configured limits) and reports fetch failures', async () => {
+    const server = http.createServer((req, res) => {
+      if (req.url === '/story.txt') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
+        res.end(readFileSync(fixture))
+      } else {
+        res.writeHead(404).end()
+      }
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    try {
+      const work = path.join(dir, 'url')
+      await fs.mkdir(work)
+      // Same cache as the first test: the clips are there, so this checks fetching, not synthesis.
+      const run = startCli([`http://127.0.0.1:${port}/story.txt`, '-o', 'story.mp3'], path.join(dir, 'ok', 'cache'), work)
+      expect(await run.exit, run.err()).toBe(0)
+      expect(readdirSync(work).sort()).toEqual(['story.chapters.json', 'story.mp3', 'story.vtt'])
+      const missing = startCli([`http://127.0.0.1:${port}/missing`, '-o', 'missing.mp3'], path.join(dir, 'ok', 'cache'), work)
+      expect(await missing.exit).toBe(1)
+      expect(missing.err()).toMatch(/FETCH_FAILED.*404/)
+      expect(existsSync(path.join(work, 'missing.mp3'))).toBe(false)
+    } finally {
+      server.close()
+    }
   }, 400_000)
 
   it('leaves no output and no temp files when killed with SIGKILL halfway', async () => {
