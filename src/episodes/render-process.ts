@@ -7,15 +7,32 @@
  * Protocol (IPC, JSON): parent -> {type:'init', config} | {type:'render', id, script, profileId, options}
  * | {type:'abort', id}; child -> {type:'ready'} | {type:'progress'|'piece'|'done'|'error', id, ...}.
  */
+import { readdirSync } from 'node:fs'
 import os from 'node:os'
 import type { Config } from '../config.ts'
 import type { Script } from '../script/types.ts'
 
-// First, before any thread is created: threads inherit the nice value of the thread that creates them (Linux),
-// so the speech workers and ffmpeg children started below all run at this priority.
-try {
-  os.setPriority(10)
-} catch {}
+// Threads inherit the nice value of the thread that creates them (Linux), so lowering it here first makes the
+// speech workers and ffmpeg children started below run at this priority. Threads that already exist (V8's
+// platform threads, libuv's pool, started while the loader ran) are lowered one by one through /proc.
+const RENDER_NICE = 10
+function lowerPriority(): void {
+  try {
+    os.setPriority(RENDER_NICE)
+  } catch {}
+  let tids: string[] = []
+  try {
+    tids = readdirSync('/proc/self/task')
+  } catch {
+    return // not Linux
+  }
+  for (const tid of tids) {
+    try {
+      os.setPriority(Number(tid), RENDER_NICE)
+    } catch {}
+  }
+}
+lowerPriority()
 
 // A stray rejection inside an engine's client library must not take every render in flight down with it;
 // the render that caused it still fails (or times out) through its own promise.
@@ -56,7 +73,10 @@ process.on('message', (msg: Msg) => {
       return { speech, ffmpeg, meter: createLoudnessMeter(), config }
     })()
     tools.then(
-      () => send({ type: 'ready' }),
+      () => {
+        lowerPriority() // threads started during init by other threads than ours
+        send({ type: 'ready' })
+      },
       (err) => send({ type: 'init-error', error: errorJson(err) }),
     )
     return
