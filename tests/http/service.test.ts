@@ -225,6 +225,12 @@ describe('articles', () => {
     expect(readFileSync(audioFile).length).toBe(ep.bytes)
   })
 
+  it('admin routes accept the externalId too', async () => {
+    const r = await svc.api('/api/articles/cms-1')
+    expect(r.status).toBe(200)
+    expect(((await r.json()) as { id: string }).id).toBe(id)
+  })
+
   it('409 CONFLICT for a duplicate externalId', async () => {
     const r = await postJson(svc, '/api/articles', { externalId: 'cms-1', text: 'Again.' })
     expect(r.status).toBe(409)

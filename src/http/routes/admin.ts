@@ -141,8 +141,9 @@ export function adminRouter(deps: AppDeps): express.Router {
     })
   })
 
+  // By our id, or by the site's externalId (a CMS may only know its own id).
   const loadArticle = (id: string): ArticleRecord => {
-    const a = store.articles.get(id)
+    const a = store.articles.get(id) ?? store.articles.getByExternalId(id)
     if (!a) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
     return a
   }
