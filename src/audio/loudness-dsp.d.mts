@@ -22,5 +22,12 @@ export interface GainPlan {
 export type ClipMeasurement = PcmLoudness & { sampleRate: number; samples: number; gainDb?: number; predictedLufs?: number }
 export function measurePcmLoudness(samples: Float32Array | Int16Array, sampleRate: number): PcmLoudness
 export function parseWavHeader(buf: Uint8Array, file?: string): WavPcm
-export function planGain(pcm: Int16Array, sampleRate: number, targetLufs: number, ceilingDb: number, maxGainDb?: number): { gainDb: number; predictedLufs: number }
+export function planGain(
+  pcm: Int16Array,
+  sampleRate: number,
+  targetLufs: number,
+  ceilingDb: number,
+  maxGainDb?: number,
+  measured?: PcmLoudness,
+): { gainDb: number; predictedLufs: number }
 export function measureWavBuffer(buf: Uint8Array, file: string, plan?: GainPlan): ClipMeasurement

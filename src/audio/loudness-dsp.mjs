@@ -71,6 +71,57 @@ export function measurePcmLoudness(samples, sampleRate) {
   return { integratedLufs: integrated, samplePeakDb: peak > 0 ? 20 * Math.log10(peak) : -Infinity, durationMs: (samples.length * 1000) / sampleRate }
 }
 
+/** K-weighted signal (both BS.1770 pre-filters) of Int16 samples, as floats. */
+function kWeighted(pcm, sampleRate) {
+  const [s, h] = kWeightingCoefficients(sampleRate)
+  const sb0 = s.b[0], sb1 = s.b[1], sb2 = s.b[2], sa1 = s.a[1], sa2 = s.a[2]
+  const hb0 = h.b[0], hb1 = h.b[1], hb2 = h.b[2], ha1 = h.a[1], ha2 = h.a[2]
+  const out = new Float32Array(pcm.length)
+  let x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0
+  for (let i = 0; i < pcm.length; i++) {
+    const x = pcm[i] / 32768
+    const y = sb0 * x + sb1 * x1 + sb2 * x2 - sa1 * y1 - sa2 * y2
+    x2 = x1
+    x1 = x
+    const z = hb0 * y + hb1 * y1 + hb2 * y2 - ha1 * z1 - ha2 * z2
+    y2 = y1
+    y1 = y
+    z2 = z1
+    z1 = z
+    out[i] = z
+  }
+  return out
+}
+
+/** Gated loudness of a K-weighted signal scaled by gain * env[i] (env optional). */
+function gatedLoudness(z, sampleRate, gain, env) {
+  const block = Math.round(sampleRate * 0.4)
+  const hop = Math.round(sampleRate * 0.1)
+  const g2 = gain * gain
+  const hops = []
+  let acc = 0, n = 0, total = 0
+  for (let i = 0; i < z.length; i++) {
+    const v = env ? z[i] * env[i] : z[i]
+    const e = v * v * g2
+    acc += e
+    total += e
+    if (++n === hop) {
+      hops.push(acc)
+      acc = 0
+      n = 0
+    }
+  }
+  const blocks = []
+  for (let i = 0; i + 4 <= hops.length; i++) blocks.push((hops[i] + hops[i + 1] + hops[i + 2] + hops[i + 3]) / block)
+  if (blocks.length === 0 && z.length > 0) blocks.push(total / z.length)
+  const lufs = (ms) => -0.691 + 10 * Math.log10(ms)
+  const absGated = blocks.filter((e) => lufs(e) > -70)
+  if (absGated.length === 0) return -Infinity
+  const relThreshold = lufs(absGated.reduce((a, b) => a + b, 0) / absGated.length) - 10
+  const gated = absGated.filter((e) => lufs(e) > relThreshold)
+  return gated.length > 0 ? lufs(gated.reduce((a, b) => a + b, 0) / gated.length) : -Infinity
+}
+
 function invalidAudio(message) {
   return Object.assign(new Error(message), { code: 'INVALID_AUDIO' })
 }
@@ -107,8 +158,8 @@ export function parseWavHeader(buf, file = 'clip') {
  * limiter like ffmpeg's alimiter (5 ms attack, 50 ms release) and raises the
  * gain until the limited clip measures on target.
  */
-export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30) {
-  const first = measurePcmLoudness(pcm, sampleRate)
+export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30, measured = undefined) {
+  const first = measured ?? measurePcmLoudness(pcm, sampleRate)
   if (!Number.isFinite(first.integratedLufs)) return { gainDb: 0, predictedLufs: first.integratedLufs }
   const clampGain = (g) => Math.max(-maxGainDb, Math.min(maxGainDb, g))
   let gainDb = clampGain(targetLufs - first.integratedLufs)
@@ -116,9 +167,15 @@ export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30)
   const ceiling = Math.pow(10, ceilingDb / 20)
   const attack = Math.max(1, Math.round(sampleRate * 0.005))
   const releaseCoef = 1 - Math.exp(-1 / (sampleRate * 0.05))
-  const buf = new Float32Array(pcm.length)
+  // The limiter's gain changes slowly (ms) next to the K-weighting filters' response, so the limited
+  // signal's loudness is taken as the K-weighted clip times the gain envelope: one filter pass in all.
+  const z = kWeighted(pcm, sampleRate)
+  const envelope = new Float32Array(pcm.length)
   const need = new Float32Array(pcm.length)
   const dq = new Int32Array(pcm.length)
+  // Secant steps on loudness(gain): the limiter takes more as the gain rises, so plain steps undershoot.
+  let prevGain
+  let prevLufs
   for (let iter = 0; iter < 4; iter++) {
     if (first.samplePeakDb + gainDb <= ceilingDb) break
     const g = Math.pow(10, gainDb / 20) / 32768
@@ -127,26 +184,42 @@ export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30)
       need[i] = a > ceiling ? ceiling / a : 1
     }
     // Lookahead: the gain reaches what a peak needs `attack` samples before it (sliding-window minimum).
+    // (The deque push is written out twice: a closure over head/tail would keep them off registers.)
     let head = 0
     let tail = 0
-    const push = (k) => {
-      while (tail > head && need[dq[tail - 1]] >= need[k]) tail--
+    const primed = Math.min(attack, pcm.length - 1)
+    for (let k = 0; k <= primed; k++) {
+      const v = need[k]
+      while (tail > head && need[dq[tail - 1]] >= v) tail--
       dq[tail++] = k
     }
-    for (let k = 0; k <= Math.min(attack, pcm.length - 1); k++) push(k)
     let env = 1
     for (let i = 0; i < pcm.length; i++) {
-      if (i > 0 && i + attack < pcm.length) push(i + attack)
+      const k = i + attack
+      if (i > 0 && k < pcm.length) {
+        const v = need[k]
+        while (tail > head && need[dq[tail - 1]] >= v) tail--
+        dq[tail++] = k
+      }
       while (dq[head] < i) head++
       const target = need[dq[head]]
       env = target < env ? target : env + (1 - env) * releaseCoef
       if (env > target) env = target
-      buf[i] = pcm[i] * g * env
+      envelope[i] = env
     }
-    predicted = measurePcmLoudness(buf, sampleRate).integratedLufs
+    predicted = gatedLoudness(z, sampleRate, g * 32768, envelope)
     const miss = targetLufs - predicted
-    if (Math.abs(miss) < 0.1) break
-    const next = clampGain(gainDb + miss)
+    // 0.15 LU: well inside the spread between this model and ffmpeg's limiter (see LIMITER_BIAS_LU).
+    if (Math.abs(miss) < 0.15) break
+    // First step: over TTS clips 1 dB more gain yields ~0.6 LU more after the limiter.
+    let step = miss / 0.6
+    if (prevGain !== undefined && prevLufs !== undefined && predicted !== prevLufs) {
+      const slope = (predicted - prevLufs) / (gainDb - prevGain)
+      if (slope > 0.05) step = miss / slope
+    }
+    prevGain = gainDb
+    prevLufs = predicted
+    const next = clampGain(gainDb + Math.min(step, 12))
     if (next === gainDb) break
     gainDb = next
   }
@@ -172,6 +245,8 @@ export function measureWavBuffer(buf, file, plan) {
     planned = new Int16Array(pcm.length + Math.round((plan.padMs * wav.sampleRate) / 1000))
     planned.set(pcm)
   }
-  const gain = plan ? planGain(planned, wav.sampleRate, plan.targetLufs, plan.ceilingDb) : undefined
+  // The pause is silence: it adds no gated block above -70 LUFS, so the clip's own measurement stands for
+  // the padded piece only when no short-clip fallback applies; measure the padded piece when padding.
+  const gain = plan ? planGain(planned, wav.sampleRate, plan.targetLufs, plan.ceilingDb, 30, planned === pcm ? measured : undefined) : undefined
   return { ...measured, sampleRate: wav.sampleRate, samples: frames, ...gain }
 }
