@@ -104,6 +104,8 @@ interface SynthesizeCall {
 interface TtsClient {
   synthesizeSpeech: SynthesizeCall
   listVoices(request: object, options?: object): Promise<[{ voices?: { name?: string | null; languageCodes?: string[] | null; ssmlGender?: unknown; naturalSampleRateHertz?: number | null }[] | null }]>
+  /** Loads credentials and builds the stub; the SDK caches the promise (a failure too). */
+  initialize?(): Promise<unknown>
   close(): Promise<void>
 }
 
@@ -119,6 +121,9 @@ export class GoogleEngine implements TtsEngine {
     sampleRate: SAMPLE_RATE,
   }
   private readonly limiter: RequestsPerMinute
+  /** The client's initialization (credentials), awaited before the first RPC; see ready(). */
+  private init: Promise<void> | undefined
+  private initFailed = false
   /** Engine calls made (attempts included); for tests and stats. */
   calls = 0
 
@@ -183,6 +188,37 @@ export class GoogleEngine implements TtsEngine {
     return { pcm, sampleRate, durationMs: pcmDurationMs(pcm.length, sampleRate) }
   }
 
+  /**
+   * Credentials are loaded by the SDK on the first RPC, and each generated
+   * method also runs `this.initialize().catch(err => { throw err })`, which
+   * leaves an unhandled rejection behind when there are no credentials (it
+   * took a whole render process down). So we initialize the client ourselves,
+   * once, and never call an RPC on a client whose initialization failed: the
+   * caller gets MISSING_CREDENTIALS and nothing is left unhandled. The SDK
+   * caches a failed initialization, so the failure sticks until the engine is
+   * created again (a restart after fixing the credentials).
+   */
+  private ready(what: string, signal?: AbortSignal): Promise<void> {
+    const init = (this.init ??= (async () => {
+      if (!this.client.initialize) return
+      try {
+        await this.client.initialize()
+      } catch (err) {
+        this.initFailed = true
+        const detail = (err as Error)?.message ?? String(err)
+        throw new AppError('MISSING_CREDENTIALS', `Google credentials could not be loaded ${what}: ${detail}`, { cause: err })
+      }
+    })())
+    if (!signal) return init
+    throwIfAborted(signal)
+    // Loading credentials may probe the metadata server for seconds; an abort does not wait for it.
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(new AppError('ABORTED', 'Speech synthesis was cancelled.', { cause: signal.reason }))
+      signal.addEventListener('abort', onAbort, { once: true })
+      init.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    })
+  }
+
   /** One RPC with rate limit, retries with backoff on transient codes, abort and error mapping. */
   private async call<T>(
     invoke: (opts: object) => Promise<T> & { cancel?: () => void },
@@ -192,6 +228,7 @@ export class GoogleEngine implements TtsEngine {
   ): Promise<T> {
     const maxRetries = this.options.maxRetries ?? 4
     const base = this.options.retryBaseMs ?? 500
+    await this.ready(what, signal)
     for (let attempt = 0; ; attempt++) {
       await this.limiter.take(signal)
       throwIfAborted(signal)
@@ -226,6 +263,9 @@ export class GoogleEngine implements TtsEngine {
   }
 
   async close(): Promise<void> {
+    // A client whose initialization failed rejects close() with the same error: nothing is open to close.
+    if (this.init) await this.init.catch(() => {})
+    if (this.initFailed) return
     await this.client.close()
   }
 }

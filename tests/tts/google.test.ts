@@ -153,6 +153,39 @@ describe('Google engine against a local TextToSpeech server', () => {
     }
   })
 
+  test('no credentials at all: MISSING_CREDENTIALS on the call, no unhandled rejection, close() resolves', async () => {
+    // Application Default Credentials from nowhere: no env key, an empty home, not on Google Cloud.
+    const saved = { ...process.env }
+    const home = mkdtempSync(path.join(os.tmpdir(), 'briefcast-nohome-'))
+    delete process.env.GOOGLE_APPLICATION_CREDENTIALS
+    delete process.env.CLOUDSDK_CONFIG
+    process.env.HOME = home
+    process.env.METADATA_SERVER_DETECTION = 'none'
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      // A real client (no sslCreds override), pointed at the fake server: it must never get that far.
+      const bare = await createGoogleEngine({ apiEndpoint: '127.0.0.1', port: fake.port, maxRetries: 0 })
+      await expect(bare.synthesize({ text: 'Anyone?', voice: { language: 'en-US' } })).rejects.toMatchObject({
+        code: 'MISSING_CREDENTIALS',
+        message: expect.stringContaining('credentials'),
+      })
+      // Again (the SDK caches the failed initialization), and through listVoices.
+      await expect(bare.synthesize({ text: 'Still?', voice: { language: 'en-US' } })).rejects.toMatchObject({ code: 'MISSING_CREDENTIALS' })
+      await expect(bare.listVoices()).rejects.toMatchObject({ code: 'MISSING_CREDENTIALS' })
+      await bare.close()
+      // Unhandled rejections are reported after the microtask queue drains: give them a few turns of the loop.
+      for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 20))
+      expect(unhandled).toEqual([])
+      expect(fake.received).toHaveLength(0)
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
+      Object.assign(process.env, saved)
+    }
+  })
+
   test('a named key file that does not exist or is not a key is MISSING_CREDENTIALS', async () => {
     await expect(createGoogleEngine({ keyFile: '/nonexistent/briefcast-key.json' })).rejects.toMatchObject({
       code: 'MISSING_CREDENTIALS',
