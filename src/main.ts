@@ -16,6 +16,7 @@ import { RenderProcess } from './episodes/render-client.ts'
 import { RenderCoordinator } from './episodes/render-coordinator.ts'
 import { AppError, toAppError } from './errors.ts'
 import { createRequestHandler } from './http/app.ts'
+import { feedRuntime } from './http/routes/feed.ts'
 import type { AppDeps } from './http/deps.ts'
 import { publicUrls } from './http/urls.ts'
 import { openStore } from './store/sqlite.ts'
@@ -151,6 +152,8 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   const close = () =>
     (closing ??= (async () => {
       logger.info('shutting down: no new connections; finishing or checkpointing jobs')
+      // The daily-briefing cron timer would otherwise keep the process alive and enqueue work into a closing queue.
+      feedRuntime(deps).schedule?.stop()
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       await deps.close(options.shutdownGraceMs ?? 10_000)

@@ -3,6 +3,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { feedRuntime } from '../../src/http/routes/feed.ts'
 import { API_KEY, paragraphs, postJson, ready, startTestService, waitForArticle, type TestService } from './helpers.ts'
 
 // Google's auth library would otherwise probe the GCE metadata server over the network (the render child inherits this).
@@ -460,6 +461,47 @@ describe('progressive listening', () => {
     const ep = svc.deps.store.episodes.get(a.episodeId!)!
     const file = readFileSync(path.join(svc.config.cacheDir, ep.audioFile))
     expect(file.indexOf(streamed[0]!.body)).toBeGreaterThanOrEqual(0)
+  })
+})
+
+describe('CORS for listen events', () => {
+  it('preflights a cross-origin JSON POST /listen/:id/events, which then counts', async () => {
+    const r = await postJson(svc, '/api/articles', { title: 'Counted', text: 'A short story to count listens of.' })
+    const { id } = (await r.json()) as { id: string }
+    const origin = 'https://news.example'
+    // What a browser sends before fetch(url, {method: 'POST', headers: {'content-type': 'application/json'}}).
+    const pre = await fetch(svc.url + `/listen/${id}/events`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    })
+    expect(pre.status).toBe(204)
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*')
+    expect(pre.headers.get('access-control-allow-methods')!.split(/,\s*/)).toContain('POST')
+    expect(pre.headers.get('access-control-allow-headers')!.toLowerCase().split(/,\s*/)).toContain('content-type')
+    const post = await fetch(svc.url + `/listen/${id}/events`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ event: 'start' }) })
+    expect(post.status).toBe(204)
+    expect(post.headers.get('access-control-allow-origin')).toBe('*')
+    const stats = (await (await svc.api(`/api/articles/${id}/stats`)).json()) as { totals: { starts: number } }
+    expect(stats.totals.starts).toBe(1)
+    // The other Listen URLs stay read-only.
+    const listenPre = await fetch(svc.url + `/listen/${id}/info.json`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } })
+    expect(listenPre.status).toBe(204)
+    expect(listenPre.headers.get('access-control-allow-methods')).not.toMatch(/POST/)
+  })
+})
+
+describe('shutdown', () => {
+  it('close() stops the daily-briefing schedule', async () => {
+    const other = await startTestService({ 'briefing.schedule': '0 6 * * *' })
+    const schedule = feedRuntime(other.deps).schedule
+    try {
+      expect(schedule).toBeDefined()
+      expect(schedule!.nextRun()).toBeInstanceOf(Date)
+    } finally {
+      await other.stop()
+    }
+    // A stopped cron job has no next run (and its timer no longer fires).
+    expect(schedule!.nextRun()).toBeNull()
   })
 })
 

@@ -86,11 +86,16 @@ export function audioRouter(deps: AppDeps): express.Router {
   return router
 }
 
-/** CORS preflight for public GET/HEAD resources (Range and conditional headers). */
-export function preflight(_req: express.Request, res: express.Response): void {
-  res.setHeader('Access-Control-Allow-Origin', '*')
-  res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS')
-  res.setHeader('Access-Control-Allow-Headers', 'Range, If-None-Match, If-Modified-Since, If-Range, Content-Type')
-  res.setHeader('Access-Control-Max-Age', '86400')
-  res.status(204).end()
+/** A CORS preflight answer allowing `methods` (Range, conditional headers and Content-Type are always allowed). */
+export function preflightFor(methods: string): express.RequestHandler {
+  return (_req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*')
+    res.setHeader('Access-Control-Allow-Methods', methods)
+    res.setHeader('Access-Control-Allow-Headers', 'Range, If-None-Match, If-Modified-Since, If-Range, Content-Type')
+    res.setHeader('Access-Control-Max-Age', '86400')
+    res.status(204).end()
+  }
 }
+
+/** CORS preflight for public GET/HEAD resources (Range and conditional headers). */
+export const preflight = preflightFor('GET, HEAD, OPTIONS')

@@ -11,7 +11,7 @@ import { RENDER_ARTICLE } from '../../episodes/render-coordinator.ts'
 import type { ArticleRecord, EpisodeRecord } from '../../store/types.ts'
 import type { AppDeps } from '../deps.ts'
 import { CORS_EXPOSE } from '../serve-file.ts'
-import { preflight } from './audio.ts'
+import { preflight, preflightFor } from './audio.ts'
 
 export function findArticle(deps: AppDeps, id: string): ArticleRecord {
   const a = deps.store.articles.get(id) ?? deps.store.articles.getByExternalId(id)
@@ -64,6 +64,9 @@ export function listenRouter(deps: AppDeps): express.Router {
     res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSE)
   }
 
+  // Listen events (the player router's POST /listen/:id/events): a cross-origin POST with
+  // Content-Type: application/json is preflighted, and the preflight must allow POST.
+  router.options('/listen/:id/events', preflightFor('POST, OPTIONS'))
   router.options(['/listen/:id', '/listen/:id/:file'], preflight)
 
   router.get('/listen/:id/info.json', (req, res) => {
