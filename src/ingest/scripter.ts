@@ -17,10 +17,7 @@ export class Scripter {
 
   #ensure(): Worker {
     if (this.#worker) return this.#worker
-    // Through the tsx bootstrap (see src/tts/worker-boot.mjs: a Node 20 worker cannot load a .ts entry by itself).
-    const w = startWorker(new URL('../tts/worker-boot.mjs', import.meta.url), {
-      workerData: { entry: new URL('./script-worker.ts', import.meta.url).href },
-    })
+    const w = startWorker(new URL('./script-worker.ts', import.meta.url))
     w.on('message', (msg: Reply) => {
       const p = this.#pending.get(msg.id)
       if (!p) return

@@ -10,14 +10,41 @@ import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
 import { startWorker } from '../util/worker.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings, WordTiming } from './engine.ts'
-import type { EspeakJob, EspeakReply, EspeakVoicesJob } from './espeak-worker.ts'
 import { checkSsml, escapeXmlWithMap } from './ssml.ts'
 import { pcmDurationMs } from './wav.ts'
 
 export interface EspeakEngineOptions {
-  /** Worker threads, each with a warm instance; default 1. */
+  /**
+   * Most worker threads, each with a warm instance; default 1. The first starts with
+   * the engine (it lists the voices and warms up); the others start only when jobs
+   * wait for a worker, so a small job never pays for a pool it does not use.
+   */
   workers?: number
 }
+
+/** Messages to and from espeak-worker.mjs (plain JS, so the types live here). */
+export interface EspeakJob {
+  type: 'synth'
+  id: number
+  /** SSML (plain text arrives already XML-escaped, see synthesize). */
+  ssml: string
+  voice: string
+  /** Words per minute. */
+  wpm: number
+  /** 0..100, 50 = the voice's normal pitch. */
+  pitch: number
+}
+
+export interface EspeakVoicesJob {
+  type: 'voices'
+  id: number
+}
+
+export type EspeakReply =
+  /** events: word/sentence events flattened as [type (1 word, 2 sentence), pos, len, ms] x n, as an Int32Array buffer. */
+  | { id: number; ok: true; pcm: ArrayBuffer; sampleRate: number; events: ArrayBuffer }
+  | { id: number; ok: true; voices: { name: string; identifier: string; languages: string[] }[]; variants: string[] }
+  | { id: number; ok: false; cancelled?: boolean; samples?: number; code: 'UNKNOWN_VOICE' | 'ENGINE_FAILED'; message: string }
 
 const PACKAGE = '@echogarden/espeak-ng-emscripten'
 const SAMPLE_RATE = 22050
@@ -48,7 +75,13 @@ interface Slot {
   job: Pending | null
 }
 
-/** Pool of worker threads, each with a warm espeak-ng instance; jobs queue FIFO. */
+/**
+ * Pool of worker threads, each with a warm espeak-ng instance; jobs queue FIFO.
+ * Elastic: one worker starts with the pool, more start only while jobs wait and
+ * fewer workers are starting than jobs are waiting, up to `max`. A re-render with
+ * one changed segment therefore runs on one worker (each costs ~60-80 MB and
+ * ~2 s of CPU before it is fully warm).
+ */
 class EspeakPool {
   private readonly slots: Slot[] = []
   private readonly queue: Pending[] = []
@@ -59,25 +92,34 @@ class EspeakPool {
   private readonly firstReady: Promise<void>
   private resolveFirstReady!: () => void
   private rejectFirstReady!: (err: unknown) => void
+  /** Set when no worker could start: new workers are not tried again for every job. */
+  private failedStart = false
 
-  constructor(size: number) {
+  constructor(private readonly max: number) {
     this.firstReady = new Promise((resolve, reject) => {
       this.resolveFirstReady = resolve
       this.rejectFirstReady = reject
     })
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn())
+    this.slots.push(this.spawn())
   }
 
   ready(): Promise<void> {
     return this.firstReady
   }
 
+  /** Start another worker when jobs wait that the idle and starting workers cannot take. */
+  private grow(): void {
+    if (this.closed || this.failedStart || this.slots.length >= this.max) return
+    const free = this.slots.filter((s) => !s.job).length
+    if (this.queue.length > free) this.slots.push(this.spawn())
+  }
+
   private spawn(): Slot {
     const cancel = new Int32Array(new SharedArrayBuffer(4))
-    // Through worker-boot.mjs: see there why startWorker alone cannot load a .ts entry on Node 20.
-    const worker = startWorker(new URL('./worker-boot.mjs', import.meta.url), {
+    // Plain JS entry with no loader (see there why), so no tsx in the thread.
+    const worker = startWorker(new URL('./espeak-worker.mjs', import.meta.url), {
       execArgv: [],
-      workerData: { entry: new URL('./espeak-worker.ts', import.meta.url).href, cancel: cancel.buffer },
+      workerData: { cancel: cancel.buffer },
     })
     const slot: Slot = { worker, cancel, ready: false, job: null }
     worker.on('message', (msg: EspeakReply | { ready: true }) => {
@@ -106,7 +148,10 @@ class EspeakPool {
       const job = slot.job
       slot.job = null
       if (job) job.reject(new AppError('ENGINE_FAILED', `espeak-ng worker failed: ${err.message}`, { cause: err }))
-      if (!slot.ready) this.rejectFirstReady(new AppError('ENGINE_FAILED', `espeak-ng could not start: ${err.message}`, { cause: err }))
+      if (!slot.ready) {
+        this.failedStart = true
+        this.rejectFirstReady(new AppError('ENGINE_FAILED', `espeak-ng could not start: ${err.message}`, { cause: err }))
+      }
     })
     worker.on('exit', () => {
       const job = slot.job
@@ -118,12 +163,20 @@ class EspeakPool {
             : new AppError('ENGINE_FAILED', 'espeak-ng worker exited during synthesis.'),
         )
       const index = this.slots.indexOf(slot)
-      // Replace a worker that died after it had worked; one that never started would only die again.
-      if (!this.closed && index >= 0 && slot.ready) {
-        this.slots[index] = this.spawn()
-      } else if (index >= 0 && !slot.ready && this.slots.every((s) => s === slot || !s.ready)) {
+      if (index < 0) return
+      // Replace a worker that died after it had worked (if there is still work for it);
+      // one that never started would only die again.
+      this.slots.splice(index, 1)
+      if (!slot.ready && this.slots.every((s) => !s.ready)) {
+        this.failedStart = true
         this.rejectFirstReady(new AppError('ENGINE_FAILED', 'espeak-ng worker exited before it was ready.'))
+        // Nothing can run these jobs now.
+        for (const job of this.queue.splice(0)) job.reject(new AppError('ENGINE_FAILED', 'espeak-ng could not start.'))
+        return
       }
+      if (!this.closed && slot.ready && this.slots.length === 0) this.slots.push(this.spawn())
+      this.grow()
+      this.pump()
     })
     return slot
   }
@@ -168,12 +221,13 @@ class EspeakPool {
       }
       this.queue.push(job)
       this.pump()
+      this.grow()
     })
   }
 
-  /** Jobs waiting or running; for tests and stats. */
-  get load(): { queued: number; running: number; workers: number } {
-    return { queued: this.queue.length, running: this.slots.filter((s) => s.job).length, workers: this.slots.length }
+  /** Jobs waiting or running, and workers started; for tests and stats. */
+  get load(): { queued: number; running: number; workers: number; maxWorkers: number } {
+    return { queued: this.queue.length, running: this.slots.filter((s) => s.job).length, workers: this.slots.length, maxWorkers: this.max }
   }
 
   async close(): Promise<void> {
@@ -236,7 +290,7 @@ export class EspeakEngine implements TtsEngine {
     }
   }
 
-  get load(): { queued: number; running: number; workers: number } {
+  get load(): { queued: number; running: number; workers: number; maxWorkers: number } {
     return this.pool.load
   }
 
@@ -301,17 +355,22 @@ export class EspeakEngine implements TtsEngine {
     }
     if (!('pcm' in reply)) throw new AppError('ENGINE_FAILED', 'espeak-ng returned no audio.')
     const pcm = Buffer.from(reply.pcm)
-    const words: WordTiming[] = reply.events
-      .filter((e) => e.type === 'word' && e.len > 0)
-      .map((e) => {
-        // espeak reports 1-based character positions in the text it was given.
-        const start = e.pos - 1
-        const end = start + e.len
-        if (!map) return { offset: start, length: e.len, startMs: e.ms }
-        const o = map[Math.min(Math.max(start, 0), map.length - 1)]!
-        const oe = map[Math.min(Math.max(end, 0), map.length - 1)]!
-        return { offset: o, length: Math.max(1, oe - o), startMs: e.ms }
-      })
+    const events = new Int32Array(reply.events)
+    const words: WordTiming[] = []
+    for (let i = 0; i + 3 < events.length; i += 4) {
+      const [type, pos, len, ms] = [events[i]!, events[i + 1]!, events[i + 2]!, events[i + 3]!]
+      if (type !== 1 || len <= 0) continue
+      // espeak reports 1-based character positions in the text it was given.
+      const start = pos - 1
+      const end = start + len
+      if (!map) {
+        words.push({ offset: start, length: len, startMs: ms })
+        continue
+      }
+      const o = map[Math.min(Math.max(start, 0), map.length - 1)]!
+      const oe = map[Math.min(Math.max(end, 0), map.length - 1)]!
+      words.push({ offset: o, length: Math.max(1, oe - o), startMs: ms })
+    }
     return { pcm, sampleRate: reply.sampleRate, durationMs: pcmDurationMs(pcm.length, reply.sampleRate), words }
   }
 

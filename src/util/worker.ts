@@ -1,16 +1,16 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads'
 
+const BOOT = new URL('./worker-boot.mjs', import.meta.url)
+
 /**
- * Start a worker thread from a module URL. Source files are TypeScript run
- * through tsx; a worker only inherits the tsx loader when the parent was
- * started with `--import tsx`, which is not the case under vitest, so for .ts
- * entry points the loader is added explicitly.
+ * Start a worker thread from a module URL. A .ts entry runs through
+ * worker-boot.mjs, which registers tsx inside the thread and then imports the
+ * entry (on Node 20 a worker gets no module hooks from `--import tsx` in
+ * execArgv: ERR_UNKNOWN_FILE_EXTENSION under `node --import tsx` and vitest
+ * alike); the entry sees the workerData given here, unchanged. A .js/.mjs
+ * entry starts as is, with no loader in the thread (tsx costs ~100 MB there).
  */
 export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
-  const isTs = url.pathname.endsWith('.ts')
-  const execArgv = [...(options.execArgv ?? process.execArgv)]
-  if (isTs && !execArgv.some((a, i) => a.includes('tsx') && (execArgv[i - 1] === '--import' || a.startsWith('--import')))) {
-    execArgv.push('--import', 'tsx')
-  }
-  return new Worker(url, { ...options, execArgv })
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, options)
+  return new Worker(BOOT, { ...options, workerData: { __briefcastBoot: { entry: url.href, data: options.workerData } } })
 }

@@ -98,7 +98,25 @@ describe('espeak-ng engine', () => {
     const texts = Array.from({ length: 8 }, (_, i) => `Sentence number ${i + 1} of the batch.`)
     const clips = await Promise.all(texts.map((text) => engine.synthesize({ text, voice: { language: 'en' } })))
     expect(clips.every((c) => c.durationMs > 500)).toBe(true)
-    expect(engine.load).toEqual({ queued: 0, running: 0, workers: 2 })
+    expect(engine.load).toEqual({ queued: 0, running: 0, workers: 2, maxWorkers: 2 })
+  })
+
+  test('the pool is elastic: one worker at start and for one job, more only while jobs wait', async () => {
+    const pool = await createEspeakEngine({ workers: 3 })
+    try {
+      expect(pool.load).toMatchObject({ workers: 1, maxWorkers: 3 })
+      await pool.synthesize({ text: 'One changed paragraph.', voice: { language: 'en' } })
+      await pool.synthesize({ text: 'And then another one, after it.', voice: { language: 'en' } })
+      expect(pool.load.workers).toBe(1)
+      const texts = Array.from({ length: 6 }, (_, i) => `Batch sentence ${i + 1}, long enough to keep a worker busy for a while.`)
+      const batch = Promise.all(texts.map((text) => pool.synthesize({ text, voice: { language: 'en' } })))
+      expect(pool.load.workers).toBe(3)
+      const clips = await batch
+      expect(clips.every((c) => c.durationMs > 1000)).toBe(true)
+      expect(pool.load).toMatchObject({ workers: 3, queued: 0, running: 0 })
+    } finally {
+      await pool.close()
+    }
   })
 
   test('aborting a queued request removes it without touching the running one', async () => {

@@ -1,0 +1,143 @@
+/**
+ * Worker thread that keeps one warm espeak-ng instance (message types: EspeakJob,
+ * EspeakVoicesJob and EspeakReply in espeak.ts).
+ *
+ * Plain JavaScript on purpose: a TypeScript entry needs tsx registered inside the
+ * thread, and tsx + esbuild cost ~120 MB per worker (measured: 190 MB per worker
+ * through the tsx bootstrap, ~60-80 MB for this file), which put `briefcast render`
+ * over its 300 MB budget.
+ *
+ * The package is espeak-ng compiled to JavaScript (wasm2js), so V8 has to warm up
+ * its JIT: the first few seconds of audio cost ~30x the CPU of later ones. Instantiating
+ * and loading a voice's dictionary is also slow (~0.2 s), so each worker lives as long
+ * as the engine and keeps warming itself while idle (see warmStep).
+ *
+ * Cancellation: the synthesis call is synchronous inside this thread, so the parent
+ * cannot post a message to stop it; instead it writes the job id into a shared
+ * Int32Array, and the audio callback (called per audio chunk) returns 1, which makes
+ * espeak-ng abandon the rest of the text.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import Module from '@echogarden/espeak-ng-emscripten'
+
+const cancel = new Int32Array(workerData.cancel)
+const port = parentPort
+
+const mod = await Module()
+const espeak = new mod.eSpeakNGWorker()
+let currentVoice = ''
+// Rate and pitch are set only when they change (most jobs of one render share them).
+let currentRate = -1
+let currentPitch = -1
+
+// Warm up: load the English dictionary and start V8 on the synthesis code. After 'ready'
+// the worker keeps warming itself with varied text, one sentence at a time, whenever it
+// is idle (a real job waits at most one short sentence).
+espeak.set_voice('en-us')
+currentVoice = 'en-us'
+espeak.synthesize('The quick brown fox jumps over the lazy dog, and 42 people watched it happen on Monday.', () => 0)
+const WARM_UP = [
+  'On 3 March 2025, the company reported revenue of $4.2 billion, up 17% from a year earlier.',
+  'Dr. Smith, who leads the lab at MIT, said the results were "encouraging, but early".',
+  'Officials in Washington, Brussels and Beijing met on Tuesday to discuss trade, energy and security.',
+  'The new model runs on GPUs and CPUs alike; it needs 16 GB of memory and about 30 watts.',
+  'Why does it matter? Because prices rose faster than wages for the third month in a row.',
+  "She'd already left when they arrived at 9:30 p.m., so nobody knew what she'd found.",
+  'Analysts expect the merger to close in the second half of the year, pending regulatory approval.',
+  'Temperatures will climb to 31 degrees in the south, with thunderstorms likely over the mountains.',
+]
+let warmIndex = 0
+let busy = false
+function warmStep() {
+  if (warmIndex >= WARM_UP.length || busy) return
+  // Jobs run synchronously in the message handler, so this only ever runs between jobs.
+  if (currentVoice === 'en-us') espeak.synthesize(WARM_UP[warmIndex++], () => 0)
+  else warmIndex = WARM_UP.length // in use for another language: its own jobs warm it
+  setImmediate(warmStep)
+}
+
+function listVoices(job) {
+  const voices = espeak.list_voices().map((v) => ({ name: v.name, identifier: v.identifier, languages: v.languages.map((l) => l.name) }))
+  let variants = []
+  try {
+    variants = mod.FS.readdir('/usr/share/espeak-ng-data/voices/!v').filter((f) => !f.startsWith('.'))
+  } catch {
+    // Older builds keep variants elsewhere; variants are then not validated up front.
+  }
+  port.postMessage({ id: job.id, ok: true, voices, variants })
+}
+
+function synthesize(job) {
+  if (job.voice !== currentVoice) {
+    const rc = espeak.set_voice(job.voice)
+    // set_voice resets rate and pitch to the voice's own.
+    currentRate = -1
+    currentPitch = -1
+    if (rc !== 0) {
+      // Restore a known-good voice so the next job does not inherit a half-set one.
+      espeak.set_voice('en-us')
+      currentVoice = 'en-us'
+      port.postMessage({ id: job.id, ok: false, code: 'UNKNOWN_VOICE', message: `espeak-ng has no voice "${job.voice}".` })
+      return
+    }
+    currentVoice = job.voice
+  }
+  if (job.wpm !== currentRate) espeak.set_rate((currentRate = job.wpm))
+  if (job.pitch !== currentPitch) espeak.set_pitch((currentPitch = job.pitch))
+  const chunks = []
+  let samples = 0
+  // Word and sentence events only, flattened into one Int32Array (type, pos, len, ms per
+  // event: 1 = word, 2 = sentence) so the reply is transferred, not structured-cloned as
+  // thousands of small objects.
+  let events = new Int32Array(256)
+  let eventCount = 0
+  let cancelled = false
+  espeak.synthesize(job.ssml, (chunk, evs) => {
+    if (Atomics.load(cancel, 0) === job.id) {
+      cancelled = true
+      return 1
+    }
+    // The binding already hands over a copy of the engine's buffer.
+    chunks.push(chunk)
+    samples += chunk.length
+    for (const e of evs) {
+      const type = e.type === 'word' ? 1 : e.type === 'sentence' ? 2 : 0
+      if (type === 0) continue
+      if ((eventCount + 1) * 4 > events.length) {
+        const grown = new Int32Array(events.length * 2)
+        grown.set(events)
+        events = grown
+      }
+      events.set([type, e.text_position, e.word_length, e.audio_position], eventCount * 4)
+      eventCount++
+    }
+    return 0
+  })
+  if (cancelled) {
+    port.postMessage({ id: job.id, ok: false, cancelled: true, samples, code: 'ENGINE_FAILED', message: 'cancelled' })
+    return
+  }
+  const pcm = new Int16Array(samples)
+  let at = 0
+  for (const c of chunks) {
+    pcm.set(c, at)
+    at += c.length
+  }
+  const ev = events.slice(0, eventCount * 4)
+  port.postMessage({ id: job.id, ok: true, pcm: pcm.buffer, sampleRate: espeak.get_samplerate(), events: ev.buffer }, [pcm.buffer, ev.buffer])
+}
+
+port.on('message', (job) => {
+  busy = true
+  try {
+    if (job.type === 'voices') listVoices(job)
+    else synthesize(job)
+  } catch (err) {
+    port.postMessage({ id: job.id, ok: false, code: 'ENGINE_FAILED', message: err instanceof Error ? err.message : String(err) })
+  } finally {
+    busy = false
+    setImmediate(warmStep)
+  }
+})
+port.postMessage({ ready: true })
+setImmediate(warmStep)
