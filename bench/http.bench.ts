@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import autocannon from 'autocannon'
 
 const RANGE = 64 * 1024
@@ -48,9 +49,19 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-bench-http-'))
   const key = 'bench-key-0123456789abcdef'
   const children: ChildProcess[] = []
-  const cleanup = () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
+  const cleanup = async () => {
+    // SIGTERM: the service stops its render process (and its ffmpeg children) before the directory goes away.
+    await Promise.all(
+      children.map(async (c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return
+        const exited = new Promise((r) => c.once('exit', r))
+        c.kill('SIGTERM')
+        const t = setTimeout(() => c.kill('SIGKILL'), 5000)
+        await exited
+        clearTimeout(t)
+      }),
+    )
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
   }
   try {
     const service = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -118,9 +129,19 @@ async function main(): Promise<void> {
     // Latency at a fixed request rate (closed-loop saturation measures queueing, not service time): idle, then during two renders.
     const rate = Number(process.env.BENCH_RATE ?? 200)
     const loop = async () => ((await (await fetch(`${base}/readyz`)).json()) as { eventLoop: { p99Ms: number; maxMs: number } }).eventLoop
+    // The client's own event-loop delay: autocannon times requests on this loop, so a starved client inflates p99 too.
+    const client = monitorEventLoopDelay({ resolution: 1 })
+    client.enable()
+    const clientLag = () => {
+      const r = { p99Ms: Math.round(client.percentile(99) / 1e5) / 10, maxMs: Math.round(client.max / 1e5) / 10 }
+      client.reset()
+      return r
+    }
     await loop() // resets the service's event-loop delay histogram
+    clientLag()
     const idle = await run(ready.audioUrl, rate)
     const idleLag = await loop()
+    const idleClient = clientLag()
     process.stdout.write(`briefcast /audio at ${rate} req/s, idle:          ${fmt(idle)}\n`)
 
     // Two renders in the background.
@@ -132,14 +153,17 @@ async function main(): Promise<void> {
     }
     while ((await rendering()) < 2) await new Promise((r) => setTimeout(r, 50))
     await loop()
+    clientLag()
     const busy = await run(ready.audioUrl, rate)
     const lag = await loop()
+    const busyClient = clientLag()
     const still = await rendering()
     process.stdout.write(`briefcast /audio at ${rate} req/s, 2 renders:     ${fmt(busy)} (renders still running at the end: ${still}/2)\n`)
     process.stdout.write(`service event-loop delay (10 ms resolution): idle run p99 ${idleLag.p99Ms} ms, max ${idleLag.maxMs} ms; during renders p99 ${lag.p99Ms} ms, max ${lag.maxMs} ms\n`)
+    process.stdout.write(`client (autocannon) event-loop delay: idle run p99 ${idleClient.p99Ms} ms, max ${idleClient.maxMs} ms; during renders p99 ${busyClient.p99Ms} ms, max ${busyClient.maxMs} ms\n`)
     process.stdout.write(`p99 while rendering: ${busy.latency.p99} ms (goal < 50 ms); idle p99 ${idle.latency.p99} ms; ratio ${(busy.latency.p99 / Math.max(1, idle.latency.p99)).toFixed(2)}x\n`)
   } finally {
-    cleanup()
+    await cleanup()
   }
 }
 

@@ -3,7 +3,9 @@
  * RenderFn for the RenderCoordinator that renders out of process, with the
  * same progress, pieces (in order), result and errors as renderEpisode.
  */
-import { fork, type ChildProcess } from 'node:child_process'
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../config.ts'
@@ -28,6 +30,41 @@ interface Pending {
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+
+/**
+ * `chrt --idle 0`, when it works here: the render process then runs under
+ * SCHED_IDLE from its first instruction, and every thread and ffmpeg child it
+ * starts inherits it. A nice value only lowers the render's weight: a request
+ * that wakes the service still waits for the running render thread's time
+ * slice on each core, several times per request (bench/http.bench.ts: p99 of
+ * 70-105 ms with renders, 30-60 ms without). A SCHED_IDLE thread is preempted
+ * as soon as any normal thread wants its core, and still gets every idle cycle.
+ * BRIEFCAST_RENDER_CPU=nice keeps the nice-only behaviour (a box saturated by
+ * other work would otherwise never give renders a cycle).
+ */
+let idleLauncher: string | null | undefined
+function schedIdleLauncher(): string | null {
+  if (idleLauncher !== undefined) return idleLauncher
+  idleLauncher = null
+  if (process.platform !== 'linux' || process.env.BRIEFCAST_RENDER_CPU === 'nice') return idleLauncher
+  for (const bin of ['/usr/bin/chrt', '/bin/chrt', '/usr/local/bin/chrt']) {
+    if (!existsSync(bin)) continue
+    // Containers may forbid sched_setscheduler: try it once (cheap: the service is still small here).
+    if (spawnSync(bin, ['--idle', '0', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0) idleLauncher = bin
+    break
+  }
+  return idleLauncher
+}
+
+/**
+ * Synthesis threads for the render process: one core fewer than the machine
+ * has (the service and its readers keep a core), unless set explicitly.
+ */
+function renderConfig(config: Config): Config {
+  const builtIn = Math.max(1, Math.min(os.availableParallelism(), 8))
+  if (process.env.BRIEFCAST_ESPEAK_WORKERS || config.tts.espeakWorkers !== builtIn) return config
+  return { ...config, tts: { ...config.tts, espeakWorkers: Math.max(1, os.availableParallelism() - 1) } }
+}
 const toError = (e: ErrorJson) => new AppError(e.code, e.message, { status: e.status, help: e.help, details: e.details })
 
 export class RenderProcess {
@@ -46,11 +83,12 @@ export class RenderProcess {
 
   #ensure(): Promise<void> {
     if (this.#child?.connected && this.#ready) return this.#ready
-    const child = fork(fileURLToPath(new URL('./render-process.ts', import.meta.url)), [], {
-      cwd: ROOT,
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    })
+    const entry = fileURLToPath(new URL('./render-process.ts', import.meta.url))
+    const launcher = schedIdleLauncher()
+    // The IPC channel survives the exec of node by chrt (NODE_CHANNEL_FD is inherited).
+    const child = launcher
+      ? spawn(launcher, ['--idle', '0', process.execPath, '--import', 'tsx', entry], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      : fork(entry, [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.#child = child
     let readyResolve!: () => void
     let readyReject!: (e: unknown) => void
@@ -101,7 +139,7 @@ export class RenderProcess {
     }
     child.on('exit', (code, sig) => fail(`exit ${code ?? sig}`))
     child.on('error', (err) => fail(err.message))
-    child.send({ type: 'init', config: this.#config })
+    child.send({ type: 'init', config: renderConfig(this.#config) })
     this.#refresh()
     return this.#ready
   }
