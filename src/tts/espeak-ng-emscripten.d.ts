@@ -1,4 +1,4 @@
-// The package ships no types; the worker describes the part it uses (see espeak-worker.ts).
+// The package ships no types; the worker describes the part it uses (see espeak-worker.mjs).
 declare module '@echogarden/espeak-ng-emscripten' {
   const createModule: () => Promise<unknown>
   export default createModule

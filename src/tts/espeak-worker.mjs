@@ -30,13 +30,15 @@ let currentVoice = ''
 let currentRate = -1
 let currentPitch = -1
 
-// Warm up: load the English dictionary and start V8 on the synthesis code. After 'ready'
-// the worker keeps warming itself with varied text, one sentence at a time, whenever it
-// is idle (a real job waits at most one short sentence).
+// Warm up: load the English dictionary now; after 'ready' the worker warms V8 on the
+// synthesis code with varied text, one sentence at a time, whenever it is idle (a real
+// job waits at most one short sentence), so a service is fast on its first requests.
 espeak.set_voice('en-us')
 currentVoice = 'en-us'
-espeak.synthesize('The quick brown fox jumps over the lazy dog, and 42 people watched it happen on Monday.', () => 0)
+// 'ready' is posted before any warm-up sentence: a job that is waiting (a re-render with
+// one changed paragraph) warms the code itself instead of queueing behind unrelated text.
 const WARM_UP = [
+  'The quick brown fox jumps over the lazy dog, and 42 people watched it happen on Monday.',
   'On 3 March 2025, the company reported revenue of $4.2 billion, up 17% from a year earlier.',
   'Dr. Smith, who leads the lab at MIT, said the results were "encouraging, but early".',
   'Officials in Washington, Brussels and Beijing met on Tuesday to discuss trade, energy and security.',
@@ -140,4 +142,6 @@ port.on('message', (job) => {
   }
 })
 port.postMessage({ ready: true })
-setImmediate(warmStep)
+// A short grace period: the engine's voice listing and a render's first jobs arrive
+// right after 'ready' and should not wait behind a cold warm-up sentence.
+setTimeout(warmStep, 200)
