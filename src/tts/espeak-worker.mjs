@@ -49,13 +49,27 @@ const WARM_UP = [
   'Temperatures will climb to 31 degrees in the south, with thunderstorms likely over the mountains.',
 ]
 let warmIndex = 0
-let busy = false
+// Warm-up runs only after the worker has been idle a while. Queued jobs arrive as port
+// messages, which Node delivers after an immediate scheduled at the end of the previous
+// job, so warming "between jobs" would slip one cold sentence in front of each of the
+// first jobs of a render (8 extra sentences of the most expensive, not yet compiled
+// work); waiting for a quiet moment keeps the warm-up for idle services only.
+const IDLE_MS = 150
+let lastJobEnd = 0
+let warmTimer = null
+function scheduleWarm(delay) {
+  if (warmIndex >= WARM_UP.length || warmTimer) return
+  warmTimer = setTimeout(warmStep, delay)
+}
 function warmStep() {
-  if (warmIndex >= WARM_UP.length || busy) return
-  // Jobs run synchronously in the message handler, so this only ever runs between jobs.
+  warmTimer = null
+  if (warmIndex >= WARM_UP.length) return
+  const idle = performance.now() - lastJobEnd
+  if (idle < IDLE_MS) return scheduleWarm(IDLE_MS - idle + 1)
   if (currentVoice === 'en-us') espeak.synthesize(WARM_UP[warmIndex++], () => 0)
   else warmIndex = WARM_UP.length // in use for another language: its own jobs warm it
-  setImmediate(warmStep)
+  // Jobs run synchronously in the message handler, so a sentence only ever runs between jobs.
+  scheduleWarm(0)
 }
 
 function listVoices(job) {
@@ -130,18 +144,18 @@ function synthesize(job) {
 }
 
 port.on('message', (job) => {
-  busy = true
   try {
     if (job.type === 'voices') listVoices(job)
     else synthesize(job)
   } catch (err) {
     port.postMessage({ id: job.id, ok: false, code: 'ENGINE_FAILED', message: err instanceof Error ? err.message : String(err) })
   } finally {
-    busy = false
-    setImmediate(warmStep)
+    lastJobEnd = performance.now()
+    scheduleWarm(IDLE_MS)
   }
 })
 port.postMessage({ ready: true })
-// A short grace period: the engine's voice listing and a render's first jobs arrive
-// right after 'ready' and should not wait behind a cold warm-up sentence.
-setTimeout(warmStep, 200)
+// The engine's voice listing and a render's first jobs arrive right after 'ready' and
+// should not wait behind a cold warm-up sentence.
+lastJobEnd = performance.now()
+scheduleWarm(IDLE_MS)
