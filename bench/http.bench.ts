@@ -179,10 +179,16 @@ function article(paragraphs: number, seed: string): string {
 async function waitForListening(child: ChildProcess): Promise<string> {
   return await new Promise<string>((resolve, reject) => {
     let out = ''
+    let found = false
     child.stdout!.on('data', (d: Buffer) => {
+      if (found) return // keep draining the pipe, without keeping (or scanning) the log
       out += d.toString()
       const m = /"url":"(http:\/\/[^"]+)"/.exec(out)
-      if (m) resolve(m[1]!)
+      if (m) {
+        found = true
+        out = ''
+        resolve(m[1]!)
+      }
     })
     child.once('exit', (code) => reject(new Error(`service exited ${code}: ${out}`)))
   })

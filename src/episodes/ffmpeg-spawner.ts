@@ -118,10 +118,15 @@ export class FfmpegSpawner {
     this.#closed = true
     const c = this.#child
     this.#child = undefined
-    if (c && c.exitCode === null) {
+    if (c && c.exitCode === null && c.signalCode === null) {
       const exited = new Promise((r) => c.once('exit', r))
-      c.disconnect()
+      // The idle child is unref'd: ref it, or a process with nothing else to do ends before its exit is seen.
+      c.ref()
+      if (c.connected) c.disconnect()
+      else c.kill()
+      const kill = setTimeout(() => c.kill('SIGKILL'), 5000)
       await exited
+      clearTimeout(kill)
     }
   }
 }

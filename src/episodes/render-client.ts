@@ -198,10 +198,15 @@ export class RenderProcess {
     this.#closed = true
     const c = this.#child
     this.#child = undefined
-    if (c && c.exitCode === null && c.connected) {
+    if (c && c.exitCode === null && c.signalCode === null && c.connected) {
       const exited = new Promise((r) => c.once('exit', r))
+      // The idle child is unref'd: without this, a process with nothing else to do would end (exit code 13:
+      // unsettled top-level await) before the child's exit is seen. It stops by itself on disconnect.
+      c.ref()
       c.disconnect()
+      const kill = setTimeout(() => c.kill('SIGKILL'), 5000)
       await exited
+      clearTimeout(kill)
     }
   }
 }
