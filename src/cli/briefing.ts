@@ -20,8 +20,9 @@ import { composeBriefing, type BriefingStory, type StoryMode } from '../episodes
 import { AppError, toAppError } from '../errors.ts'
 import type { InputFormat, Script } from '../script/types.ts'
 import type { VoiceProfile } from '../tts/types.ts'
-import { fileError, tempPathFor } from '../util/files.ts'
+import { fileError } from '../util/files.ts'
 import { createProgressBar } from '../util/progress.ts'
+import { publishOutputs } from './outputs.ts'
 
 const HELP = `usage: briefcast briefing <files...> -o out.mp3 [options]
 
@@ -206,31 +207,14 @@ export async function run(argv: string[]): Promise<number> {
       },
     )
 
-    const staged: [string, string][] = []
-    for (const [from, to] of [
-      [result.vttPath, outputs.vtt],
-      [result.chaptersPath, outputs.chapters],
-      [result.audioPath, outputs.audio],
-    ] as const) {
-      const tmp = tempPathFor(to)
-      temps.push(tmp)
-      janitor.addTemp(tmp)
-      try {
-        await fs.copyFile(from, tmp)
-      } catch (err) {
-        throw fileError(err, to)
-      }
-      if (controller.signal.aborted) throw new AppError('ABORTED', 'The operation was cancelled.')
-      staged.push([tmp, to])
-    }
-    for (const [tmp, to] of staged) {
-      try {
-        await fs.rename(tmp, to)
-      } catch (err) {
-        throw fileError(err, to)
-      }
-      janitor.removeTemp(tmp)
-    }
+    await publishOutputs(
+      [
+        [result.vttPath, outputs.vtt],
+        [result.chaptersPath, outputs.chapters],
+        [result.audioPath, outputs.audio],
+      ],
+      { janitor, temps, signal: controller.signal },
+    )
     bar.clear()
     if (!values.quiet) {
       const l = result.loudness

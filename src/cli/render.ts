@@ -20,8 +20,9 @@ import { startJanitor } from '../audio/janitor.ts'
 import { tempRoot } from '../audio/tempdir.ts'
 import { renderEpisode } from '../episodes/render.ts'
 import type { ArticleInput, InputFormat } from '../script/types.ts'
-import { fileError, tempPathFor } from '../util/files.ts'
+import { fileError } from '../util/files.ts'
 import { createProgressBar } from '../util/progress.ts'
+import { publishOutputs } from './outputs.ts'
 
 const HELP = `usage: briefcast render <file|url|-> -o out.mp3 [--voice PROFILE] [--format mp3|m4a] [--title TITLE] [--config FILE]
 
@@ -225,32 +226,14 @@ export async function run(argv: string[]): Promise<number> {
 
     trace(`rendered: ${result.stats.synthesized} synthesized, ${result.stats.cached} cached, ${result.stats.encoded} pieces encoded, ${result.stats.elapsedMs} ms`)
     // Copy the cached episode out: temp names beside the targets (same filesystem), then rename.
-    const copies: [string, string][] = [
-      [result.vttPath, outputs.vtt],
-      [result.chaptersPath, outputs.chapters],
-      [result.audioPath, outputs.audio],
-    ]
-    const staged: [string, string][] = []
-    for (const [from, to] of copies) {
-      const tmp = tempPathFor(to)
-      temps.push(tmp)
-      janitor.addTemp(tmp)
-      try {
-        await fs.copyFile(from, tmp)
-      } catch (err) {
-        throw fileError(err, to)
-      }
-      if (controller.signal.aborted) throw new AppError('ABORTED', 'The operation was cancelled.')
-      staged.push([tmp, to])
-    }
-    for (const [tmp, to] of staged) {
-      try {
-        await fs.rename(tmp, to)
-      } catch (err) {
-        throw fileError(err, to)
-      }
-      janitor.removeTemp(tmp)
-    }
+    await publishOutputs(
+      [
+        [result.vttPath, outputs.vtt],
+        [result.chaptersPath, outputs.chapters],
+        [result.audioPath, outputs.audio],
+      ],
+      { janitor, temps, signal: controller.signal },
+    )
     bar.clear()
     if (!values.quiet) {
       const l = result.loudness
