@@ -69,22 +69,37 @@ function prefixFitting(text: string, maxBytes: number): number {
   return i
 }
 
-const CLAUSE_CUT = /[,;:)\]]\s+|[，、；：。！？،؛]\s*|\s[–—-]\s/gu
+/** Clause breaks followed by a space (or a spaced dash): cutting there never splits a word. */
+const CLAUSE_CUT = /[,;:)\]]\s+|[，、；：。！？،؛]\s+|\s[–—-]\s/gu
+/** Full-width/Arabic clause punctuation with no space after: a clause break in scripts written without spaces. */
+const UNSPACED_CLAUSE_CUT = /[，、；：。！？،؛](?=\S|$)/gu
+
+function lastCut(head: string, pattern: RegExp, limit: number): number {
+  let cut = -1
+  for (const m of head.matchAll(pattern)) {
+    const end = m.index + m[0].length
+    if (end <= limit && end > 0) cut = end
+  }
+  return cut
+}
 
 /** The best cut in text[0..limit]: the last clause break, else the last space, else the last word boundary, else the last grapheme boundary. */
 function findCut(text: string, limit: number, language: string): number {
   const head = text.slice(0, limit)
   // A clause cut that leaves a tiny first piece is worse than a space cut near the limit.
   const minUseful = Math.floor(limit * 0.3)
-  let clause = -1
-  for (const m of head.matchAll(CLAUSE_CUT)) {
-    const end = m.index + m[0].length
-    if (end <= limit && end > 0) clause = end
-  }
+  const clause = lastCut(head, CLAUSE_CUT, limit)
   if (clause >= minUseful) return clause
+  // Text written without spaces (CJK): its punctuation is the clause break. In
+  // spaced text the same characters can sit inside a token ("，¡x"), and cutting
+  // there would split a word, so a space is preferred.
+  const spaced = /\s/.test(head)
+  const unspaced = lastCut(head, UNSPACED_CLAUSE_CUT, limit)
+  if (!spaced && unspaced >= minUseful) return unspaced
   const space = head.search(/\s\S*$/)
   if (space > 0) return space + 1
   if (clause > 0) return clause
+  if (unspaced > 0) return unspaced
   // No space (CJK, Thai, or one huge token): word boundaries, then graphemes.
   const words = wordBoundaries(text.slice(0, Math.min(text.length, limit + 64)), language).filter((c) => c <= limit)
   const lastWord = words.length ? words[words.length - 1]! : 0

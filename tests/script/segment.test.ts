@@ -51,6 +51,16 @@ describe('segmentText', () => {
     expect(pieces.map((p) => p.text).join('')).toBe(zh)
   })
 
+  it('cuts CJK text at its full-width punctuation, but never inside a spaced token', () => {
+    const zh = '人工智能正在改变世界，'.repeat(12) + '结束。'
+    const pieces = splitToLimit(zh, 100, 'zh')
+    for (const p of pieces.slice(0, -1)) expect(p.endsWith('，')).toBe(true)
+    expect(pieces.join('')).toBe(zh)
+    // Found by the property test: a full-width comma inside a token of spaced text.
+    const mixed = splitToLimit('minus 5 degrees Celsius ，¡𐀀', 32, 'en')
+    expect(mixed).toEqual(['minus 5 degrees Celsius', '，¡𐀀'])
+  })
+
   it('splits a single word longer than the limit at grapheme boundaries, as a last resort', () => {
     const word = 'é́'.repeat(50) + 'x'.repeat(200) // e + combining acute: one grapheme of 4 bytes
     const pieces = splitToLimit(word, 40, 'en')
