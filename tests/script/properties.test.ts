@@ -10,7 +10,7 @@ import { articleToScript, normalizeForSpeech, segmentText, utf8Bytes } from '../
 import { words } from './helpers.ts'
 
 const EXPECTED_CODES = new Set(['EMPTY_INPUT', 'NO_ARTICLE_TEXT', 'UNSUPPORTED_FORMAT', 'INPUT_TOO_LARGE', 'INVALID_ENCODING', 'BINARY_INPUT', 'INVALID_JSON', 'VALIDATION_FAILED'])
-const RUNS = { numRuns: 300 }
+const RUNS = { numRuns: Number(process.env.FC_RUNS ?? 300) }
 
 /** Words of mixed scripts and symbols the normalizer rewrites; none longer than a small limit. */
 const word = fc.oneof(
@@ -83,7 +83,7 @@ describe('articleToScript properties', () => {
           expect(EXPECTED_CODES.has((err as AppError).code), (err as AppError).message).toBe(true)
         }
       }),
-      { numRuns: 400 },
+      { numRuns: Number(process.env.FC_RUNS ?? 400) },
     )
   })
 
@@ -101,7 +101,7 @@ describe('articleToScript properties', () => {
         const expected = paragraphs.map((p) => normalizeForSpeech(p, 'en')).join(' ')
         expect(body.map((s) => s.text).join('').replace(/\s+/g, '')).toBe(expected.replace(/\s+/g, ''))
       }),
-      { numRuns: 150 },
+      { numRuns: Number(process.env.FC_RUNS ?? 150) },
     )
   })
 })
