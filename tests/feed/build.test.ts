@@ -195,7 +195,7 @@ describe('buildFeed', () => {
           expect(parsed.content).toBeUndefined()
         }
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.FC_RUNS ?? 300) },
     )
   })
 })
