@@ -17,7 +17,8 @@ import { loadConfig } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { createFfmpeg, ffmpegProcesses } from '../audio/ffmpeg.ts'
 import { startJanitor } from '../audio/janitor.ts'
-import { tempRoot } from '../audio/tempdir.ts'
+import { ShellRunner } from '../audio/sh-runner.ts'
+import { createRunDir, tempRoot } from '../audio/tempdir.ts'
 import { renderEpisode } from '../episodes/render.ts'
 import type { ArticleInput, InputFormat } from '../script/types.ts'
 import { fileError } from '../util/files.ts'
@@ -171,7 +172,12 @@ export async function run(argv: string[]): Promise<number> {
   // script module and the ffmpeg check start together; the input is read meanwhile.
   const speechReady = import('../tts/index.ts').then(({ createSpeechService }) => createSpeechService(config))
   const scriptModule = import('../script/index.ts')
-  const ffmpegReady = createFfmpeg(config)
+  // ffmpeg starts from a small shell, not from this process: each fork of this ~250 MB process
+  // counts its memory once more until the child execs, and a long input means hundreds of them.
+  const launcherDir = createRunDir(config.cacheDir)
+  const launcher = launcherDir.then((d) => new ShellRunner(d.path))
+  const ffmpegReady = launcher.then((l) => createFfmpeg(config, l.runner))
+  launcherDir.catch(() => {})
   speechReady.catch(() => {})
   ffmpegReady.catch(() => {})
   scriptModule.catch(() => {})
@@ -252,6 +258,8 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await Promise.all(temps.map((t) => fs.rm(t, { force: true })))
     await (speech ?? (await speechReady.catch(() => undefined)))?.close().catch(() => {})
+    await (await launcher.catch(() => undefined))?.close().catch(() => {})
+    await (await launcherDir.catch(() => undefined))?.remove()
     ffmpegProcesses.off('spawn', onSpawn)
     ffmpegProcesses.off('exit', onExit)
     process.off('SIGINT', onSignal)
