@@ -16,7 +16,7 @@ import path from 'node:path'
 import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
 import { AppError, toAppError } from '../errors.ts'
-import type { ArticleRecord, EpisodeRecord, Store, StoredError } from '../store/types.ts'
+import type { ArticleRecord, EpisodeRecord, NewEpisode, Store, StoredError } from '../store/types.ts'
 import type { SpeechService } from '../tts/types.ts'
 import type { EpisodeResult, RenderOptions } from './types.ts'
 import type { JobContext, JobQueue } from './jobs.ts'
@@ -230,18 +230,7 @@ export class RenderCoordinator {
       const ep = store.episodes.insert({
         articleId: article.id,
         revision,
-        hash: result.hash,
-        format: result.format,
-        mimeType: result.mimeType,
-        audioFile: rel(result.audioPath),
-        vttFile: rel(result.vttPath),
-        chaptersFile: rel(result.chaptersPath),
-        timingsFile: rel(result.timingsPath),
-        bytes: result.bytes,
-        durationMs: Math.round(result.durationMs),
-        chapters: result.chapters,
-        loudness: result.loudness,
-        stats: result.stats,
+        ...episodeFields(result, config.cacheDir),
       })
       if (!store.articles.publishEpisode(article.id, revision, ep.id)) {
         store.episodes.delete(ep.id)
@@ -295,5 +284,24 @@ export async function removeEpisodeFiles(
     // Never delete outside the cache directory, whatever a row says.
     if (!abs.startsWith(root)) continue
     await fs.rm(abs, { force: true })
+  }
+}
+
+/** The episode row for a finished render; file paths are stored relative to the cache dir. */
+export function episodeFields(result: EpisodeResult, cacheDir: string): Omit<NewEpisode, 'articleId' | 'revision'> {
+  const rel = (p: string) => path.relative(cacheDir, p)
+  return {
+    hash: result.hash,
+    format: result.format,
+    mimeType: result.mimeType,
+    audioFile: rel(result.audioPath),
+    vttFile: rel(result.vttPath),
+    chaptersFile: rel(result.chaptersPath),
+    timingsFile: rel(result.timingsPath),
+    bytes: result.bytes,
+    durationMs: Math.round(result.durationMs),
+    chapters: result.chapters,
+    loudness: result.loudness,
+    stats: result.stats,
   }
 }

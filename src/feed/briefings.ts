@@ -12,7 +12,7 @@ import path from 'node:path'
 import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { composeBriefing, dayInZone, type BriefingStory, type StoryMode } from '../episodes/briefing.ts'
-import { removeEpisodeFiles } from '../episodes/render-coordinator.ts'
+import { episodeFields, removeEpisodeFiles } from '../episodes/render-coordinator.ts'
 import type { EpisodeResult, RenderOptions } from '../episodes/types.ts'
 import type { JobContext } from '../episodes/jobs.ts'
 import type { AppDeps } from '../http/deps.ts'
@@ -343,18 +343,7 @@ export class BriefingService {
       const inserted = store.episodes.insert({
         articleId: null,
         revision: 1,
-        hash: result.hash,
-        format: result.format,
-        mimeType: result.mimeType,
-        audioFile: rel(result.audioPath),
-        vttFile: rel(result.vttPath),
-        chaptersFile: rel(result.chaptersPath),
-        timingsFile: rel(result.timingsPath),
-        bytes: result.bytes,
-        durationMs: Math.round(result.durationMs),
-        chapters: result.chapters,
-        loudness: result.loudness,
-        stats: result.stats,
+        ...episodeFields(result, config.cacheDir),
       })
       this.repo.publishEpisode(id, inserted.id)
       return inserted
