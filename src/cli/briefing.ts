@@ -12,9 +12,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { createFfmpeg, ffmpegProcesses } from '../audio/ffmpeg.ts'
-import { startJanitor } from '../audio/janitor.ts'
-import { tempRoot } from '../audio/tempdir.ts'
+import { createFfmpeg } from '../audio/ffmpeg.ts'
 import { loadConfig } from '../config.ts'
 import { composeBriefing, type BriefingStory, type StoryMode } from '../episodes/briefing.ts'
 import { AppError, toAppError } from '../errors.ts'
@@ -23,6 +21,7 @@ import type { VoiceProfile } from '../tts/types.ts'
 import { fileError } from '../util/files.ts'
 import { createProgressBar } from '../util/progress.ts'
 import { publishOutputs } from './outputs.ts'
+import { startCliRun } from './run.ts'
 
 const HELP = `usage: briefcast briefing <files...> -o out.mp3 [options]
 
@@ -144,24 +143,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   refuse()
 
-  const controller = new AbortController()
-  const janitor = startJanitor()
-  janitor.sweepOnDeath(tempRoot(config.cacheDir), `${process.pid}-`)
-  const onSpawn = (pid: number) => janitor.addPid(pid)
-  const onExit = (pid: number) => janitor.removePid(pid)
-  ffmpegProcesses.on('spawn', onSpawn)
-  ffmpegProcesses.on('exit', onExit)
-  let interrupted = 0
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupted++
-    if (interrupted > 1) process.exit(130)
-    controller.abort(new AppError('ABORTED', `Interrupted by ${sig}.`))
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  const { controller, janitor, temps, removeTemps, release } = startCliRun(config.cacheDir)
 
   const bar = createProgressBar({ label: 'briefing', enabled: values.quiet ? false : undefined })
-  const temps: string[] = []
   const { createSpeechService } = await import('../tts/index.ts')
   const { renderEpisode } = await import('../episodes/render.ts')
   const speech = await createSpeechService(config)
@@ -230,12 +214,8 @@ export async function run(argv: string[]): Promise<number> {
     if (controller.signal.aborted && !(err instanceof AppError && err.code !== 'ABORTED')) throw new AppError('ABORTED', 'Briefing interrupted; no output written.')
     throw err
   } finally {
-    await Promise.all(temps.map((t) => fs.rm(t, { force: true })))
+    await removeTemps()
     await speech.close().catch(() => {})
-    ffmpegProcesses.off('spawn', onSpawn)
-    ffmpegProcesses.off('exit', onExit)
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    janitor.done()
+    release()
   }
 }

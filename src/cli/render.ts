@@ -15,15 +15,15 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.ts'
 import { AppError } from '../errors.ts'
-import { createFfmpeg, ffmpegProcesses } from '../audio/ffmpeg.ts'
-import { startJanitor } from '../audio/janitor.ts'
+import { createFfmpeg } from '../audio/ffmpeg.ts'
 import { ShellRunner } from '../audio/sh-runner.ts'
-import { createRunDir, tempRoot } from '../audio/tempdir.ts'
+import { createRunDir } from '../audio/tempdir.ts'
 import { renderEpisode } from '../episodes/render.ts'
 import type { ArticleInput, InputFormat } from '../script/types.ts'
 import { fileError } from '../util/files.ts'
 import { createProgressBar } from '../util/progress.ts'
 import { publishOutputs } from './outputs.ts'
+import { startCliRun } from './run.ts'
 
 const HELP = `usage: briefcast render <file|url|-> -o out.mp3 [--voice PROFILE] [--format mp3|m4a] [--title TITLE] [--config FILE]
 
@@ -149,25 +149,9 @@ export async function run(argv: string[]): Promise<number> {
     throw fileError(err, output)
   }
 
-  const controller = new AbortController()
-  const janitor = startJanitor()
-  janitor.sweepOnDeath(tempRoot(config.cacheDir), `${process.pid}-`)
-  const onSpawn = (pid: number) => janitor.addPid(pid)
-  const onExit = (pid: number) => janitor.removePid(pid)
-  ffmpegProcesses.on('spawn', onSpawn)
-  ffmpegProcesses.on('exit', onExit)
-  let interrupted = 0
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupted++
-    // A second Ctrl-C exits at once; the watchdog removes whatever is left.
-    if (interrupted > 1) process.exit(130)
-    controller.abort(new AppError('ABORTED', `Interrupted by ${sig}.`))
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  const { controller, janitor, temps, removeTemps, release } = startCliRun(config.cacheDir)
 
   const bar = createProgressBar({ label: 'render', enabled: values.quiet ? false : undefined })
-  const temps: string[] = []
   // The speech engine (its worker thread starts as soon as its module is loaded), the
   // script module and the ffmpeg check start together; the input is read meanwhile.
   const speechReady = import('../tts/index.ts').then(({ createSpeechService }) => createSpeechService(config))
@@ -256,14 +240,10 @@ export async function run(argv: string[]): Promise<number> {
     if (controller.signal.aborted && !(err instanceof AppError && err.code !== 'ABORTED')) throw new AppError('ABORTED', 'Render interrupted; no output written.')
     throw err
   } finally {
-    await Promise.all(temps.map((t) => fs.rm(t, { force: true })))
+    await removeTemps()
     await (speech ?? (await speechReady.catch(() => undefined)))?.close().catch(() => {})
     await (await launcher.catch(() => undefined))?.close().catch(() => {})
     await (await launcherDir.catch(() => undefined))?.remove()
-    ffmpegProcesses.off('spawn', onSpawn)
-    ffmpegProcesses.off('exit', onExit)
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    janitor.done()
+    release()
   }
 }
