@@ -12,15 +12,15 @@ ENV NODE_ENV=production \
     BRIEFCAST_CACHE_DIR=/data/audio-cache \
     PORT=8080
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
-COPY tsconfig.json ./
+COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
+# npm ci's `prepare` compiles src/ to dist/ (bin/build.js), so the image runs plain JavaScript.
+RUN npm ci --omit=dev && npm cache clean --force
 COPY voices ./voices
 RUN mkdir -p /data/audio-cache && chown -R node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-CMD ["node", "--import", "tsx", "src/main.ts"]
+CMD ["node", "bin/briefcast.js", "serve"]

@@ -29,7 +29,11 @@ interface Pending {
   cleanup(): void
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+/** The project root (src/episodes/ or dist/<build>/episodes/ -> the directory with package.json). */
+const ROOT = ((dir) => {
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) if (existsSync(path.join(d, 'package.json'))) return d
+  return process.cwd()
+})(path.dirname(fileURLToPath(import.meta.url)))
 
 /**
  * `chrt --idle 0`, when it works here: the render process then runs under
@@ -83,12 +87,15 @@ export class RenderProcess {
 
   #ensure(): Promise<void> {
     if (this.#child?.connected && this.#ready) return this.#ready
+    // render-process.js beside this file in the compiled build (bin/build.js), .ts when run through tsx.
     const entry = fileURLToPath(new URL('./render-process.ts', import.meta.url))
+    // tsx only for the TypeScript sources (`--import tsx` resolves from the project root).
+    const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : []
     const launcher = schedIdleLauncher()
     // The IPC channel survives the exec of node by chrt (NODE_CHANNEL_FD is inherited).
     const child = launcher
-      ? spawn(launcher, ['--idle', '0', process.execPath, '--import', 'tsx', entry], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-      : fork(entry, [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      ? spawn(launcher, ['--idle', '0', process.execPath, ...loader, entry], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      : fork(entry, [], { cwd: ROOT, execArgv: loader, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.#child = child
     let readyResolve!: () => void
     let readyReject!: (e: unknown) => void

@@ -1,0 +1,61 @@
+/**
+ * bin/build.js: the compiled tree that `briefcast` and `npm start` run. Built
+ * for real from a copy of src/ (esbuild), then run.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync, promises as fs, readdirSync, utimesSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+// @ts-expect-error plain JavaScript without type declarations
+import { ensureBuilt, sourceKey } from '../../bin/build.js'
+
+const run = promisify(execFile)
+const ROOT = path.resolve('.')
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]))
+}
+
+describe('bin/build.js', () => {
+  let root: string
+  beforeAll(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-build-'))
+    await fs.cp(path.join(ROOT, 'src'), path.join(root, 'src'), { recursive: true })
+    await fs.writeFile(path.join(root, 'package.json'), '{"type":"module"}')
+    // Packages resolve from the copy's node_modules, as in the project.
+    await fs.symlink(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'))
+  })
+  afterAll(async () => {
+    await fs.rm(root, { recursive: true, force: true })
+  })
+
+  test('compiles every module, rewrites .ts specifiers, copies the plain-JS workers, and the result runs', async () => {
+    const dir: string = await ensureBuilt(root)
+    expect(path.dirname(dir)).toBe(path.join(root, 'dist'))
+    const sources = walk(path.join(root, 'src')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    for (const f of sources) expect(existsSync(path.join(dir, path.relative(path.join(root, 'src'), f)).replace(/\.ts$/, '.js')), f).toBe(true)
+    for (const f of ['tts/espeak-worker.mjs', 'audio/loudness-worker.mjs', 'util/worker-boot.mjs', 'http/player/player.js']) expect(existsSync(path.join(dir, f))).toBe(true)
+    for (const f of walk(dir).filter((f) => f.endsWith('.js') && !f.endsWith('player.js'))) {
+      const text = await fs.readFile(f, 'utf8')
+      expect(text, f).not.toMatch(/["'`]\.{1,2}\/[^"'`\n]*\.ts["'`]/)
+    }
+    // The compiled CLI runs without any TypeScript loader.
+    const { stdout } = await run(process.execPath, [path.join(dir, 'cli.js'), 'script', '--help'])
+    expect(stdout).toContain('usage: briefcast script')
+  })
+
+  test('a changed source gets a new build; concurrent builds agree and leave no temp directories', async () => {
+    const first: string = await ensureBuilt(root)
+    expect(await ensureBuilt(root)).toBe(first)
+    const file = path.join(root, 'src', 'errors.ts')
+    const later = new Date(Date.now() + 5000)
+    utimesSync(file, later, later)
+    expect(sourceKey(root)).not.toBe(path.basename(first))
+    const dirs: string[] = await Promise.all([1, 2, 3, 4].map(() => ensureBuilt(root)))
+    expect(new Set(dirs).size).toBe(1)
+    expect(dirs[0]).not.toBe(first)
+    expect(readdirSync(path.join(root, 'dist')).filter((n) => n.startsWith('.tmp-'))).toEqual([])
+  })
+})
