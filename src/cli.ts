@@ -5,13 +5,24 @@
  */
 import { AppError, toAppError } from './errors.ts'
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+interface Command {
+  summary: string
+  load: () => Promise<{ run(argv: string[]): Promise<number> }>
+  /** Uses espeak-ng: its first worker starts while the command's modules load (tts/espeak-prestart.ts). */
+  speaks?: boolean
+}
+
+const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the HTTP service (same as npm start)', load: () => import('./cli/serve.ts') },
-  voices: { summary: 'list speech engines, voice profiles and voices', load: () => import('./cli/voices.ts') },
-  say: { summary: 'speak a line of text into a WAV file', load: () => import('./cli/say.ts') },
+  voices: { summary: 'list speech engines, voice profiles and voices', load: () => import('./cli/voices.ts'), speaks: true },
+  say: { summary: 'speak a line of text into a WAV file', load: () => import('./cli/say.ts'), speaks: true },
   script: { summary: 'print the script an article converts to', load: () => import('./cli/script.ts') },
-  render: { summary: 'render one article to an MP3/M4A episode with transcript and chapters', load: () => import('./cli/render.ts') },
-  briefing: { summary: 'join several articles into one briefing episode (opening, stories, transitions, chapters)', load: () => import('./cli/briefing.ts') },
+  render: { summary: 'render one article to an MP3/M4A episode with transcript and chapters', load: () => import('./cli/render.ts'), speaks: true },
+  briefing: {
+    summary: 'join several articles into one briefing episode (opening, stories, transitions, chapters)',
+    load: () => import('./cli/briefing.ts'),
+    speaks: true,
+  },
 }
 
 function usage(): string {
@@ -31,6 +42,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
   try {
+    // One-shot commands never warm the engine up while idle (see createSpeechService's warmUp).
+    if (command.speaks && !rest.some((a) => a === '--help' || a === '-h'))
+      void import('./tts/espeak-prestart.ts').then((m) => m.prestartEspeakWorker({ warmUp: false }))
     const mod = await command.load()
     return await mod.run(rest)
   } catch (err) {

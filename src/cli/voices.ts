@@ -35,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0
   }
   const config = loadConfig({ file: values.config, overrides: { 'tts.espeakWorkers': 1 } })
-  const service = await createSpeechService(config)
+  const service = await createSpeechService(config, { warmUp: false })
   try {
     const engineIds = service.listEngines()
     if (values.engine && !engineIds.includes(values.engine))

@@ -21,6 +21,8 @@ import { parentPort, workerData } from 'node:worker_threads'
 import Module from '@echogarden/espeak-ng-emscripten'
 
 const cancel = new Int32Array(workerData.cancel)
+// Idle-time warm-up (below) is for long-running services; one-shot commands turn it off.
+const warmUpEnabled = workerData.warmUp !== false
 const port = parentPort
 
 const mod = await Module()
@@ -58,7 +60,7 @@ const IDLE_MS = 150
 let lastJobEnd = 0
 let warmTimer = null
 function scheduleWarm(delay) {
-  if (warmIndex >= WARM_UP.length || warmTimer) return
+  if (!warmUpEnabled || warmIndex >= WARM_UP.length || warmTimer) return
   warmTimer = setTimeout(warmStep, delay)
 }
 function warmStep() {

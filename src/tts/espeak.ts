@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import type { Worker } from 'node:worker_threads'
+import { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
-import { startWorker } from '../util/worker.ts'
+import { espeakWorkerData, takePrestartedWorker } from './espeak-prestart.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings, WordTiming } from './engine.ts'
 import { checkSsml, escapeXmlWithMap } from './ssml.ts'
 import { pcmDurationMs } from './wav.ts'
@@ -20,6 +20,11 @@ export interface EspeakEngineOptions {
    * wait for a worker, so a small job never pays for a pool it does not use.
    */
   workers?: number
+  /**
+   * Warm V8 up on sample sentences whenever a worker is idle (default true): a service is then
+   * fast on its first requests. One-shot commands turn it off (it would compete with ffmpeg).
+   */
+  warmUp?: boolean
 }
 
 /** Messages to and from espeak-worker.mjs (plain JS, so the types live here). */
@@ -95,7 +100,10 @@ class EspeakPool {
   /** Set when no worker could start: new workers are not tried again for every job. */
   private failedStart = false
 
-  constructor(private readonly max: number) {
+  constructor(
+    private readonly max: number,
+    private readonly warmUp = true,
+  ) {
     this.firstReady = new Promise((resolve, reject) => {
       this.resolveFirstReady = resolve
       this.rejectFirstReady = reject
@@ -115,12 +123,14 @@ class EspeakPool {
   }
 
   private spawn(): Slot {
-    const cancel = new Int32Array(new SharedArrayBuffer(4))
+    // The first worker may have been started before the engine (espeak-prestart.ts), with the same warm-up setting.
+    const early = this.slots.length === 0 ? takePrestartedWorker() : undefined
+    if (early && early.warmUp !== this.warmUp) void early.worker.terminate()
+    const adopted = early && early.warmUp === this.warmUp ? early : undefined
+    const cancel = adopted?.cancel ?? new Int32Array(new SharedArrayBuffer(4))
     // Plain JS entry with no loader (see there why), so no tsx in the thread.
-    const worker = startWorker(new URL('./espeak-worker.mjs', import.meta.url), {
-      execArgv: [],
-      workerData: { cancel: cancel.buffer },
-    })
+    const worker =
+      adopted?.worker ?? new Worker(new URL('./espeak-worker.mjs', import.meta.url), { execArgv: [], workerData: espeakWorkerData(cancel, this.warmUp) })
     const slot: Slot = { worker, cancel, ready: false, job: null }
     worker.on('message', (msg: EspeakReply | { ready: true }) => {
       if ('ready' in msg) {
@@ -178,6 +188,8 @@ class EspeakPool {
       this.grow()
       this.pump()
     })
+    // Replay what the prestarted worker said before it was adopted ('ready', or an early failure).
+    for (const { event, value } of adopted?.backlog ?? []) worker.emit(event, value)
     return slot
   }
 
@@ -272,7 +284,7 @@ export class EspeakEngine implements TtsEngine {
   }
 
   static async create(options: EspeakEngineOptions = {}): Promise<EspeakEngine> {
-    const pool = new EspeakPool(Math.max(1, options.workers ?? 1))
+    const pool = new EspeakPool(Math.max(1, options.workers ?? 1), options.warmUp ?? true)
     try {
       await pool.ready()
       const reply = await pool.run({ type: 'voices' })

@@ -41,6 +41,8 @@ export interface SpeechServiceOptions {
   logger?: SpeechLogger
   /** Called for every engine synthesis call (cache misses only). */
   onEngineCall?: (info: EngineCallInfo) => void
+  /** Warm local engines up while idle (default true): right for a service, wasted work in a one-shot command. */
+  warmUp?: boolean
 }
 
 export interface SpeechServiceStats {
@@ -122,7 +124,7 @@ export async function createSpeechService(config: Config, options: SpeechService
     if (!entry) return Promise.reject(new AppError('UNKNOWN_ENGINE', `Unknown engine "${id}" (known: ${Object.keys(entries).join(', ')}).`, { details: { engine: id } }))
     let p = engines.get(id)
     if (!p) {
-      p = entry.create({ config, logger })
+      p = entry.create({ config, logger, warmUp: options.warmUp })
       engines.set(id, p)
       // A failed start (e.g. missing credentials) is not remembered: fixing it must not need a restart.
       p.catch(() => engines.get(id) === p && engines.delete(id))

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { applyLexicon, loadLexicon } from '../script/index.ts'
+import { applyLexicon, loadLexicon } from '../script/lexicon.ts'
 import type { Lexicon } from '../script/types.ts'
 import type { VoiceProfile } from './types.ts'
 

@@ -10,6 +10,8 @@ import type { TtsEngine } from './engine.ts'
 export interface EngineContext {
   config: Config
   logger?: { warn(obj: object, msg?: string): void; info?(obj: object, msg?: string): void }
+  /** Warm local engines up while idle (default true; one-shot CLI commands turn it off). */
+  warmUp?: boolean
 }
 
 /** Languages Google TTS offers voices for (primary subtags); listVoices() gives the live list. */
@@ -30,7 +32,7 @@ export interface EngineEntry {
 export const ENGINES = {
   'espeak-ng': {
     limits: { targetChars: 400, maxInputBytes: 100_000, ssml: true },
-    create: async ({ config }) => (await import('./espeak.ts')).createEspeakEngine({ workers: config.tts.espeakWorkers }),
+    create: async ({ config, warmUp }) => (await import('./espeak.ts')).createEspeakEngine({ workers: config.tts.espeakWorkers, warmUp }),
   },
   google: {
     limits: { targetChars: 1500, maxInputBytes: 5000, ssml: true },

@@ -1,0 +1,57 @@
+/**
+ * Starts the first espeak-ng worker thread before the rest of a command has
+ * loaded. A one-shot CLI render spends its first ~0.3 s loading modules and
+ * reading config on the main thread; the worker's own start (loading the
+ * engine, its 24 MB of voice data and the English dictionary, ~0.25 s) runs on
+ * the other core meanwhile, instead of after it. The engine's pool adopts the
+ * worker (takePrestartedWorker) as its first one.
+ *
+ * Kept tiny on purpose (no imports beyond node:worker_threads): it is loaded
+ * and run before anything else of the command.
+ */
+import { Worker } from 'node:worker_threads'
+
+export interface PrestartedWorker {
+  worker: Worker
+  cancel: Int32Array
+  warmUp: boolean
+  /** Events that arrived before the pool took the worker, replayed in order on adoption. */
+  backlog: { event: 'message' | 'error' | 'exit'; value: unknown }[]
+  detach(): void
+}
+
+let early: PrestartedWorker | undefined
+
+/** The espeak-worker.mjs data shape: the cancel flag and whether to warm up while idle. */
+export function espeakWorkerData(cancel: Int32Array, warmUp: boolean): { cancel: SharedArrayBuffer; warmUp: boolean } {
+  return { cancel: cancel.buffer as SharedArrayBuffer, warmUp }
+}
+
+/**
+ * Start one worker now (once per process). `warmUp: false` suits one-shot commands: idle-time
+ * warm-up only pays off in a long-running service, and in a CLI it competes with ffmpeg for the cores.
+ */
+export function prestartEspeakWorker(options: { warmUp?: boolean } = {}): void {
+  if (early) return
+  const warmUp = options.warmUp ?? true
+  const cancel = new Int32Array(new SharedArrayBuffer(4))
+  const worker = new Worker(new URL('./espeak-worker.mjs', import.meta.url), { execArgv: [], workerData: espeakWorkerData(cancel, warmUp) })
+  const backlog: PrestartedWorker['backlog'] = []
+  const listeners = (['message', 'error', 'exit'] as const).map((event) => {
+    const fn = (value: unknown) => backlog.push({ event, value })
+    worker.on(event, fn)
+    return [event, fn] as const
+  })
+  // Never keeps the process alive on its own (a command may fail before it uses the engine). After
+  // the listeners: adding a 'message' listener refs the worker's port again.
+  worker.unref()
+  early = { worker, cancel, warmUp, backlog, detach: () => listeners.forEach(([event, fn]) => worker.off(event, fn)) }
+}
+
+/** The prestarted worker, once: its buffered listeners are removed; the caller replays `backlog`. */
+export function takePrestartedWorker(): PrestartedWorker | undefined {
+  const e = early
+  early = undefined
+  e?.detach()
+  return e
+}
