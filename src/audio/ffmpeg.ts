@@ -63,8 +63,11 @@ export interface PieceEncodeOptions {
   output: string
   /** Linear gain applied before the limiter, dB. */
   gainDb: number
-  /** Sample-peak ceiling of the limiter, dBFS (kept below the true-peak target to leave room for MP3 overshoot). */
-  limitDb: number
+  /**
+   * Sample-peak ceiling of ffmpeg's limiter, dBFS (kept below the true-peak target to leave room for MP3
+   * overshoot). Absent: no limiter (speech clips arrive already leveled by the loudness meter).
+   */
+  limitDb?: number
   /** Exact number of 44.1 kHz samples the encoder receives (clip + silence), so the piece ends on a frame boundary. */
   totalSamples: number
   bitrateKbps: number
@@ -382,10 +385,10 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
       throwIfAborted(signal)
       const filters = [
         ...(o.fadeOut ? [`afade=t=out:st=${o.fadeOut.startSec.toFixed(3)}:d=${o.fadeOut.durationSec.toFixed(3)}`] : []),
-        `volume=${o.gainDb.toFixed(2)}dB`,
+        ...(o.gainDb !== 0 ? [`volume=${o.gainDb.toFixed(2)}dB`] : []),
         `aresample=${SAMPLE_RATE}`,
         // A lookahead limiter (no auto-level, which would re-normalize the output to the ceiling).
-        `alimiter=limit=${Math.pow(10, o.limitDb / 20).toFixed(4)}:attack=5:release=50:level=0`,
+        ...(o.limitDb !== undefined ? [`alimiter=limit=${Math.pow(10, o.limitDb / 20).toFixed(4)}:attack=5:release=50:level=0`] : []),
         // Pad then cut to an exact length so the piece ends on an MP3 frame boundary.
         `apad=whole_len=${o.totalSamples}`,
         `atrim=end_sample=${o.totalSamples}`,

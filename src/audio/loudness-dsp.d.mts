@@ -18,8 +18,12 @@ export interface GainPlan {
   ceilingDb: number
   /** Silence after the clip in the piece, ms. */
   padMs?: number
+  /** Write the clip with the planned gain and limiter applied here (a WAV file; the loudness worker only). */
+  output?: string
+  /** Return that clip as WAV bytes (`rendered`). */
+  render?: boolean
 }
-export type ClipMeasurement = PcmLoudness & { sampleRate: number; samples: number; gainDb?: number; predictedLufs?: number }
+export type ClipMeasurement = PcmLoudness & { sampleRate: number; samples: number; gainDb?: number; predictedLufs?: number; rendered?: Uint8Array }
 export function measurePcmLoudness(samples: Float32Array | Int16Array, sampleRate: number): PcmLoudness
 export function parseWavHeader(buf: Uint8Array, file?: string): WavPcm
 export function planGain(
@@ -29,5 +33,9 @@ export function planGain(
   ceilingDb: number,
   maxGainDb?: number,
   measured?: PcmLoudness,
-): { gainDb: number; predictedLufs: number }
+): { gainDb: number; predictedLufs: number; envelope?: Float32Array }
+/** Per sample, the largest of |x| and its three 4x-interpolated neighbours towards the next sample. */
+export function truePeakEnvelope(pcm: Int16Array): Float32Array
+export function applyGain(pcm: Int16Array, gainDb: number, envelope?: Float32Array): Int16Array
+export function wavBytes(samples: Int16Array, sampleRate: number): Uint8Array
 export function measureWavBuffer(buf: Uint8Array, file: string, plan?: GainPlan): ClipMeasurement

@@ -151,12 +151,112 @@ export function parseWavHeader(buf, file = 'clip') {
 }
 
 /**
- * The gain that brings a clip to `targetLufs` once a peak limiter with a
- * `ceilingDb` sample-peak ceiling has done its work. TTS speech has a
- * peak-to-loudness ratio of 16-19 dB, so at -16 LUFS the limiter takes 1-4 dB
- * off the peaks and ~0.5-1 LU off the loudness; this simulates a lookahead
- * limiter like ffmpeg's alimiter (5 ms attack, 50 ms release) and raises the
- * gain until the limited clip measures on target.
+ * 4x oversampling interpolator for true-peak estimates (as BS.1770's true-peak
+ * meter, which oversamples 4x): windowed-sinc taps for the points 1/4, 2/4 and
+ * 3/4 of the way to the next sample, 12 taps each (a Hann window over +/-6 samples).
+ */
+const TP_HALF = 6
+const TP_PHASES = [0.25, 0.5, 0.75].map((f) => {
+  const taps = new Float64Array(2 * TP_HALF)
+  for (let k = -TP_HALF + 1; k <= TP_HALF; k++) {
+    const t = f - k
+    const sinc = Math.sin(Math.PI * t) / (Math.PI * t)
+    taps[k + TP_HALF - 1] = sinc * (0.5 + 0.5 * Math.cos((Math.PI * t) / TP_HALF))
+  }
+  return taps
+})
+
+/**
+ * |x| at each sample, raised to the largest of the three 4x-interpolated points after it
+ * where that can matter: only near the clip's loudest peaks (within 18 dB), since the
+ * limiter acts on nothing quieter; elsewhere the larger of the two samples stands in.
+ */
+export function truePeakEnvelope(pcm) {
+  const n = pcm.length
+  const out = new Float32Array(n)
+  let max = 0
+  for (let i = 0; i < n; i++) {
+    const a = pcm[i] < 0 ? -pcm[i] : pcm[i]
+    out[i] = a
+    if (a > max) max = a
+  }
+  const threshold = max / 8
+  // Zero-padded copy so the interpolation loop needs no bounds checks.
+  const x = new Float32Array(n + 2 * TP_HALF)
+  x.set(pcm, TP_HALF - 1)
+  const [p1, p2, p3] = TP_PHASES
+  const taps = 2 * TP_HALF
+  for (let i = 0; i + 1 < n; i++) {
+    const a = out[i]
+    const b = out[i + 1]
+    if (a < threshold && b < threshold) {
+      if (b > a) out[i] = b
+      continue
+    }
+    // x[i + k] is pcm[i - TP_HALF + 1 + k].
+    let s1 = 0, s2 = 0, s3 = 0
+    for (let k = 0; k < taps; k++) {
+      const v = x[i + k]
+      s1 += v * p1[k]
+      s2 += v * p2[k]
+      s3 += v * p3[k]
+    }
+    let m = a > b ? a : b
+    if (s1 < 0) s1 = -s1
+    if (s2 < 0) s2 = -s2
+    if (s3 < 0) s3 = -s3
+    if (s1 > m) m = s1
+    if (s2 > m) m = s2
+    if (s3 > m) m = s3
+    out[i] = m
+  }
+  return out
+}
+
+/**
+ * Lookahead limiter gain envelope (0..1 per sample) that keeps `peaks * gain * env`
+ * under `ceiling`: a forward minimum over the lookahead window, averaged over the
+ * same window (so the gain ramps down smoothly and reaches what each peak needs
+ * by the time it arrives: no step, no click), then a smooth release.
+ */
+function limiterEnvelope(peaks, gain, ceiling, lookahead, releaseCoef, out, need, dq, ramp) {
+  const n = peaks.length
+  for (let i = 0; i < n; i++) {
+    const a = peaks[i] * gain
+    need[i] = a > ceiling ? ceiling / a : 1
+  }
+  // ramp[j] = min(need[j .. j+L-1]) by a monotonic deque, walking j downwards.
+  let head = 0
+  let tail = 0
+  for (let j = n - 1; j >= 0; j--) {
+    const v = need[j]
+    while (tail > head && need[dq[tail - 1]] >= v) tail--
+    dq[tail++] = j
+    while (dq[head] > j + lookahead - 1) head++
+    ramp[j] = need[dq[head]]
+  }
+  // Average of ramp[i-L+1 .. i]: every term's window contains i, so the mean is <= need[i].
+  let sum = 0
+  let env = 1
+  for (let i = 0; i < n; i++) {
+    sum += ramp[i]
+    if (i >= lookahead) sum -= ramp[i - lookahead]
+    const count = i + 1 < lookahead ? i + 1 : lookahead
+    // Before the first full window, missing terms count as 1 (unity gain before the clip).
+    const s = (sum + (lookahead - count)) / lookahead
+    env = s < env ? s : env + (s - env) * releaseCoef
+    out[i] = env
+  }
+  return out
+}
+
+/**
+ * The gain and limiter envelope that bring a clip to `targetLufs` with true
+ * peaks at most `ceilingDb` (dBTP, estimated at 4x oversampling). TTS speech
+ * has a peak-to-loudness ratio of 16-19 dB, so at -16 LUFS the limiter takes
+ * 1-4 dB off the peaks and ~0.5-1 LU off the loudness; the gain is raised
+ * (secant steps) until the limited clip measures on target. The limiter is the
+ * one renderLimited applies, so the prediction is the result.
  */
 export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30, measured = undefined) {
   const first = measured ?? measurePcmLoudness(pcm, sampleRate)
@@ -165,52 +265,30 @@ export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30,
   let gainDb = clampGain(targetLufs - first.integratedLufs)
   let predicted = first.integratedLufs + gainDb
   const ceiling = Math.pow(10, ceilingDb / 20)
-  const attack = Math.max(1, Math.round(sampleRate * 0.005))
+  const lookahead = Math.max(1, Math.round(sampleRate * 0.005))
   const releaseCoef = 1 - Math.exp(-1 / (sampleRate * 0.05))
+  const peaks = truePeakEnvelope(pcm)
+  let maxPeak = 0
+  for (let i = 0; i < peaks.length; i++) if (peaks[i] > maxPeak) maxPeak = peaks[i]
+  const truePeakDb = maxPeak > 0 ? 20 * Math.log10(maxPeak / 32768) : -Infinity
   // The limiter's gain changes slowly (ms) next to the K-weighting filters' response, so the limited
   // signal's loudness is taken as the K-weighted clip times the gain envelope: one filter pass in all.
   const z = kWeighted(pcm, sampleRate)
-  const envelope = new Float32Array(pcm.length)
-  const need = new Float32Array(pcm.length)
-  const dq = new Int32Array(pcm.length)
-  // Secant steps on loudness(gain): the limiter takes more as the gain rises, so plain steps undershoot.
+  let envelope
+  const scratch = { need: new Float32Array(pcm.length), dq: new Int32Array(pcm.length), ramp: new Float32Array(pcm.length) }
   let prevGain
   let prevLufs
-  for (let iter = 0; iter < 4; iter++) {
-    if (first.samplePeakDb + gainDb <= ceilingDb) break
+  for (let iter = 0; iter < 5; iter++) {
+    if (truePeakDb + gainDb <= ceilingDb) {
+      envelope = undefined
+      predicted = first.integratedLufs + gainDb
+      break
+    }
     const g = Math.pow(10, gainDb / 20) / 32768
-    for (let i = 0; i < pcm.length; i++) {
-      const a = Math.abs(pcm[i] * g)
-      need[i] = a > ceiling ? ceiling / a : 1
-    }
-    // Lookahead: the gain reaches what a peak needs `attack` samples before it (sliding-window minimum).
-    // (The deque push is written out twice: a closure over head/tail would keep them off registers.)
-    let head = 0
-    let tail = 0
-    const primed = Math.min(attack, pcm.length - 1)
-    for (let k = 0; k <= primed; k++) {
-      const v = need[k]
-      while (tail > head && need[dq[tail - 1]] >= v) tail--
-      dq[tail++] = k
-    }
-    let env = 1
-    for (let i = 0; i < pcm.length; i++) {
-      const k = i + attack
-      if (i > 0 && k < pcm.length) {
-        const v = need[k]
-        while (tail > head && need[dq[tail - 1]] >= v) tail--
-        dq[tail++] = k
-      }
-      while (dq[head] < i) head++
-      const target = need[dq[head]]
-      env = target < env ? target : env + (1 - env) * releaseCoef
-      if (env > target) env = target
-      envelope[i] = env
-    }
+    envelope = limiterEnvelope(peaks, g, ceiling, lookahead, releaseCoef, envelope ?? new Float32Array(pcm.length), scratch.need, scratch.dq, scratch.ramp)
     predicted = gatedLoudness(z, sampleRate, g * 32768, envelope)
     const miss = targetLufs - predicted
-    // 0.15 LU: well inside the spread between this model and ffmpeg's limiter (see LIMITER_BIAS_LU).
-    if (Math.abs(miss) < 0.15) break
+    if (Math.abs(miss) < 0.1) break
     // First step: over TTS clips 1 dB more gain yields ~0.6 LU more after the limiter.
     let step = miss / 0.6
     if (prevGain !== undefined && prevLufs !== undefined && predicted !== prevLufs) {
@@ -223,7 +301,43 @@ export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30,
     if (next === gainDb) break
     gainDb = next
   }
-  return { gainDb, predictedLufs: predicted }
+  return { gainDb, predictedLufs: predicted, envelope }
+}
+
+/** The clip with the planned gain and limiter applied, as 16-bit samples (rounded, clamped). */
+export function applyGain(pcm, gainDb, envelope) {
+  const g = Math.pow(10, gainDb / 20)
+  const out = new Int16Array(pcm.length)
+  for (let i = 0; i < pcm.length; i++) {
+    const v = Math.round(pcm[i] * g * (envelope ? envelope[i] : 1))
+    out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v
+  }
+  return out
+}
+
+/** A mono 16-bit PCM WAV file of `samples`. */
+export function wavBytes(samples, sampleRate) {
+  const data = samples.length * 2
+  const buf = new Uint8Array(44 + data)
+  const view = new DataView(buf.buffer)
+  const ascii = (o, t) => {
+    for (let i = 0; i < t.length; i++) buf[o + i] = t.charCodeAt(i)
+  }
+  ascii(0, 'RIFF')
+  view.setUint32(4, 36 + data, true)
+  ascii(8, 'WAVE')
+  ascii(12, 'fmt ')
+  view.setUint32(16, 16, true)
+  view.setUint16(20, 1, true)
+  view.setUint16(22, 1, true)
+  view.setUint32(24, sampleRate, true)
+  view.setUint32(28, sampleRate * 2, true)
+  view.setUint16(32, 2, true)
+  view.setUint16(34, 16, true)
+  ascii(36, 'data')
+  view.setUint32(40, data, true)
+  new Int16Array(buf.buffer, 44, samples.length).set(samples)
+  return buf
 }
 
 /** Measures a WAV buffer; with `plan`, also the gain for the piece (clip + padMs of silence). */
@@ -248,5 +362,8 @@ export function measureWavBuffer(buf, file, plan) {
   // The pause is silence: it adds no gated block above -70 LUFS, so the clip's own measurement stands for
   // the padded piece only when no short-clip fallback applies; measure the padded piece when padding.
   const gain = plan ? planGain(planned, wav.sampleRate, plan.targetLufs, plan.ceilingDb, 30, planned === pcm ? measured : undefined) : undefined
-  return { ...measured, sampleRate: wav.sampleRate, samples: frames, ...gain }
+  const { envelope, ...figures } = gain ?? {}
+  // With `plan.render`, the clip itself with gain and limiter applied (the pause is only added by the encoder).
+  const rendered = plan && plan.render ? wavBytes(applyGain(pcm, figures.gainDb, envelope ? envelope.subarray(0, pcm.length) : undefined), wav.sampleRate) : undefined
+  return { ...measured, sampleRate: wav.sampleRate, samples: frames, ...figures, ...(rendered ? { rendered } : {}) }
 }

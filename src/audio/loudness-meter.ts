@@ -6,12 +6,16 @@
 import type { Worker } from 'node:worker_threads'
 import { startWorker } from '../util/worker.ts'
 import { AppError, type ErrorCode } from '../errors.ts'
+import { fileError } from '../util/files.ts'
 import type { ClipMeasurement, GainPlan } from './loudness-dsp.mjs'
 
 export type { ClipMeasurement }
 
 export interface LoudnessMeter {
-  /** Loudness of a WAV clip; with `plan`, also the gain that puts it on target after the limiter. */
+  /**
+   * Loudness of a WAV clip; with `plan`, also the gain that puts it on target after the limiter, and
+   * with `plan.output`, the clip with that gain and limiter applied, written there as a WAV file.
+   */
   measure(wavPath: string, plan?: GainPlan): Promise<ClipMeasurement>
   close(): Promise<void>
 }
@@ -31,12 +35,13 @@ export function createLoudnessMeter(): LoudnessMeter {
     // A plain-JS entry: no TypeScript loader in this worker (see loudness-dsp.mjs).
     const w = startWorker(new URL('./loudness-worker.mjs', import.meta.url), { execArgv: [] })
     w.unref()
-    w.on('message', (msg: { id: number; result?: ClipMeasurement; error?: { code?: string; message: string } }) => {
+    w.on('message', (msg: { id: number; result?: ClipMeasurement; error?: { code?: string; message: string; errno?: string; target?: string } }) => {
       const p = pending.get(msg.id)
       if (!p) return
       pending.delete(msg.id)
       if (pending.size === 0) w.unref()
-      if (msg.error) p.reject(new AppError((msg.error.code as ErrorCode) ?? 'UNEXPECTED_ERROR', msg.error.message))
+      if (msg.error?.code === 'FILE_ERROR') p.reject(fileError(Object.assign(new Error(msg.error.message), { code: msg.error.errno }), msg.error.target ?? ''))
+      else if (msg.error) p.reject(new AppError((msg.error.code as ErrorCode) ?? 'UNEXPECTED_ERROR', msg.error.message))
       else p.resolve(msg.result!)
     })
     w.on('error', (err) => failAll(err))
@@ -46,6 +51,10 @@ export function createLoudnessMeter(): LoudnessMeter {
     worker = w
     return w
   }
+
+  // Start the thread now: a render creates its meter first thing, and the thread's start-up then
+  // overlaps synthesis instead of delaying the first measurement (~40 ms + cold JIT).
+  ensure()
 
   return {
     measure(wavPath, plan) {

@@ -31,15 +31,15 @@ export interface RenderDeps {
 }
 
 /** Bumped when piece encoding changes, so old cached pieces are not reused. */
-const PIECE_VERSION = 'piece-v1'
-/** Headroom between the limiter's sample-peak ceiling and the true-peak target: MP3 coding adds overshoot. */
+const PIECE_VERSION = 'piece-v2'
+/** Headroom between the limiter's true-peak ceiling and the true-peak target: resampling and MP3 coding add overshoot. */
 const LIMITER_HEADROOM_DB = 1.0
 /** Samples short of the frame boundary we aim for: libmp3lame adds a frame when the input ends within ~30 samples of it. */
 const FRAME_MARGIN = 64
 /**
- * ffmpeg's alimiter takes ~0.2-0.7 LU more than planGain's simulation of it, and resampling plus MP3 coding
- * add their share (measured over espeak-ng clips and generated speech-like clips: mean 0.49 LU); aim that
- * much higher so the encoded pieces land on the target.
+ * The gain and limiter are applied in JS (loudness-dsp.mjs), so the planned loudness is exactly the leveled
+ * clip's; MP3 coding then takes ~0.45 LU off it (measured on espeak-ng clips at 32-128 kbps: the leveled WAV
+ * -16.0 LUFS, the encoded piece -16.5), so aim that much higher.
  */
 const LIMITER_BIAS_LU = 0.45
 const MAX_GAIN_DB = 30
@@ -58,8 +58,11 @@ interface PieceInfo {
   encoded: boolean
   /** Word start times from the engine, ms from the start of the clip. */
   wordStartsMs?: number[]
-  /** ebur128 of the encoded piece. */
-  loudness: Loudness
+  /**
+   * ebur128 of the encoded piece (from its sidecar when cached). A promise: a new piece is measured
+   * while the episode is joined, since only the summary needs the figure.
+   */
+  loudness: Promise<Loudness>
 }
 
 type Item = { kind: 'segment'; segment: Segment; segmentIndex: number } | { kind: 'jingle'; which: 'intro' | 'outro'; file: string }
@@ -279,6 +282,7 @@ export async function renderEpisode(
   }
 
   let run: RunDir | undefined
+  const measurements: Promise<Loudness>[] = []
   try {
     run = await createRunDir(config.cacheDir)
     const runDir = run
@@ -301,6 +305,14 @@ export async function renderEpisode(
       // JSON has no -Infinity: silence is stored as null and read back as -Infinity.
       await writeInto(runDir, sidecar, JSON.stringify(measured, (_k, v: unknown) => (v === -Infinity ? null : v)))
       return { integratedLufs: measured.integratedLufs ?? -Infinity, truePeakDb: measured.truePeakDb ?? -Infinity }
+    }
+
+    /** pieceLoudness, started now and awaited at the end (and always settled before the run dir goes). */
+    const measureLater = (mp3: string, key: string): Promise<Loudness> => {
+      const p = pieceLoudness(mp3, key)
+      measurements.push(p)
+      p.catch(() => {}) // awaited (and its error thrown) where the figure is used
+      return p
     }
 
     /** Reuses a cached piece when its frames parse; otherwise encodes it into the run dir and renames it into the cache. */
@@ -328,17 +340,15 @@ export async function renderEpisode(
       const target = path.join(piecesDir, `${key}.mp3`)
       const cached = await readMp3Frames(target).catch(() => undefined)
       if (cached && cached.sampleRate === SAMPLE_RATE) {
-        const loudness = await pieceLoudness(target, key)
-        return { index, path: target, key, samples: cached.samples, ...cachedSpeech(cached.samples), encoded: false, loudness }
+        return { index, path: target, key, samples: cached.samples, ...cachedSpeech(cached.samples), encoded: false, loudness: measureLater(target, key) }
       }
       const tmp = runDir.file(`piece-${index}.mp3`)
       const speechSpan = await encodeSlot(() => encode(tmp))
       const frames = await readMp3Frames(tmp)
       if (!frames) throw new AppError('FFMPEG_FAILED', `ffmpeg wrote an unreadable MP3 piece for item ${index}.`)
-      const loudness = await pieceLoudness(tmp, key)
       await renameInto(tmp, target)
       encoded++
-      return { index, path: target, key, samples: frames.samples, ...speechSpan, encoded: true, loudness }
+      return { index, path: target, key, samples: frames.samples, ...speechSpan, encoded: true, loudness: measureLater(target, key) }
     }
 
     const segmentPiece = async (index: number, segment: Segment): Promise<PieceInfo> => {
@@ -355,15 +365,22 @@ export async function renderEpisode(
         index,
         key,
         async (tmp) => {
-          const m = await meter.measure(clip.wavPath, { targetLufs: targetLufs + LIMITER_BIAS_LU, ceilingDb: limitDb, padMs: segment.pauseAfterMs }).catch((err: unknown) => {
+          // The meter writes the clip with its gain and true-peak limiter applied; ffmpeg then only resamples and encodes.
+          const leveled = runDir.file(`piece-${index}.wav`)
+          const m = await meter
+            .measure(clip.wavPath, { targetLufs: targetLufs + LIMITER_BIAS_LU, ceilingDb: limitDb, padMs: segment.pauseAfterMs, output: leveled })
+            .catch((err: unknown) => {
             throw err instanceof AppError && err.code === 'INVALID_AUDIO'
               ? new AppError('INVALID_AUDIO', `The clip for segment ${segment.id} is unreadable: ${err.message}`, { cause: err })
               : err
           })
           const content = Math.round((m.samples * SAMPLE_RATE) / m.sampleRate)
-          const gainDb = m.gainDb ?? 0
           const totalSamples = frameAlignedLength(content, pauseSamples)
-          await ffmpeg.encodePiece({ input: clip.wavPath, output: tmp, gainDb, limitDb, totalSamples, bitrateKbps }, signal)
+          try {
+            await ffmpeg.encodePiece({ input: leveled, output: tmp, gainDb: 0, totalSamples, bitrateKbps }, signal)
+          } finally {
+            await fs.rm(leveled, { force: true })
+          }
           return { speechStart: ENCODER_DELAY, speechEnd: ENCODER_DELAY + content }
         },
         (samples) => ({ speechStart: ENCODER_DELAY, speechEnd: Math.min(samples, ENCODER_DELAY + clipSamples) }),
@@ -521,7 +538,7 @@ export async function renderEpisode(
       await fs.writeFile(metaPath, buildFfmetadata(tags, chapters))
       const tmpOut = runDir.file(`episode.${ext}`)
       await encodeSlot(() => ffmpeg.join({ listPath, metadataPath: metaPath, coverPath: meta.coverPath, output: tmpOut, format, bitrateKbps }, signal))
-      loudness = combineLoudness(pieces)
+      loudness = combineLoudness(await Promise.all(pieces.map(async (p) => ({ ...p, loudness: await p.loudness }))))
       if (format === 'm4a') finalDuration = (await ffmpeg.probe(tmpOut, signal)).durationMs
       throwIfAborted(signal)
       await renameInto(tmpOut, audioPath)
@@ -560,6 +577,7 @@ export async function renderEpisode(
     throw options.signal?.aborted ? new AppError('ABORTED', 'The render was cancelled.', { cause: err }) : toAppError(err)
   } finally {
     options.signal?.removeEventListener('abort', onOuterAbort)
+    await Promise.allSettled(measurements)
     await run?.remove()
     await ownMeter?.close()
   }
