@@ -4,10 +4,26 @@
  * to HTML, and pages Readability gives up on are walked directly. Either way the
  * walker below drops what must not be read: widgets, captions, code, tables.
  */
-import { Readability } from '@mozilla/readability'
-import { parseHTML } from 'linkedom'
+import { createRequire } from 'node:module'
+import type { Readability as ReadabilityClass } from '@mozilla/readability'
+import type { parseHTML as ParseHTML } from 'linkedom'
 import { type Block, type BlockKind, type Extracted, comparable, isSpeakableBlock } from './blocks.ts'
 import { tidyText } from './normalize.ts'
+
+/**
+ * linkedom and Readability load on the first HTML input, not with this module: linkedom alone
+ * takes ~125 ms to load, which a plain-text or Markdown conversion (and a CLI re-render of
+ * one) would otherwise pay at start-up. Their CommonJS builds, so loading stays synchronous.
+ */
+const requireHere = createRequire(import.meta.url)
+let dom: { parseHTML: typeof ParseHTML; Readability: typeof ReadabilityClass } | undefined
+function domLibs(): NonNullable<typeof dom> {
+  dom ??= {
+    parseHTML: (requireHere('linkedom') as { parseHTML: typeof ParseHTML }).parseHTML,
+    Readability: (requireHere('@mozilla/readability') as { Readability: typeof ReadabilityClass }).Readability,
+  }
+  return dom
+}
 
 /** Elements whose content is never read. */
 const SKIP_TAGS = new Set([
@@ -250,7 +266,7 @@ function fragmentTitle(blocks: Block[]): { title?: string; blocks: Block[]; titl
 
 /** An HTML fragment (or Markdown rendered to HTML): walked directly, its leading heading is the title. */
 export function extractFragment(html: string): Extracted {
-  const { document } = parseHTML(`<!doctype html><html><head></head><body>${html}</body></html>`)
+  const { document } = domLibs().parseHTML(`<!doctype html><html><head></head><body>${html}</body></html>`)
   const body = document.body as unknown as DomElement
   return fragmentTitle(walkBlocks(body))
 }
@@ -277,12 +293,13 @@ function maxDepth(root: DomNode | null): number {
 
 /** A full page: Readability finds the article; if it cannot, the body is walked as a fragment. */
 export function extractPage(html: string): Extracted {
+  const { parseHTML, Readability } = domLibs()
   const { document } = parseHTML(html)
   const doc = document as unknown as Document
   const lang = doc.documentElement?.getAttribute('lang') ?? undefined
   const publishedAt = metaContent(doc, ['article:published_time', 'datePublished', 'date', 'dc.date'])
   const pageUrl = metaContent(doc, ['og:url']) ?? doc.querySelector('link[rel="canonical"]')?.getAttribute('href') ?? undefined
-  let article: ReturnType<Readability<DomElement>['parse']> = null
+  let article: ReturnType<ReadabilityClass<DomElement>['parse']> = null
   // Readability's scoring walks ancestors and inner text per node: on absurdly deep
   // trees (a malformed or hostile page) that is quadratic and takes minutes. Real
   // pages nest a few dozen levels; past MAX_READABILITY_DEPTH the body is walked directly.
