@@ -7,12 +7,13 @@
  */
 import { spawn } from 'node:child_process'
 import { EventEmitter } from 'node:events'
-import { accessSync, constants as fsConstants } from 'node:fs'
+import { accessSync, constants as fsConstants, promises as fs } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import ffmpegBuilder from 'fluent-ffmpeg'
 import type { Config } from '../config.ts'
 import { AppError, throwIfAborted } from '../errors.ts'
+import { writeFileAtomic } from '../util/files.ts'
 
 export interface FfmpegPaths {
   ffmpegPath: string
@@ -269,16 +270,42 @@ const checked = new Map<string, Promise<string>>()
  * then returns the app's ffmpeg facade. `config` is accepted for symmetry with
  * other adapters (no ffmpeg setting lives there yet; env vars select binaries).
  */
-export async function createFfmpeg(_config?: Config, runner: FfmpegRunner = spawnRunner, paths: FfmpegPaths = locateFfmpeg()): Promise<Ffmpeg> {
+export async function createFfmpeg(config?: Config, runner: FfmpegRunner = spawnRunner, paths: FfmpegPaths = locateFfmpeg()): Promise<Ffmpeg> {
   const key = `${paths.ffmpegPath}\0${paths.ffprobePath}\0${runner === spawnRunner ? 'default' : Math.random()}`
   let check = checked.get(key)
   if (!check) {
-    check = checkBinaries(paths, runner)
+    check = config ? checkBinariesRemembered(paths, runner, config.cacheDir) : checkBinaries(paths, runner)
     checked.set(key, check)
     check.catch(() => checked.delete(key))
   }
   const version = await check
   return makeFfmpeg(paths, version, runner)
+}
+
+/**
+ * checkBinaries, remembered across processes in <cacheDir>/ffmpeg-check.json for the same two
+ * binaries (path, size, mtime, inode): a one-shot `briefcast render` then starts no ffmpeg
+ * before its first encode (three runs, ~60-100 ms of a re-render's start-up otherwise).
+ * Replacing or upgrading either binary changes its stat, so it is checked again.
+ */
+async function checkBinariesRemembered(paths: FfmpegPaths, runner: FfmpegRunner, cacheDir: string): Promise<string> {
+  const record = path.join(cacheDir, 'ffmpeg-check.json')
+  const identity = async () => {
+    const [a, b] = await Promise.all([fs.stat(paths.ffmpegPath), fs.stat(paths.ffprobePath)])
+    return [paths.ffmpegPath, a.size, a.mtimeMs, a.ino, paths.ffprobePath, b.size, b.mtimeMs, b.ino].join('|')
+  }
+  const id = await identity().catch(() => undefined)
+  if (id) {
+    const known = await fs
+      .readFile(record, 'utf8')
+      .then((t) => JSON.parse(t) as { id?: string; version?: string })
+      .catch(() => undefined)
+    if (known?.id === id && typeof known.version === 'string') return known.version
+  }
+  const version = await checkBinaries(paths, runner)
+  // Best effort (a read-only cache only means checking again next time); temp file, then rename.
+  if (id) await writeFileAtomic(record, JSON.stringify({ id, version })).catch(() => {})
+  return version
 }
 
 /** Map ffmpeg's stderr to the error a user can act on. */

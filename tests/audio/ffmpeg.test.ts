@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg, ffmpegProcesses, locateFfmpeg, parseFfmpegVersion, spawnRunner, type Ffmpeg, type FfmpegRunner } from '../../src/audio/ffmpeg.ts'
 import { measureWavFile } from '../../src/audio/loudness.ts'
 import { countMp3Frames } from '../../src/audio/mp3.ts'
+import type { Config } from '../../src/config.ts'
 import { AppError } from '../../src/errors.ts'
 import { speechLike, tempDir, wavBytes } from './helpers.ts'
 
@@ -58,6 +59,34 @@ describe('locating and checking ffmpeg', () => {
     const err = await rejection(createFfmpeg(undefined, noLame))
     expect(err.code).toBe('FFMPEG_TOO_OLD')
     expect(err.message).toMatch(/libmp3lame/)
+  })
+
+  it('remembers a passed check in the cache dir, and checks a different binary again', async () => {
+    const config = { cacheDir: path.join(dir, 'check-cache') } as Config
+    let calls = 0
+    const counting: FfmpegRunner = (bin, args, o) => {
+      calls++
+      return spawnRunner(bin, args, o)
+    }
+    const first = await createFfmpeg(config, counting)
+    expect(calls).toBe(3) // ffmpeg -version, ffprobe -version, ffmpeg -encoders
+    const record = JSON.parse(await fs.readFile(path.join(config.cacheDir, 'ffmpeg-check.json'), 'utf8')) as { version: string }
+    expect(record.version).toBe(first.version)
+    calls = 0
+    expect((await createFfmpeg(config, counting)).version).toBe(first.version)
+    expect(calls).toBe(0)
+    // Another path to a binary (here a symlink to the same one) is another binary: checked again.
+    const paths = locateFfmpeg()
+    await fs.mkdir(path.join(dir, 'other-bin'), { recursive: true })
+    const other = { ...paths, ffmpegPath: path.join(dir, 'other-bin', 'ffmpeg') }
+    await fs.symlink(paths.ffmpegPath, other.ffmpegPath)
+    await createFfmpeg(config, counting, other)
+    expect(calls).toBe(3)
+    // A corrupt record is ignored, not trusted.
+    await fs.writeFile(path.join(config.cacheDir, 'ffmpeg-check.json'), '{not json')
+    calls = 0
+    await createFfmpeg(config, counting)
+    expect(calls).toBe(3)
   })
 
   it('parses release and git-build version strings', () => {
