@@ -18,6 +18,7 @@ import { fileError, sha256 } from '../util/files.ts'
 import { ENCODER_DELAY, SAMPLE_RATE, SAMPLES_PER_FRAME, type Ffmpeg, type Loudness } from '../audio/ffmpeg.ts'
 import { createLoudnessMeter, type LoudnessMeter } from '../audio/loudness-meter.ts'
 import { readMp3Frames } from '../audio/mp3.ts'
+import { imageMime, joinMp3 } from '../audio/mp3-join.ts'
 import { createRunDir, type RunDir } from '../audio/tempdir.ts'
 import { buildChaptersJson, buildFfmetadata, buildTimingsJson, buildVtt, splitSentences, type TimedSegment } from '../audio/transcript.ts'
 import type { Chapter, EncodedPiece, EpisodeResult, RenderOptions, RenderProgress, SegmentTiming } from './types.ts'
@@ -516,7 +517,7 @@ export async function renderEpisode(
       await ffmpeg.checkImage(meta.coverPath, signal)
     }
     const ext = format === 'm4a' ? 'm4a' : 'mp3'
-    const hash = sha256('episode-v1', format, encoderSettings, JSON.stringify(tags), coverId, JSON.stringify(chapters), ...pieces.map((p) => p.key)).slice(0, 32)
+    const hash = sha256('episode-v2', format, encoderSettings, JSON.stringify(tags), coverId, JSON.stringify(chapters), ...pieces.map((p) => p.key)).slice(0, 32)
     const audioPath = path.join(episodesDir, `${hash}.${ext}`)
     const vttPath = path.join(episodesDir, `${hash}.vtt`)
     const chaptersPath = path.join(episodesDir, `${hash}.chapters.json`)
@@ -531,13 +532,27 @@ export async function renderEpisode(
       loudness = info.loudness
       finalDuration = info.durationMs
     } else {
-      const listPath = runDir.file('pieces.txt')
-      const metaPath = runDir.file('metadata.txt')
-      // concat demuxer list: https://ffmpeg.org/ffmpeg-formats.html#concat-1 (single quotes escaped as '\'')
-      await fs.writeFile(listPath, pieces.map((p) => `file '${p.path.replace(/'/g, "'\\''")}'\n`).join(''))
-      await fs.writeFile(metaPath, buildFfmetadata(tags, chapters))
       const tmpOut = runDir.file(`episode.${ext}`)
-      await encodeSlot(() => ffmpeg.join({ listPath, metadataPath: metaPath, coverPath: meta.coverPath, output: tmpOut, format, bitrateKbps }, signal))
+      if (format === 'mp3') {
+        // Pieces are bare MP3 frames: the episode is a tag, an Info frame and their bytes (mp3-join.ts), no ffmpeg.
+        const coverData = meta.coverPath ? await fs.readFile(meta.coverPath) : undefined
+        await joinMp3({
+          pieces: pieces.map((p) => ({ path: p.path, frames: p.samples / SAMPLES_PER_FRAME })),
+          output: tmpOut,
+          tags,
+          chapters,
+          cover: coverData ? { mime: imageMime(coverData), data: coverData } : undefined,
+          signal,
+        })
+      } else {
+        // AAC is a transcode of the joined pieces, with the tags and chapters: ffmpeg.
+        const listPath = runDir.file('pieces.txt')
+        const metaPath = runDir.file('metadata.txt')
+        // concat demuxer list: https://ffmpeg.org/ffmpeg-formats.html#concat-1 (single quotes escaped as '\'')
+        await fs.writeFile(listPath, pieces.map((p) => `file '${p.path.replace(/'/g, "'\\''")}'\n`).join(''))
+        await fs.writeFile(metaPath, buildFfmetadata(tags, chapters))
+        await encodeSlot(() => ffmpeg.join({ listPath, metadataPath: metaPath, coverPath: meta.coverPath, output: tmpOut, format, bitrateKbps }, signal))
+      }
       loudness = combineLoudness(await Promise.all(pieces.map(async (p) => ({ ...p, loudness: await p.loudness }))))
       if (format === 'm4a') finalDuration = (await ffmpeg.probe(tmpOut, signal)).durationMs
       throwIfAborted(signal)

@@ -1,0 +1,104 @@
+/**
+ * Joins encoded pieces (bare MPEG-1 Layer III frames, see encodePiece) into an
+ * episode file without ffmpeg: an ID3v2.3 tag (tags, chapters, cover), an
+ * "Info" frame (the Xing header of a CBR file: frame and byte counts and a
+ * seek table, so players show the right duration and seek at once), then the
+ * pieces' bytes in order. This is what ffmpeg's concat demuxer with stream
+ * copy writes, at the cost of copying bytes: a re-render with one changed
+ * paragraph no longer waits for an ffmpeg process (~0.1 s), and a long episode
+ * is joined at disk speed. Memory stays at one piece at a time.
+ */
+import { promises as fs } from 'node:fs'
+import { AppError, throwIfAborted } from '../errors.ts'
+import { fileError } from '../util/files.ts'
+import { buildId3v23, type Id3Chapter, type Id3Cover, type Id3Tags } from './id3.ts'
+
+const BITRATES_V1_L3 = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0]
+const RATES_V1 = [44100, 48000, 32000]
+
+export interface JoinPiece {
+  path: string
+  /** MP3 frames in the piece (its samples / 1152). */
+  frames: number
+}
+
+/**
+ * The Info frame for `frames` audio frames of `audioBytes` bytes, with the header of the
+ * stream's first frame (MPEG-1 Layer III, CBR). Decoders that know the tag skip this frame.
+ */
+export function infoFrame(firstHeader: Uint8Array, frames: number, audioBytes: number): Buffer {
+  const b1 = firstHeader[1]!
+  const b2 = firstHeader[2]!
+  const b3 = firstHeader[3]!
+  if (firstHeader[0] !== 0xff || (b1 & 0xe0) !== 0xe0 || ((b1 >> 3) & 3) !== 3 || ((b1 >> 1) & 3) !== 1)
+    throw new AppError('FFMPEG_FAILED', 'An encoded piece does not start with an MPEG-1 Layer III frame.')
+  const bitrate = BITRATES_V1_L3[(b2 >> 4) & 15]!
+  const rate = RATES_V1[(b2 >> 2) & 3]
+  if (!bitrate || !rate) throw new AppError('FFMPEG_FAILED', 'An encoded piece has an invalid MP3 frame header.')
+  const size = Math.floor((144 * bitrate * 1000) / rate) // the padding bit is cleared below
+  const mono = (b3 >> 6) === 3
+  const crc = (b1 & 1) === 0
+  const offset = 4 + (crc ? 2 : 0) + (mono ? 17 : 32) // after the side information
+  const out = Buffer.alloc(size)
+  out[0] = 0xff
+  out[1] = b1
+  out[2] = b2 & ~0x02
+  out[3] = b3
+  let p = offset
+  out.write('Info', p, 'latin1') // "Info" rather than "Xing": constant bitrate
+  out.writeUInt32BE(0x0f, (p += 4)) // frames, bytes, TOC and quality present
+  out.writeUInt32BE(frames, (p += 4))
+  out.writeUInt32BE(size + audioBytes, (p += 4))
+  p += 4
+  // Seek table: the byte position (x/256 of the stream) at each percent of the duration; linear at CBR.
+  for (let i = 0; i < 100; i++) out[p + i] = Math.min(255, Math.floor((i * 256) / 100))
+  out.writeUInt32BE(0, p + 100) // quality (unused by decoders)
+  return out
+}
+
+export interface JoinMp3Options {
+  pieces: JoinPiece[]
+  output: string
+  tags: Id3Tags
+  chapters: Id3Chapter[]
+  cover?: Id3Cover
+  signal?: AbortSignal
+}
+
+/** Writes the episode to `output` (the caller's temp name; it renames it into place). */
+export async function joinMp3(o: JoinMp3Options): Promise<void> {
+  throwIfAborted(o.signal)
+  if (o.pieces.length === 0) throw new AppError('NO_ARTICLE_TEXT', 'There are no pieces to join.')
+  const sizes = await Promise.all(o.pieces.map(async (p) => (await fs.stat(p.path)).size))
+  const audioBytes = sizes.reduce((a, b) => a + b, 0)
+  const frames = o.pieces.reduce((a, p) => a + p.frames, 0)
+  const first = await fs.open(o.pieces[0]!.path, 'r')
+  const header = Buffer.alloc(4)
+  try {
+    await first.read(header, 0, 4, 0)
+  } finally {
+    await first.close()
+  }
+  let out: fs.FileHandle
+  try {
+    out = await fs.open(o.output, 'w')
+  } catch (err) {
+    throw fileError(err, o.output)
+  }
+  try {
+    await out.write(Buffer.concat([buildId3v23(o.tags, o.chapters, o.cover), infoFrame(header, frames, audioBytes)]))
+    for (const piece of o.pieces) {
+      throwIfAborted(o.signal)
+      await out.write(await fs.readFile(piece.path))
+    }
+  } catch (err) {
+    throw err instanceof AppError ? err : fileError(err, o.output)
+  } finally {
+    await out.close()
+  }
+}
+
+/** The MIME type of a JPEG or PNG by its magic bytes (the image was checked with ffmpeg before). */
+export function imageMime(data: Uint8Array): Id3Cover['mime'] {
+  return data[0] === 0x89 && data[1] === 0x50 && data[2] === 0x4e && data[3] === 0x47 ? 'image/png' : 'image/jpeg'
+}
