@@ -259,7 +259,11 @@ function limiterEnvelope(peaks, gain, ceiling, lookahead, releaseCoef, out, need
  * one renderLimited applies, so the prediction is the result.
  */
 export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30, measured = undefined) {
-  const first = measured ?? measurePcmLoudness(pcm, sampleRate)
+  // The limited signal's loudness is taken as the K-weighted clip times the gain envelope (the limiter's
+  // gain changes slowly, in ms, next to the filters' response): one filter pass serves every step, and
+  // the unlimited loudness too when it was not measured already.
+  const z = kWeighted(pcm, sampleRate)
+  const first = measured ?? { integratedLufs: gatedLoudness(z, sampleRate, 1, undefined) }
   if (!Number.isFinite(first.integratedLufs)) return { gainDb: 0, predictedLufs: first.integratedLufs }
   const clampGain = (g) => Math.max(-maxGainDb, Math.min(maxGainDb, g))
   let gainDb = clampGain(targetLufs - first.integratedLufs)
@@ -271,9 +275,6 @@ export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30,
   let maxPeak = 0
   for (let i = 0; i < peaks.length; i++) if (peaks[i] > maxPeak) maxPeak = peaks[i]
   const truePeakDb = maxPeak > 0 ? 20 * Math.log10(maxPeak / 32768) : -Infinity
-  // The limiter's gain changes slowly (ms) next to the K-weighting filters' response, so the limited
-  // signal's loudness is taken as the K-weighted clip times the gain envelope: one filter pass in all.
-  const z = kWeighted(pcm, sampleRate)
   let envelope
   const scratch = { need: new Float32Array(pcm.length), dq: new Int32Array(pcm.length), ramp: new Float32Array(pcm.length) }
   let prevGain
