@@ -97,6 +97,8 @@ export interface Ffmpeg {
   probe(file: string, signal?: AbortSignal): Promise<ProbeResult>
   /** EBU R128 integrated loudness and true peak (ffmpeg's ebur128 filter, peak=true). */
   measureLoudness(file: string, signal?: AbortSignal): Promise<Loudness>
+  /** Decode the first audio stream to raw mono 16-bit little-endian PCM at 44.1 kHz (for measuring in JS). */
+  decodeToRaw(input: string, output: string, signal?: AbortSignal): Promise<void>
   /** Encode one piece: gain, resample to 44.1 kHz mono, limit, pad with silence, MP3 CBR without Xing/ID3 (pure frames). */
   encodePiece(options: PieceEncodeOptions, signal?: AbortSignal): Promise<void>
   /** A JPEG or PNG that ffmpeg can decode (cover art); INVALID_IMAGE with ffmpeg's stderr otherwise. */
@@ -384,6 +386,16 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
           startMs: Math.round(Number(c.start_time ?? 0) * 1000),
           endMs: Math.round(Number(c.end_time ?? 0) * 1000),
         })),
+      }
+    },
+
+    async decodeToRaw(input, output, signal) {
+      throwIfAborted(signal)
+      const command = ffmpegBuilder().input(input).addOptions(QUIET).output(output).outputOptions(['-map', '0:a:0']).audioChannels(1).audioFrequency(SAMPLE_RATE).audioCodec('pcm_s16le').format('s16le')
+      try {
+        await ff(argsOf(command), signal)
+      } catch (err) {
+        throw classify(err, { input, output })
       }
     },
 

@@ -39,3 +39,5 @@ export function truePeakEnvelope(pcm: Int16Array): Float32Array
 export function applyGain(pcm: Int16Array, gainDb: number, envelope?: Float32Array): Int16Array
 export function wavBytes(samples: Int16Array, sampleRate: number): Uint8Array
 export function measureWavBuffer(buf: Uint8Array, file: string, plan?: GainPlan): ClipMeasurement
+/** Integrated loudness and true peak (4x oversampled) of raw mono 16-bit little-endian PCM. */
+export function measureRawBuffer(buf: Uint8Array, sampleRate: number): { integratedLufs: number; truePeakDb: number }

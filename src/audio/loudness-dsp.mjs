@@ -341,6 +341,20 @@ export function wavBytes(samples, sampleRate) {
   return buf
 }
 
+/**
+ * Integrated loudness (BS.1770) and true peak (4x oversampled, as truePeakEnvelope) of
+ * raw mono 16-bit little-endian PCM: what an encoded piece decodes to.
+ */
+export function measureRawBuffer(buf, sampleRate) {
+  const n = Math.floor(buf.byteLength / 2)
+  const pcm = buf.byteOffset % 2 === 0 ? new Int16Array(buf.buffer, buf.byteOffset, n) : new Int16Array(new Uint8Array(buf).buffer, 0, n)
+  const { integratedLufs } = measurePcmLoudness(pcm, sampleRate)
+  const peaks = truePeakEnvelope(pcm)
+  let max = 0
+  for (let i = 0; i < peaks.length; i++) if (peaks[i] > max) max = peaks[i]
+  return { integratedLufs, truePeakDb: max > 0 ? 20 * Math.log10(max / 32768) : -Infinity }
+}
+
 /** Measures a WAV buffer; with `plan`, also the gain for the piece (clip + padMs of silence). */
 export function measureWavBuffer(buf, file, plan) {
   const wav = parseWavHeader(buf, file)

@@ -17,13 +17,15 @@ export interface LoudnessMeter {
    * with `plan.output`, the clip with that gain and limiter applied, written there as a WAV file.
    */
   measure(wavPath: string, plan?: GainPlan): Promise<ClipMeasurement>
+  /** Integrated loudness and true peak of raw mono 16-bit little-endian PCM (a decoded piece). */
+  measureRaw(rawPath: string, sampleRate: number): Promise<{ integratedLufs: number; truePeakDb: number }>
   close(): Promise<void>
 }
 
 export function createLoudnessMeter(): LoudnessMeter {
   let worker: Worker | undefined
   let nextId = 1
-  const pending = new Map<number, { resolve(v: ClipMeasurement): void; reject(e: unknown): void }>()
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>()
 
   const failAll = (err: unknown) => {
     for (const p of pending.values()) p.reject(err)
@@ -42,7 +44,7 @@ export function createLoudnessMeter(): LoudnessMeter {
       if (pending.size === 0) w.unref()
       if (msg.error?.code === 'FILE_ERROR') p.reject(fileError(Object.assign(new Error(msg.error.message), { code: msg.error.errno }), msg.error.target ?? ''))
       else if (msg.error) p.reject(new AppError((msg.error.code as ErrorCode) ?? 'UNEXPECTED_ERROR', msg.error.message))
-      else p.resolve(msg.result!)
+      else p.resolve(msg.result)
     })
     w.on('error', (err) => failAll(err))
     w.on('exit', (code) => {
@@ -52,19 +54,26 @@ export function createLoudnessMeter(): LoudnessMeter {
     return w
   }
 
+  const post = <T>(message: object): Promise<T> => {
+    const w = ensure()
+    const id = nextId++
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      w.ref()
+      w.postMessage({ id, ...message })
+    })
+  }
+
   // Start the thread now: a render creates its meter first thing, and the thread's start-up then
   // overlaps synthesis instead of delaying the first measurement (~40 ms + cold JIT).
   ensure()
 
   return {
     measure(wavPath, plan) {
-      const w = ensure()
-      const id = nextId++
-      return new Promise<ClipMeasurement>((resolve, reject) => {
-        pending.set(id, { resolve, reject })
-        w.ref()
-        w.postMessage({ id, file: wavPath, plan })
-      })
+      return post<ClipMeasurement>({ file: wavPath, plan })
+    },
+    measureRaw(rawPath, sampleRate) {
+      return post<{ integratedLufs: number; truePeakDb: number }>({ file: rawPath, raw: true, sampleRate })
     },
     async close() {
       const w = worker
