@@ -8,7 +8,7 @@
  *     so no clip repeats): time, ms per audio minute, peak RSS of the process tree (goal < 300 MB)
  * BENCH_RENDER_MAX_MINUTES=20 skips the 60-minute run on slow machines.
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, promises as fs, readFileSync, readdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -24,29 +24,6 @@ const corpusFile = ['/work/shared/corpus/plain/lenovo-nvidia-ai-factories.txt', 
     return false
   }
 })!
-
-/** Child mode: the naive pipeline, run as its own process like the CLI. */
-async function naiveChild(input: string, output: string): Promise<void> {
-  const { createEspeakEngine } = await import('../src/tts/espeak.ts')
-  const { wavFromPcm } = await import('../src/tts/wav.ts')
-  const { locateFfmpeg } = await import('../src/audio/ffmpeg.ts')
-  const t0 = performance.now()
-  const engine = await createEspeakEngine({ workers: 1 })
-  const t1 = performance.now()
-  const text = readFileSync(input, 'utf8')
-  const clip = await engine.synthesize({ text, voice: { language: 'en-US' } })
-  await engine.close()
-  const t2 = performance.now()
-  const wav = `${output}.wav`
-  await fs.writeFile(wav, wavFromPcm(clip.pcm, clip.sampleRate))
-  const { ffmpegPath } = locateFfmpeg()
-  await new Promise<void>((resolve, reject) => {
-    const p = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', wav, '-af', 'loudnorm=I=-16:TP=-1:LRA=11,aresample=44100', '-ac', '1', '-c:a', 'libmp3lame', '-b:a', '64k', '-compression_level', '7', output], { stdio: 'inherit' })
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))))
-  })
-  await fs.rm(wav, { force: true })
-  process.stdout.write(JSON.stringify({ startMs: t1 - t0, synthMs: t2 - t1, encodeMs: performance.now() - t2, audioMs: clip.durationMs }) + '\n')
-}
 
 function rssOfTree(pid: number): number {
   // Sum VmRSS of pid and all its descendants (ffmpeg, the watchdog).
@@ -138,7 +115,8 @@ const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`
 
 async function main() {
-  if (process.argv[2] === '--naive') return naiveChild(process.argv[3]!, process.argv[4]!)
+  // Compile src/ first (bin/build.js), so no timed run below pays for a build.
+  execFileSync(process.execPath, [path.join(root, 'bin', 'build.js')], { stdio: 'ignore' })
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-bench-render-'))
   try {
     const voices = path.join(work, 'voices')
@@ -151,7 +129,8 @@ async function main() {
     const cli = (input: string, out: string) => [bin, 'render', input, '-o', out, '--quiet']
     console.log(`corpus page: ${path.basename(corpusFile)} (${text.length} chars), ${os.availableParallelism()} cores`)
 
-    const naive = await timed([path.join(root, 'node_modules/tsx/dist/cli.mjs'), fileURLToPath(import.meta.url), '--naive', page, path.join(work, 'naive.mp3')], {}, work)
+    // Both sides run from the same compiled build (bin/build.js), each as its own node process.
+    const naive = await timed([path.join(root, 'bench', 'naive-render.mjs'), page, path.join(work, 'naive.mp3')], {}, work)
     const cold = await timed(cli(page, 'cold.mp3'), env, work)
     const nb = JSON.parse(naive.stdout) as { startMs: number; synthMs: number; encodeMs: number; audioMs: number }
     console.log(`naive (espeak whole text + ffmpeg loudnorm encode): ${fmt(naive.ms)}${cpu(naive)}  (engine start ${fmt(nb.startMs)}, synthesis ${fmt(nb.synthMs)}, loudnorm+encode ${fmt(nb.encodeMs)}, ${fmt(nb.audioMs)} of audio)`)
