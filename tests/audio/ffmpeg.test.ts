@@ -4,6 +4,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg, ffmpegProcesses, locateFfmpeg, parseFfmpegVersion, spawnRunner, type Ffmpeg, type FfmpegRunner } from '../../src/audio/ffmpeg.ts'
 import { measureWavFile } from '../../src/audio/loudness.ts'
+import { measureRawBuffer } from '../../src/audio/loudness-dsp.mjs'
 import { countMp3Frames } from '../../src/audio/mp3.ts'
 import type { Config } from '../../src/config.ts'
 import { AppError } from '../../src/errors.ts'
@@ -115,6 +116,21 @@ describe('ffmpeg operations', () => {
       const js = await measureWavFile(wav)
       expect(Math.abs(ff.integratedLufs - js.integratedLufs)).toBeLessThan(0.5)
       expect(ff.truePeakDb).toBeGreaterThanOrEqual(js.samplePeakDb - 0.1)
+    }
+  })
+
+  it('measures a decoded piece in JS as ffmpeg ebur128 does: integrated within 0.2 LU, true peak within 0.3 dB', async () => {
+    for (const [seed, amp] of [[11, 0.3], [12, 0.9]] as const) {
+      const wav = path.join(dir, `tp-${seed}.wav`)
+      await fs.writeFile(wav, wavBytes(speechLike(5, 22050, amp, seed), 22050))
+      const mp3 = path.join(dir, `tp-${seed}.mp3`)
+      await ffmpeg.encodePiece({ input: wav, output: mp3, gainDb: 0, totalSamples: 250 * 1152 - 1169, bitrateKbps: 64 })
+      const raw = path.join(dir, `tp-${seed}.pcm`)
+      await ffmpeg.decodeToRaw(mp3, raw)
+      const js = measureRawBuffer(await fs.readFile(raw), 44100)
+      const ff = await ffmpeg.measureLoudness(mp3)
+      expect(Math.abs(js.integratedLufs - ff.integratedLufs)).toBeLessThan(0.2)
+      expect(Math.abs(js.truePeakDb - ff.truePeakDb)).toBeLessThan(0.3)
     }
   })
 
