@@ -12,7 +12,7 @@ import { createFfmpeg } from './audio/ffmpeg.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
 import { FfmpegSpawner } from './episodes/ffmpeg-spawner.ts'
 import { JobQueue } from './episodes/jobs.ts'
-import { RenderProcess } from './episodes/render-client.ts'
+import { RenderProcess, serviceEngines } from './episodes/render-client.ts'
 import { RenderCoordinator } from './episodes/render-coordinator.ts'
 import { AppError, toAppError } from './errors.ts'
 import { createRequestHandler } from './http/app.ts'
@@ -69,7 +69,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   const spawner = new FfmpegSpawner()
   const [ffmpegR, speechR, storeR] = await Promise.allSettled([
     createFfmpeg(config, spawner.runner),
-    createSpeechService(config),
+    // Profiles and espeak-ng's voice list only: synthesis runs in the render process (see serviceEngines).
+    createSpeechService(config, { engines: serviceEngines(), warmUp: false }),
     (async () => openStore({ file: path.join(config.dataDir, 'briefcast.db') }))(),
   ])
   const problems = [ffmpegR, speechR, storeR].flatMap((r) => (r.status === 'rejected' ? [toAppError(r.reason)] : []))
@@ -85,7 +86,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   const speech = (speechR as PromiseFulfilledResult<Awaited<ReturnType<typeof createSpeechService>>>).value
   const store = (storeR as PromiseFulfilledResult<ReturnType<typeof openStore>>).value
   const jobs = new JobQueue({ store, logger: logger.child({ component: 'jobs' }), concurrency: config.jobs.concurrency, maxAttempts: config.jobs.maxAttempts, retryBaseMs: config.jobs.retryBaseMs })
-  // Renders run in a child process at a lower priority: synthesis and encoding never compete with serving.
+  // Renders (articles, and briefings through renders.render) run in a child process at idle priority: synthesis and
+  // encoding never compete with serving.
   const renderProcess = new RenderProcess(config)
   const renders = new RenderCoordinator({ config, logger: logger.child({ component: 'render' }), store, speech, ffmpeg, jobs, render: renderProcess.render })
   const deps: AppDeps = {

@@ -10,6 +10,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../config.ts'
 import { AppError, type ErrorCode } from '../errors.ts'
+import type { TtsEngine } from '../tts/engine.ts'
+import { DEFAULT_ENGINE, ENGINES, type EngineEntry } from '../tts/registry.ts'
 import type { EncodedPiece, EpisodeResult, RenderOptions, RenderProgress } from './types.ts'
 import type { RenderFn } from './render-coordinator.ts'
 
@@ -19,7 +21,7 @@ type Reply =
   | { type: 'init-error'; error: ErrorJson }
   | { type: 'progress'; id: number; progress: RenderProgress }
   | { type: 'piece'; id: number; piece: EncodedPiece }
-  | { type: 'done'; id: number; result: EpisodeResult }
+  | { type: 'done'; id: number; result: EpisodeResult; pid: number }
   | { type: 'error'; id: number; error: ErrorJson }
 
 interface Pending {
@@ -80,6 +82,8 @@ export class RenderProcess {
   #closed = false
   #state: 'idle' | 'starting' | 'ready' | 'failed' = 'idle'
   #lastError = ''
+  #lastPid: number | undefined
+  readonly #settled = { done: 0, failed: 0 }
 
   constructor(config: Config) {
     this.#config = config
@@ -123,8 +127,14 @@ export class RenderProcess {
         this.#pending.delete(msg.id)
         p.cleanup()
         this.#refresh()
-        if (msg.type === 'done') p.resolve(msg.result)
-        else p.reject(toError(msg.error))
+        if (msg.type === 'done') {
+          this.#settled.done++
+          this.#lastPid = msg.pid
+          p.resolve(msg.result)
+        } else {
+          this.#settled.failed++
+          p.reject(toError(msg.error))
+        }
       }
     })
     const fail = (why: string) => {
@@ -144,7 +154,7 @@ export class RenderProcess {
         p.reject(new AppError('ENGINE_UNAVAILABLE', `The render process stopped (${why}); the render will be retried.`))
       }
     }
-    child.on('exit', (code, sig) => fail(`exit ${code ?? sig}`))
+    child.on('exit', (code, sig) => fail(code !== null ? `exit code ${code}` : `killed by ${sig}`))
     child.on('error', (err) => fail(err.message))
     child.send({ type: 'init', config: renderConfig(this.#config) })
     this.#refresh()
@@ -163,6 +173,26 @@ export class RenderProcess {
       c.ref()
       channel?.ref?.()
     }
+  }
+
+  /** The running render process's pid (undefined before the first start and after a crash, until the next render). */
+  get pid(): number | undefined {
+    return this.#child?.connected ? this.#child.pid : undefined
+  }
+
+  /** The pid of the process that finished the last render (from the child itself: chrt execs node in place). */
+  get lastRenderPid(): number | undefined {
+    return this.#lastPid
+  }
+
+  /** Renders the child finished ('done') or ended with an error (including aborts), since the service started. */
+  get settled(): { done: number; failed: number } {
+    return { ...this.#settled }
+  }
+
+  /** Renders sent and not yet finished. */
+  get pending(): number {
+    return this.#pending.size
   }
 
   /** For /readyz. */
@@ -197,7 +227,9 @@ export class RenderProcess {
       throw err
     }
     const { format, metadata } = options
-    this.#child!.send({ type: 'render', id, script, profileId: profile.id, options: { format, metadata } })
+    // The whole profile, not just its id: callers may adjust it (a briefing's intro and outro jingles).
+    // Pieces cross the IPC channel only for callers that stream them (articles; briefings do not).
+    this.#child!.send({ type: 'render', id, script, profileId: profile.id, profile, pieces: Boolean(options.onPiece), options: { format, metadata } })
     return await done
   }
 
@@ -215,5 +247,58 @@ export class RenderProcess {
       await exited
       clearTimeout(kill)
     }
+  }
+}
+
+/**
+ * Speech engines for the service process, now that every render runs in the
+ * render process. The service never synthesizes, but it still needs espeak-ng's
+ * voice list: start-up checks every espeak-ng profile's voice names and
+ * variants against it, and `auto-<lang>` profiles (a language with no profile
+ * of its own) are derived from what espeak-ng speaks. So espeak-ng is started
+ * once at start-up with one worker, asked for its voices, and closed: the
+ * service keeps the list (speaks, variants, listVoices) without an idle worker
+ * thread (~60-80 MB, and idle warm-up at the service's normal priority).
+ * Should anything in the service synthesize after all, a real engine starts
+ * on that first call.
+ */
+export function serviceEngines(): Record<string, EngineEntry> {
+  const real: EngineEntry = ENGINES[DEFAULT_ENGINE]
+  return {
+    [DEFAULT_ENGINE]: {
+      limits: real.limits,
+      ...(real.languages ? { languages: real.languages } : {}),
+      async create(ctx) {
+        const { createEspeakEngine } = await import('../tts/espeak.ts')
+        const probe = await createEspeakEngine({ workers: 1, warmUp: false })
+        const voices = await probe.listVoices().finally(() => probe.close())
+        let live: Promise<TtsEngine> | undefined
+        const catalogue: TtsEngine & Pick<typeof probe, 'speaks' | 'voiceForLanguage' | 'variants'> = {
+          id: probe.id,
+          version: probe.version,
+          capabilities: probe.capabilities,
+          variants: probe.variants,
+          // Pure lookups in the voice list the engine read at start (no worker involved).
+          speaks: (language) => probe.speaks(language),
+          voiceForLanguage: (language) => probe.voiceForLanguage(language),
+          listVoices: async (signal) => {
+            signal?.throwIfAborted()
+            return voices.map((v) => ({ ...v, languages: [...v.languages] }))
+          },
+          synthesize: async (req, signal) => {
+            const started = (live ??= real.create({ ...ctx, warmUp: false }))
+            // A failed start is not remembered: the next call tries again.
+            started.catch(() => live === started && (live = undefined))
+            return (await started).synthesize(req, signal)
+          },
+          close: async () => {
+            const l = live
+            live = undefined
+            if (l) await (await l).close()
+          },
+        }
+        return catalogue
+      },
+    },
   }
 }

@@ -109,6 +109,14 @@ export class RenderCoordinator {
     })
   }
 
+  /**
+   * The render function articles use: in the service, the render child process (RenderProcess.render).
+   * Briefings render through it too, so every render of the service runs in that one low-priority child.
+   */
+  get render(): RenderFn {
+    return this.#render
+  }
+
   /** Enqueue a render of the article's current revision (after an ingest or an edit). */
   enqueue(article: Pick<ArticleRecord, 'id' | 'revision'>): void {
     this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision })

@@ -4,13 +4,19 @@
  * only serves HTTP and coordinates jobs. On a small machine a render would
  * otherwise take the cores the event loop needs (bench/http.bench.ts).
  *
- * Protocol (IPC, JSON): parent -> {type:'init', config} | {type:'render', id, script, profileId, options}
- * | {type:'abort', id}; child -> {type:'ready'} | {type:'progress'|'piece'|'done'|'error', id, ...}.
+ * Articles and briefings both render here (the service composes a briefing's
+ * script; the render of it, like an article's, is this process's work).
+ *
+ * Protocol (IPC, JSON): parent -> {type:'init', config} | {type:'render', id, script, profileId, profile?, pieces?, options}
+ * | {type:'abort', id}; child -> {type:'ready'} | {type:'progress'|'piece'|'done'|'error', id, ...}; 'done' carries this
+ * process's pid (the service reports which process rendered).
  */
 import { readdirSync } from 'node:fs'
 import os from 'node:os'
 import type { Config } from '../config.ts'
+import type { EncodedPiece } from './types.ts'
 import type { Script } from '../script/types.ts'
+import type { VoiceProfile } from '../tts/types.ts'
 
 // Threads inherit the nice value of the thread that creates them (Linux), so lowering it here first makes the
 // speech workers and ffmpeg children started below run at this priority. Threads that already exist (V8's
@@ -48,7 +54,17 @@ const { toAppError } = await import('../errors.ts')
 
 type Msg =
   | { type: 'init'; config: Config }
-  | { type: 'render'; id: number; script: Script; profileId: string; options: { format?: 'mp3' | 'm4a'; metadata?: Record<string, string | undefined> } }
+  | {
+      type: 'render'
+      id: number
+      script: Script
+      profileId: string
+      /** The profile as the service resolved it (e.g. with a briefing's jingles); else looked up by id here. */
+      profile?: VoiceProfile
+      /** Send each encoded piece (articles stream them; briefings do not). Default true. */
+      pieces?: boolean
+      options: { format?: 'mp3' | 'm4a'; metadata?: Record<string, string | undefined> }
+    }
   | { type: 'abort'; id: number }
 
 let tools: Promise<{ speech: Awaited<ReturnType<typeof createSpeechService>>; ffmpeg: Awaited<ReturnType<typeof createFfmpeg>>; meter: ReturnType<typeof createLoudnessMeter>; config: Config }> | undefined
@@ -91,14 +107,14 @@ process.on('message', (msg: Msg) => {
   void (async () => {
     try {
       const t = await tools!
-      const profile = t.speech.getProfile(msg.profileId)
+      const profile = msg.profile ?? t.speech.getProfile(msg.profileId)
       const result = await renderEpisode(msg.script, profile, t, {
         ...msg.options,
         signal: controller.signal,
         onProgress: (progress) => send({ type: 'progress', id, progress }),
-        onPiece: (piece) => send({ type: 'piece', id, piece }),
+        ...(msg.pieces !== false ? { onPiece: (piece: EncodedPiece) => send({ type: 'piece', id, piece }) } : {}),
       })
-      send({ type: 'done', id, result })
+      send({ type: 'done', id, result, pid: process.pid })
     } catch (err) {
       send({ type: 'error', id, error: errorJson(err) })
     } finally {

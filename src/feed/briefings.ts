@@ -3,6 +3,12 @@
  * snapshot), render it through the durable job queue ('render-briefing'),
  * publish the episode, and list briefings for the feed.
  *
+ * Composing happens here, in the service; rendering (synthesis of the host
+ * lines, encoding, the join) goes through the same render function as
+ * articles (deps.renders.render): in the service that is the render child
+ * process, at idle CPU priority, so a briefing never competes with serving.
+ * The child shares the clip cache, so the stories' clips are reused.
+ *
  * Which articles can go in a briefing: any article that exists, has not failed
  * its last render, and speaks the briefing's language. Unknown ids, failed
  * articles and other languages are an error naming the ids, unless the caller
@@ -12,11 +18,9 @@ import path from 'node:path'
 import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { composeBriefing, dayInZone, type BriefingStory, type StoryMode } from '../episodes/briefing.ts'
-import { episodeFields, removeEpisodeFiles } from '../episodes/render-coordinator.ts'
-import type { EpisodeResult, RenderOptions } from '../episodes/types.ts'
+import { episodeFields, removeEpisodeFiles, type RenderFn } from '../episodes/render-coordinator.ts'
 import type { JobContext } from '../episodes/jobs.ts'
 import type { AppDeps } from '../http/deps.ts'
-import type { Script } from '../script/types.ts'
 import type { ArticleRecord, EpisodeRecord } from '../store/types.ts'
 import type { SpeechService, VoiceProfile } from '../tts/types.ts'
 import { briefingRepository, type BriefingOptions, type BriefingRecord, type BriefingStoryRef, type SkippedStory } from './briefing-store.ts'
@@ -57,15 +61,8 @@ export interface CreateBriefingRequest {
   outroJingle?: string
 }
 
-type RenderFn = (
-  script: Script,
-  profile: VoiceProfile,
-  tools: { speech: SpeechService; ffmpeg: never; config: Config },
-  options: RenderOptions,
-) => Promise<EpisodeResult>
-
 export interface BriefingServiceOptions {
-  /** Defaults to renderEpisode from src/episodes/render.ts, loaded on first use. */
+  /** Defaults to the articles' render function (deps.renders.render): the render child process in the service. */
   render?: RenderFn
   /** Clock, for the schedule and tests. */
   now?: () => Date
@@ -76,12 +73,12 @@ const primary = (lang: string) => lang.toLowerCase().split(/[-_]/)[0] ?? lang
 export class BriefingService {
   readonly #deps: AppDeps
   readonly #opts: BriefingServiceOptions
-  #render: RenderFn | undefined
+  readonly #render: RenderFn
 
   constructor(deps: AppDeps, options: BriefingServiceOptions = {}) {
     this.#deps = deps
     this.#opts = options
-    this.#render = options.render
+    this.#render = options.render ?? deps.renders.render
     deps.jobs.register(RENDER_BRIEFING, (ctx) => this.#handle(ctx), {
       onRetry: (job, error) => this.#safe(() => this.repo.setStatus(job.subjectId, 'queued', { error })),
       onFailed: (job, error) => this.#safe(() => this.repo.setStatus(job.subjectId, 'failed', { error })),
@@ -284,14 +281,6 @@ export class BriefingService {
     return true
   }
 
-  async #loadRender(): Promise<RenderFn> {
-    if (!this.#render) {
-      const mod = (await import('../episodes/render.ts')) as unknown as { renderEpisode: RenderFn }
-      this.#render = mod.renderEpisode
-    }
-    return this.#render
-  }
-
   #jinglePath(assetId: string | undefined): string | undefined {
     if (!assetId) return undefined
     const asset = this.#deps.store.assets.get(assetId)
@@ -310,12 +299,11 @@ export class BriefingService {
     const intro = this.#jinglePath(briefing.options.introJingle)
     const outro = this.#jinglePath(briefing.options.outroJingle)
     const profile: VoiceProfile = { ...base, ...(intro ? { intro } : {}), ...(outro ? { outro } : {}) }
-    const render = await this.#loadRender()
     let last = 0
-    const result = await render(
+    const result = await this.#render(
       script,
       profile,
-      { speech, ffmpeg: this.#deps.ffmpeg as never, config },
+      { speech, ffmpeg: this.#deps.ffmpeg, config },
       {
         format: config.audio.format,
         signal,
