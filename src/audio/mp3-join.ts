@@ -12,9 +12,8 @@ import { promises as fs } from 'node:fs'
 import { AppError, throwIfAborted } from '../errors.ts'
 import { fileError } from '../util/files.ts'
 import { buildId3v23, type Id3Chapter, type Id3Cover, type Id3Tags } from './id3.ts'
+import { BITRATES_V1_L3, RATES } from './mp3.ts'
 
-const BITRATES_V1_L3 = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0]
-const RATES_V1 = [44100, 48000, 32000]
 
 export interface JoinPiece {
   path: string
@@ -33,7 +32,7 @@ export function infoFrame(firstHeader: Uint8Array, frames: number, audioBytes: n
   if (firstHeader[0] !== 0xff || (b1 & 0xe0) !== 0xe0 || ((b1 >> 3) & 3) !== 3 || ((b1 >> 1) & 3) !== 1)
     throw new AppError('FFMPEG_FAILED', 'An encoded piece does not start with an MPEG-1 Layer III frame.')
   const bitrate = BITRATES_V1_L3[(b2 >> 4) & 15]!
-  const rate = RATES_V1[(b2 >> 2) & 3]
+  const rate = RATES[3]![(b2 >> 2) & 3]
   if (!bitrate || !rate) throw new AppError('FFMPEG_FAILED', 'An encoded piece has an invalid MP3 frame header.')
   const size = Math.floor((144 * bitrate * 1000) / rate) // the padding bit is cleared below
   const mono = (b3 >> 6) === 3
