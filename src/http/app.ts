@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import express from 'express'
+import { compressResponse, compressResponses } from './compress.ts'
 import type { AppDeps } from './deps.ts'
 import { errorHandler, notFound } from './error-handler.ts'
 import { adminRouter } from './routes/admin.ts'
@@ -21,7 +22,14 @@ import { playerRouter } from './routes/player.ts'
 export function createRequestHandler(deps: AppDeps): { app: express.Express; handle: (req: IncomingMessage, res: ServerResponse) => void } {
   const app = createApp(deps)
   const fast = audioFastPath(deps)
-  return { app, handle: (req, res) => fast(req, res, () => app(req, res)) }
+  return {
+    app,
+    handle: (req, res) => {
+      // Before the fast path too: its transcripts and JSON files are compressed like any other text.
+      compressResponse(req, res)
+      fast(req, res, () => app(req, res))
+    },
+  }
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -32,6 +40,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('query parser', 'simple')
 
   app.use(requestLog(deps))
+  app.use(compressResponses())
   app.use(healthRouter(deps))
   app.use(audioRouter(deps))
   app.use(listenRouter(deps))

@@ -22,6 +22,7 @@ import { buildFeed } from '../../feed/build.ts'
 import { articleFeedItem, BriefingService, briefingUrls } from '../../feed/briefings.ts'
 import type { EpisodeRecord } from '../../store/types.ts'
 import { sha256 } from '../../util/files.ts'
+import { EncodedBody } from '../compress.ts'
 import type { AppDeps } from '../deps.ts'
 import { serveFile } from '../serve-file.ts'
 import { requireApiKey } from './admin.ts'
@@ -99,11 +100,17 @@ function etagMatches(header: string, etag: string): boolean {
   return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)
 }
 
-/** Send a feed with validators; 304 when the client's copy is current (RFC 9110 section 13). */
-function sendFeed(req: express.Request, res: express.Response, feed: { xml: string; etag: string }, lastModified: Date): void {
-  const { xml, etag } = feed
+/**
+ * Send a feed with validators; 304 when the client's copy is current (RFC 9110 section 13).
+ * Compressed feeds come from the memo (made once per feed version), each
+ * encoding with its own strong ETag; the validators compare against the
+ * representation this request selects.
+ */
+async function sendFeed(req: express.Request, res: express.Response, feed: { body: EncodedBody }, lastModified: Date): Promise<void> {
+  const { encoding, etag } = feed.body.select(req)
   res.setHeader('Access-Control-Allow-Origin', '*')
   res.setHeader('Access-Control-Expose-Headers', 'ETag, Last-Modified')
+  res.setHeader('Vary', 'Accept-Encoding')
   res.setHeader('ETag', etag)
   res.setHeader('Last-Modified', lastModified.toUTCString())
   res.setHeader('Cache-Control', FEED_CACHE_CONTROL)
@@ -117,9 +124,10 @@ function sendFeed(req: express.Request, res: express.Response, feed: { xml: stri
     res.status(304).end()
     return
   }
-  const body = Buffer.from(xml, 'utf8')
+  const body = await feed.body.bytes(encoding)
   res.status(200)
   res.setHeader('Content-Type', 'application/rss+xml; charset=utf-8')
+  if (encoding) res.setHeader('Content-Encoding', encoding)
   res.setHeader('Content-Length', String(body.length))
   res.end(req.method === 'HEAD' ? undefined : body)
 }
@@ -179,18 +187,19 @@ export function feedRouter(deps: AppDeps): express.Router {
    * only when the inputs' fingerprint changes (building 100 items costs
    * milliseconds of event-loop time; the fingerprint, microseconds).
    */
-  const memo = new Map<string, { key: string; xml: string; etag: string }>()
+  const memo = new Map<string, { key: string; etag: string; body: EncodedBody }>()
   const cached = (name: string, inputs: unknown, build: () => string) => {
     const key = sha256(JSON.stringify(inputs))
     const hit = memo.get(name)
     if (hit && hit.key === key) return hit
     const xml = build()
-    const entry = { key, xml, etag: `"${sha256(xml).slice(0, 32)}"` }
+    const etag = `"${sha256(xml).slice(0, 32)}"`
+    const entry = { key, etag, body: new EncodedBody(xml, etag) }
     memo.set(name, entry)
     return entry
   }
 
-  router.get('/feed.xml', (req, res) => {
+  router.get('/feed.xml', async (req, res) => {
     const { items, lastModified } = service.feedItems(config.feed.itemLimit)
     const modified = httpDate(lastModified.getTime())
     const meta = show()
@@ -201,10 +210,10 @@ export function feedRouter(deps: AppDeps): express.Router {
       lastBuildDate: modified,
       ttlMinutes: 60,
     }
-    sendFeed(req, res, cached('feed', [meta, items, options], () => buildFeed(meta, items, options)), modified)
+    await sendFeed(req, res, cached('feed', [meta, items, options], () => buildFeed(meta, items, options)), modified)
   })
 
-  router.get('/feeds/articles.xml', (req, res) => {
+  router.get('/feeds/articles.xml', async (req, res) => {
     const rows = deps.store.episodes.listPublished({ limit: config.feed.itemLimit })
     let latest = 0
     const items = rows.map(({ article, episode }) => {
@@ -220,7 +229,7 @@ export function feedRouter(deps: AppDeps): express.Router {
       lastBuildDate: modified,
       ttlMinutes: 60,
     }
-    sendFeed(req, res, cached('articles', [meta, items, options], () => buildFeed(meta, items, options)), modified)
+    await sendFeed(req, res, cached('articles', [meta, items, options], () => buildFeed(meta, items, options)), modified)
   })
 
   router.options('/briefings/:id/:file', preflight)
