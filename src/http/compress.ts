@@ -234,7 +234,7 @@ export function compressResponse(req: IncomingMessage, res: ServerResponse): voi
       const enc = decide()
       if (enc) startStream(enc)
     }
-    if (state === STREAM) return typeof encoding === 'string' ? z!.write(chunk, encoding, cb) : z!.write(chunk, encoding)
+    if (state === STREAM) return typeof encoding === 'function' ? z!.write(chunk, encoding) : z!.write(chunk, encoding ?? 'utf8', cb)
     return origWrite.call(this, chunk, encoding as BufferEncoding, cb as Callback)
   }
 
