@@ -260,3 +260,33 @@ describe('briefings render in the render child process', () => {
     expect(job).toEqual({ attempts: 2, status: 'done' })
   }, 400_000)
 })
+
+describe('what the service process keeps of espeak-ng', () => {
+  it('still checks espeak-ng voice names and variants of every profile at start-up', async () => {
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-briefing-voices-'))
+    try {
+      const voices = path.join(tmp, 'voices')
+      await fs.cp(path.resolve(import.meta.dirname, '../../voices'), voices, { recursive: true })
+      const base = JSON.parse(await fs.readFile(path.join(voices, 'default.json'), 'utf8')) as { voices: Record<string, { name?: string }> }
+      base.voices.body!.name = 'xx-nowhere'
+      base.voices.host!.name = 'en-us+zz9'
+      await fs.writeFile(path.join(voices, 'broken.json'), JSON.stringify(base))
+      const err = await startService({
+        env: {},
+        overrides: { port: 0, host: '127.0.0.1', dataDir: tmp, cacheDir: path.join(tmp, 'cache'), voicesDir: voices, logLevel: 'silent', apiKey: API_KEY },
+        handleSignals: false,
+      }).then(
+        async (s) => {
+          await s.close()
+          return undefined
+        },
+        (e: unknown) => e as Error & { code?: string },
+      )
+      expect(err?.code).toBe('CONFIG_INVALID')
+      expect(err?.message).toContain('espeak-ng has no voice "xx-nowhere"')
+      expect(err?.message).toContain('espeak-ng has no variant "zz9"')
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true })
+    }
+  }, 120_000)
+})
