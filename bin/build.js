@@ -56,12 +56,15 @@ export function sourceKey(root = ROOT) {
 /** Relative specifiers ending in .ts, in any string literal (imports, dynamic imports, new URL(...)). */
 const TS_SPECIFIER = /(["'`])(\.{1,2}\/[^"'`\n]*?)\.ts\1/g
 
+let activeBuilds = 0
+
 async function compile(root, outDir) {
   const esbuild = await import('esbuild')
   const src = path.join(root, 'src')
   const files = listFiles(src)
   const tsFiles = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-  const result = await esbuild.build({
+  activeBuilds++
+  const build = esbuild.build({
     absWorkingDir: root,
     entryPoints: tsFiles.map((f) => path.join(src, f)),
     outdir: outDir,
@@ -75,6 +78,10 @@ async function compile(root, outDir) {
     write: false,
     logLevel: 'silent',
   })
+  // esbuild's service process (~45 MB) would otherwise live as long as this process: a service
+  // started through bin/briefcast.js kept it for its whole life. Stopped once no build of this
+  // process is still using it.
+  const result = await build.finally(() => --activeBuilds === 0 && esbuild.stop())
   await Promise.all(
     result.outputFiles.map(async (f) => {
       await fs.mkdir(path.dirname(f.path), { recursive: true })

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import zlib from 'node:zlib'
-import { transformSync } from 'esbuild'
+import { stop as stopEsbuild, transformSync } from 'esbuild'
 
 export interface PlayerBundle {
   /** Minified JavaScript (UTF-8). */
@@ -35,6 +35,10 @@ export function playerBundle(options: { onWarning?: (message: string) => void } 
     js = transformSync(source, { minify: true, target: 'es2019', legalComments: 'none', charset: 'utf8' }).code
   } catch (err) {
     options.onWarning?.(`player.js not minified (esbuild failed: ${(err as Error).message}); serving the source`)
+  } finally {
+    // esbuild keeps a worker thread and an `esbuild --service` process (~45 MB) for later calls;
+    // there are none: the bundle is made once per process.
+    stopEsbuild()
   }
   const code = Buffer.from(js, 'utf8')
   cached = {
