@@ -264,13 +264,20 @@ export class EspeakEngine implements TtsEngine {
   private readonly pool: EspeakPool
   private readonly voices: Voice[]
   private readonly knownNames: Set<string>
+  /**
+   * Voice name or language tag -> the voice file espeak-ng loads ('en-gb' -> 'gmw/en'). espeak-ng's
+   * SetVoiceByName finds a voice by its file name, so the language tags that are not also file
+   * names ('en-gb', 'fr-fr', ...) must be sent as the file's identifier.
+   */
+  private readonly identifiers: Map<string, string>
   /** Voice variants ('f3', 'klatt', ...) usable as 'en-us+f3'. */
   readonly variants: string[]
 
-  private constructor(pool: EspeakPool, voices: Voice[], variants: string[]) {
+  private constructor(pool: EspeakPool, voices: Voice[], variants: string[], identifiers: Map<string, string>) {
     this.pool = pool
     this.voices = voices
     this.variants = variants
+    this.identifiers = identifiers
     this.version = `${PACKAGE}@${packageVersion()}`
     this.knownNames = new Set(voices.flatMap((v) => [v.name, ...v.languages]))
     this.capabilities = {
@@ -295,7 +302,11 @@ export class EspeakEngine implements TtsEngine {
         languages: v.languages.map((l) => l.toLowerCase()),
         sampleRate: SAMPLE_RATE,
       }))
-      return new EspeakEngine(pool, voices, reply.variants)
+      // A voice's own name first (its primary language), then the other languages it lists, first voice wins.
+      const identifiers = new Map<string, string>()
+      reply.voices.forEach((v, i) => identifiers.set(voices[i]!.name, v.identifier))
+      reply.voices.forEach((v, i) => voices[i]!.languages.forEach((l) => identifiers.has(l) || identifiers.set(l, v.identifier)))
+      return new EspeakEngine(pool, voices, reply.variants, identifiers)
     } catch (err) {
       await pool.close()
       throw err
@@ -345,6 +356,9 @@ export class EspeakEngine implements TtsEngine {
         details: { voice: name },
       })
     const voice = req.voice.name ? name : req.voice.gender === 'female' ? `${name}+f3` : name
+    // What the worker loads: the voice file's identifier, with the variant (the cache key and errors keep the name).
+    const fileVariant = variant ?? (!req.voice.name && req.voice.gender === 'female' ? 'f3' : undefined)
+    const load = `${this.identifiers.get(base) ?? base}${fileVariant ? `+${fileVariant}` : ''}`
 
     // The WASM build always parses SSML, so plain text is escaped (and offsets mapped back for word timings).
     let ssml: string
@@ -360,7 +374,7 @@ export class EspeakEngine implements TtsEngine {
     // espeak pitch is 0..100 with 50 normal; roughly 2.5 units per semitone across its range.
     const pitch = Math.round(Math.min(100, Math.max(0, 50 + (req.voice.pitch ?? 0) * 2.5)))
 
-    const reply = await this.pool.run({ type: 'synth', ssml, voice, wpm, pitch }, signal)
+    const reply = await this.pool.run({ type: 'synth', ssml, voice: load, wpm, pitch }, signal)
     if (!reply.ok) {
       if (reply.code === 'UNKNOWN_VOICE') throw new AppError('UNKNOWN_VOICE', reply.message, { details: { voice } })
       throw new AppError('ENGINE_FAILED', `espeak-ng failed: ${reply.message}`)

@@ -98,6 +98,18 @@ describe('SpeechService with espeak-ng', () => {
     expect(title.key).not.toBe(body.key)
   })
 
+  test('every shipped espeak-ng profile speaks every role (voice names are language tags, not file names)', async () => {
+    // espeak-ng loads voices by file name ('gmw/en'), not by language tag ('en-gb'): this once failed for espeak-en.
+    const profiles = service.listProfiles().filter((p) => p.engine === 'espeak-ng')
+    expect(profiles.length).toBeGreaterThanOrEqual(9)
+    for (const profile of profiles) {
+      for (const [kind, voiceRole] of [['paragraph', undefined], ['title', undefined], ['quote', undefined], ['paragraph', 'host']] as const) {
+        const clip = await service.synthesizeSegment({ ...segment(`Check ${profile.id} ${kind} ${voiceRole ?? ''}.`, kind), ...(voiceRole ? { voiceRole } : {}) }, profile)
+        expect(clip.durationMs, `${profile.id} ${kind} ${voiceRole ?? ''}`).toBeGreaterThan(200)
+      }
+    }
+  })
+
   test('a truncated or corrupt clip is detected and synthesized again', async () => {
     const seg = segment('This clip will be damaged on disk.')
     const profile = service.getProfile('default')
