@@ -4,24 +4,28 @@
  * `briefcast script` never pays for the audio stack.
  */
 import { AppError, toAppError } from './errors.ts'
+import type { WarmUp } from './tts/espeak-prestart.ts'
 
 interface Command {
   summary: string
   load: () => Promise<{ run(argv: string[]): Promise<number> }>
-  /** Uses espeak-ng: its first worker starts while the command's modules load (tts/espeak-prestart.ts). */
-  speaks?: boolean
+  /**
+   * Uses espeak-ng: its first worker starts while the command's modules load (tts/espeak-prestart.ts),
+   * with this warm-up mode (the command's createSpeechService must ask for the same).
+   */
+  espeak?: WarmUp
 }
 
 const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the HTTP service (same as npm start)', load: () => import('./cli/serve.ts') },
-  voices: { summary: 'list speech engines, voice profiles and voices', load: () => import('./cli/voices.ts'), speaks: true },
-  say: { summary: 'speak a line of text into a WAV file', load: () => import('./cli/say.ts'), speaks: true },
+  voices: { summary: 'list speech engines, voice profiles and voices', load: () => import('./cli/voices.ts'), espeak: false },
+  say: { summary: 'speak a line of text into a WAV file', load: () => import('./cli/say.ts'), espeak: 'until-first-job' },
   script: { summary: 'print the script an article converts to', load: () => import('./cli/script.ts') },
-  render: { summary: 'render one article to an MP3/M4A episode with transcript and chapters', load: () => import('./cli/render.ts'), speaks: true },
+  render: { summary: 'render one article to an MP3/M4A episode with transcript and chapters', load: () => import('./cli/render.ts'), espeak: 'until-first-job' },
   briefing: {
     summary: 'join several articles into one briefing episode (opening, stories, transitions, chapters)',
     load: () => import('./cli/briefing.ts'),
-    speaks: true,
+    espeak: 'until-first-job',
   },
 }
 
@@ -42,9 +46,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
   try {
-    // One-shot commands never warm the engine up while idle (see createSpeechService's warmUp).
-    if (command.speaks && !rest.some((a) => a === '--help' || a === '-h'))
-      void import('./tts/espeak-prestart.ts').then((m) => m.prestartEspeakWorker({ warmUp: false }))
+    const warmUp = command.espeak
+    if (warmUp !== undefined && !rest.some((a) => a === '--help' || a === '-h'))
+      void import('./tts/espeak-prestart.ts').then((m) => m.prestartEspeakWorker({ warmUp }))
     const mod = await command.load()
     return await mod.run(rest)
   } catch (err) {

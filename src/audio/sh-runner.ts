@@ -97,6 +97,18 @@ export class ShellRunner {
     return child
   }
 
+  /**
+   * Start the shell now rather than with the first job: the fork then happens while this process is
+   * still small and busy loading, not on the way to the first encode of a re-render.
+   */
+  start(): this {
+    if (!this.#closed) {
+      this.#ensure()
+      this.#idle()
+    }
+    return this
+  }
+
   /** Keep the process alive only while ffmpeg runs (a CLI exits when its work is done). */
   #idle(): void {
     const c = this.#child

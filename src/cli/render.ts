@@ -149,12 +149,12 @@ export async function run(argv: string[]): Promise<number> {
   const bar = createProgressBar({ label: 'render', enabled: values.quiet ? false : undefined })
   // The speech engine (its worker thread starts as soon as its module is loaded), the
   // script module and the ffmpeg check start together; the input is read meanwhile.
-  const speechReady = import('../tts/index.ts').then(({ createSpeechService }) => createSpeechService(config, { warmUp: false }))
+  const speechReady = import('../tts/index.ts').then(({ createSpeechService }) => createSpeechService(config, { warmUp: 'until-first-job' }))
   const scriptModule = import('../script/index.ts')
   // ffmpeg starts from a small shell, not from this process: each fork of this ~250 MB process
   // counts its memory once more until the child execs, and a long input means hundreds of them.
   const launcherDir = createRunDir(config.cacheDir)
-  const launcher = launcherDir.then((d) => new ShellRunner(d.path))
+  const launcher = launcherDir.then((d) => new ShellRunner(d.path).start())
   const ffmpegReady = launcher.then((l) => createFfmpeg(config, l.runner))
   launcherDir.catch(() => {})
   speechReady.catch(() => {})

@@ -11,10 +11,26 @@
  */
 import { Worker } from 'node:worker_threads'
 
+/**
+ * Idle-time warm-up of an espeak-ng worker: `true` whenever idle (a service), `false` never,
+ * 'until-first-job' only between its start and its first job (a one-shot command: the worker is
+ * ready before the command has its text, and that wait is otherwise lost). A warm-up sentence
+ * stops within one audio chunk when a job is posted (JOB_WAITING), so it never delays a job.
+ */
+export type WarmUp = boolean | 'until-first-job'
+
+/** Indexes into the worker's shared Int32Array: the id of a job to cancel, and "a job was posted". */
+export const CANCEL_ID = 0
+export const JOB_WAITING = 1
+
+export function newCancelArray(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(8))
+}
+
 export interface PrestartedWorker {
   worker: Worker
   cancel: Int32Array
-  warmUp: boolean
+  warmUp: WarmUp
   /** Events that arrived before the pool took the worker, replayed in order on adoption. */
   backlog: { event: 'message' | 'error' | 'exit'; value: unknown }[]
   detach(): void
@@ -22,19 +38,19 @@ export interface PrestartedWorker {
 
 let early: PrestartedWorker | undefined
 
-/** The espeak-worker.mjs data shape: the cancel flag and whether to warm up while idle. */
-export function espeakWorkerData(cancel: Int32Array, warmUp: boolean): { cancel: SharedArrayBuffer; warmUp: boolean } {
+/** The espeak-worker.mjs data shape: the shared flags and the warm-up mode. */
+export function espeakWorkerData(cancel: Int32Array, warmUp: WarmUp): { cancel: SharedArrayBuffer; warmUp: WarmUp } {
   return { cancel: cancel.buffer as SharedArrayBuffer, warmUp }
 }
 
 /**
- * Start one worker now (once per process). `warmUp: false` suits one-shot commands: idle-time
- * warm-up only pays off in a long-running service, and in a CLI it competes with ffmpeg for the cores.
+ * Start one worker now (once per process). One-shot commands use 'until-first-job': warming up
+ * while idle later would only compete with ffmpeg for the cores.
  */
-export function prestartEspeakWorker(options: { warmUp?: boolean } = {}): void {
+export function prestartEspeakWorker(options: { warmUp?: WarmUp } = {}): void {
   if (early) return
   const warmUp = options.warmUp ?? true
-  const cancel = new Int32Array(new SharedArrayBuffer(4))
+  const cancel = newCancelArray()
   const worker = new Worker(new URL('./espeak-worker.mjs', import.meta.url), { execArgv: [], workerData: espeakWorkerData(cancel, warmUp) })
   const backlog: PrestartedWorker['backlog'] = []
   const listeners = (['message', 'error', 'exit'] as const).map((event) => {

@@ -20,9 +20,15 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import Module from '@echogarden/espeak-ng-emscripten'
 
+// [0]: the id of a job to abandon; [1]: set by the pool when it posts a job (cleared here when the
+// job starts), so a warm-up sentence stops at its next audio chunk instead of delaying the job.
 const cancel = new Int32Array(workerData.cancel)
-// Idle-time warm-up (below) is for long-running services; one-shot commands turn it off.
-const warmUpEnabled = workerData.warmUp !== false
+const CANCEL_ID = 0
+const JOB_WAITING = 1
+// Warm-up mode (see WarmUp in espeak-prestart.ts): true whenever idle (services), false never,
+// 'until-first-job' from 'ready' until the first synthesis job (one-shot commands).
+const warmUpMode = workerData.warmUp ?? true
+let sawSynthJob = false
 const port = parentPort
 
 const mod = await Module()
@@ -56,20 +62,25 @@ let warmIndex = 0
 // job, so warming "between jobs" would slip one cold sentence in front of each of the
 // first jobs of a render (8 extra sentences of the most expensive, not yet compiled
 // work); waiting for a quiet moment keeps the warm-up for idle services only.
-const IDLE_MS = 150
+// Before the first job ('until-first-job') there is nothing to wait for: warm at once.
+const IDLE_MS = warmUpMode === 'until-first-job' ? 0 : 150
 let lastJobEnd = 0
 let warmTimer = null
+const warmUpAllowed = () => (warmUpMode === 'until-first-job' ? !sawSynthJob : warmUpMode === true)
 function scheduleWarm(delay) {
-  if (!warmUpEnabled || warmIndex >= WARM_UP.length || warmTimer) return
+  if (!warmUpAllowed() || warmIndex >= WARM_UP.length || warmTimer) return
   warmTimer = setTimeout(warmStep, delay)
 }
 function warmStep() {
   warmTimer = null
-  if (warmIndex >= WARM_UP.length) return
+  if (warmIndex >= WARM_UP.length || !warmUpAllowed()) return
+  // A job was posted: its message is handled as soon as this returns.
+  if (Atomics.load(cancel, JOB_WAITING)) return
   const idle = performance.now() - lastJobEnd
   if (idle < IDLE_MS) return scheduleWarm(IDLE_MS - idle + 1)
-  if (currentVoice === 'en-us') espeak.synthesize(WARM_UP[warmIndex++], () => 0)
-  else warmIndex = WARM_UP.length // in use for another language: its own jobs warm it
+  // The sample sentences are English: with another language in use, its own jobs warm the code.
+  if (/^(en|gmw\/en)/i.test(currentVoice)) espeak.synthesize(WARM_UP[warmIndex++], () => (Atomics.load(cancel, JOB_WAITING) ? 1 : 0))
+  else warmIndex = WARM_UP.length
   // Jobs run synchronously in the message handler, so a sentence only ever runs between jobs.
   scheduleWarm(0)
 }
@@ -111,7 +122,7 @@ function synthesize(job) {
   let eventCount = 0
   let cancelled = false
   espeak.synthesize(job.ssml, (chunk, evs) => {
-    if (Atomics.load(cancel, 0) === job.id) {
+    if (Atomics.load(cancel, CANCEL_ID) === job.id) {
       cancelled = true
       return 1
     }
@@ -146,6 +157,8 @@ function synthesize(job) {
 }
 
 port.on('message', (job) => {
+  Atomics.store(cancel, JOB_WAITING, 0)
+  if (job.type === 'synth') sawSynthJob = true
   try {
     if (job.type === 'voices') listVoices(job)
     else synthesize(job)

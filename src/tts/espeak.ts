@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
-import { espeakWorkerData, takePrestartedWorker } from './espeak-prestart.ts'
+import { CANCEL_ID, JOB_WAITING, espeakWorkerData, newCancelArray, takePrestartedWorker, type WarmUp } from './espeak-prestart.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings, WordTiming } from './engine.ts'
 import { checkSsml, escapeXmlWithMap } from './ssml.ts'
 import { pcmDurationMs } from './wav.ts'
@@ -22,9 +22,9 @@ export interface EspeakEngineOptions {
   workers?: number
   /**
    * Warm V8 up on sample sentences whenever a worker is idle (default true): a service is then
-   * fast on its first requests. One-shot commands turn it off (it would compete with ffmpeg).
+   * fast on its first requests. One-shot commands use 'until-first-job' (see WarmUp).
    */
-  warmUp?: boolean
+  warmUp?: WarmUp
 }
 
 /** Messages to and from espeak-worker.mjs (plain JS, so the types live here). */
@@ -102,7 +102,7 @@ class EspeakPool {
 
   constructor(
     private readonly max: number,
-    private readonly warmUp = true,
+    private readonly warmUp: WarmUp = true,
   ) {
     this.firstReady = new Promise((resolve, reject) => {
       this.resolveFirstReady = resolve
@@ -127,7 +127,7 @@ class EspeakPool {
     const early = this.slots.length === 0 ? takePrestartedWorker() : undefined
     if (early && early.warmUp !== this.warmUp) void early.worker.terminate()
     const adopted = early && early.warmUp === this.warmUp ? early : undefined
-    const cancel = adopted?.cancel ?? new Int32Array(new SharedArrayBuffer(4))
+    const cancel = adopted?.cancel ?? newCancelArray()
     // Plain JS entry with no loader (see there why), so no tsx in the thread.
     const worker =
       adopted?.worker ?? new Worker(new URL('./espeak-worker.mjs', import.meta.url), { execArgv: [], workerData: espeakWorkerData(cancel, this.warmUp) })
@@ -205,6 +205,8 @@ class EspeakPool {
       const job = this.queue.shift()!
       slot.job = job
       slot.worker.ref()
+      // A warm-up sentence in progress stops at its next audio chunk (the worker clears the flag).
+      Atomics.store(slot.cancel, JOB_WAITING, 1)
       slot.worker.postMessage(job.message)
     }
   }
@@ -223,7 +225,7 @@ class EspeakPool {
           // Running: tell the worker to stop at its next audio chunk. The slot stays busy
           // until the worker acknowledges, so nothing else is posted to it meanwhile.
           if (slot) {
-            Atomics.store(slot.cancel, 0, id)
+            Atomics.store(slot.cancel, CANCEL_ID, id)
             job.resolve = () => {}
             job.reject = () => {}
           }

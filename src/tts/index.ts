@@ -13,6 +13,7 @@ import type { TtsEngine, Voice, VoiceSettings } from './engine.ts'
 import type { EspeakEngine } from './espeak.ts'
 import { lexiconFileExists, lexiconFor as loadProfileLexicon, lexiconNameFor, speakWithLexicon } from './lexicon.ts'
 import { DEFAULT_ENGINE, ENGINES, type EngineEntry } from './registry.ts'
+import type { WarmUp } from './espeak-prestart.ts'
 import type { CachedClip, SpeechService, VoiceProfile } from './types.ts'
 import { DEFAULT_PAUSES, invalidProfilesError, readProfiles } from './voices.ts'
 
@@ -41,8 +42,8 @@ export interface SpeechServiceOptions {
   logger?: SpeechLogger
   /** Called for every engine synthesis call (cache misses only). */
   onEngineCall?: (info: EngineCallInfo) => void
-  /** Warm local engines up while idle (default true): right for a service, wasted work in a one-shot command. */
-  warmUp?: boolean
+  /** Warm local engines up while idle (default true): right for a service; one-shot commands use 'until-first-job'. */
+  warmUp?: WarmUp
 }
 
 export interface SpeechServiceStats {

@@ -5,13 +5,14 @@
  * only when a profile actually uses that engine.
  */
 import type { Config } from '../config.ts'
+import type { WarmUp } from './espeak-prestart.ts'
 import type { TtsEngine } from './engine.ts'
 
 export interface EngineContext {
   config: Config
   logger?: { warn(obj: object, msg?: string): void; info?(obj: object, msg?: string): void }
-  /** Warm local engines up while idle (default true; one-shot CLI commands turn it off). */
-  warmUp?: boolean
+  /** Warm local engines up while idle (default true; one-shot CLI commands: 'until-first-job'). */
+  warmUp?: WarmUp
 }
 
 /** Languages Google TTS offers voices for (primary subtags); listVoices() gives the live list. */

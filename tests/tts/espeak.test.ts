@@ -135,3 +135,28 @@ describe('espeak-ng engine', () => {
     }
   })
 })
+
+describe('espeak-ng warm-up', () => {
+  test('a job posted during warm-up interrupts it and sounds as without warm-up', async () => {
+    const text = 'Warm-up must never change what a listener hears, nor keep a job waiting.'
+    const request = { text, voice: { language: 'en-us' } }
+    const plain = await createEspeakEngine({ workers: 1, warmUp: false })
+    const warm = await createEspeakEngine({ workers: 1, warmUp: 'until-first-job' })
+    try {
+      const reference = await plain.synthesize(request)
+      // 'until-first-job' warms right after 'ready': give it time to be inside a warm-up sentence.
+      await new Promise((r) => setTimeout(r, 30))
+      const first = await warm.synthesize(request)
+      const second = await warm.synthesize(request)
+      // espeak-ng adds a little randomness of its own (its noise source), so two runs of one engine
+      // differ by a few samples too: compare what a listener hears, the timing of every word.
+      for (const clip of [first, second]) {
+        expect(Math.abs(clip.durationMs - reference.durationMs)).toBeLessThan(reference.durationMs * 0.01)
+        expect(clip.words!.map((w) => [w.offset, w.length])).toEqual(reference.words!.map((w) => [w.offset, w.length]))
+        clip.words!.forEach((w, i) => expect(Math.abs(w.startMs - reference.words![i]!.startMs)).toBeLessThan(25))
+      }
+    } finally {
+      await Promise.all([plain.close(), warm.close()])
+    }
+  })
+})
