@@ -32,8 +32,7 @@ export function planGain(
   targetLufs: number,
   ceilingDb: number,
   maxGainDb?: number,
-  measured?: PcmLoudness,
-): { gainDb: number; predictedLufs: number; envelope?: Float32Array }
+): { gainDb: number; predictedLufs: number; envelope?: Float32Array; integratedLufs: number; samplePeakDb: number }
 /** Per sample, the largest of |x| and its three 4x-interpolated neighbours towards the next sample. */
 export function truePeakEnvelope(pcm: Int16Array): Float32Array
 export function applyGain(pcm: Int16Array, gainDb: number, envelope?: Float32Array): Int16Array

@@ -167,30 +167,33 @@ const TP_PHASES = [0.25, 0.5, 0.75].map((f) => {
 })
 
 /**
- * |x| at each sample, raised to the largest of the three 4x-interpolated points after it
- * where that can matter: only near the clip's loudest peaks (within 18 dB), since the
- * limiter acts on nothing quieter; elsewhere the larger of the two samples stands in.
+ * Per sample, |x| raised to the largest of the three 4x-interpolated points after it, where
+ * that can matter: only where a sample is at least `floor` x the loudest sample (elsewhere the
+ * larger of the two samples stands in: inter-sample peaks of real audio exceed their samples by
+ * a few dB at most, so they stay far below the loudest peaks). Returns the envelope (when asked
+ * for) and the true peak, in sample units.
  */
-export function truePeakEnvelope(pcm) {
+function peakScan(pcm, floor, wantEnvelope) {
   const n = pcm.length
-  const out = new Float32Array(n)
+  const out = wantEnvelope ? new Float32Array(n) : undefined
   let max = 0
   for (let i = 0; i < n; i++) {
     const a = pcm[i] < 0 ? -pcm[i] : pcm[i]
-    out[i] = a
+    if (out) out[i] = a
     if (a > max) max = a
   }
-  const threshold = max / 8
+  const threshold = max * floor
   // Zero-padded copy so the interpolation loop needs no bounds checks.
   const x = new Float32Array(n + 2 * TP_HALF)
   x.set(pcm, TP_HALF - 1)
   const [p1, p2, p3] = TP_PHASES
   const taps = 2 * TP_HALF
+  let truePeak = max
   for (let i = 0; i + 1 < n; i++) {
-    const a = out[i]
-    const b = out[i + 1]
+    const a = pcm[i] < 0 ? -pcm[i] : pcm[i]
+    const b = pcm[i + 1] < 0 ? -pcm[i + 1] : pcm[i + 1]
     if (a < threshold && b < threshold) {
-      if (b > a) out[i] = b
+      if (out && b > a) out[i] = b
       continue
     }
     // x[i + k] is pcm[i - TP_HALF + 1 + k].
@@ -208,9 +211,15 @@ export function truePeakEnvelope(pcm) {
     if (s1 > m) m = s1
     if (s2 > m) m = s2
     if (s3 > m) m = s3
-    out[i] = m
+    if (out) out[i] = m
+    if (m > truePeak) truePeak = m
   }
-  return out
+  return { envelope: out, truePeak }
+}
+
+/** The true-peak envelope of peakScan, interpolated within 18 dB of the loudest sample. */
+export function truePeakEnvelope(pcm) {
+  return peakScan(pcm, 1 / 8, true).envelope
 }
 
 /**
@@ -258,23 +267,32 @@ function limiterEnvelope(peaks, gain, ceiling, lookahead, releaseCoef, out, need
  * (secant steps) until the limited clip measures on target. The limiter is the
  * one renderLimited applies, so the prediction is the result.
  */
-export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30, measured = undefined) {
+export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30) {
   // The limited signal's loudness is taken as the K-weighted clip times the gain envelope (the limiter's
-  // gain changes slowly, in ms, next to the filters' response): one filter pass serves every step, and
-  // the unlimited loudness too when it was not measured already.
+  // gain changes slowly, in ms, next to the filters' response): one filter pass serves every step and
+  // the unlimited loudness too.
   const z = kWeighted(pcm, sampleRate)
-  const first = measured ?? { integratedLufs: gatedLoudness(z, sampleRate, 1, undefined) }
-  if (!Number.isFinite(first.integratedLufs)) return { gainDb: 0, predictedLufs: first.integratedLufs }
+  const first = { integratedLufs: gatedLoudness(z, sampleRate, 1, undefined) }
+  let samplePeak = 0
+  for (let i = 0; i < pcm.length; i++) {
+    const a = pcm[i] < 0 ? -pcm[i] : pcm[i]
+    if (a > samplePeak) samplePeak = a
+  }
+  const samplePeakDb = samplePeak > 0 ? 20 * Math.log10(samplePeak / 32768) : -Infinity
+  if (!Number.isFinite(first.integratedLufs)) return { gainDb: 0, predictedLufs: first.integratedLufs, integratedLufs: first.integratedLufs, samplePeakDb }
   const clampGain = (g) => Math.max(-maxGainDb, Math.min(maxGainDb, g))
   let gainDb = clampGain(targetLufs - first.integratedLufs)
   let predicted = first.integratedLufs + gainDb
   const ceiling = Math.pow(10, ceilingDb / 20)
   const lookahead = Math.max(1, Math.round(sampleRate * 0.005))
   const releaseCoef = 1 - Math.exp(-1 / (sampleRate * 0.05))
-  const peaks = truePeakEnvelope(pcm)
-  let maxPeak = 0
-  for (let i = 0; i < peaks.length; i++) if (peaks[i] > maxPeak) maxPeak = peaks[i]
-  const truePeakDb = maxPeak > 0 ? 20 * Math.log10(maxPeak / 32768) : -Infinity
+  // True peaks are worked out where the limiter can act: samples within the first gain's overshoot of
+  // the ceiling, plus 9 dB for later steps and inter-sample peaks (at least 6, at most 24 dB under the top).
+  const overshootDb = Math.max(0, samplePeakDb + gainDb - ceilingDb)
+  const floor = Math.pow(10, -Math.min(24, Math.max(6, overshootDb + 9)) / 20)
+  const scan = peakScan(pcm, floor, true)
+  const peaks = scan.envelope
+  const truePeakDb = scan.truePeak > 0 ? 20 * Math.log10(scan.truePeak / 32768) : -Infinity
   let envelope
   const scratch = { need: new Float32Array(pcm.length), dq: new Int32Array(pcm.length), ramp: new Float32Array(pcm.length) }
   let prevGain
@@ -302,7 +320,7 @@ export function planGain(pcm, sampleRate, targetLufs, ceilingDb, maxGainDb = 30,
     if (next === gainDb) break
     gainDb = next
   }
-  return { gainDb, predictedLufs: predicted, envelope }
+  return { gainDb, predictedLufs: predicted, envelope, integratedLufs: first.integratedLufs, samplePeakDb }
 }
 
 /** The clip with the planned gain and limiter applied, as 16-bit samples (rounded, clamped). */
@@ -349,10 +367,9 @@ export function measureRawBuffer(buf, sampleRate) {
   const n = Math.floor(buf.byteLength / 2)
   const pcm = buf.byteOffset % 2 === 0 ? new Int16Array(buf.buffer, buf.byteOffset, n) : new Int16Array(new Uint8Array(buf).buffer, 0, n)
   const { integratedLufs } = measurePcmLoudness(pcm, sampleRate)
-  const peaks = truePeakEnvelope(pcm)
-  let max = 0
-  for (let i = 0; i < peaks.length; i++) if (peaks[i] > max) max = peaks[i]
-  return { integratedLufs, truePeakDb: max > 0 ? 20 * Math.log10(max / 32768) : -Infinity }
+  // Only the maximum matters here: interpolate within 6 dB of the loudest sample.
+  const { truePeak } = peakScan(pcm, 0.5, false)
+  return { integratedLufs, truePeakDb: truePeak > 0 ? 20 * Math.log10(truePeak / 32768) : -Infinity }
 }
 
 /** Measures a WAV buffer; with `plan`, also the gain for the piece (clip + padMs of silence). */
@@ -367,18 +384,17 @@ export function measureWavBuffer(buf, file, plan) {
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
     for (let i = 0; i < frames; i++) pcm[i] = view.getInt16(wav.dataOffset + i * 2 * wav.channels, true)
   }
-  const measured = measurePcmLoudness(pcm, wav.sampleRate)
+  const durationMs = (frames * 1000) / wav.sampleRate
+  if (!plan) return { ...measurePcmLoudness(pcm, wav.sampleRate), sampleRate: wav.sampleRate, samples: frames }
   let planned = pcm
-  if (plan && plan.padMs) {
+  if (plan.padMs) {
     // Plan on the piece as it will be measured: the clip followed by its pause (short clips gate differently).
     planned = new Int16Array(pcm.length + Math.round((plan.padMs * wav.sampleRate) / 1000))
     planned.set(pcm)
   }
-  // The pause is silence: it adds no gated block above -70 LUFS, so the clip's own measurement stands for
-  // the padded piece only when no short-clip fallback applies; measure the padded piece when padding.
-  const gain = plan ? planGain(planned, wav.sampleRate, plan.targetLufs, plan.ceilingDb, 30, planned === pcm ? measured : undefined) : undefined
-  const { envelope, ...figures } = gain ?? {}
+  // With a plan, the loudness reported is the padded piece's (one K-weighting pass serves both).
+  const { envelope, ...figures } = planGain(planned, wav.sampleRate, plan.targetLufs, plan.ceilingDb, 30)
   // With `plan.render`, the clip itself with gain and limiter applied (the pause is only added by the encoder).
-  const rendered = plan && plan.render ? wavBytes(applyGain(pcm, figures.gainDb, envelope ? envelope.subarray(0, pcm.length) : undefined), wav.sampleRate) : undefined
-  return { ...measured, sampleRate: wav.sampleRate, samples: frames, ...figures, ...(rendered ? { rendered } : {}) }
+  const rendered = plan.render ? wavBytes(applyGain(pcm, figures.gainDb, envelope ? envelope.subarray(0, pcm.length) : undefined), wav.sampleRate) : undefined
+  return { ...figures, durationMs, sampleRate: wav.sampleRate, samples: frames, ...(rendered ? { rendered } : {}) }
 }
