@@ -10,7 +10,6 @@
  */
 import { constants as fsConstants, promises as fs } from 'node:fs'
 import os from 'node:os'
-import v8 from 'node:v8'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.ts'
@@ -101,11 +100,6 @@ function loadRenderConfig(file: string | undefined) {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  // A one-shot render keeps V8's young generation small: its large data (PCM, encoded
-  // pieces) lives in Buffers outside the JS heap, and the default 16 MB semi-spaces only
-  // add ~30-40 MB of peak RSS (measured on the corpus page: 274 -> 248 MB for the
-  // process tree) for no measurable CPU gain. Process-wide, so only for this command.
-  v8.setFlagsFromString('--max-semi-space-size=1')
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
