@@ -62,7 +62,9 @@ const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
 async function timed(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, sampleRss = false): Promise<{ ms: number; peakRss: number; stdout: string; cpuSec?: number }> {
   const started = performance.now()
   const cpuFile = path.join(cwd, `.cpu-${Math.random().toString(16).slice(2)}`)
-  const [file, args] = GNU_TIME ? [GNU_TIME, ['-o', cpuFile, '-f', '%U %S', process.execPath, ...cmd]] : [process.execPath, cmd]
+  // The CLI runs as users run it, as a program (bin/briefcast.js picks node's flags itself); scripts through node.
+  const argv = cmd[0] === bin ? cmd : [process.execPath, ...cmd]
+  const [file, args] = GNU_TIME ? [GNU_TIME, ['-o', cpuFile, '-f', '%U %S', ...argv]] : [argv[0]!, argv.slice(1)]
   const child = spawn(file, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   let stdout = ''
   child.stdout.on('data', (d) => (stdout += d))

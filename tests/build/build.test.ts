@@ -7,7 +7,7 @@ import { existsSync, promises as fs, readdirSync, utimesSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, test } from 'vitest'
 // @ts-expect-error plain JavaScript without type declarations
 import { ensureBuilt, sourceKey } from '../../bin/build.js'
 
@@ -17,6 +17,19 @@ const ROOT = path.resolve('.')
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]))
 }
+
+describe('bin/briefcast.js', () => {
+  it('runs as a program (its first lines are a /bin/sh line that starts node) and through node alike', async () => {
+    const bin = path.join(ROOT, 'bin', 'briefcast.js')
+    const direct = await run(bin, ['--help'])
+    expect(direct.stdout).toContain('usage: briefcast <command>')
+    // render starts node with a 1 MB young generation, which only works as a node flag at start-up.
+    const render = await run(bin, ['render', '--help'])
+    expect(render.stdout).toContain('usage: briefcast render')
+    const viaNode = await run(process.execPath, [bin, 'render', '--help'])
+    expect(viaNode.stdout).toBe(render.stdout)
+  })
+})
 
 describe('bin/build.js', () => {
   let root: string
