@@ -46,6 +46,10 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
   try {
+    // A command that runs once parses each schema (config, voice profiles, lexicons) about once: zod's
+    // compiled fast paths cost more to build than they save there (~15 ms of a render's start-up).
+    // The service keeps them (it validates every request).
+    if (name !== 'serve') (await import('zod')).z.config({ jitless: true })
     const warmUp = command.espeak
     if (warmUp !== undefined && !rest.some((a) => a === '--help' || a === '-h'))
       void import('./tts/espeak-prestart.ts').then((m) => m.prestartEspeakWorker({ warmUp }))
