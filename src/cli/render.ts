@@ -184,11 +184,13 @@ export async function run(argv: string[]): Promise<number> {
       const limits = p ? svc.limitsFor(p) : undefined
       return articleToScript(input, p ? { targetChars: limits!.targetChars, maxBytes: limits!.maxBytes, pauses: p.pauses } : {})
     }
-    let script = scriptFor(profile)
+    // The language is known only after conversion. Convert with the default profile's limits and pauses
+    // first: that is the voice most articles get, and only another language's voice converts again.
+    const first = profile ?? svc.getProfile(config.defaultVoice)
+    let script = scriptFor(first)
     if (!profile) {
-      // The language is known only after conversion; segment again with that voice's limits and pauses.
       profile = svc.profileForLanguage(script.language)
-      script = scriptFor(profile)
+      if (profile.id !== first.id) script = scriptFor(profile)
     }
     trace(`script: ${script.segments.length} segments, language ${script.language}, voice ${profile.id}`)
 
