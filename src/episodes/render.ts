@@ -446,7 +446,10 @@ export async function renderEpisode(
 
     // Synthesis has its own worker pool inside the speech service; keep enough segments in flight to
     // feed it and the encoders, but not so many that the first piece waits behind the whole article.
-    const inFlight = Math.max(2, encodeConcurrency + Math.max(1, config.tts.espeakWorkers))
+    // At least 8: in a re-render most segments are cache hits that pass in a few ms each, and an
+    // edited one should reach the engine at once, not queue behind its neighbours' lookups (~20 ms).
+    // Jobs queue in order in the engine, so the first piece still comes first.
+    const inFlight = Math.max(8, encodeConcurrency + Math.max(1, config.tts.espeakWorkers))
     progress('synthesize')
     const pieces = await orderedPool(
       total,
