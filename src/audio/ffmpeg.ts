@@ -83,10 +83,7 @@ export interface JoinOptions {
   metadataPath: string
   coverPath?: string
   output: string
-  format: 'mp3' | 'm4a'
   bitrateKbps: number
-  /** Also measure loudness of the joined audio in the same pass. */
-  measure?: boolean
 }
 
 export interface Ffmpeg {
@@ -103,8 +100,11 @@ export interface Ffmpeg {
   encodePiece(options: PieceEncodeOptions, signal?: AbortSignal): Promise<void>
   /** A JPEG or PNG that ffmpeg can decode (cover art); INVALID_IMAGE with ffmpeg's stderr otherwise. */
   checkImage(file: string, signal?: AbortSignal): Promise<{ codec: string; width: number; height: number }>
-  /** Join pieces with the concat demuxer (stream copy for MP3), writing tags, chapters and cover art. */
-  join(options: JoinOptions, signal?: AbortSignal): Promise<{ loudness?: Loudness }>
+  /**
+   * Join pieces into an M4A (AAC) episode with the concat demuxer, writing tags, chapters and cover art.
+   * (MP3 episodes need no ffmpeg: their pieces are joined as bytes, see mp3-join.ts.)
+   */
+  join(options: JoinOptions, signal?: AbortSignal): Promise<void>
 }
 
 /** MP3 frame constants of what encodePiece produces (MPEG-1 Layer III, 44.1 kHz). */
@@ -474,42 +474,25 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
     async join(o, signal) {
       throwIfAborted(signal)
       const command = ffmpegBuilder()
-        .addOptions(['-hide_banner', '-nostdin', '-nostats', '-xerror', '-loglevel', o.measure ? 'info' : 'error'])
+        .addOptions(QUIET)
         .input(o.listPath)
         .inputOptions(['-f', 'concat', '-safe', '0'])
         .input(o.metadataPath)
         .inputOptions(['-f', 'ffmetadata'])
       if (o.coverPath) command.input(o.coverPath)
       const out = command.output(o.output).outputOptions(['-map', '0:a', '-map_metadata', '1', '-map_chapters', '1'])
-      if (o.format === 'mp3') {
-        out.audioCodec('copy').outputOptions(['-id3v2_version', '3', '-write_xing', '1'])
-        if (o.coverPath) out.outputOptions(['-map', '2:v', '-c:v', 'copy', '-disposition:v', 'attached_pic'])
-        out.format('mp3')
-      } else {
-        // AAC needs a re-encode; the pieces are already normalized, so it is a plain transcode.
-        out.audioCodec('aac').audioBitrate(Math.max(o.bitrateKbps, 48)).audioChannels(1).audioFrequency(SAMPLE_RATE)
-        if (o.coverPath) out.outputOptions(['-map', '2:v', '-c:v', 'copy', '-disposition:v', 'attached_pic'])
-        out.outputOptions(['-movflags', '+faststart']).format('ipod')
-      }
-      if (o.measure) {
-        command.output('-').outputOptions(['-map', '0:a']).audioFilters('ebur128=peak=true:framelog=verbose').format('null')
-      }
-      const args = argsOf(command)
-      if (o.coverPath && o.format === 'mp3') {
-        // The APIC picture type comes from the stream comment ("Cover (front)"); fluent-ffmpeg splits option
-        // values at spaces, so these go into the argument list directly, before the output name.
-        args.splice(args.indexOf(o.output), 0, '-metadata:s:v', 'title=Album cover', '-metadata:s:v', 'comment=Cover (front)')
-      }
-      let stderr: string
+      // AAC needs a re-encode; the pieces are already normalized, so it is a plain transcode.
+      out.audioCodec('aac').audioBitrate(Math.max(o.bitrateKbps, 48)).audioChannels(1).audioFrequency(SAMPLE_RATE)
+      if (o.coverPath) out.outputOptions(['-map', '2:v', '-c:v', 'copy', '-disposition:v', 'attached_pic'])
+      out.outputOptions(['-movflags', '+faststart']).format('ipod')
       try {
-        ;({ stderr } = await ff(args, signal))
+        await ff(argsOf(command), signal)
       } catch (err) {
         const e = classify(err, { output: o.output })
         if (e instanceof AppError && e.code === 'FFMPEG_FAILED' && o.coverPath && /Invalid data|could not find codec/i.test(String((e.details as { stderrTail?: string }).stderrTail)))
           throw new AppError('INVALID_IMAGE', `The cover art ${o.coverPath} is not a readable image.`, { details: e.details, cause: e })
         throw e
       }
-      return { loudness: o.measure ? parseEbur128Summary(stderr) : undefined }
     },
   }
 }

@@ -564,7 +564,7 @@ export async function renderEpisode(
         // concat demuxer list: https://ffmpeg.org/ffmpeg-formats.html#concat-1 (single quotes escaped as '\'')
         await fs.writeFile(listPath, pieces.map((p) => `file '${p.path.replace(/'/g, "'\\''")}'\n`).join(''))
         await fs.writeFile(metaPath, buildFfmetadata(tags, chapters))
-        await encodeSlot(() => ffmpeg.join({ listPath, metadataPath: metaPath, coverPath: meta.coverPath, output: tmpOut, format, bitrateKbps }, signal))
+        await encodeSlot(() => ffmpeg.join({ listPath, metadataPath: metaPath, coverPath: meta.coverPath, output: tmpOut, bitrateKbps }, signal))
       }
       loudness = combineLoudness(await Promise.all(pieces.map(async (p) => ({ ...p, loudness: await p.loudness }))))
       if (format === 'm4a') finalDuration = (await ffmpeg.probe(tmpOut, signal)).durationMs
