@@ -43,15 +43,20 @@ export function infoFrame(firstHeader: Uint8Array, frames: number, audioBytes: n
   out[1] = b1
   out[2] = b2 & ~0x02
   out[3] = b3
+  // The seek table and quality need 104 more bytes than the counts: frames of 32-40 kbps at 44.1 kHz
+  // (104-130 bytes) have no room for them, and a CBR stream seeks linearly without a table anyway.
+  const withToc = offset + 16 + 104 <= size
   let p = offset
   out.write('Info', p, 'latin1') // "Info" rather than "Xing": constant bitrate
-  out.writeUInt32BE(0x0f, (p += 4)) // frames, bytes, TOC and quality present
+  out.writeUInt32BE(withToc ? 0x0f : 0x03, (p += 4)) // frames and bytes present (+ TOC and quality)
   out.writeUInt32BE(frames, (p += 4))
   out.writeUInt32BE(size + audioBytes, (p += 4))
   p += 4
-  // Seek table: the byte position (x/256 of the stream) at each percent of the duration; linear at CBR.
-  for (let i = 0; i < 100; i++) out[p + i] = Math.min(255, Math.floor((i * 256) / 100))
-  out.writeUInt32BE(0, p + 100) // quality (unused by decoders)
+  if (withToc) {
+    // Seek table: the byte position (x/256 of the stream) at each percent of the duration; linear at CBR.
+    for (let i = 0; i < 100; i++) out[p + i] = Math.min(255, Math.floor((i * 256) / 100))
+    out.writeUInt32BE(0, p + 100) // quality (unused by decoders)
+  }
   return out
 }
 

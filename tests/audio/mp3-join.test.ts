@@ -64,6 +64,22 @@ describe('joinMp3', () => {
     execFileSync(ffmpeg.paths.ffmpegPath, ['-hide_banner', '-v', 'error', '-xerror', '-i', output, '-f', 'null', '-'])
   })
 
+  it('joins pieces of every bitrate briefcast accepts, down to 32 kbps (frames too small for a seek table)', async () => {
+    for (const kbps of [32, 40, 48, 128]) {
+      const wav = path.join(dir, `clip-${kbps}.wav`)
+      await fs.writeFile(wav, wavBytes(speechLike(1.5, 22050, 0.3, kbps), 22050))
+      const piece = path.join(dir, `piece-${kbps}.mp3`)
+      await ffmpeg.encodePiece({ input: wav, output: piece, gainDb: 0, totalSamples: 80 * SAMPLES_PER_FRAME - 1169, bitrateKbps: kbps })
+      const frames = countMp3Frames(await fs.readFile(piece))!.frames
+      const output = path.join(dir, `joined-${kbps}.mp3`)
+      await joinMp3({ pieces: [{ path: piece, frames }, { path: piece, frames }], output, tags: { title: `${kbps} kbps` }, chapters: [{ title: 'All', startMs: 0, endMs: 3000 }] })
+      const info = await ffmpeg.probe(output)
+      expect(info.audio).toMatchObject({ codec: 'mp3', sampleRate: 44100 })
+      expect(Math.abs(info.durationMs - (2 * frames * SAMPLES_PER_FRAME * 1000) / 44100)).toBeLessThan(30)
+      expect(info.tags.title).toBe(`${kbps} kbps`)
+    }
+  })
+
   it('embeds cover art as an attached picture', async () => {
     const cover = path.join(dir, 'cover.png')
     execFileSync(ffmpeg.paths.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=blue:s=32x32', '-frames:v', '1', cover])
