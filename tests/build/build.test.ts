@@ -44,19 +44,37 @@ describe('bin/build.js', () => {
     await fs.rm(root, { recursive: true, force: true })
   })
 
-  test('compiles every module, rewrites .ts specifiers, copies the plain-JS workers, and the result runs', async () => {
+  test('bundles the entry points, puts the plain-JS workers beside them, and the result runs', async () => {
     const dir: string = await ensureBuilt(root)
     expect(path.dirname(dir)).toBe(path.join(root, 'dist'))
-    const sources = walk(path.join(root, 'src')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-    for (const f of sources) expect(existsSync(path.join(dir, path.relative(path.join(root, 'src'), f)).replace(/\.ts$/, '.js')), f).toBe(true)
-    for (const f of ['tts/espeak-worker.mjs', 'audio/loudness-worker.mjs', 'util/worker-boot.mjs', 'http/player/player.js']) expect(existsSync(path.join(dir, f))).toBe(true)
-    for (const f of walk(dir).filter((f) => f.endsWith('.js') && !f.endsWith('player.js'))) {
+    // cli and main, and the modules the code starts by path (new URL('./x.ts', import.meta.url)).
+    for (const f of ['cli.js', 'main.js', 'render-process.js', 'script-worker.js']) expect(existsSync(path.join(dir, f)), f).toBe(true)
+    for (const f of ['espeak-worker.mjs', 'loudness-worker.mjs', 'loudness-dsp.mjs', 'worker-boot.mjs', 'ffmpeg-spawner-child.mjs', 'player.js']) expect(existsSync(path.join(dir, f)), f).toBe(true)
+    const js = walk(dir).filter((f) => f.endsWith('.js') && !f.endsWith('player.js'))
+    expect(js.length).toBeLessThan(walk(path.join(root, 'src')).length) // bundled, not one file per module
+    for (const f of js) {
       const text = await fs.readFile(f, 'utf8')
       expect(text, f).not.toMatch(/["'`]\.{1,2}\/[^"'`\n]*\.ts["'`]/)
+      // Every file found by path from a chunk is there, beside it.
+      for (const m of text.matchAll(/new URL\("\.\/([^"]+)", import\.meta\.url\)/g)) expect(existsSync(path.join(dir, m[1]!)), `${f} -> ${m[1]}`).toBe(true)
     }
     // The compiled CLI runs without any TypeScript loader.
     const { stdout } = await run(process.execPath, [path.join(dir, 'cli.js'), 'script', '--help'])
     expect(stdout).toContain('usage: briefcast script')
+  })
+
+  test('refuses a module found by a path outside its own directory (the build flattens them)', async () => {
+    const other = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-build-bad-'))
+    try {
+      await fs.cp(path.join(root, 'src'), path.join(other, 'src'), { recursive: true })
+      await fs.writeFile(path.join(other, 'package.json'), '{"type":"module"}')
+      await fs.symlink(path.join(ROOT, 'node_modules'), path.join(other, 'node_modules'))
+      await fs.writeFile(path.join(other, 'src', 'util', 'bad.ts'), "export const u = new URL('../tts/espeak-worker.mjs', import.meta.url)\n")
+      await expect(ensureBuilt(other)).rejects.toThrow(/same directory/)
+      expect(existsSync(path.join(other, 'dist')) ? readdirSync(path.join(other, 'dist')).filter((n) => !n.startsWith('.')) : []).toEqual([])
+    } finally {
+      await fs.rm(other, { recursive: true, force: true })
+    }
   })
 
   test('a changed source gets a new build; concurrent builds agree and leave no temp directories', async () => {
