@@ -125,6 +125,7 @@ async function main() {
   // Compile src/ first (bin/build.js), so no timed run below pays for a build.
   execFileSync(process.execPath, [path.join(root, 'bin', 'build.js')], { stdio: 'ignore' })
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-bench-render-'))
+  const cleanups: (() => Promise<void>)[] = []
   try {
     const voices = path.join(work, 'voices')
     await fs.mkdir(voices)
@@ -136,7 +137,16 @@ async function main() {
     const cli = (input: string, out: string) => [bin, 'render', input, '-o', out, '--quiet']
     console.log(`corpus page: ${path.basename(corpusFile)} (${text.length} chars), ${os.availableParallelism()} cores`)
 
-    // Both sides run from the same compiled build (bin/build.js), each as its own node process. This
+    // The naive pipeline bundled like the CLI (bin/build.js), inside the project so its packages resolve,
+    // with the engine's worker file beside it.
+    const naiveDir = path.join(root, 'dist', `.bench-naive-${process.pid}`)
+    await fs.mkdir(naiveDir, { recursive: true })
+    const esbuild = await import('esbuild')
+    await esbuild.build({ entryPoints: [path.join(root, 'bench', 'naive-render.ts')], outfile: path.join(naiveDir, 'naive-render.mjs'), bundle: true, packages: 'external', format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' })
+    await esbuild.stop()
+    await fs.copyFile(path.join(root, 'src', 'tts', 'espeak-worker.mjs'), path.join(naiveDir, 'espeak-worker.mjs'))
+    cleanups.push(() => fs.rm(naiveDir, { recursive: true, force: true }))
+    // Both sides run bundled JavaScript, each as its own node process. This
     // 2-core VM's speed drifts by +/-10% from run to run, so each is timed several times, alternating,
     // and the best run of each counts (all runs are printed).
     const RUNS = Number(process.env.BENCH_RENDER_RUNS ?? 2)
@@ -146,7 +156,7 @@ async function main() {
     const naiveRuns: Timed[] = []
     const coldRuns: Timed[] = []
     for (let k = 0; k < RUNS; k++) {
-      naiveRuns.push(await timed([path.join(root, 'bench', 'naive-render.mjs'), page, path.join(work, 'naive.mp3')], {}, work))
+      naiveRuns.push(await timed([path.join(naiveDir, 'naive-render.mjs'), page, path.join(work, 'naive.mp3')], {}, work))
       // Each cold run starts from an empty cache; the last one's cache is the one the re-render edits.
       await fs.rm(env.BRIEFCAST_CACHE_DIR, { recursive: true, force: true })
       coldRuns.push(await timed(cli(page, 'cold.mp3'), env, work))
@@ -209,6 +219,7 @@ async function main() {
       console.log(`growth: ${(b.minutes / a.minutes).toFixed(1)}x the audio took ${(b.ms / a.ms).toFixed(1)}x the time; ${steps.join('; ')}`)
     }
   } finally {
+    for (const c of cleanups) await c()
     await fs.rm(work, { recursive: true, force: true })
   }
 }

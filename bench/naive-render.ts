@@ -1,17 +1,14 @@
-// The naive pipeline of bench/render.bench.ts, as its own process and from the same compiled build
-// the CLI runs (bin/build.js), so both sides pay the same start-up: the espeak-ng engine on the whole
-// text in one call, a WAV, then one ffmpeg encode to the same MP3 settings with loudnorm.
-// Usage: node bench/naive-render.mjs <text file> <out.mp3>; prints a JSON line of timings.
+// The naive pipeline of bench/render.bench.ts, as its own process: the espeak-ng engine on the whole
+// text in one call, a WAV, then one ffmpeg encode to the same MP3 settings with loudnorm. The bench
+// bundles this file with esbuild the way bin/build.js bundles the CLI, so both sides pay the same
+// start-up. Usage: node <bundle> <text file> <out.mp3>; prints a JSON line of timings.
 import { spawn } from 'node:child_process'
 import { promises as fs, readFileSync } from 'node:fs'
-import path from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { ensureBuilt } from '../bin/build.js'
+import { locateFfmpeg } from '../src/audio/ffmpeg.ts'
+import { createEspeakEngine } from '../src/tts/espeak.ts'
+import { wavFromPcm } from '../src/tts/wav.ts'
 
-const [input, output] = process.argv.slice(2)
-const dist = await ensureBuilt()
-const load = (m) => import(pathToFileURL(path.join(dist, m)).href)
-const [{ createEspeakEngine }, { wavFromPcm }, { locateFfmpeg }] = await Promise.all([load('tts/espeak.js'), load('tts/wav.js'), load('audio/ffmpeg.js')])
+const [input, output] = process.argv.slice(2) as [string, string]
 const t0 = performance.now()
 const engine = await createEspeakEngine({ workers: 1 })
 const t1 = performance.now()
@@ -21,7 +18,7 @@ const t2 = performance.now()
 const wav = `${output}.wav`
 await fs.writeFile(wav, wavFromPcm(clip.pcm, clip.sampleRate))
 const { ffmpegPath } = locateFfmpeg()
-await new Promise((resolve, reject) => {
+await new Promise<void>((resolve, reject) => {
   const p = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', wav, '-af', 'loudnorm=I=-16:TP=-1:LRA=11,aresample=44100', '-ac', '1', '-c:a', 'libmp3lame', '-b:a', '64k', '-compression_level', '7', output], { stdio: 'inherit' })
   p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))))
 })
