@@ -51,8 +51,9 @@ export async function main(argv: string[]): Promise<number> {
     // The service keeps them (it validates every request).
     if (name !== 'serve') (await import('zod')).z.config({ jitless: true })
     const warmUp = command.espeak
-    if (warmUp !== undefined && !rest.some((a) => a === '--help' || a === '-h'))
-      void import('./tts/espeak-prestart.ts').then((m) => m.prestartEspeakWorker({ warmUp }))
+    // Awaited (a tiny module, ~1 ms): the worker then always exists before the engine looks for it,
+    // never after (it would be left unused beside the engine's own).
+    if (warmUp !== undefined && !rest.some((a) => a === '--help' || a === '-h')) (await import('./tts/espeak-prestart.ts')).prestartEspeakWorker({ warmUp })
     const mod = await command.load()
     return await mod.run(rest)
   } catch (err) {

@@ -38,9 +38,12 @@ export interface PrestartedWorker {
 
 let early: PrestartedWorker | undefined
 
-/** The espeak-worker.mjs data shape: the shared flags and the warm-up mode. */
-export function espeakWorkerData(cancel: Int32Array, warmUp: WarmUp): { cancel: SharedArrayBuffer; warmUp: WarmUp } {
-  return { cancel: cancel.buffer as SharedArrayBuffer, warmUp }
+/**
+ * Start an espeak-worker.mjs thread: plain JS with no loader (see there why), given the shared flags
+ * and the warm-up mode. The one place the worker is created, for the pool and the early start alike.
+ */
+export function startEspeakWorker(cancel: Int32Array, warmUp: WarmUp): Worker {
+  return new Worker(new URL('./espeak-worker.mjs', import.meta.url), { execArgv: [], workerData: { cancel: cancel.buffer as SharedArrayBuffer, warmUp } })
 }
 
 /**
@@ -51,7 +54,7 @@ export function prestartEspeakWorker(options: { warmUp?: WarmUp } = {}): void {
   if (early) return
   const warmUp = options.warmUp ?? true
   const cancel = newCancelArray()
-  const worker = new Worker(new URL('./espeak-worker.mjs', import.meta.url), { execArgv: [], workerData: espeakWorkerData(cancel, warmUp) })
+  const worker = startEspeakWorker(cancel, warmUp)
   const backlog: PrestartedWorker['backlog'] = []
   const listeners = (['message', 'error', 'exit'] as const).map((event) => {
     const fn = (value: unknown) => backlog.push({ event, value })

@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
-import { CANCEL_ID, JOB_WAITING, espeakWorkerData, newCancelArray, takePrestartedWorker, type WarmUp } from './espeak-prestart.ts'
+import { CANCEL_ID, JOB_WAITING, newCancelArray, startEspeakWorker, takePrestartedWorker, type WarmUp } from './espeak-prestart.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings, WordTiming } from './engine.ts'
 import { checkSsml, escapeXmlWithMap } from './ssml.ts'
 import { pcmDurationMs } from './wav.ts'
@@ -128,9 +128,7 @@ class EspeakPool {
     if (early && early.warmUp !== this.warmUp) void early.worker.terminate()
     const adopted = early && early.warmUp === this.warmUp ? early : undefined
     const cancel = adopted?.cancel ?? newCancelArray()
-    // Plain JS entry with no loader (see there why), so no tsx in the thread.
-    const worker =
-      adopted?.worker ?? new Worker(new URL('./espeak-worker.mjs', import.meta.url), { execArgv: [], workerData: espeakWorkerData(cancel, this.warmUp) })
+    const worker = adopted?.worker ?? startEspeakWorker(cancel, this.warmUp)
     const slot: Slot = { worker, cancel, ready: false, job: null }
     worker.on('message', (msg: EspeakReply | { ready: true }) => {
       if ('ready' in msg) {
@@ -358,9 +356,8 @@ export class EspeakEngine implements TtsEngine {
         details: { voice: name },
       })
     const voice = req.voice.name ? name : req.voice.gender === 'female' ? `${name}+f3` : name
-    // What the worker loads: the voice file's identifier, with the variant (the cache key and errors keep the name).
-    const fileVariant = variant ?? (!req.voice.name && req.voice.gender === 'female' ? 'f3' : undefined)
-    const load = `${this.identifiers.get(base) ?? base}${fileVariant ? `+${fileVariant}` : ''}`
+    // What the worker loads: the voice file's identifier in place of the name, variant kept (errors keep the name).
+    const load = voice.replace(/^[^+]+/, (b) => this.identifiers.get(b) ?? b)
 
     // The WASM build always parses SSML, so plain text is escaped (and offsets mapped back for word timings).
     let ssml: string
