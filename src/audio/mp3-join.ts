@@ -12,8 +12,7 @@ import { promises as fs } from 'node:fs'
 import { AppError, throwIfAborted } from '../errors.ts'
 import { fileError } from '../util/files.ts'
 import { buildId3v23, type Id3Chapter, type Id3Cover, type Id3Tags } from './id3.ts'
-import { BITRATES_V1_L3, RATES } from './mp3.ts'
-
+import { parseFrameHeader } from './mp3.ts'
 
 export interface JoinPiece {
   path: string
@@ -26,23 +25,15 @@ export interface JoinPiece {
  * stream's first frame (MPEG-1 Layer III, CBR). Decoders that know the tag skip this frame.
  */
 export function infoFrame(firstHeader: Uint8Array, frames: number, audioBytes: number): Buffer {
-  const b1 = firstHeader[1]!
-  const b2 = firstHeader[2]!
-  const b3 = firstHeader[3]!
-  if (firstHeader[0] !== 0xff || (b1 & 0xe0) !== 0xe0 || ((b1 >> 3) & 3) !== 3 || ((b1 >> 1) & 3) !== 1)
-    throw new AppError('FFMPEG_FAILED', 'An encoded piece does not start with an MPEG-1 Layer III frame.')
-  const bitrate = BITRATES_V1_L3[(b2 >> 4) & 15]!
-  const rate = RATES[3]![(b2 >> 2) & 3]
-  if (!bitrate || !rate) throw new AppError('FFMPEG_FAILED', 'An encoded piece has an invalid MP3 frame header.')
-  const size = Math.floor((144 * bitrate * 1000) / rate) // the padding bit is cleared below
-  const mono = (b3 >> 6) === 3
-  const crc = (b1 & 1) === 0
-  const offset = 4 + (crc ? 2 : 0) + (mono ? 17 : 32) // after the side information
+  const h = parseFrameHeader(firstHeader)
+  if (!h || h.version !== 3) throw new AppError('FFMPEG_FAILED', 'An encoded piece does not start with an MPEG-1 Layer III frame.')
+  const size = h.padding ? h.size - 1 : h.size // the padding bit is cleared below
+  const offset = 4 + (h.crc ? 2 : 0) + (h.mono ? 17 : 32) // after the side information
   const out = Buffer.alloc(size)
   out[0] = 0xff
-  out[1] = b1
-  out[2] = b2 & ~0x02
-  out[3] = b3
+  out[1] = firstHeader[1]!
+  out[2] = firstHeader[2]! & ~0x02
+  out[3] = firstHeader[3]!
   // The seek table and quality need 104 more bytes than the counts: frames of 32-40 kbps at 44.1 kHz
   // (104-130 bytes) have no room for them, and a CBR stream seeks linearly without a table anyway.
   const withToc = offset + 16 + 104 <= size

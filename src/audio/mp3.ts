@@ -4,11 +4,40 @@
  */
 import { promises as fs } from 'node:fs'
 
-/** Layer III bitrates (kbps) by header index: MPEG-1, and MPEG-2/2.5. */
-export const BITRATES_V1_L3 = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0]
-export const BITRATES_V2_L3 = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0]
-/** Sample rates by version bits (3 = MPEG-1, 2 = MPEG-2, 0 = MPEG-2.5) and header index. */
-export const RATES: Record<number, number[]> = { 3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000] }
+const BITRATES_V1_L3 = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0]
+const BITRATES_V2_L3 = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0]
+const RATES: Record<number, number[]> = { 3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000] }
+
+export interface Mp3FrameHeader {
+  /** 3 = MPEG-1, 2 = MPEG-2, 0 = MPEG-2.5. */
+  version: number
+  bitrateKbps: number
+  sampleRate: number
+  samplesPerFrame: number
+  /** Bytes of this frame, its padding byte included. */
+  size: number
+  padding: boolean
+  mono: boolean
+  crc: boolean
+}
+
+/** The Layer III frame header at `pos`, or undefined when there is none. */
+export function parseFrameHeader(buf: Uint8Array, pos = 0): Mp3FrameHeader | undefined {
+  if (pos + 4 > buf.length) return undefined
+  const b1 = buf[pos + 1]!
+  const b2 = buf[pos + 2]!
+  if (buf[pos] !== 0xff || (b1 & 0xe0) !== 0xe0) return undefined
+  const version = (b1 >> 3) & 3
+  const layer = (b1 >> 1) & 3 // 1 = Layer III
+  if (layer !== 1 || version === 1) return undefined
+  const bitrateKbps = (version === 3 ? BITRATES_V1_L3 : BITRATES_V2_L3)[(b2 >> 4) & 15]!
+  const sampleRate = RATES[version]![(b2 >> 2) & 3]
+  if (!bitrateKbps || !sampleRate) return undefined
+  const samplesPerFrame = version === 3 ? 1152 : 576
+  const padding = ((b2 >> 1) & 1) === 1
+  const size = Math.floor(((samplesPerFrame / 8) * bitrateKbps * 1000) / sampleRate) + (padding ? 1 : 0)
+  return { version, bitrateKbps, sampleRate, samplesPerFrame, size, padding, mono: buf[pos + 3]! >> 6 === 3, crc: (b1 & 1) === 0 }
+}
 
 export interface Mp3Frames {
   frames: number
@@ -34,22 +63,12 @@ export function countMp3Frames(buf: Uint8Array): Mp3Frames | undefined {
   let sampleRate = 0
   let samplesPerFrame = 0
   while (pos + 4 <= buf.length) {
-    const b1 = buf[pos + 1]!
-    const b2 = buf[pos + 2]!
-    if (buf[pos] !== 0xff || (b1 & 0xe0) !== 0xe0) return undefined
-    const version = (b1 >> 3) & 3 // 3 = MPEG-1, 2 = MPEG-2, 0 = MPEG-2.5
-    const layer = (b1 >> 1) & 3 // 1 = Layer III
-    if (layer !== 1 || version === 1) return undefined
-    const bitrate = (version === 3 ? BITRATES_V1_L3 : BITRATES_V2_L3)[(b2 >> 4) & 15]!
-    const rate = RATES[version]![(b2 >> 2) & 3]
-    if (!bitrate || !rate) return undefined
-    const spf = version === 3 ? 1152 : 576
-    const size = Math.floor(((spf / 8) * bitrate * 1000) / rate) + ((b2 >> 1) & 1)
-    if (pos + size > buf.length) return undefined
-    sampleRate = rate
-    samplesPerFrame = spf
+    const h = parseFrameHeader(buf, pos)
+    if (!h || pos + h.size > buf.length) return undefined
+    sampleRate = h.sampleRate
+    samplesPerFrame = h.samplesPerFrame
     frames++
-    pos += size
+    pos += h.size
   }
   if (frames === 0) return undefined
   const samples = frames * samplesPerFrame
