@@ -31,7 +31,7 @@ interface Pending {
   cleanup(): void
 }
 
-/** The project root (src/episodes/ or dist/<build>/episodes/ -> the directory with package.json). */
+/** The project root: the nearest directory with package.json above src/episodes/ or the bundle in dist/<key>/. */
 const ROOT = ((dir) => {
   for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) if (existsSync(path.join(d, 'package.json'))) return d
   return process.cwd()
