@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint'
 import globals from 'globals'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'audio-cache/', 'data/', 'test-results/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'src/tts/espeak-ng-wasm.cjs', 'audio-cache/', 'data/', 'test-results/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

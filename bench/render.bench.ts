@@ -138,13 +138,13 @@ async function main() {
     console.log(`corpus page: ${path.basename(corpusFile)} (${text.length} chars), ${os.availableParallelism()} cores`)
 
     // The naive pipeline bundled like the CLI (bin/build.js), inside the project so its packages resolve,
-    // with the engine's worker file beside it.
+    // with the engine's worker files beside it.
     const naiveDir = path.join(root, 'dist', `.bench-naive-${process.pid}`)
     await fs.mkdir(naiveDir, { recursive: true })
     const esbuild = await import('esbuild')
     await esbuild.build({ entryPoints: [path.join(root, 'bench', 'naive-render.ts')], outfile: path.join(naiveDir, 'naive-render.mjs'), bundle: true, packages: 'external', format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' })
     await esbuild.stop()
-    await fs.copyFile(path.join(root, 'src', 'tts', 'espeak-worker.mjs'), path.join(naiveDir, 'espeak-worker.mjs'))
+    for (const f of ['espeak-worker.mjs', 'espeak-wasm.mjs', 'espeak-ng-wasm.cjs', 'espeak-ng-wasm.wasm']) await fs.copyFile(path.join(root, 'src', 'tts', f), path.join(naiveDir, f))
     cleanups.push(() => fs.rm(naiveDir, { recursive: true, force: true }))
     // Both sides run bundled JavaScript, each as its own node process. This
     // 2-core VM's speed drifts by +/-10% from run to run, so each is timed several times, alternating,

@@ -74,8 +74,8 @@ const SIBLING_URL = /new URL\(\s*(["'`])([^"'`\n]+)\1\s*,\s*import\.meta\.url\s*
  */
 function plan(src, files) {
   const entries = new Set(['cli.ts', 'main.ts'])
-  const assets = files.filter((f) => /\.(mjs|js|cjs)$/.test(f))
-  for (const f of files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))) {
+  const assets = files.filter((f) => /\.(mjs|js|cjs|wasm)$/.test(f))
+  for (const f of files.filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.endsWith('.mjs'))) {
     const text = readFileSync(path.join(src, f), 'utf8')
     for (const m of text.matchAll(SIBLING_URL)) {
       const ref = m[2]
@@ -123,7 +123,7 @@ async function compile(root, outDir) {
   await Promise.all(
     result.outputFiles.map((f) => fs.writeFile(f.path, f.path.endsWith('.js') ? f.text.replace(TS_SPECIFIER, '$1$2.js$1') : f.contents)),
   )
-  // Plain JavaScript (worker entries, the player) is used as is, beside the chunks.
+  // Plain JavaScript (worker entries, the player) and WebAssembly are used as they are, beside the chunks.
   await Promise.all(assets.map((f) => fs.copyFile(path.join(src, f), path.join(outDir, path.basename(f)))))
 }
 

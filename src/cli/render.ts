@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { createFfmpeg } from '../audio/ffmpeg.ts'
+import { createLoudnessMeter } from '../audio/loudness-meter.ts'
 import { ShellRunner } from '../audio/sh-runner.ts'
 import { createRunDir } from '../audio/tempdir.ts'
 import { renderEpisode } from '../episodes/render.ts'
@@ -150,6 +151,9 @@ export async function run(argv: string[]): Promise<number> {
   // script module and the ffmpeg check start together; the input is read meanwhile.
   const speechReady = import('../tts/index.ts').then(({ createSpeechService }) => createSpeechService(config, { warmUp: 'until-first-job' }))
   const scriptModule = import('../script/index.ts')
+  // The loudness worker too: it warms its DSP code while the article is read and spoken, so a
+  // re-render's one new clip is leveled by warm code (~50 ms) rather than by a thread still starting.
+  const meter = createLoudnessMeter()
   // ffmpeg starts from a small shell, not from this process: each fork of this ~250 MB process
   // counts its memory once more until the child execs, and a long input means hundreds of them.
   const launcherDir = createRunDir(config.cacheDir)
@@ -197,7 +201,7 @@ export async function run(argv: string[]): Promise<number> {
     const result = await renderEpisode(
       script,
       profile,
-      { speech, ffmpeg, config },
+      { speech, ffmpeg, config, meter },
       {
         format,
         signal: controller.signal,
@@ -237,6 +241,7 @@ export async function run(argv: string[]): Promise<number> {
     throw err
   } finally {
     await removeTemps()
+    await meter.close()
     await (speech ?? (await speechReady.catch(() => undefined)))?.close().catch(() => {})
     await (await launcher.catch(() => undefined))?.close().catch(() => {})
     await (await launcherDir.catch(() => undefined))?.remove()

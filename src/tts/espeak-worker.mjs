@@ -7,18 +7,18 @@
  * through the tsx bootstrap, ~60-80 MB for this file), which put `briefcast render`
  * over its 300 MB budget.
  *
- * The package is espeak-ng compiled to JavaScript (wasm2js), so V8 has to warm up
- * its JIT: the first few seconds of audio cost ~30x the CPU of later ones. Instantiating
- * and loading a voice's dictionary is also slow (~0.2 s), so each worker lives as long
- * as the engine and keeps warming itself while idle (see warmStep).
+ * The engine is espeak-ng in WebAssembly (espeak-wasm.mjs). Loading it and a voice's
+ * dictionary takes ~0.1 s, and V8 compiles the hottest code again with its optimizing
+ * tier after a few sentences, so each worker lives as long as the engine and speaks a
+ * few sample sentences while idle (see warmStep).
  *
  * Cancellation: the synthesis call is synchronous inside this thread, so the parent
  * cannot post a message to stop it; instead it writes the job id into a shared
- * Int32Array, and the audio callback (called per audio chunk) returns 1, which makes
+ * Int32Array, and the audio callback (called per audio chunk) returns true, which makes
  * espeak-ng abandon the rest of the text.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import Module from '@echogarden/espeak-ng-emscripten'
+import { loadEspeak } from './espeak-wasm.mjs'
 
 // [0]: the id of a job to abandon; [1]: set by the pool when it posts a job (cleared here when the
 // job starts), so a warm-up sentence stops at its next audio chunk instead of delaying the job.
@@ -36,8 +36,7 @@ const port = parentPort
 // starts at the same moment in a one-shot render.
 for (const granularity of ['sentence', 'word', 'grapheme']) new Intl.Segmenter('en', { granularity }).segment('A b. C d.')[Symbol.iterator]().next()
 
-const mod = await Module()
-const espeak = new mod.eSpeakNGWorker()
+const espeak = await loadEspeak()
 let currentVoice = ''
 // Rate and pitch are set only when they change (most jobs of one render share them).
 let currentRate = -1
@@ -49,7 +48,7 @@ let currentPitch = -1
 // Named as the engine names it in jobs (the voice file, see EspeakEngine.identifiers), so the
 // first English job finds its voice loaded instead of loading the dictionary again (~80 ms cold).
 const DEFAULT_VOICE = 'gmw/en-US'
-espeak.set_voice(DEFAULT_VOICE)
+espeak.setVoice(DEFAULT_VOICE)
 currentVoice = DEFAULT_VOICE
 // 'ready' is posted before any warm-up sentence: a job that is waiting (a re-render with
 // one changed paragraph) warms the code itself instead of queueing behind unrelated text.
@@ -87,40 +86,34 @@ function warmStep() {
   const idle = performance.now() - lastJobEnd
   if (idle < IDLE_MS) return scheduleWarm(IDLE_MS - idle + 1)
   // The sample sentences are English: with another language in use, its own jobs warm the code.
-  if (/^(en|gmw\/en)/i.test(currentVoice)) espeak.synthesize(WARM_UP[warmIndex++], () => (Atomics.load(cancel, JOB_WAITING) ? 1 : 0))
+  if (/^(en|gmw\/en)/i.test(currentVoice)) espeak.synthesize(WARM_UP[warmIndex++], () => Atomics.load(cancel, JOB_WAITING) !== 0)
   else warmIndex = WARM_UP.length
   // Jobs run synchronously in the message handler, so a sentence only ever runs between jobs.
   scheduleWarm(0)
 }
 
 function listVoices(job) {
-  const voices = espeak.list_voices().map((v) => ({ name: v.name, identifier: v.identifier, languages: v.languages.map((l) => l.name) }))
-  let variants = []
-  try {
-    variants = mod.FS.readdir('/usr/share/espeak-ng-data/voices/!v').filter((f) => !f.startsWith('.'))
-  } catch {
-    // Older builds keep variants elsewhere; variants are then not validated up front.
-  }
-  port.postMessage({ id: job.id, ok: true, voices, variants })
+  const voices = espeak.listVoices().map((v) => ({ name: v.name, identifier: v.identifier, languages: v.languages.map((l) => l.name) }))
+  port.postMessage({ id: job.id, ok: true, voices, variants: espeak.listVariants() })
 }
 
 function synthesize(job) {
   if (job.voice !== currentVoice) {
-    const rc = espeak.set_voice(job.voice)
+    const rc = espeak.setVoice(job.voice)
     // set_voice resets rate and pitch to the voice's own.
     currentRate = -1
     currentPitch = -1
     if (rc !== 0) {
       // Restore a known-good voice so the next job does not inherit a half-set one.
-      espeak.set_voice(DEFAULT_VOICE)
+      espeak.setVoice(DEFAULT_VOICE)
       currentVoice = DEFAULT_VOICE
       port.postMessage({ id: job.id, ok: false, code: 'UNKNOWN_VOICE', message: `espeak-ng has no voice "${job.voice}".` })
       return
     }
     currentVoice = job.voice
   }
-  if (job.wpm !== currentRate) espeak.set_rate((currentRate = job.wpm))
-  if (job.pitch !== currentPitch) espeak.set_pitch((currentPitch = job.pitch))
+  if (job.wpm !== currentRate) espeak.setRate((currentRate = job.wpm))
+  if (job.pitch !== currentPitch) espeak.setPitch((currentPitch = job.pitch))
   const chunks = []
   let samples = 0
   // Word and sentence events only, flattened into one Int32Array (type, pos, len, ms per
@@ -132,23 +125,21 @@ function synthesize(job) {
   espeak.synthesize(job.ssml, (chunk, evs) => {
     if (Atomics.load(cancel, CANCEL_ID) === job.id) {
       cancelled = true
-      return 1
+      return true
     }
-    // The binding already hands over a copy of the engine's buffer.
-    chunks.push(chunk)
+    // Both are views into the engine's memory, valid only during this call: copy them.
+    chunks.push(chunk.slice())
     samples += chunk.length
-    for (const e of evs) {
-      const type = e.type === 'word' ? 1 : e.type === 'sentence' ? 2 : 0
-      if (type === 0) continue
-      if ((eventCount + 1) * 4 > events.length) {
-        const grown = new Int32Array(events.length * 2)
+    if (evs.length) {
+      if (eventCount * 4 + evs.length > events.length) {
+        const grown = new Int32Array(Math.max(events.length * 2, eventCount * 4 + evs.length))
         grown.set(events)
         events = grown
       }
-      events.set([type, e.text_position, e.word_length, e.audio_position], eventCount * 4)
-      eventCount++
+      events.set(evs, eventCount * 4)
+      eventCount += evs.length / 4
     }
-    return 0
+    return false
   })
   if (cancelled) {
     port.postMessage({ id: job.id, ok: false, cancelled: true, samples, code: 'ENGINE_FAILED', message: 'cancelled' })
@@ -161,7 +152,7 @@ function synthesize(job) {
     at += c.length
   }
   const ev = events.slice(0, eventCount * 4)
-  port.postMessage({ id: job.id, ok: true, pcm: pcm.buffer, sampleRate: espeak.get_samplerate(), events: ev.buffer }, [pcm.buffer, ev.buffer])
+  port.postMessage({ id: job.id, ok: true, pcm: pcm.buffer, sampleRate: espeak.sampleRate, events: ev.buffer }, [pcm.buffer, ev.buffer])
 }
 
 port.on('message', (job) => {
