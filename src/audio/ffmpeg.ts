@@ -71,6 +71,8 @@ export interface PieceEncodeOptions {
   limitDb?: number
   /** Exact number of 44.1 kHz samples the encoder receives (clip + silence), so the piece ends on a frame boundary. */
   totalSamples: number
+  /** Start this many 44.1 kHz samples into the input (one part of a clip encoded in parts). */
+  startSample?: number
   bitrateKbps: number
   /** Fade out over the last fadeOutMs of the source (jingles), so a piece never ends on a click. */
   fadeOut?: { startSec: number; durationSec: number }
@@ -428,6 +430,8 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
         `aresample=${SAMPLE_RATE}`,
         // A lookahead limiter (no auto-level, which would re-normalize the output to the ceiling).
         ...(o.limitDb !== undefined ? [`alimiter=limit=${Math.pow(10, o.limitDb / 20).toFixed(4)}:attack=5:release=50:level=0`] : []),
+        // A later part of a clip: its samples from startSample on, with timestamps from 0 for the trim below.
+        ...(o.startSample ? [`atrim=start_sample=${o.startSample}`, 'asetpts=PTS-STARTPTS'] : []),
         // Pad then cut to an exact length so the piece ends on an MP3 frame boundary.
         `apad=whole_len=${o.totalSamples}`,
         `atrim=end_sample=${o.totalSamples}`,

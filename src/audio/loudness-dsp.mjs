@@ -373,6 +373,49 @@ export function measureRawBuffer(buf, sampleRate) {
 }
 
 /** Measures a WAV buffer; with `plan`, also the gain for the piece (clip + padMs of silence). */
+/**
+ * Where a clip can be cut into MP3 parts that are encoded separately (in parallel) and joined frame by
+ * frame without moving a sample of speech: positions in output samples (outRate), on frame boundaries,
+ * inside silences long enough to absorb what a cut adds (the next part's encoder delay plus the frame
+ * margin, `gap`). A part that starts at output sample b decodes with its speech exactly where the whole
+ * clip would have it; the `gap` samples before b are replaced by the encoder's own silence. Returns up
+ * to parts - 1 positions, each the candidate nearest an equal share (and within half a share of it),
+ * every part at least minPartSec long; none when the clip has no such silence.
+ */
+export function splitPoints(pcm, sampleRate, parts, options = {}) {
+  const { outRate = 44100, frame = 1152, gap = 1105 + 64, guard = 32, minPartSec = 3, threshold = 4 } = options
+  if (!(parts >= 2)) return []
+  const n = pcm.length
+  const outLength = Math.round((n * outRate) / sampleRate)
+  const minPart = minPartSec * outRate
+  if (outLength < 2 * minPart) return []
+  // loud[i]: samples above the threshold in pcm[0, i).
+  const loud = new Int32Array(n + 1)
+  for (let i = 0; i < n; i++) loud[i + 1] = loud[i] + (pcm[i] > threshold || pcm[i] < -threshold ? 1 : 0)
+  const r = sampleRate / outRate
+  const candidates = []
+  for (let m = Math.ceil(minPart / frame); m * frame <= outLength - minPart; m++) {
+    const b = m * frame
+    // The resampler spreads each sample over a few neighbours: the guard keeps them silent too.
+    const from = Math.floor((b - gap) * r) - guard
+    const to = Math.ceil(b * r) + guard
+    if (from >= 0 && to <= n && loud[to] - loud[from] === 0) candidates.push(b)
+  }
+  const splits = []
+  const share = outLength / parts
+  for (let k = 1; k < parts; k++) {
+    const target = k * share
+    const previous = splits.length ? splits[splits.length - 1] : 0
+    let best = -1
+    for (const c of candidates) {
+      if (c - previous < minPart || outLength - c < minPart) continue
+      if (best < 0 || Math.abs(c - target) < Math.abs(best - target)) best = c
+    }
+    if (best >= 0 && Math.abs(best - target) <= share / 2) splits.push(best)
+  }
+  return splits
+}
+
 export function measureWavBuffer(buf, file, plan) {
   const wav = parseWavHeader(buf, file)
   const frames = wav.dataBytes / 2 / wav.channels
@@ -395,6 +438,9 @@ export function measureWavBuffer(buf, file, plan) {
   // With a plan, the loudness reported is the padded piece's (one K-weighting pass serves both).
   const { envelope, ...figures } = planGain(planned, wav.sampleRate, plan.targetLufs, plan.ceilingDb, 30)
   // With `plan.render`, the clip itself with gain and limiter applied (the pause is only added by the encoder).
-  const rendered = plan.render ? wavBytes(applyGain(pcm, figures.gainDb, envelope ? envelope.subarray(0, pcm.length) : undefined), wav.sampleRate) : undefined
-  return { ...figures, durationMs, sampleRate: wav.sampleRate, samples: frames, ...(rendered ? { rendered } : {}) }
+  const leveled = plan.render ? applyGain(pcm, figures.gainDb, envelope ? envelope.subarray(0, pcm.length) : undefined) : undefined
+  const rendered = leveled ? wavBytes(leveled, wav.sampleRate) : undefined
+  // Cut points for a parallel encode, found in what the encoder gets.
+  const splits = plan.split && plan.split.parts > 1 ? splitPoints(leveled ?? pcm, wav.sampleRate, plan.split.parts, plan.split) : undefined
+  return { ...figures, durationMs, sampleRate: wav.sampleRate, samples: frames, ...(rendered ? { rendered } : {}), ...(splits ? { splits } : {}) }
 }

@@ -137,7 +137,7 @@ async function orderedPool<T>(
 function semaphore(max: number) {
   let active = 0
   const waiting: (() => void)[] = []
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
+  const run = async <T>(fn: () => Promise<T>): Promise<T> => {
     if (active >= max) await new Promise<void>((r) => waiting.push(r))
     active++
     try {
@@ -147,6 +147,9 @@ function semaphore(max: number) {
       waiting.shift()?.()
     }
   }
+  /** Slots nobody holds or waits for right now. */
+  run.idle = () => Math.max(0, max - active - waiting.length)
+  return run
 }
 
 function chapterTitle(group: Segment[], fallback: string): string {
@@ -274,6 +277,7 @@ export async function renderEpisode(
   let synthesized = 0
   let cachedClips = 0
   let encoded = 0
+  let encodedParts = 0
   let piecesDone = 0
   let clipsReady = 0
   const progress = (phase: RenderProgress['phase'], joinFraction = 0) => {
@@ -354,7 +358,8 @@ export async function renderEpisode(
         return { index, path: target, key, samples: cached.samples, ...cachedSpeech(cached.samples), encoded: false, loudness: measureLater(target, key) }
       }
       const tmp = runDir.file(`piece-${index}.mp3`)
-      const speechSpan = await encodeSlot(() => encode(tmp))
+      // `encode` takes its own encoder slots (a long clip may use several, see segmentPiece).
+      const speechSpan = await encode(tmp)
       const frames = await readMp3Frames(tmp)
       if (!frames) throw new AppError('FFMPEG_FAILED', `ffmpeg wrote an unreadable MP3 piece for item ${index}.`)
       await renameInto(tmp, target)
@@ -377,18 +382,50 @@ export async function renderEpisode(
         key,
         async (tmp) => {
           // The meter writes the clip with its gain and true-peak limiter applied; ffmpeg then only resamples and encodes.
+          // When encoder slots are idle (a re-render with one changed clip, the last clips of a render), a long
+          // clip is encoded in parts at once, one per idle slot, cut inside pauses (see splitPoints).
           const leveled = runDir.file(`piece-${index}.wav`)
+          const parts = Math.max(1, encodeSlot.idle())
           const m = await meter
-            .measure(clip.wavPath, { targetLufs: targetLufs + LIMITER_BIAS_LU, ceilingDb: limitDb, padMs: segment.pauseAfterMs, output: leveled })
+            .measure(clip.wavPath, {
+              targetLufs: targetLufs + LIMITER_BIAS_LU,
+              ceilingDb: limitDb,
+              padMs: segment.pauseAfterMs,
+              output: leveled,
+              ...(parts > 1 ? { split: { parts, outRate: SAMPLE_RATE, frame: SAMPLES_PER_FRAME, gap: ENCODER_DELAY + FRAME_MARGIN } } : {}),
+            })
             .catch((err: unknown) => {
-            throw err instanceof AppError && err.code === 'INVALID_AUDIO'
-              ? new AppError('INVALID_AUDIO', `The clip for segment ${segment.id} is unreadable: ${err.message}`, { cause: err })
-              : err
-          })
+              throw err instanceof AppError && err.code === 'INVALID_AUDIO'
+                ? new AppError('INVALID_AUDIO', `The clip for segment ${segment.id} is unreadable: ${err.message}`, { cause: err })
+                : err
+            })
           const content = Math.round((m.samples * SAMPLE_RATE) / m.sampleRate)
-          const totalSamples = frameAlignedLength(content, pauseSamples)
           try {
-            await ffmpeg.encodePiece({ input: leveled, output: tmp, gainDb: 0, totalSamples, bitrateKbps }, signal)
+            const cuts = m.splits ?? []
+            encodedParts += cuts.length + 1
+            if (cuts.length === 0) {
+              const totalSamples = frameAlignedLength(content, pauseSamples)
+              await encodeSlot(() => ffmpeg.encodePiece({ input: leveled, output: tmp, gainDb: 0, totalSamples, bitrateKbps }, signal))
+            } else {
+              // Part k covers output samples [starts[k], starts[k + 1]) of the piece, a whole number of frames; its
+              // encoder delay and the frame margin take the place of the last `gap` samples before the next cut,
+              // which are silence, so every sample of speech stays where the whole clip would have it.
+              const starts = [0, ...cuts]
+              const files = starts.map((_, k) => runDir.file(`piece-${index}-part${k}.mp3`))
+              try {
+                await Promise.all(
+                  starts.map((start, k) => {
+                    const last = k === starts.length - 1
+                    const totalSamples = last ? frameAlignedLength(content - start, pauseSamples) : starts[k + 1]! - start - ENCODER_DELAY - FRAME_MARGIN
+                    return encodeSlot(() => ffmpeg.encodePiece({ input: leveled, output: files[k]!, gainDb: 0, startSample: start, totalSamples, bitrateKbps }, signal))
+                  }),
+                )
+                // Bare MP3 frames: the piece is the parts' bytes in order (as the episode is the pieces').
+                await fs.writeFile(tmp, Buffer.concat(await Promise.all(files.map((f) => fs.readFile(f)))))
+              } finally {
+                await Promise.all(files.map((f) => fs.rm(f, { force: true })))
+              }
+            }
           } finally {
             await fs.rm(leveled, { force: true })
           }
@@ -425,17 +462,20 @@ export async function renderEpisode(
           const gainDb = Number.isFinite(loud.integratedLufs) ? Math.max(-MAX_GAIN_DB, Math.min(MAX_GAIN_DB, targetLufs - loud.integratedLufs)) : 0
           const content = Math.round((info.durationMs * SAMPLE_RATE) / 1000)
           const durSec = info.durationMs / 1000
-          await ffmpeg.encodePiece(
-            {
-              input: file,
-              output: tmp,
-              gainDb,
-              limitDb,
-              totalSamples: frameAlignedLength(content, gapSamples),
-              bitrateKbps,
-              fadeOut: { startSec: Math.max(0, durSec - JINGLE_FADE_SEC), durationSec: Math.min(JINGLE_FADE_SEC, durSec) },
-            },
-            signal,
+          encodedParts++
+          await encodeSlot(() =>
+            ffmpeg.encodePiece(
+              {
+                input: file,
+                output: tmp,
+                gainDb,
+                limitDb,
+                totalSamples: frameAlignedLength(content, gapSamples),
+                bitrateKbps,
+                fadeOut: { startSec: Math.max(0, durSec - JINGLE_FADE_SEC), durationSec: Math.min(JINGLE_FADE_SEC, durSec) },
+              },
+              signal,
+            ),
           )
           return { speechStart: ENCODER_DELAY, speechEnd: ENCODER_DELAY + content }
         },
@@ -597,6 +637,7 @@ export async function renderEpisode(
         synthesized,
         cached: cachedClips,
         encoded,
+        encodedParts,
         elapsedMs: Date.now() - started,
       },
     }

@@ -61,5 +61,6 @@ export interface EpisodeResult {
   loudness: { integratedLufs: number; truePeakDb: number }
   chapters: Chapter[]
   timings: SegmentTiming[]
-  stats: { segments: number; synthesized: number; cached: number; encoded: number; elapsedMs: number }
+  /** encoded: pieces encoded by this render; encodedParts: the MP3 parts they were encoded as (a long clip may be encoded in parallel parts). */
+  stats: { segments: number; synthesized: number; cached: number; encoded: number; encodedParts: number; elapsedMs: number }
 }

@@ -115,3 +115,79 @@ describe('renderEpisode with espeak-ng (acceptance)', () => {
     expect(tmp).toEqual([])
   })
 })
+
+describe('a long clip encoded in parallel parts (espeak-ng)', () => {
+  const text =
+    'In parallel, OpenAI and the Bill and Melinda Gates Foundation are making significant investments in medical AI in Africa, ' +
+    'while the Chinese film industry is demonstrating record growth rates, highlighting the global impact of technology and creative industries, ' +
+    'as the editors added today.'
+  const dirs: string[] = []
+
+  afterAll(async () => {
+    await Promise.all(dirs.map((d) => fs.rm(d, { recursive: true, force: true })))
+  })
+
+  async function render(encodeConcurrency: number) {
+    const dir = await tempDir()
+    dirs.push(dir)
+    await fs.mkdir(path.join(dir, 'voices'), { recursive: true })
+    await fs.writeFile(path.join(dir, 'voices', 'default.json'), JSON.stringify({ engine: 'espeak-ng', language: 'en-US', voices: { body: { language: 'en-US' } } }))
+    const config = testConfig(dir, { 'audio.encodeConcurrency': encodeConcurrency })
+    const ffmpeg = await createFfmpeg(config)
+    const speech = await createSpeechService(config)
+    try {
+      const profile = speech.getProfile('default')
+      const script = articleToScript({ content: text, format: 'text' }, { pauses: profile.pauses })
+      expect(script.segments).toHaveLength(1)
+      const result = await renderEpisode(script, profile, { speech, ffmpeg, config })
+      const raw = path.join(dir, 'decoded.pcm')
+      await ffmpeg.decodeToRaw(result.audioPath, raw)
+      const buf = await fs.readFile(raw)
+      return { result, pcm: new Int16Array(buf.buffer, buf.byteOffset, buf.length / 2), ffmpeg }
+    } finally {
+      await speech.close()
+    }
+  }
+
+  /** RMS per 10 ms window, dBFS (floored at -90). */
+  const envelope = (pcm: Int16Array) => {
+    const w = 441
+    const out: number[] = []
+    for (let i = 0; i + w <= pcm.length; i += w) {
+      let e = 0
+      for (let j = i; j < i + w; j++) e += pcm[j]! * pcm[j]!
+      out.push(Math.max(-90, 10 * Math.log10(e / w / 32768 ** 2)))
+    }
+    return out
+  }
+
+  it('keeps every word where the whole clip has it, with no gap or click, at the same loudness', async () => {
+    const [whole, parts] = [await render(1), await render(2)]
+    expect(whole.result.stats).toMatchObject({ encoded: 1, encodedParts: 1 })
+    expect(parts.result.stats).toMatchObject({ encoded: 1, encodedParts: 2 })
+    // The same length to within the frame that a cut can add to or take from the closing pause.
+    expect(Math.abs(parts.pcm.length - whole.pcm.length)).toBeLessThanOrEqual(1152)
+    const a = envelope(whole.pcm)
+    const b = envelope(parts.pcm)
+    // Aligned window by window: where there is speech, the level matches; shifting by one window only makes it worse.
+    const mismatch = (lag: number) => {
+      let sum = 0
+      let n = 0
+      for (let i = 0; i < Math.min(a.length, b.length) - 2; i++) {
+        if (a[i]! < -50) continue
+        sum += Math.abs(a[i]! - b[i + lag]!)
+        n++
+      }
+      return sum / n
+    }
+    expect(mismatch(0)).toBeLessThan(0.5)
+    expect(mismatch(1)).toBeGreaterThan(mismatch(0) * 3)
+    // No click at the cut: no window where the parts are loud and the whole is silent.
+    for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i]! < -70) expect(b[i]!, `window ${i}`).toBeLessThan(-50)
+    const [la, lb] = [await whole.ffmpeg.measureLoudness(whole.result.audioPath), await parts.ffmpeg.measureLoudness(parts.result.audioPath)]
+    expect(Math.abs(la.integratedLufs - lb.integratedLufs)).toBeLessThan(0.2)
+    expect(lb.truePeakDb).toBeLessThanOrEqual(-1)
+    // The transcript's times come from the clip, so they are the same.
+    expect(parts.result.timings.map((t) => t.startMs)).toEqual(whole.result.timings.map((t) => t.startMs))
+  }, 120_000)
+})
