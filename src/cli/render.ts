@@ -153,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
   const scriptModule = import('../script/index.ts')
   // The loudness worker too: it warms its DSP code while the article is read and spoken, so a
   // re-render's one new clip is leveled by warm code (~50 ms) rather than by a thread still starting.
-  const meter = process.env.NOMP ? undefined : createLoudnessMeter()
+  const meter = createLoudnessMeter()
   // ffmpeg starts from a small shell, not from this process: each fork of this ~250 MB process
   // counts its memory once more until the child execs, and a long input means hundreds of them.
   const launcherDir = createRunDir(config.cacheDir)
@@ -201,7 +201,7 @@ export async function run(argv: string[]): Promise<number> {
     const result = await renderEpisode(
       script,
       profile,
-      { speech, ffmpeg, config, ...(meter ? { meter } : {}) },
+      { speech, ffmpeg, config, meter },
       {
         format,
         signal: controller.signal,
@@ -241,7 +241,7 @@ export async function run(argv: string[]): Promise<number> {
     throw err
   } finally {
     await removeTemps()
-    await meter?.close()
+    await meter.close()
     await (speech ?? (await speechReady.catch(() => undefined)))?.close().catch(() => {})
     await (await launcher.catch(() => undefined))?.close().catch(() => {})
     await (await launcherDir.catch(() => undefined))?.remove()
