@@ -36,7 +36,8 @@ describe('bin/build.js', () => {
   beforeAll(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-build-'))
     await fs.cp(path.join(ROOT, 'src'), path.join(root, 'src'), { recursive: true })
-    await fs.writeFile(path.join(root, 'package.json'), '{"type":"module"}')
+    // The real package.json: its dependencies are what the bundle leaves in node_modules.
+    await fs.copyFile(path.join(ROOT, 'package.json'), path.join(root, 'package.json'))
     // Packages resolve from the copy's node_modules, as in the project.
     await fs.symlink(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'))
   })
@@ -50,6 +51,8 @@ describe('bin/build.js', () => {
     // cli and main, and the modules the code starts by path (new URL('./x.ts', import.meta.url)).
     for (const f of ['cli.js', 'main.js', 'render-process.js', 'script-worker.js']) expect(existsSync(path.join(dir, f)), f).toBe(true)
     for (const f of ['espeak-worker.mjs', 'loudness-worker.mjs', 'loudness-dsp.mjs', 'worker-boot.mjs', 'ffmpeg-spawner-child.mjs', 'player.js']) expect(existsSync(path.join(dir, f)), f).toBe(true)
+    // The espeak-ng engine in WebAssembly, with its loader, beside the worker that loads it.
+    for (const f of ['espeak-wasm.mjs', 'espeak-ng-wasm.cjs', 'espeak-ng-wasm.wasm']) expect(existsSync(path.join(dir, f)), f).toBe(true)
     const js = walk(dir).filter((f) => f.endsWith('.js') && !f.endsWith('player.js'))
     expect(js.length).toBeLessThan(walk(path.join(root, 'src')).length) // bundled, not one file per module
     for (const f of js) {
@@ -58,6 +61,11 @@ describe('bin/build.js', () => {
       // Every file found by path from a chunk is there, beside it.
       for (const m of text.matchAll(/new URL\("\.\/([^"]+)", import\.meta\.url\)/g)) expect(existsSync(path.join(dir, m[1]!)), `${f} -> ${m[1]}`).toBe(true)
     }
+    // zod is compiled in (one chunk instead of ~100 modules to resolve at each start); the other
+    // packages, such as the native better-sqlite3, are still imported from node_modules.
+    const imports = (await Promise.all(js.map((f) => fs.readFile(f, 'utf8')))).join('\n')
+    expect(imports).not.toMatch(/from\s*["']zod["']|import\(["']zod["']\)/)
+    expect(imports).toMatch(/["']better-sqlite3["']/)
     // The compiled CLI runs without any TypeScript loader.
     const { stdout } = await run(process.execPath, [path.join(dir, 'cli.js'), 'script', '--help'])
     expect(stdout).toContain('usage: briefcast script')
