@@ -19,13 +19,13 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the HTTP service (same as npm start)', load: () => import('./cli/serve.ts') },
   voices: { summary: 'list speech engines, voice profiles and voices', load: () => import('./cli/voices.ts'), espeak: false },
-  say: { summary: 'speak a line of text into a WAV file', load: () => import('./cli/say.ts'), espeak: 'until-first-job' },
+  say: { summary: 'speak a line of text into a WAV file', load: () => import('./cli/say.ts'), espeak: false },
   script: { summary: 'print the script an article converts to', load: () => import('./cli/script.ts') },
-  render: { summary: 'render one article to an MP3/M4A episode with transcript and chapters', load: () => import('./cli/render.ts'), espeak: 'until-first-job' },
+  render: { summary: 'render one article to an MP3/M4A episode with transcript and chapters', load: () => import('./cli/render.ts'), espeak: false },
   briefing: {
     summary: 'join several articles into one briefing episode (opening, stories, transitions, chapters)',
     load: () => import('./cli/briefing.ts'),
-    espeak: 'until-first-job',
+    espeak: false,
   },
 }
 

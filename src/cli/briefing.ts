@@ -148,7 +148,7 @@ export async function run(argv: string[]): Promise<number> {
   const bar = createProgressBar({ label: 'briefing', enabled: values.quiet ? false : undefined })
   const { createSpeechService } = await import('../tts/index.ts')
   const { renderEpisode } = await import('../episodes/render.ts')
-  const speech = await createSpeechService(config, { warmUp: 'until-first-job' })
+  const speech = await createSpeechService(config, { warmUp: false })
   try {
     // The voice: --voice, else the profile for the first story's language; stories are segmented with its limits and pauses.
     const profile: VoiceProfile | undefined = values.voice ? speech.getProfile(values.voice) : converted[0] ? speech.profileForLanguage(converted[0].language) : undefined

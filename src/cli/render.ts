@@ -149,7 +149,7 @@ export async function run(argv: string[]): Promise<number> {
   const bar = createProgressBar({ label: 'render', enabled: values.quiet ? false : undefined })
   // The speech engine (its worker thread starts as soon as its module is loaded), the
   // script module and the ffmpeg check start together; the input is read meanwhile.
-  const speechReady = import('../tts/index.ts').then(({ createSpeechService }) => createSpeechService(config, { warmUp: 'until-first-job' }))
+  const speechReady = import('../tts/index.ts').then(({ createSpeechService }) => createSpeechService(config, { warmUp: false }))
   const scriptModule = import('../script/index.ts')
   // The loudness worker too: it warms its DSP code while the article is read and spoken, so a
   // re-render's one new clip is leveled by warm code (~50 ms) rather than by a thread still starting.

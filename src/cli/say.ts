@@ -50,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
 
   // One line needs one warm espeak-ng worker, not one per core.
   const config = loadConfig({ file: values.config, overrides: { 'tts.espeakWorkers': 1 } })
-  const service = await createSpeechService(config, { warmUp: 'until-first-job' })
+  const service = await createSpeechService(config, { warmUp: false })
   const controller = new AbortController()
   const onSigint = () => controller.abort(new Error('interrupted'))
   process.once('SIGINT', onSigint)

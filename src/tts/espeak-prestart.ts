@@ -12,12 +12,13 @@
 import { Worker } from 'node:worker_threads'
 
 /**
- * Idle-time warm-up of an espeak-ng worker: `true` whenever idle (a service), `false` never,
- * 'until-first-job' only between its start and its first job (a one-shot command: the worker is
- * ready before the command has its text, and that wait is otherwise lost). A warm-up sentence
- * stops within one audio chunk when a job is posted (JOB_WAITING), so it never delays a job.
+ * Idle-time warm-up of an espeak-ng worker: `true` whenever idle (a service: V8 compiles the engine's
+ * hot code with its optimizing tier before the first requests), `false` never (one-shot commands: the
+ * WebAssembly engine is fast from its first sentence, and warm-up sentences at start-up would only take
+ * a core from the command while it loads). A warm-up sentence stops within one audio chunk when a job
+ * is posted (JOB_WAITING), so it never delays a job.
  */
-export type WarmUp = boolean | 'until-first-job'
+export type WarmUp = boolean
 
 /** Indexes into the worker's shared Int32Array: the id of a job to cancel, and "a job was posted". */
 export const CANCEL_ID = 0
@@ -47,8 +48,7 @@ export function startEspeakWorker(cancel: Int32Array, warmUp: WarmUp): Worker {
 }
 
 /**
- * Start one worker now (once per process). One-shot commands use 'until-first-job': warming up
- * while idle later would only compete with ffmpeg for the cores.
+ * Start one worker now (once per process), with the warm-up setting its engine will ask for.
  */
 export function prestartEspeakWorker(options: { warmUp?: WarmUp } = {}): void {
   if (early) return

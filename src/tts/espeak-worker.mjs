@@ -25,10 +25,8 @@ import { loadEspeak } from './espeak-wasm.mjs'
 const cancel = new Int32Array(workerData.cancel)
 const CANCEL_ID = 0
 const JOB_WAITING = 1
-// Warm-up mode (see WarmUp in espeak-prestart.ts): true whenever idle (services), false never,
-// 'until-first-job' from 'ready' until the first synthesis job (one-shot commands).
+// Warm-up (see WarmUp in espeak-prestart.ts): true whenever idle (services), false never (one-shot commands).
 const warmUpMode = workerData.warmUp ?? true
-let sawSynthJob = false
 const port = parentPort
 
 // ICU's break-iterator data is loaded once per process, by whichever thread first asks: creating the
@@ -50,8 +48,7 @@ let currentPitch = -1
 const DEFAULT_VOICE = 'gmw/en-US'
 espeak.setVoice(DEFAULT_VOICE)
 currentVoice = DEFAULT_VOICE
-// 'ready' is posted before any warm-up sentence: a job that is waiting (a re-render with
-// one changed paragraph) warms the code itself instead of queueing behind unrelated text.
+// 'ready' is posted before any warm-up sentence, and a job stops a warm-up sentence at its next chunk.
 const WARM_UP = [
   'The quick brown fox jumps over the lazy dog, and 42 people watched it happen on Monday.',
   'On 3 March 2025, the company reported revenue of $4.2 billion, up 17% from a year earlier.',
@@ -69,11 +66,10 @@ let warmIndex = 0
 // job, so warming "between jobs" would slip one cold sentence in front of each of the
 // first jobs of a render (8 extra sentences of the most expensive, not yet compiled
 // work); waiting for a quiet moment keeps the warm-up for idle services only.
-// Before the first job ('until-first-job') there is nothing to wait for: warm at once.
-const IDLE_MS = warmUpMode === 'until-first-job' ? 0 : 150
+const IDLE_MS = 150
 let lastJobEnd = 0
 let warmTimer = null
-const warmUpAllowed = () => (warmUpMode === 'until-first-job' ? !sawSynthJob : warmUpMode === true)
+const warmUpAllowed = () => warmUpMode === true
 function scheduleWarm(delay) {
   if (!warmUpAllowed() || warmIndex >= WARM_UP.length || warmTimer) return
   warmTimer = setTimeout(warmStep, delay)
@@ -157,7 +153,6 @@ function synthesize(job) {
 
 port.on('message', (job) => {
   Atomics.store(cancel, JOB_WAITING, 0)
-  if (job.type === 'synth') sawSynthJob = true
   try {
     if (job.type === 'voices') listVoices(job)
     else synthesize(job)

@@ -4,8 +4,9 @@
  * synthesis never blocks the event loop and segments of one article are
  * synthesized in parallel.
  */
-import { readFileSync } from 'node:fs'
+import { promises as fsp, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import path from 'node:path'
 import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
 import { CANCEL_ID, JOB_WAITING, newCancelArray, startEspeakWorker, takePrestartedWorker, type WarmUp } from './espeak-prestart.ts'
@@ -22,9 +23,50 @@ export interface EspeakEngineOptions {
   workers?: number
   /**
    * Warm V8 up on sample sentences whenever a worker is idle (default true): a service is then
-   * fast on its first requests. One-shot commands use 'until-first-job' (see WarmUp).
+   * fast on its first requests. One-shot commands pass false (see WarmUp).
    */
   warmUp?: WarmUp
+  /**
+   * Where to keep the engine's voice list (espeak-voices.json), valid as long as the engine build and
+   * its voice data are the same files. With a valid list the engine is usable at once: jobs wait for
+   * the first worker, but nothing else does (a one-shot command converts its article meanwhile).
+   */
+  cacheDir?: string
+}
+
+type VoiceListing = { voices: { name: string; identifier: string; languages: string[] }[]; variants: string[] }
+
+/** What the voice list depends on: this engine build and the voice data package (size and mtime of each file). */
+function engineBuildKey(): string {
+  const require = createRequire(import.meta.url)
+  const dataDir = path.dirname(require.resolve('@echogarden/espeak-ng-emscripten/package.json'))
+  const files = [new URL('./espeak-ng-wasm.wasm', import.meta.url), path.join(dataDir, 'espeak-ng.data'), path.join(dataDir, 'espeak-ng.js')]
+  return files
+    .map((f) => {
+      const st = statSync(f)
+      return `${st.size}:${st.mtimeMs}`
+    })
+    .join('|')
+}
+
+async function readVoiceListing(file: string, key: string): Promise<VoiceListing | undefined> {
+  try {
+    const cached = JSON.parse(await fsp.readFile(file, 'utf8')) as { key?: string } & Partial<VoiceListing>
+    if (cached.key === key && Array.isArray(cached.voices) && cached.voices.length > 0 && Array.isArray(cached.variants)) return { voices: cached.voices, variants: cached.variants }
+  } catch {}
+  return undefined
+}
+
+async function writeVoiceListing(file: string, key: string, listing: VoiceListing): Promise<void> {
+  // A temp name then a rename: a concurrent reader sees the old list or the new one, never half of one.
+  const tmp = `${file}.${process.pid}.${Math.random().toString(16).slice(2)}.tmp`
+  try {
+    await fsp.mkdir(path.dirname(file), { recursive: true })
+    await fsp.writeFile(tmp, JSON.stringify({ key, ...listing }))
+    await fsp.rename(tmp, file)
+  } catch {
+    await fsp.rm(tmp, { force: true }).catch(() => {})
+  }
 }
 
 /** Messages to and from espeak-worker.mjs (plain JS, so the types live here). */
@@ -293,10 +335,23 @@ export class EspeakEngine implements TtsEngine {
   static async create(options: EspeakEngineOptions = {}): Promise<EspeakEngine> {
     const pool = new EspeakPool(Math.max(1, options.workers ?? 1), options.warmUp ?? true)
     try {
-      await pool.ready()
-      const reply = await pool.run({ type: 'voices' })
-      if (!reply.ok || !('voices' in reply)) throw new AppError('ENGINE_FAILED', 'espeak-ng did not list its voices.')
-      const voices: Voice[] = reply.voices.map((v) => ({
+      const cacheFile = options.cacheDir ? path.join(options.cacheDir, 'espeak-voices.json') : undefined
+      let key: string | undefined
+      try {
+        key = cacheFile ? engineBuildKey() : undefined
+      } catch {}
+      let listing = cacheFile && key ? await readVoiceListing(cacheFile, key) : undefined
+      if (listing) {
+        // The list is known: don't wait for the worker (a failed start reaches the first job instead).
+        pool.ready().catch(() => {})
+      } else {
+        await pool.ready()
+        const reply = await pool.run({ type: 'voices' })
+        if (!reply.ok || !('voices' in reply)) throw new AppError('ENGINE_FAILED', 'espeak-ng did not list its voices.')
+        listing = { voices: reply.voices, variants: reply.variants }
+        if (cacheFile && key) await writeVoiceListing(cacheFile, key, listing)
+      }
+      const voices: Voice[] = listing.voices.map((v) => ({
         engine: 'espeak-ng',
         name: (v.languages[0] ?? v.identifier.split('/').pop()!).toLowerCase(),
         languages: v.languages.map((l) => l.toLowerCase()),
@@ -304,9 +359,9 @@ export class EspeakEngine implements TtsEngine {
       }))
       // A voice's own name first (its primary language), then the other languages it lists, first voice wins.
       const identifiers = new Map<string, string>()
-      reply.voices.forEach((v, i) => identifiers.set(voices[i]!.name, v.identifier))
-      reply.voices.forEach((v, i) => voices[i]!.languages.forEach((l) => identifiers.has(l) || identifiers.set(l, v.identifier)))
-      return new EspeakEngine(pool, voices, reply.variants, identifiers)
+      listing.voices.forEach((v, i) => identifiers.set(voices[i]!.name, v.identifier))
+      listing.voices.forEach((v, i) => voices[i]!.languages.forEach((l) => identifiers.has(l) || identifiers.set(l, v.identifier)))
+      return new EspeakEngine(pool, voices, listing.variants, identifiers)
     } catch (err) {
       await pool.close()
       throw err

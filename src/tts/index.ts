@@ -42,7 +42,7 @@ export interface SpeechServiceOptions {
   logger?: SpeechLogger
   /** Called for every engine synthesis call (cache misses only). */
   onEngineCall?: (info: EngineCallInfo) => void
-  /** Warm local engines up while idle (default true): right for a service; one-shot commands use 'until-first-job'. */
+  /** Warm local engines up while idle (default true): right for a service; one-shot commands pass false. */
   warmUp?: WarmUp
 }
 

@@ -11,7 +11,7 @@ import type { TtsEngine } from './engine.ts'
 export interface EngineContext {
   config: Config
   logger?: { warn(obj: object, msg?: string): void; info?(obj: object, msg?: string): void }
-  /** Warm local engines up while idle (default true; one-shot CLI commands: 'until-first-job'). */
+  /** Warm local engines up while idle (default true; one-shot CLI commands: false). */
   warmUp?: WarmUp
 }
 
@@ -33,7 +33,7 @@ export interface EngineEntry {
 export const ENGINES = {
   'espeak-ng': {
     limits: { targetChars: 400, maxInputBytes: 100_000, ssml: true },
-    create: async ({ config, warmUp }) => (await import('./espeak.ts')).createEspeakEngine({ workers: config.tts.espeakWorkers, warmUp }),
+    create: async ({ config, warmUp }) => (await import('./espeak.ts')).createEspeakEngine({ workers: config.tts.espeakWorkers, warmUp, cacheDir: config.cacheDir }),
   },
   google: {
     limits: { targetChars: 1500, maxInputBytes: 5000, ssml: true },

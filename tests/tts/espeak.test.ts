@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { promises as fs, readFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createEspeakEngine, type EspeakEngine } from '../../src/tts/espeak.ts'
 import { engineContract } from './contract.ts'
@@ -141,11 +143,11 @@ describe('espeak-ng warm-up', () => {
     const text = 'Warm-up must never change what a listener hears, nor keep a job waiting.'
     const request = { text, voice: { language: 'en-us' } }
     const plain = await createEspeakEngine({ workers: 1, warmUp: false })
-    const warm = await createEspeakEngine({ workers: 1, warmUp: 'until-first-job' })
+    const warm = await createEspeakEngine({ workers: 1, warmUp: true })
     try {
       const reference = await plain.synthesize(request)
-      // 'until-first-job' warms right after 'ready': give it time to be inside a warm-up sentence.
-      await new Promise((r) => setTimeout(r, 30))
+      // A service's worker warms up after 150 ms of idleness: give it time to be inside a warm-up sentence.
+      await new Promise((r) => setTimeout(r, 180))
       const first = await warm.synthesize(request)
       const second = await warm.synthesize(request)
       // espeak-ng adds a little randomness of its own (its noise source), so two runs of one engine
@@ -159,4 +161,44 @@ describe('espeak-ng warm-up', () => {
       await Promise.all([plain.close(), warm.close()])
     }
   })
+})
+
+describe('espeak-ng voice list cache', () => {
+  test('is written once; a later engine uses it at once, and a list from another build or a broken file is made again', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-espeak-voices-'))
+    const file = path.join(dir, 'espeak-voices.json')
+    try {
+      const first = await createEspeakEngine({ workers: 1, warmUp: false, cacheDir: dir })
+      const voices = await first.listVoices()
+      await first.close()
+      const cached = JSON.parse(await fs.readFile(file, 'utf8')) as { key: string; voices: { name: string; identifier: string; languages: string[] }[]; variants: string[] }
+      expect(cached.voices.length).toBeGreaterThan(100)
+      expect(cached.variants).toContain('m3')
+
+      // A list with the current key is taken as it is (this one has a voice the engine does not have)...
+      const marked = { ...cached, voices: [...cached.voices, { name: 'Test Voice', identifier: 'test/xx', languages: ['xx-test'] }] }
+      await fs.writeFile(file, JSON.stringify(marked))
+      const second = await createEspeakEngine({ workers: 1, warmUp: false, cacheDir: dir })
+      try {
+        expect((await second.listVoices()).map((v) => v.name)).toContain('xx-test')
+        // ...and the engine speaks: its first job waits for the worker, which was not awaited.
+        const clip = await second.synthesize({ text: 'Ready when needed.', voice: { language: 'en-us' } })
+        expect(clip.durationMs).toBeGreaterThan(500)
+      } finally {
+        await second.close()
+      }
+
+      // Another build's list, or a broken file, is replaced by the engine's own.
+      for (const content of [JSON.stringify({ ...marked, key: 'another build' }), '{"key": "trunc']) {
+        await fs.writeFile(file, content)
+        const again = await createEspeakEngine({ workers: 1, warmUp: false, cacheDir: dir })
+        await again.close()
+        expect((await again.listVoices()).map((v) => v.name)).toEqual(voices.map((v) => v.name))
+        expect(JSON.parse(await fs.readFile(file, 'utf8')).key).toBe(cached.key)
+      }
+      expect((await fs.readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([])
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })
