@@ -2,11 +2,13 @@
  * Script -> episode. Each segment becomes one "piece": its clip plus its
  * pause, loudness-normalized on its own (linear gain to the target, then a
  * limiter), encoded once to bare MP3 frames and cached under
- * audio-cache/pieces/<key>.mp3 (key = clip key + pause + encoder settings).
- * The episode is the pieces joined with the concat demuxer and stream copy,
- * so an edit re-encodes only the pieces that changed. Pieces end on MP3 frame
- * boundaries inside silence, so the joins make no click; their real frame
- * counts give the timings, so transcript and chapters match the file.
+ * audio-cache/pieces/<key>.mp3 (key = clip key + pause + encoder settings);
+ * a long clip may be encoded as several parts at once, joined into its one
+ * piece. The MP3 episode is the pieces' frames joined in JS (mp3-join.ts; M4A
+ * goes through ffmpeg's concat demuxer), so an edit re-encodes only the pieces
+ * that changed. Pieces end on MP3 frame boundaries inside silence, so the joins
+ * make no click; their real frame counts give the timings, so transcript and
+ * chapters match the file.
  */
 import { promises as fs, type Stats } from 'node:fs'
 import path from 'node:path'
@@ -336,7 +338,7 @@ export async function renderEpisode(
     const ensurePiece = (
       index: number,
       key: string,
-      encode: (tmp: string) => Promise<{ speechStart: number; speechEnd: number }>,
+      encode: (tmp: string) => Promise<{ speechStart: number; speechEnd: number; parts: number }>,
       cachedSpeech: (samples: number) => { speechStart: number; speechEnd: number },
     ): Promise<Omit<PieceInfo, 'clipCached'>> => {
       let p = inflightPieces.get(key)
@@ -349,7 +351,7 @@ export async function renderEpisode(
     const makePiece = async (
       index: number,
       key: string,
-      encode: (tmp: string) => Promise<{ speechStart: number; speechEnd: number }>,
+      encode: (tmp: string) => Promise<{ speechStart: number; speechEnd: number; parts: number }>,
       cachedSpeech: (samples: number) => { speechStart: number; speechEnd: number },
     ): Promise<Omit<PieceInfo, 'clipCached'>> => {
       const target = path.join(piecesDir, `${key}.mp3`)
@@ -359,11 +361,12 @@ export async function renderEpisode(
       }
       const tmp = runDir.file(`piece-${index}.mp3`)
       // `encode` takes its own encoder slots (a long clip may use several, see segmentPiece).
-      const speechSpan = await encode(tmp)
+      const { parts, ...speechSpan } = await encode(tmp)
       const frames = await readMp3Frames(tmp)
       if (!frames) throw new AppError('FFMPEG_FAILED', `ffmpeg wrote an unreadable MP3 piece for item ${index}.`)
       await renameInto(tmp, target)
       encoded++
+      encodedParts += parts
       return { index, path: target, key, samples: frames.samples, ...speechSpan, encoded: true, loudness: measureLater(target, key) }
     }
 
@@ -400,36 +403,24 @@ export async function renderEpisode(
                 : err
             })
           const content = Math.round((m.samples * SAMPLE_RATE) / m.sampleRate)
+          // Part k covers output samples [starts[k], starts[k + 1]) of the piece, a whole number of frames; its
+          // encoder delay and the frame margin take the place of the last `gap` samples before the next cut,
+          // which are silence, so every sample of speech stays where the whole clip would have it.
+          const starts = [0, ...(m.splits ?? [])]
+          const files = starts.length === 1 ? [tmp] : starts.map((_, k) => runDir.file(`piece-${index}-part${k}.mp3`))
           try {
-            const cuts = m.splits ?? []
-            encodedParts += cuts.length + 1
-            if (cuts.length === 0) {
-              const totalSamples = frameAlignedLength(content, pauseSamples)
-              await encodeSlot(() => ffmpeg.encodePiece({ input: leveled, output: tmp, gainDb: 0, totalSamples, bitrateKbps }, signal))
-            } else {
-              // Part k covers output samples [starts[k], starts[k + 1]) of the piece, a whole number of frames; its
-              // encoder delay and the frame margin take the place of the last `gap` samples before the next cut,
-              // which are silence, so every sample of speech stays where the whole clip would have it.
-              const starts = [0, ...cuts]
-              const files = starts.map((_, k) => runDir.file(`piece-${index}-part${k}.mp3`))
-              try {
-                await Promise.all(
-                  starts.map((start, k) => {
-                    const last = k === starts.length - 1
-                    const totalSamples = last ? frameAlignedLength(content - start, pauseSamples) : starts[k + 1]! - start - ENCODER_DELAY - FRAME_MARGIN
-                    return encodeSlot(() => ffmpeg.encodePiece({ input: leveled, output: files[k]!, gainDb: 0, startSample: start, totalSamples, bitrateKbps }, signal))
-                  }),
-                )
-                // Bare MP3 frames: the piece is the parts' bytes in order (as the episode is the pieces').
-                await fs.writeFile(tmp, Buffer.concat(await Promise.all(files.map((f) => fs.readFile(f)))))
-              } finally {
-                await Promise.all(files.map((f) => fs.rm(f, { force: true })))
-              }
-            }
+            await Promise.all(
+              starts.map((start, k) => {
+                const totalSamples = k === starts.length - 1 ? frameAlignedLength(content - start, pauseSamples) : starts[k + 1]! - start - ENCODER_DELAY - FRAME_MARGIN
+                return encodeSlot(() => ffmpeg.encodePiece({ input: leveled, output: files[k]!, gainDb: 0, startSample: start, totalSamples, bitrateKbps }, signal))
+              }),
+            )
+            // Bare MP3 frames: the piece is the parts' bytes in order (as the episode is the pieces').
+            if (files.length > 1) await fs.writeFile(tmp, Buffer.concat(await Promise.all(files.map((f) => fs.readFile(f)))))
           } finally {
-            await fs.rm(leveled, { force: true })
+            await Promise.all([leveled, ...(files.length > 1 ? files : [])].map((f) => fs.rm(f, { force: true })))
           }
-          return { speechStart: ENCODER_DELAY, speechEnd: ENCODER_DELAY + content }
+          return { speechStart: ENCODER_DELAY, speechEnd: ENCODER_DELAY + content, parts: starts.length }
         },
         (samples) => ({ speechStart: ENCODER_DELAY, speechEnd: Math.min(samples, ENCODER_DELAY + clipSamples) }),
       )
@@ -462,7 +453,6 @@ export async function renderEpisode(
           const gainDb = Number.isFinite(loud.integratedLufs) ? Math.max(-MAX_GAIN_DB, Math.min(MAX_GAIN_DB, targetLufs - loud.integratedLufs)) : 0
           const content = Math.round((info.durationMs * SAMPLE_RATE) / 1000)
           const durSec = info.durationMs / 1000
-          encodedParts++
           await encodeSlot(() =>
             ffmpeg.encodePiece(
               {
@@ -477,7 +467,7 @@ export async function renderEpisode(
               signal,
             ),
           )
-          return { speechStart: ENCODER_DELAY, speechEnd: ENCODER_DELAY + content }
+          return { speechStart: ENCODER_DELAY, speechEnd: ENCODER_DELAY + content, parts: 1 }
         },
         (samples) => ({ speechStart: ENCODER_DELAY, speechEnd: samples }),
       )
