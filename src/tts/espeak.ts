@@ -4,6 +4,7 @@
  * synthesis never blocks the event loop and segments of one article are
  * synthesized in parallel.
  */
+import { createHash } from 'node:crypto'
 import { promises as fsp, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
@@ -36,17 +37,19 @@ export interface EspeakEngineOptions {
 
 type VoiceListing = { voices: { name: string; identifier: string; languages: string[] }[]; variants: string[] }
 
-/** What the voice list depends on: this engine build and the voice data package (size and mtime of each file). */
+/**
+ * What the voice list depends on: this engine build (its bytes: the build copies it, with a new mtime,
+ * whenever any source changes) and the voice data package (size and mtime of its files).
+ */
 function engineBuildKey(): string {
   const require = createRequire(import.meta.url)
   const dataDir = path.dirname(require.resolve('@echogarden/espeak-ng-emscripten/package.json'))
-  const files = [new URL('./espeak-ng-wasm.wasm', import.meta.url), path.join(dataDir, 'espeak-ng.data'), path.join(dataDir, 'espeak-ng.js')]
-  return files
-    .map((f) => {
-      const st = statSync(f)
-      return `${st.size}:${st.mtimeMs}`
-    })
-    .join('|')
+  const engine = createHash('sha256').update(readFileSync(new URL('./espeak-ng-wasm.wasm', import.meta.url))).digest('hex').slice(0, 16)
+  const data = [path.join(dataDir, 'espeak-ng.data'), path.join(dataDir, 'espeak-ng.js')].map((f) => {
+    const st = statSync(f)
+    return `${st.size}:${st.mtimeMs}`
+  })
+  return [engine, ...data].join('|')
 }
 
 async function readVoiceListing(file: string, key: string): Promise<VoiceListing | undefined> {
