@@ -9,19 +9,14 @@
  * through a temp name and a rename, so an interrupted run leaves nothing
  * half-written at the output paths.
  */
-import { constants as fsConstants, promises as fs } from 'node:fs'
+import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { createFfmpeg } from '../audio/ffmpeg.ts'
-import { loadConfig } from '../config.ts'
 import { composeBriefing, type BriefingStory, type StoryMode } from '../episodes/briefing.ts'
 import { AppError, toAppError } from '../errors.ts'
-import type { InputFormat, Script } from '../script/types.ts'
+import type { Script } from '../script/types.ts'
 import type { VoiceProfile } from '../tts/types.ts'
-import { fileError } from '../util/files.ts'
-import { createProgressBar } from '../util/progress.ts'
-import { publishOutputs } from './outputs.ts'
-import { startCliRun } from './run.ts'
+import { episodeOutputs, formatDuration, formatFromName, loadRenderConfig, startEpisodeSession } from './episode-session.ts'
 
 const HELP = `usage: briefcast briefing <files...> -o out.mp3 [options]
 
@@ -44,21 +39,6 @@ options:
   -c, --config FILE       config file
   -q, --quiet             no progress bar or summary
 `
-
-function formatFromName(name: string): InputFormat | undefined {
-  const ext = path.extname(name).toLowerCase()
-  if (ext === '.html' || ext === '.htm') return 'html'
-  if (ext === '.md' || ext === '.markdown') return 'markdown'
-  if (ext === '.txt') return 'text'
-  if (ext === '.json') return 'json'
-  return undefined
-}
-
-function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000)
-  const m = Math.floor(s / 60)
-  return `${m}:${String(s % 60).padStart(2, '0')}`
-}
 
 const primary = (lang: string) => lang.toLowerCase().split(/[-_]/)[0] ?? lang
 
@@ -90,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(HELP)
     return 2
   }
-  const config = loadConfig({ file: values.config })
+  const config = loadRenderConfig(values.config)
   const mode = (values.mode ?? config.briefing.storyMode) as StoryMode
   if (mode !== 'full' && mode !== 'lede') throw new AppError('VALIDATION_FAILED', `--mode must be full or lede, not "${values.mode}".`)
   const ledeSeconds = values['lede-seconds'] === undefined ? config.briefing.ledeSeconds : Number(values['lede-seconds'])
@@ -99,17 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   if (Number.isNaN(date.getTime())) throw new AppError('VALIDATION_FAILED', `--date must be an ISO date, not "${values.date}".`)
 
   const started = Date.now()
-  const output = path.resolve(values.output)
-  const format = path.extname(output).toLowerCase() === '.m4a' ? 'm4a' : path.extname(output).toLowerCase() === '.mp3' ? 'mp3' : config.audio.format
-  const base = output.replace(/\.(mp3|m4a)$/i, '')
-  const outputs = { audio: output, vtt: `${base}.vtt`, chapters: `${base}.chapters.json` }
-  try {
-    await fs.access(path.dirname(output), fsConstants.W_OK)
-    const st = await fs.stat(output).catch(() => undefined)
-    if (st?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
-  } catch (err) {
-    throw fileError(err, output)
-  }
+  const outputs = await episodeOutputs(values.output, undefined, config.audio.format)
   for (const jingle of [values.intro, values.outro]) {
     if (jingle && !(await fs.stat(jingle).catch(() => undefined))?.isFile()) throw new AppError('INVALID_AUDIO', `The jingle ${jingle} does not exist.`)
   }
@@ -143,13 +113,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   refuse()
 
-  const { controller, janitor, temps, removeTemps, release } = startCliRun(config.cacheDir)
-
-  const bar = createProgressBar({ label: 'briefing', enabled: values.quiet ? false : undefined })
-  const { createSpeechService } = await import('../tts/index.ts')
-  const { renderEpisode } = await import('../episodes/render.ts')
-  const speech = await createSpeechService(config, { warmUp: false })
+  const session = startEpisodeSession(config, { label: 'briefing', quiet: values.quiet })
   try {
+    const speech = await session.speech
     // The voice: --voice, else the profile for the first story's language; stories are segmented with its limits and pauses.
     const profile: VoiceProfile | undefined = values.voice ? speech.getProfile(values.voice) : converted[0] ? speech.profileForLanguage(converted[0].language) : undefined
     const stories: BriefingStory[] = []
@@ -178,44 +144,19 @@ export async function run(argv: string[]): Promise<number> {
       ...(values.intro ? { intro: path.resolve(values.intro) } : {}),
       ...(values.outro ? { outro: path.resolve(values.outro) } : {}),
     }
-    const ffmpeg = await createFfmpeg(config)
-    const result = await renderEpisode(
-      script,
-      voice,
-      { speech, ffmpeg, config },
-      {
-        format,
-        signal: controller.signal,
-        metadata: { title: script.title, album: values.show ?? config.show.title, artist: config.show.author, date: date.toISOString().slice(0, 10) },
-        onProgress: (p) => bar.update(p.fraction, p.phase === 'join' ? 'joining' : p.phase === 'done' ? 'done' : `${p.done}/${p.total} segments`),
-      },
-    )
-
-    await publishOutputs(
-      [
-        [result.vttPath, outputs.vtt],
-        [result.chaptersPath, outputs.chapters],
-        [result.audioPath, outputs.audio],
-      ],
-      { janitor, temps, signal: controller.signal },
-    )
-    bar.clear()
+    const result = await session.render(script, voice, outputs, { title: script.title, album: values.show ?? config.show.title, artist: config.show.author, date: date.toISOString().slice(0, 10) })
     if (!values.quiet) {
       const l = result.loudness
       process.stdout.write(
-        `${path.relative(process.cwd(), output) || output}: ${formatDuration(result.durationMs)}, ${stories.length} stories, ` +
+        `${path.relative(process.cwd(), outputs.audio) || outputs.audio}: ${formatDuration(result.durationMs)}, ${stories.length} stories, ` +
           `${l.integratedLufs.toFixed(1)} LUFS / ${l.truePeakDb.toFixed(1)} dBTP, chapters: ${result.chapters.map((c) => `"${c.title}"`).join(', ')}; ` +
           `${result.stats.segments} segments (${result.stats.synthesized} synthesized, ${result.stats.cached} cached), ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
       )
     }
     return 0
   } catch (err) {
-    bar.clear()
-    if (controller.signal.aborted && !(err instanceof AppError && err.code !== 'ABORTED')) throw new AppError('ABORTED', 'Briefing interrupted; no output written.')
-    throw err
+    throw session.failure(err, 'Briefing')
   } finally {
-    await removeTemps()
-    await speech.close().catch(() => {})
-    release()
+    await session.close()
   }
 }

@@ -1,0 +1,157 @@
+/**
+ * What `briefcast render` and `briefcast briefing` share around renderEpisode: the output paths
+ * (checked before any work), the engines started side by side, the progress bar, publishing the
+ * files, and the clean-up (temp files, worker threads, the ffmpeg launcher, the watchdog).
+ */
+import { constants as fsConstants, promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { createFfmpeg, type Ffmpeg } from '../audio/ffmpeg.ts'
+import { createLoudnessMeter } from '../audio/loudness-meter.ts'
+import { ShellRunner } from '../audio/sh-runner.ts'
+import { createRunDir } from '../audio/tempdir.ts'
+import { loadConfig, type Config } from '../config.ts'
+import { renderEpisode } from '../episodes/render.ts'
+import type { EpisodeResult, RenderOptions } from '../episodes/types.ts'
+import { AppError } from '../errors.ts'
+import type { InputFormat, Script } from '../script/types.ts'
+import type { BriefcastSpeechService } from '../tts/index.ts'
+import type { VoiceProfile } from '../tts/types.ts'
+import { fileError } from '../util/files.ts'
+import { createProgressBar } from '../util/progress.ts'
+import { publishOutputs } from './outputs.ts'
+import { startCliRun } from './run.ts'
+
+/**
+ * The config of a one-shot render. Its own default for espeak-ng workers: one core fewer than the
+ * machine has (at least one), because this one process also runs the encoders. Measured on 2 cores:
+ * 1 worker renders the corpus page in 8.9 s at 400 MB, 2 workers in 10.3-11.7 s at 555 MB (the second
+ * worker only competes with ffmpeg for the same cores). An explicit setting (env or config file) wins.
+ */
+export function loadRenderConfig(file: string | undefined): Config {
+  const config = loadConfig({ file })
+  const builtIn = Math.max(1, Math.min(os.availableParallelism(), 8))
+  if (process.env.BRIEFCAST_ESPEAK_WORKERS || config.tts.espeakWorkers !== builtIn) return config
+  return loadConfig({ file, overrides: { 'tts.espeakWorkers': Math.max(1, os.availableParallelism() - 1) } })
+}
+
+export interface EpisodeOutputs {
+  audio: string
+  vtt: string
+  chapters: string
+  format: 'mp3' | 'm4a'
+}
+
+/**
+ * The files an episode goes to: the audio (its extension, else --format, else the config, picks the
+ * format) and <base>.vtt and <base>.chapters.json beside it. Fails before the work, not after it,
+ * when the directory cannot be written or the path is a directory.
+ */
+export async function episodeOutputs(outputArg: string, format: 'mp3' | 'm4a' | undefined, defaultFormat: 'mp3' | 'm4a'): Promise<EpisodeOutputs> {
+  const audio = path.resolve(outputArg)
+  const ext = path.extname(audio).toLowerCase()
+  try {
+    await fs.access(path.dirname(audio), fsConstants.W_OK)
+    const st = await fs.stat(audio).catch(() => undefined)
+    if (st?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
+  } catch (err) {
+    throw fileError(err, audio)
+  }
+  const base = audio.replace(/\.(mp3|m4a)$/i, '')
+  return { audio, vtt: `${base}.vtt`, chapters: `${base}.chapters.json`, format: format ?? (ext === '.m4a' ? 'm4a' : ext === '.mp3' ? 'mp3' : defaultFormat) }
+}
+
+/** An article file's format from its extension (undefined: detected from the content). */
+export function formatFromName(name: string): InputFormat | undefined {
+  const ext = path.extname(name).toLowerCase()
+  if (ext === '.html' || ext === '.htm') return 'html'
+  if (ext === '.md' || ext === '.markdown') return 'markdown'
+  if (ext === '.txt') return 'text'
+  if (ext === '.json') return 'json'
+  return undefined
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000)
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const sec = String(s % 60).padStart(2, '0')
+  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`
+}
+
+export interface EpisodeSession {
+  /** Aborted by Ctrl-C / SIGTERM. */
+  signal: AbortSignal
+  /** Started at once; awaited by the command when it needs them. */
+  speech: Promise<BriefcastSpeechService>
+  ffmpeg: Promise<Ffmpeg>
+  /** renderEpisode with the session's engines, meter, signal and progress bar; then the files are published. */
+  render(script: Script, profile: VoiceProfile, outputs: EpisodeOutputs, metadata: RenderOptions['metadata']): Promise<EpisodeResult>
+  /** The error to report for err: an interrupted run says so ("no output written"). */
+  failure(err: unknown, what: string): unknown
+  /** Removes temp files and stops every thread and process the session started. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts what a one-shot render needs, side by side: the speech service (its first espeak-ng worker
+ * already runs, see cli.ts), the loudness worker (it warms its DSP code while the input is read and
+ * spoken), and ffmpeg behind a small shell (each fork of this ~250 MB process would count its memory
+ * once more until the child execs, and a long input means hundreds of them).
+ */
+export function startEpisodeSession(config: Config, options: { label: string; quiet?: boolean }): EpisodeSession {
+  const { controller, janitor, temps, removeTemps, release } = startCliRun(config.cacheDir)
+  const bar = createProgressBar({ label: options.label, enabled: options.quiet ? false : undefined })
+  const speech = import('../tts/index.ts').then(({ createSpeechService }) => createSpeechService(config, { warmUp: false }))
+  const meter = createLoudnessMeter()
+  const launcherDir = createRunDir(config.cacheDir)
+  const launcher = launcherDir.then((d) => new ShellRunner(d.path).start())
+  const ffmpeg = launcher.then((l) => createFfmpeg(config, l.runner))
+  for (const p of [speech, launcherDir, ffmpeg]) p.catch(() => {})
+
+  return {
+    signal: controller.signal,
+    speech,
+    ffmpeg,
+    async render(script, profile, outputs, metadata) {
+      const result = await renderEpisode(
+        script,
+        profile,
+        { speech: await speech, ffmpeg: await ffmpeg, config, meter },
+        {
+          format: outputs.format,
+          signal: controller.signal,
+          ...(metadata ? { metadata } : {}),
+          onProgress: (p) => {
+            const label = p.phase === 'join' ? `joining ${p.total} pieces` : p.phase === 'done' ? 'done' : `synthesized ${p.synthesized ?? p.done}/${p.total}, encoded ${p.encoded ?? p.done}/${p.total}`
+            bar.update(p.fraction, label)
+          },
+        },
+      )
+      // Copy the cached episode out: temp names beside the targets (same filesystem), then rename.
+      await publishOutputs(
+        [
+          [result.vttPath, outputs.vtt],
+          [result.chaptersPath, outputs.chapters],
+          [result.audioPath, outputs.audio],
+        ],
+        { janitor, temps, signal: controller.signal },
+      )
+      bar.clear()
+      return result
+    },
+    failure(err, what) {
+      bar.clear()
+      if (controller.signal.aborted && !(err instanceof AppError && err.code !== 'ABORTED')) return new AppError('ABORTED', `${what} interrupted; no output written.`)
+      return err
+    },
+    async close() {
+      await removeTemps()
+      await meter.close()
+      await (await speech.catch(() => undefined))?.close().catch(() => {})
+      await (await launcher.catch(() => undefined))?.close().catch(() => {})
+      await (await launcherDir.catch(() => undefined))?.remove()
+      release()
+    },
+  }
+}
