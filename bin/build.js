@@ -29,7 +29,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, promises as fs, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 /** Bumped when the output of this script changes for the same sources. */
 const BUILD_VERSION = '3'
@@ -143,7 +143,7 @@ async function compile(root, outDir) {
 function pruneOld(distDir, keep) {
   const now = Date.now()
   for (const name of readdirSync(distDir)) {
-    if (name === keep) continue
+    if (keep.includes(name)) continue
     const full = path.join(distDir, name)
     try {
       if (now - statSync(full).mtimeMs > KEEP_OLD_MS) rmSync(full, { recursive: true, force: true })
@@ -173,7 +173,17 @@ export async function ensureBuilt(root = ROOT) {
   } finally {
     rmSync(tmp, { recursive: true, force: true })
   }
-  pruneOld(distDir, key)
+  // espeak-ng's voice data as files, shared by every build of this data package version (the engine
+  // reads them through Node's file system instead of loading a 24 MB blob per worker; see espeak-wasm.mjs).
+  let dataDir
+  try {
+    const voiceData = await import(pathToFileURL(path.join(root, 'src', 'tts', 'espeak-wasm.mjs')).href)
+    dataDir = voiceData.voiceDataDir(distDir)
+    voiceData.extractVoiceData(dataDir)
+  } catch (err) {
+    process.stderr.write(`briefcast: could not write espeak-ng's voice data under dist/ (${err.message}); the engine will load it into memory instead\n`)
+  }
+  pruneOld(distDir, [key, dataDir && path.basename(dataDir)])
   return outDir
 }
 

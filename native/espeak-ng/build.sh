@@ -44,6 +44,6 @@ emcc -O3 -fwrapv -DLIBESPEAK_NG_EXPORT=1 '-DPATH_ESPEAK_DATA="/usr/share/espeak-
   -s FORCE_FILESYSTEM=1 -s ALLOW_MEMORY_GROWTH=1 -s INITIAL_MEMORY=16777216 \
   -s EXPORTED_FUNCTIONS='["_malloc","_free","_bc_init","_bc_set_voice","_bc_set_parameter","_bc_synth","_bc_list_voices","_bc_voice_name","_bc_voice_languages","_bc_voice_identifier"]' \
   -s EXPORTED_RUNTIME_METHODS='["FS","UTF8ToString","stringToUTF8","lengthBytesUTF8"]' \
-  -Wno-unused-command-line-argument \
+  -Wno-unused-command-line-argument -lnodefs.js \
   -o "$OUT/espeak-ng-wasm.cjs"
 echo "wrote $OUT/espeak-ng-wasm.cjs and $OUT/espeak-ng-wasm.wasm"

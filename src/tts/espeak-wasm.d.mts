@@ -22,4 +22,9 @@ export interface EspeakWasm {
   listVariants(): string[]
 }
 
-export function loadEspeak(): Promise<EspeakWasm>
+/** `dataDir`: the voice data as files (see extractVoiceData); by default the build's when it has it, else the package's blob in memory. */
+export function loadEspeak(options?: { dataDir?: string }): Promise<EspeakWasm>
+/** Where the build writes the voice data out for the compiled tree in `distDir`. */
+export function voiceDataDir(distDir: string): string
+/** Writes the voice data package's files under dir (atomically; nothing if dir exists). */
+export function extractVoiceData(dir: string): void

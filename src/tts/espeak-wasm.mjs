@@ -8,14 +8,19 @@
  * and warm sentences run ~4x faster. The audio and the word events are bit-identical (tests/tts
  * compares the two builds), so clips cached by either are the same.
  *
- * The voice data (~24 MB: dictionaries, phoneme tables, voices) is not compiled in: it is read from
- * that package's espeak-ng.data, whose file index sits in its espeak-ng.js, and served to the engine
- * from an in-memory file system without copying.
+ * The voice data (~24 MB: dictionaries, phoneme tables, voices) is not compiled in: it is that
+ * package's espeak-ng.data, whose file index sits in its espeak-ng.js. The build (bin/build.js)
+ * writes it out as files once, beside the compiled tree (dist/espeak-ng-data-<version>/), and the
+ * engine reads them through Node's file system (NODEFS): nothing to load at start-up, and no 24 MB
+ * copy per worker. Run from the sources (tests, tsx), it serves the package's blob from an in-memory
+ * file system instead (MEMFS, without copying it).
  *
  * Plain JavaScript: it runs inside espeak-worker.mjs, which loads no TypeScript (see there why).
  */
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 const require = createRequire(import.meta.url)
 const DATA_ROOT = '/usr/share/espeak-ng-data'
@@ -24,6 +29,9 @@ const SYNTH_FLAGS = 0x01 | 0x10
 // speak_lib.h: espeak_PARAMETER
 const RATE = 1
 const PITCH = 3
+
+const dataPackageDir = () => path.dirname(require.resolve('@echogarden/espeak-ng-emscripten/package.json'))
+const dataPackageVersion = () => JSON.parse(fs.readFileSync(path.join(dataPackageDir(), 'package.json'), 'utf8')).version
 
 /** The data package's files: [{ filename, start, end }] into espeak-ng.data. */
 function dataIndex(packageDir) {
@@ -36,15 +44,53 @@ function dataIndex(packageDir) {
   return JSON.parse(literal.replace(/([{,])([A-Za-z_]\w*):/g, '$1"$2":')).files
 }
 
+/** Where the build writes the voice data out for a compiled tree in `distDir` (see extractVoiceData). */
+export function voiceDataDir(distDir) {
+  return path.join(distDir, `espeak-ng-data-${dataPackageVersion()}`)
+}
+
+/**
+ * Writes the data package's files under dir (dir/<the files of espeak-ng-data>), through a temp
+ * directory renamed into place, so a reader never sees half of it. Does nothing if dir exists.
+ */
+export function extractVoiceData(dir) {
+  if (fs.existsSync(dir)) return
+  const packageDir = dataPackageDir()
+  const blob = fs.readFileSync(path.join(packageDir, 'espeak-ng.data'))
+  const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(16).slice(2)}`
+  try {
+    for (const f of dataIndex(packageDir)) {
+      if (!f.filename.startsWith(DATA_ROOT + '/')) continue
+      const file = path.join(tmp, f.filename.slice(DATA_ROOT.length + 1))
+      fs.mkdirSync(path.dirname(file), { recursive: true })
+      fs.writeFileSync(file, blob.subarray(f.start, f.end))
+    }
+    try {
+      fs.renameSync(tmp, dir)
+    } catch (err) {
+      // Another process wrote the same files first.
+      if (!fs.existsSync(dir)) throw err
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
 /**
  * Loads the engine: compiles the module, mounts the voice data and initializes espeak-ng.
  * The returned object speaks one text at a time (synchronously, on the calling thread).
+ * `dataDir`: the voice data as files (extractVoiceData); by default the build's, when this module
+ * runs from a compiled tree that has it, else the package's blob in memory.
  */
-export async function loadEspeak() {
-  const packageDir = require.resolve('@echogarden/espeak-ng-emscripten/package.json').replace(/\/package\.json$/, '')
+export async function loadEspeak({ dataDir } = {}) {
+  if (dataDir === undefined) {
+    const built = voiceDataDir(path.dirname(path.dirname(fileURLToPath(import.meta.url))))
+    if (fs.existsSync(path.join(built, 'phontab'))) dataDir = built
+  }
+  const packageDir = dataPackageDir()
   const [wasmBytes, blob] = await Promise.all([
     fs.promises.readFile(new URL('./espeak-ng-wasm.wasm', import.meta.url)),
-    fs.promises.readFile(`${packageDir}/espeak-ng.data`),
+    dataDir ? undefined : fs.promises.readFile(path.join(packageDir, 'espeak-ng.data')),
   ])
   const wasmModule = await WebAssembly.compile(wasmBytes)
   let onAudio = () => 0
@@ -59,16 +105,21 @@ export async function loadEspeak() {
     printErr: () => {},
   })
 
-  const made = new Set()
-  for (const f of dataIndex(packageDir)) {
-    if (!f.filename.startsWith(DATA_ROOT + '/')) continue
-    const dir = f.filename.slice(0, f.filename.lastIndexOf('/'))
-    if (!made.has(dir)) {
-      mod.FS.mkdirTree(dir)
-      made.add(dir)
+  if (dataDir) {
+    mod.FS.mkdirTree(DATA_ROOT)
+    mod.FS.mount(mod.FS.filesystems.NODEFS, { root: dataDir }, DATA_ROOT)
+  } else {
+    const made = new Set()
+    for (const f of dataIndex(packageDir)) {
+      if (!f.filename.startsWith(DATA_ROOT + '/')) continue
+      const dir = f.filename.slice(0, f.filename.lastIndexOf('/'))
+      if (!made.has(dir)) {
+        mod.FS.mkdirTree(dir)
+        made.add(dir)
+      }
+      // canOwn: the file system keeps this view of the blob instead of copying it.
+      mod.FS.writeFile(f.filename, blob.subarray(f.start, f.end), { canOwn: true })
     }
-    // canOwn: the file system keeps this view of the blob instead of copying it.
-    mod.FS.writeFile(f.filename, blob.subarray(f.start, f.end), { canOwn: true })
   }
 
   /** Runs fn with s as a NUL-terminated UTF-8 string in the engine's memory. */

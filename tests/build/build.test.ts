@@ -53,6 +53,10 @@ describe('bin/build.js', () => {
     for (const f of ['espeak-worker.mjs', 'loudness-worker.mjs', 'loudness-dsp.mjs', 'worker-boot.mjs', 'ffmpeg-spawner-child.mjs', 'player.js']) expect(existsSync(path.join(dir, f)), f).toBe(true)
     // The espeak-ng engine in WebAssembly, with its loader, beside the worker that loads it.
     for (const f of ['espeak-wasm.mjs', 'espeak-ng-wasm.cjs', 'espeak-ng-wasm.wasm']) expect(existsSync(path.join(dir, f)), f).toBe(true)
+    // Its voice data written out as files beside the builds (read through the file system, not loaded per worker).
+    const data = readdirSync(path.join(root, 'dist')).filter((n) => n.startsWith('espeak-ng-data-'))
+    expect(data).toHaveLength(1)
+    for (const f of ['phontab', 'phondata', 'en_dict', 'lang/gmw/en-US']) expect(existsSync(path.join(root, 'dist', data[0]!, f)), f).toBe(true)
     const js = walk(dir).filter((f) => f.endsWith('.js') && !f.endsWith('player.js'))
     expect(js.length).toBeLessThan(walk(path.join(root, 'src')).length) // bundled, not one file per module
     for (const f of js) {

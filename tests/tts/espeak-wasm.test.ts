@@ -4,9 +4,12 @@
  * text, voice, rate and pitch must give the same samples and the same word and sentence events, so a
  * clip cached by either build is the clip the other would make.
  */
+import { existsSync, promises as fs, readdirSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { beforeAll, describe, expect, test } from 'vitest'
 import createReference from '@echogarden/espeak-ng-emscripten'
-import { loadEspeak, type EspeakWasm } from '../../src/tts/espeak-wasm.mjs'
+import { extractVoiceData, loadEspeak, type EspeakWasm } from '../../src/tts/espeak-wasm.mjs'
 
 interface ReferenceWorker {
   set_voice(name: string): number
@@ -125,4 +128,46 @@ describe('espeak-ng in WebAssembly', () => {
     // Two buffers of ~100 ms, not the ~60 s the whole text would make.
     expect(samples).toBeLessThan(ours.sampleRate)
   })
+})
+
+describe('espeak-ng voice data as files (the compiled tree\'s way)', () => {
+  test('written out once, atomically, and read through the file system, it speaks as the in-memory data does', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-voice-data-'))
+    try {
+      const dir = path.join(root, 'espeak-ng-data-test')
+      extractVoiceData(dir)
+      expect(existsSync(path.join(dir, 'phontab'))).toBe(true)
+      expect(existsSync(path.join(dir, 'en_dict'))).toBe(true)
+      expect(readdirSync(path.join(dir, 'voices', '!v'))).toContain('m3')
+      // A second call finds it there; no temp directory is left beside it.
+      const before = (await fs.stat(path.join(dir, 'phontab'))).mtimeMs
+      extractVoiceData(dir)
+      expect((await fs.stat(path.join(dir, 'phontab'))).mtimeMs).toBe(before)
+      expect(readdirSync(root)).toEqual(['espeak-ng-data-test'])
+
+      const [fromFiles, inMemory] = await Promise.all([loadEspeak({ dataDir: dir }), loadEspeak()])
+      const cases: [voice: string, text: string][] = [
+        ['gmw/en-US', 'The files are read from disk, one voice at a time.'],
+        ['gmw/de', 'Die Dateien werden von der Platte gelesen.'],
+      ]
+      for (const [voice, text] of cases) {
+        const speak = (e: EspeakWasm) => {
+          expect(e.setVoice(voice)).toBe(0)
+          const chunks: Int16Array[] = []
+          e.synthesize(text, (pcm) => {
+            chunks.push(pcm.slice())
+            return false
+          })
+          return concat(chunks)
+        }
+        const a = speak(fromFiles)
+        const b = speak(inMemory)
+        expect(a.length).toBeGreaterThan(fromFiles.sampleRate / 2)
+        expect(compare(a, b)).toEqual({ maxDiff: 0, firstDiff: -1 })
+      }
+      expect(fromFiles.listVoices()).toEqual(inMemory.listVoices())
+    } finally {
+      await fs.rm(root, { recursive: true, force: true })
+    }
+  }, 60_000)
 })
