@@ -33,6 +33,8 @@ export interface EspeakEngineOptions {
    * the first worker, but nothing else does (a one-shot command converts its article meanwhile).
    */
   cacheDir?: string
+  /** Starts a worker thread (tests: a worker that fails); default startEspeakWorker. */
+  startWorker?: (cancel: Int32Array, warmUp: WarmUp) => Worker
 }
 
 type VoiceListing = { voices: { name: string; identifier: string; languages: string[] }[]; variants: string[] }
@@ -148,6 +150,7 @@ class EspeakPool {
   constructor(
     private readonly max: number,
     private readonly warmUp: WarmUp = true,
+    private readonly startWorker: (cancel: Int32Array, warmUp: WarmUp) => Worker = startEspeakWorker,
   ) {
     this.firstReady = new Promise((resolve, reject) => {
       this.resolveFirstReady = resolve
@@ -169,11 +172,11 @@ class EspeakPool {
 
   private spawn(): Slot {
     // The first worker may have been started before the engine (espeak-prestart.ts), with the same warm-up setting.
-    const early = this.slots.length === 0 ? takePrestartedWorker() : undefined
+    const early = this.slots.length === 0 && this.startWorker === startEspeakWorker ? takePrestartedWorker() : undefined
     if (early && early.warmUp !== this.warmUp) void early.worker.terminate()
     const adopted = early && early.warmUp === this.warmUp ? early : undefined
     const cancel = adopted?.cancel ?? newCancelArray()
-    const worker = adopted?.worker ?? startEspeakWorker(cancel, this.warmUp)
+    const worker = adopted?.worker ?? this.startWorker(cancel, this.warmUp)
     const slot: Slot = { worker, cancel, ready: false, job: null }
     worker.on('message', (msg: EspeakReply | { ready: true }) => {
       if ('ready' in msg) {
@@ -256,6 +259,8 @@ class EspeakPool {
 
   run(message: Omit<EspeakJob, 'id'> | Omit<EspeakVoicesJob, 'id'>, signal?: AbortSignal): Promise<EspeakReply> {
     if (this.closed) return Promise.reject(new AppError('ENGINE_UNAVAILABLE', 'The espeak-ng engine is closed.'))
+    // No worker could start (and none is tried again): nothing would ever take the job.
+    if (this.failedStart && this.slots.length === 0) return Promise.reject(new AppError('ENGINE_FAILED', 'espeak-ng could not start.'))
     throwIfAborted(signal)
     const id = this.nextId++
     return new Promise<EspeakReply>((resolve, reject) => {
@@ -336,7 +341,7 @@ export class EspeakEngine implements TtsEngine {
   }
 
   static async create(options: EspeakEngineOptions = {}): Promise<EspeakEngine> {
-    const pool = new EspeakPool(Math.max(1, options.workers ?? 1), options.warmUp ?? true)
+    const pool = new EspeakPool(Math.max(1, options.workers ?? 1), options.warmUp ?? true, options.startWorker)
     try {
       const cacheFile = options.cacheDir ? path.join(options.cacheDir, 'espeak-voices.json') : undefined
       let key: string | undefined

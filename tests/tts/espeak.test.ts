@@ -1,6 +1,7 @@
 import { promises as fs, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { Worker } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createEspeakEngine, type EspeakEngine } from '../../src/tts/espeak.ts'
 import { engineContract } from './contract.ts'
@@ -197,6 +198,18 @@ describe('espeak-ng voice list cache', () => {
         expect(JSON.parse(await fs.readFile(file, 'utf8')).key).toBe(cached.key)
       }
       expect((await fs.readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([])
+
+      // With the list known, the engine does not wait for its worker: a worker that cannot start fails
+      // the jobs (every one, at once, none left waiting forever); without the list, the start fails.
+      const failing = () => new Worker('throw new Error("no engine in this worker")', { eval: true })
+      const broken = await createEspeakEngine({ workers: 2, warmUp: false, cacheDir: dir, startWorker: failing })
+      try {
+        for (let i = 0; i < 2; i++)
+          await expect(broken.synthesize({ text: 'Nobody will say this.', voice: { language: 'en-us' } })).rejects.toMatchObject({ code: 'ENGINE_FAILED' })
+      } finally {
+        await broken.close()
+      }
+      await expect(createEspeakEngine({ workers: 1, warmUp: false, startWorker: failing })).rejects.toMatchObject({ code: 'ENGINE_FAILED' })
     } finally {
       await fs.rm(dir, { recursive: true, force: true })
     }
