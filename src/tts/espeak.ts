@@ -4,12 +4,12 @@
  * synthesis never blocks the event loop and segments of one article are
  * synthesized in parallel.
  */
-import { createHash } from 'node:crypto'
 import { promises as fsp, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
+import { sha256, writeFileAtomic } from '../util/files.ts'
 import { CANCEL_ID, JOB_WAITING, newCancelArray, startEspeakWorker, takePrestartedWorker, type WarmUp } from './espeak-prestart.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings, WordTiming } from './engine.ts'
 import { checkSsml, escapeXmlWithMap } from './ssml.ts'
@@ -46,7 +46,7 @@ type VoiceListing = { voices: { name: string; identifier: string; languages: str
 function engineBuildKey(): string {
   const require = createRequire(import.meta.url)
   const dataDir = path.dirname(require.resolve('@echogarden/espeak-ng-emscripten/package.json'))
-  const engine = createHash('sha256').update(readFileSync(new URL('./espeak-ng-wasm.wasm', import.meta.url))).digest('hex').slice(0, 16)
+  const engine = sha256(readFileSync(new URL('./espeak-ng-wasm.wasm', import.meta.url))).slice(0, 16)
   const data = [path.join(dataDir, 'espeak-ng.data'), path.join(dataDir, 'espeak-ng.js')].map((f) => {
     const st = statSync(f)
     return `${st.size}:${st.mtimeMs}`
@@ -62,17 +62,6 @@ async function readVoiceListing(file: string, key: string): Promise<VoiceListing
   return undefined
 }
 
-async function writeVoiceListing(file: string, key: string, listing: VoiceListing): Promise<void> {
-  // A temp name then a rename: a concurrent reader sees the old list or the new one, never half of one.
-  const tmp = `${file}.${process.pid}.${Math.random().toString(16).slice(2)}.tmp`
-  try {
-    await fsp.mkdir(path.dirname(file), { recursive: true })
-    await fsp.writeFile(tmp, JSON.stringify({ key, ...listing }))
-    await fsp.rename(tmp, file)
-  } catch {
-    await fsp.rm(tmp, { force: true }).catch(() => {})
-  }
-}
 
 /** Messages to and from espeak-worker.mjs (plain JS, so the types live here). */
 export interface EspeakJob {
@@ -357,7 +346,8 @@ export class EspeakEngine implements TtsEngine {
         const reply = await pool.run({ type: 'voices' })
         if (!reply.ok || !('voices' in reply)) throw new AppError('ENGINE_FAILED', 'espeak-ng did not list its voices.')
         listing = { voices: reply.voices, variants: reply.variants }
-        if (cacheFile && key) await writeVoiceListing(cacheFile, key, listing)
+        // Atomic (temp name, then rename): a concurrent reader sees the old list or the new one. A failed write only costs the next start the wait.
+        if (cacheFile && key) await writeFileAtomic(cacheFile, JSON.stringify({ key, ...listing })).catch(() => {})
       }
       const voices: Voice[] = listing.voices.map((v) => ({
         engine: 'espeak-ng',

@@ -197,7 +197,7 @@ describe('espeak-ng voice list cache', () => {
         expect((await again.listVoices()).map((v) => v.name)).toEqual(voices.map((v) => v.name))
         expect(JSON.parse(await fs.readFile(file, 'utf8')).key).toBe(cached.key)
       }
-      expect((await fs.readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([])
+      expect(await fs.readdir(dir)).toEqual(['espeak-voices.json'])
 
       // With the list known, the engine does not wait for its worker: a worker that cannot start fails
       // the jobs (every one, at once, none left waiting forever); without the list, the start fails.
