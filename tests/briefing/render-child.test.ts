@@ -21,14 +21,13 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RenderProcess } from '../../src/episodes/render-client.ts'
 import { briefingRepository } from '../../src/feed/briefing-store.ts'
-import { startService, type Service } from '../../src/main.ts'
+import { startService } from '../../src/main.ts'
 import type { BriefcastSpeechService } from '../../src/tts/index.ts'
+import { API_KEY, startTestService, type TestService } from '../http/helpers.ts'
 
-const API_KEY = 'render-child-tests-api-key-01234'
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/plain')
 
-let svc: Service
-let dir: string
+let svc: TestService
 let child: RenderProcess
 let speech: BriefcastSpeechService
 const short: string[] = []
@@ -122,23 +121,11 @@ function longText(): string {
 }
 
 beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-briefing-child-'))
-  svc = await startService({
-    env: {},
-    overrides: {
-      port: 0,
-      host: '127.0.0.1',
-      dataDir: dir,
-      cacheDir: path.join(dir, 'cache'),
-      logLevel: 'silent',
-      apiKey: API_KEY,
-      'tts.espeakWorkers': 2,
-      'audio.encodeConcurrency': 2,
-      // Long enough to see the failed attempt before the retry starts.
-      'jobs.retryBaseMs': 3000,
-    },
-    handleSignals: false,
-    shutdownGraceMs: 500,
+  svc = await startTestService({
+    'tts.espeakWorkers': 2,
+    'audio.encodeConcurrency': 2,
+    // Long enough to see the failed attempt before the retry starts.
+    'jobs.retryBaseMs': 3000,
   })
   child = (svc.deps as unknown as { renderProcess: RenderProcess }).renderProcess
   speech = svc.deps.speech as BriefcastSpeechService
@@ -150,8 +137,7 @@ beforeAll(async () => {
 }, 600_000)
 
 afterAll(async () => {
-  await svc?.close()
-  if (dir) await fs.rm(dir, { recursive: true, force: true })
+  await svc?.stop()
 })
 
 describe('briefings render in the render child process', () => {

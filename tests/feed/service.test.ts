@@ -5,16 +5,14 @@
  * feeds read back with rss-parser; enclosures checked with HEAD and Range.
  */
 import { promises as fs } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { XMLValidator } from 'fast-xml-parser'
 import Parser from 'rss-parser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseVtt } from '../../src/audio/transcript.ts'
 import { briefingRepository } from '../../src/feed/briefing-store.ts'
-import { startService, type Service } from '../../src/main.ts'
+import { API_KEY, startTestService, type TestService } from '../http/helpers.ts'
 
-const API_KEY = 'feed-tests-api-key-0123456789abc'
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/plain')
 
 type Item = { transcript?: { $: Record<string, string> }; chapters?: { $: Record<string, string> }; itunes?: Record<string, string> }
@@ -29,7 +27,7 @@ async function story(n: number): Promise<{ title: string; text: string }> {
   return { title: title!.trim(), text: rest.join('\n').trim() }
 }
 
-let svc: Service
+let svc: TestService
 let dir: string
 let url: string
 const api = (pathname: string, init: RequestInit = {}) =>
@@ -106,25 +104,14 @@ const titles: string[] = []
 let briefing: BriefingJson
 
 beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-feed-'))
-  svc = await startService({
-    env: {},
-    overrides: {
-      port: 0,
-      host: '127.0.0.1',
-      dataDir: dir,
-      cacheDir: path.join(dir, 'cache'),
-      logLevel: 'warn',
-      apiKey: API_KEY,
-      'show.title': 'The Daily Brief',
-      'show.imageUrl': 'https://cdn.example.com/cover.jpg',
-      'show.siteUrl': 'https://news.example.com/',
-      'audio.encodeConcurrency': 2,
-      'tts.espeakWorkers': 2,
-    },
-    handleSignals: false,
-    shutdownGraceMs: 500,
+  svc = await startTestService({
+    'show.title': 'The Daily Brief',
+    'show.imageUrl': 'https://cdn.example.com/cover.jpg',
+    'show.siteUrl': 'https://news.example.com/',
+    'audio.encodeConcurrency': 2,
+    'tts.espeakWorkers': 2,
   })
+  dir = svc.dir
   url = svc.url
   for (const n of [1, 2, 3]) {
     const { title, text } = await story(n)
@@ -144,8 +131,7 @@ beforeAll(async () => {
 }, 600_000)
 
 afterAll(async () => {
-  await svc?.close()
-  if (dir) await fs.rm(dir, { recursive: true, force: true })
+  await svc?.stop()
 })
 
 describe('a briefing of the three plain-corpus stories', () => {
