@@ -144,7 +144,8 @@ async function main() {
     const esbuild = await import('esbuild')
     await esbuild.build({ entryPoints: [path.join(root, 'bench', 'naive-render.ts')], outfile: path.join(naiveDir, 'naive-render.mjs'), bundle: true, packages: 'external', format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' })
     await esbuild.stop()
-    for (const f of ['espeak-worker.mjs', 'espeak-wasm.mjs', 'espeak-ng-wasm.cjs', 'espeak-ng-wasm.wasm']) await fs.copyFile(path.join(root, 'src', 'tts', f), path.join(naiveDir, f))
+    // As bin/build.js does: the engine's plain-JS and WebAssembly files, as they are.
+    for (const f of await fs.readdir(path.join(root, 'src', 'tts'))) if (/\.(mjs|cjs|wasm)$/.test(f)) await fs.copyFile(path.join(root, 'src', 'tts', f), path.join(naiveDir, f))
     cleanups.push(() => fs.rm(naiveDir, { recursive: true, force: true }))
     // Both sides run bundled JavaScript, each as its own node process. This
     // 2-core VM's speed drifts by +/-10% from run to run, so each is timed several times, alternating,
