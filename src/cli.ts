@@ -1,66 +1,85 @@
 /**
- * `briefcast <command>`: each command lives in src/cli/<command>.ts and exports
- * `run(argv: string[]): Promise<number>` (the exit code). Loaded lazily so
- * `briefcast script` never pays for the audio stack.
+ * `briefcast <command>`: the command table (src/cli/commands.ts) declares every
+ * command and option; src/cli/spec.ts parses argv against it. Usage errors
+ * print one line and the command's usage, and exit 2; failures print the
+ * error code, message and hint, and exit 1 (docs/cli.md has the table).
+ * Handlers load lazily so `briefcast script` never pays for the audio stack.
  */
+import { ROOT } from './cli/commands.ts'
+import { helpText, resolve, UsageError, type CommandSpec } from './cli/spec.ts'
 import { AppError, toAppError } from './errors.ts'
-import type { WarmUp } from './tts/espeak-prestart.ts'
+import { packageVersion } from './util/package-root.ts'
 
-interface Command {
-  summary: string
-  load: () => Promise<{ run(argv: string[]): Promise<number> }>
-  /**
-   * Uses espeak-ng: its first worker starts while the command's modules load (tts/espeak-prestart.ts),
-   * with this warm-up mode (the command's createSpeechService must ask for the same).
-   */
-  espeak?: WarmUp
+function usageError(err: UsageError, command: CommandSpec = ROOT, commandPath: string[] = []): number {
+  const spec = err.command ?? command
+  const path = err.path ?? commandPath
+  const name = path.length ? `briefcast ${path.join(' ')}` : 'briefcast'
+  const usage = helpText(spec, path).split('\n')[0]!
+  process.stderr.write(`${name}: ${err.message}\n${usage}\nRun \`${name} --help\` for more.\n`)
+  return 2
 }
 
-const COMMANDS: Record<string, Command> = {
-  serve: { summary: 'run the HTTP service (same as npm start)', load: () => import('./cli/serve.ts') },
-  voices: { summary: 'list speech engines, voice profiles and voices', load: () => import('./cli/voices.ts'), espeak: false },
-  say: { summary: 'speak a line of text into a WAV file', load: () => import('./cli/say.ts'), espeak: false },
-  script: { summary: 'print the script an article converts to', load: () => import('./cli/script.ts') },
-  render: { summary: 'render one article to an MP3/M4A episode with transcript and chapters', load: () => import('./cli/render.ts'), espeak: false },
-  briefing: {
-    summary: 'join several articles into one briefing episode (opening, stories, transitions, chapters)',
-    load: () => import('./cli/briefing.ts'),
-    espeak: false,
-  },
-}
-
-function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
-  return `usage: briefcast <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun \`briefcast <command> --help\` for a command's options.`
+function findSpec(path: string[]): CommandSpec | undefined {
+  let spec: CommandSpec | undefined = ROOT
+  for (const name of path) spec = spec?.subcommands?.find((s) => s.name === name)
+  return spec
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage() + '\n')
-    return name ? 0 : 2
+  const [first] = argv
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(`briefcast ${packageVersion()}\n`)
+    return 0
   }
-  const command = COMMANDS[name]
-  if (!command) {
-    process.stderr.write(`briefcast: unknown command "${name}"\n\n${usage()}\n`)
+  if (first === 'help') {
+    // `briefcast help render` = `briefcast render --help`
+    const path = argv.slice(1)
+    const spec = findSpec(path)
+    if (!spec) return usageError(new UsageError(`unknown command "${path.join(' ')}"`, ROOT, []))
+    process.stdout.write(helpText(spec, path))
+    return 0
+  }
+  if (first === undefined) {
+    process.stderr.write(helpText(ROOT, []))
     return 2
   }
+  let resolved
   try {
-    const warmUp = command.espeak
-    // First of all, so the worker's start-up (~0.2 s) overlaps everything else this process loads.
-    // Awaited (a tiny module, ~1 ms): the worker then always exists before the engine looks for it,
-    // never after (it would be left unused beside the engine's own).
-    if (warmUp !== undefined && !rest.some((a) => a === '--help' || a === '-h')) (await import('./tts/espeak-prestart.ts')).prestartEspeakWorker({ warmUp })
+    resolved = resolve(ROOT, argv, [])
+  } catch (err) {
+    if (err instanceof UsageError) return usageError(err)
+    throw err
+  }
+  if (resolved.kind === 'help') {
+    process.stdout.write(helpText(resolved.spec, resolved.path))
+    return 0
+  }
+  const { spec, path, args } = resolved
+  if (!spec.load) {
+    // Only the root has no handler: `briefcast --some-flag` with no command.
+    process.stderr.write(helpText(ROOT, []))
+    return 2
+  }
+  const name = path.join(' ')
+  try {
+    // First of all, so the worker's start-up overlaps everything else this process loads.
+    // Awaited (a tiny module, ~1 ms): the worker then always exists before the engine looks for it.
+    if (spec.espeak) (await import('./tts/espeak-prestart.ts')).prestartEspeakWorker({ warmUp: false })
     // A command that runs once parses each schema (config, voice profiles, lexicons) about once: zod's
     // compiled fast paths cost more to build than they save there (~15 ms of a render's start-up).
     // The service keeps them (it validates every request).
     if (name !== 'serve') (await import('zod')).z.config({ jitless: true })
-    const mod = await command.load()
-    return await mod.run(rest)
+    const run = await spec.load()
+    return await run(args)
   } catch (err) {
+    if (err instanceof UsageError) return usageError(err, spec, path)
     const e = toAppError(err)
     process.stderr.write(`briefcast ${name}: ${e.code}: ${e.message}\n${e.help ? `hint: ${e.help}\n` : ''}`)
-    if (e.code === 'UNEXPECTED_ERROR' && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n')
+    // A stack trace only when asked for: an unexpected error is a bug to report, not something to read.
+    if (e.code === 'UNEXPECTED_ERROR' && err instanceof Error && err.stack) {
+      if (process.env.BRIEFCAST_DEBUG) process.stderr.write(err.stack + '\n')
+      else process.stderr.write('(set BRIEFCAST_DEBUG=1 to print the stack trace)\n')
+    }
     return e instanceof AppError && e.code === 'ABORTED' ? 130 : 1
   }
 }

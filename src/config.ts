@@ -1,7 +1,8 @@
 /**
  * All settings in one validated, frozen object.
  * Precedence: CLI flags (overrides) > environment (BRIEFCAST_*, PORT) > config
- * file (JSON, BRIEFCAST_CONFIG or ./briefcast.config.json) > defaults.
+ * file (JSON, BRIEFCAST_CONFIG or ./briefcast.config.json) > defaults. The
+ * voices directory defaults to ./voices when it exists, else the package's own.
  * Every problem is reported at once in one CONFIG_INVALID error.
  */
 import { existsSync, readFileSync } from 'node:fs'
@@ -10,6 +11,7 @@ import path from 'node:path'
 import { Cron } from 'croner'
 import { z } from 'zod'
 import { AppError } from './errors.ts'
+import { packageRoot } from './util/package-root.ts'
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))])
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max)
@@ -137,7 +139,11 @@ export const configSchema = z.object({
     .prefault({}),
 })
 
-export type Config = Readonly<z.infer<typeof configSchema>> & { readonly publicUrl: string }
+export type Config = Readonly<z.infer<typeof configSchema>> & {
+  readonly publicUrl: string
+  /** Whether the public URL was configured (env, file or flag) rather than defaulted to http://localhost:<port>. */
+  readonly publicUrlSet: boolean
+}
 
 /** Environment variable -> config path. */
 export const ENV_MAP: Record<string, string> = {
@@ -268,12 +274,17 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   const data = result.data
   const resolveDir = (p: string) => path.resolve(cwd, p)
+  // The voices directory: a flag, the environment or the config file name it; else ./voices of the
+  // working directory when there is one; else the voices/ shipped with the package, so the CLI and
+  // the service work from any directory.
+  const voicesDir = merged.voicesDir !== undefined || existsSync(resolveDir(data.voicesDir)) ? resolveDir(data.voicesDir) : path.join(packageRoot(), 'voices')
   const config = {
     ...data,
     dataDir: resolveDir(data.dataDir),
     cacheDir: resolveDir(data.cacheDir),
-    voicesDir: resolveDir(data.voicesDir),
+    voicesDir,
     publicUrl: (data.publicUrl ?? `http://localhost:${data.port}`).replace(/\/+$/, ''),
+    publicUrlSet: data.publicUrl !== undefined,
   }
   return deepFreeze(config)
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -10,9 +10,28 @@ describe('loadConfig', () => {
     const c = loadConfig({ env: {}, cwd: '/srv/app' })
     expect(c.port).toBe(8080)
     expect(c.cacheDir).toBe('/srv/app/audio-cache')
-    expect(c.voicesDir).toBe('/srv/app/voices')
+    // /srv/app/voices does not exist here: the package's own voices/ are used
+    expect(c.voicesDir).toBe(path.resolve(import.meta.dirname, '..', 'voices'))
     expect(c.publicUrl).toBe('http://localhost:8080')
+    expect(c.publicUrlSet).toBe(false)
     expect(Object.isFrozen(c.audio)).toBe(true)
+  })
+
+  it('finds the voices directory: setting, then ./voices of the working directory, then the shipped one', () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'briefcast-voices-order-'))
+    try {
+      const shipped = path.resolve(import.meta.dirname, '..', 'voices')
+      expect(loadConfig({ env: {}, cwd }).voicesDir).toBe(shipped)
+      mkdirSync(path.join(cwd, 'voices'))
+      expect(loadConfig({ env: {}, cwd }).voicesDir).toBe(path.join(cwd, 'voices'))
+      // A named directory is taken as named, even when it does not exist (the profile loader then says so).
+      expect(loadConfig({ env: { BRIEFCAST_VOICES_DIR: 'mine' }, cwd }).voicesDir).toBe(path.join(cwd, 'mine'))
+      writeFileSync(path.join(cwd, 'briefcast.config.json'), JSON.stringify({ voicesDir: 'from-file' }))
+      expect(loadConfig({ env: {}, cwd }).voicesDir).toBe(path.join(cwd, 'from-file'))
+      expect(loadConfig({ env: {}, cwd, overrides: { voicesDir: '/flag' } }).voicesDir).toBe('/flag')
+    } finally {
+      rmSync(cwd, { recursive: true, force: true })
+    }
   })
 
   it('env beats file, overrides beat env', () => {

@@ -11,70 +11,37 @@
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { composeBriefing, type BriefingStory, type StoryMode } from '../episodes/briefing.ts'
 import { AppError, toAppError } from '../errors.ts'
 import type { Script } from '../script/types.ts'
 import type { VoiceProfile } from '../tts/types.ts'
-import { episodeOutputs, formatDuration, formatFromName, loadRenderConfig, startEpisodeSession } from './episode-session.ts'
-
-const HELP = `usage: briefcast briefing <files...> -o out.mp3 [options]
-
-  Join several articles (HTML, Markdown, text or JSON files) into one briefing
-  episode: a spoken opening with the show's name and the date, each story's
-  title and text, a transition between stories, a closing line; one chapter
-  per story. Also writes <out>.vtt (transcript) and <out>.chapters.json.
-
-options:
-  -o, --output FILE       output audio file (.mp3 or .m4a)
-      --title TITLE       episode title (default: "<show>: <date>")
-      --show NAME         show name spoken in the opening (default: config show.title)
-      --mode full|lede    read whole stories or only their ledes (default: config briefing.storyMode)
-      --lede-seconds N    lede time budget per story (default: config briefing.ledeSeconds)
-  -v, --voice PROFILE     voice profile (default: the profile for the first story's language)
-      --date ISO          the day named in the opening (default: now)
-      --intro FILE        intro jingle (overrides the profile's)
-      --outro FILE        outro jingle (overrides the profile's)
-      --allow-partial     leave out files that fail to convert or are in another language
-  -c, --config FILE       config file
-  -q, --quiet             no progress bar or summary
-`
+import { flag, num, str, type ParsedArgs } from './spec.ts'
+import { episodeOutputs, episodeSummary, formatDuration, formatFromName, loadRenderConfig, startEpisodeSession } from './episode-session.ts'
 
 const primary = (lang: string) => lang.toLowerCase().split(/[-_]/)[0] ?? lang
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      output: { type: 'string', short: 'o' },
-      title: { type: 'string' },
-      show: { type: 'string' },
-      mode: { type: 'string' },
-      'lede-seconds': { type: 'string' },
-      voice: { type: 'string', short: 'v' },
-      date: { type: 'string' },
-      intro: { type: 'string' },
-      outro: { type: 'string' },
-      'allow-partial': { type: 'boolean' },
-      config: { type: 'string', short: 'c' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  })
-  if (values.help) {
-    process.stdout.write(HELP)
-    return 0
+export async function run(args: ParsedArgs): Promise<number> {
+  const values = {
+    output: str(args, 'output')!,
+    title: str(args, 'title'),
+    show: str(args, 'show'),
+    mode: str(args, 'mode'),
+    ledeSeconds: num(args, 'lede-seconds'),
+    voice: str(args, 'voice'),
+    date: str(args, 'date'),
+    intro: str(args, 'intro'),
+    outro: str(args, 'outro'),
+    allowPartial: flag(args, 'allow-partial'),
+    config: str(args, 'config'),
+    voices: str(args, 'voices'),
+    json: flag(args, 'json'),
+    quiet: flag(args, 'quiet') || flag(args, 'json'),
   }
-  if (positionals.length === 0 || !values.output) {
-    process.stderr.write(HELP)
-    return 2
-  }
-  const config = loadRenderConfig(values.config)
+  const positionals = args.positionals
+  const config = loadRenderConfig(values.config, values.voices)
   const mode = (values.mode ?? config.briefing.storyMode) as StoryMode
   if (mode !== 'full' && mode !== 'lede') throw new AppError('VALIDATION_FAILED', `--mode must be full or lede, not "${values.mode}".`)
-  const ledeSeconds = values['lede-seconds'] === undefined ? config.briefing.ledeSeconds : Number(values['lede-seconds'])
-  if (!Number.isFinite(ledeSeconds) || ledeSeconds < 5) throw new AppError('VALIDATION_FAILED', `--lede-seconds must be a number of seconds (5 or more), not "${values['lede-seconds']}".`)
+  const ledeSeconds = values.ledeSeconds ?? config.briefing.ledeSeconds
   const date = values.date ? new Date(values.date) : new Date()
   if (Number.isNaN(date.getTime())) throw new AppError('VALIDATION_FAILED', `--date must be an ISO date, not "${values.date}".`)
 
@@ -106,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const refuse = () => {
-    if (problems.length > 0 && !values['allow-partial'])
+    if (problems.length > 0 && !values.allowPartial)
       throw new AppError('BRIEFING_EMPTY', `Some files cannot go in the briefing:\n  - ${problems.join('\n  - ')}`, {
         help: 'Fix or leave out those files, or pass --allow-partial to make a briefing of the rest.',
       })
@@ -145,7 +112,8 @@ export async function run(argv: string[]): Promise<number> {
       ...(values.outro ? { outro: path.resolve(values.outro) } : {}),
     }
     const result = await session.render(script, voice, outputs, { title: script.title, album: values.show ?? config.show.title, artist: config.show.author, date: date.toISOString().slice(0, 10) })
-    if (!values.quiet) {
+    if (values.json) process.stdout.write(`${JSON.stringify({ ...episodeSummary(outputs, result, Date.now() - started), stories: stories.length, leftOut: problems }, null, 2)}\n`)
+    else if (!values.quiet) {
       const l = result.loudness
       process.stdout.write(
         `${path.relative(process.cwd(), outputs.audio) || outputs.audio}: ${formatDuration(result.durationMs)}, ${stories.length} stories, ` +

@@ -28,11 +28,28 @@ import { startCliRun } from './run.ts'
  * 1 worker renders the corpus page in 8.9 s at 400 MB, 2 workers in 10.3-11.7 s at 555 MB (the second
  * worker only competes with ffmpeg for the same cores). An explicit setting (env or config file) wins.
  */
-export function loadRenderConfig(file: string | undefined): Config {
-  const config = loadConfig({ file })
+export function loadRenderConfig(file: string | undefined, voicesDir?: string): Config {
+  const overrides = voicesDir ? { voicesDir } : {}
+  const config = loadConfig({ file, overrides })
   const builtIn = Math.max(1, Math.min(os.availableParallelism(), 8))
   if (process.env.BRIEFCAST_ESPEAK_WORKERS || config.tts.espeakWorkers !== builtIn) return config
-  return loadConfig({ file, overrides: { 'tts.espeakWorkers': Math.max(1, os.availableParallelism() - 1) } })
+  return loadConfig({ file, overrides: { ...overrides, 'tts.espeakWorkers': Math.max(1, os.availableParallelism() - 1) } })
+}
+
+/** What `render --json` and `briefing --json` print: the files written and the episode's figures. */
+export function episodeSummary(outputs: EpisodeOutputs, result: EpisodeResult, elapsedMs: number) {
+  return {
+    audio: outputs.audio,
+    vtt: outputs.vtt,
+    chapters: outputs.chapters,
+    format: outputs.format,
+    durationMs: result.durationMs,
+    bytes: result.bytes,
+    loudness: result.loudness,
+    chapterTitles: result.chapters.map((c) => c.title),
+    stats: result.stats,
+    elapsedMs,
+  }
 }
 
 export interface EpisodeOutputs {

@@ -10,16 +10,10 @@
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { AppError } from '../errors.ts'
 import type { ArticleInput, InputFormat } from '../script/types.ts'
-import { episodeOutputs, formatDuration, formatFromName, loadRenderConfig, startEpisodeSession } from './episode-session.ts'
-
-const HELP = `usage: briefcast render <file|url|-> -o out.mp3 [--voice PROFILE] [--format mp3|m4a] [--title TITLE] [--config FILE]
-
-  Render one article (HTML, Markdown, text or JSON; a file, a URL or - for stdin)
-  to an episode. Also writes <out>.vtt (transcript) and <out>.chapters.json.
-`
+import { flag, str, type ParsedArgs } from './spec.ts'
+import { episodeOutputs, episodeSummary, formatDuration, formatFromName, loadRenderConfig, startEpisodeSession } from './episode-session.ts'
 
 function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} kB`
@@ -59,37 +53,24 @@ async function fetchArticle(url: string, timeoutMs: number, maxBytes: number, si
   return { content: Buffer.concat(chunks), format, url }
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      output: { type: 'string', short: 'o' },
-      voice: { type: 'string', short: 'v' },
-      format: { type: 'string', short: 'f' },
-      title: { type: 'string' },
-      config: { type: 'string', short: 'c' },
-      quiet: { type: 'boolean', short: 'q' },
-      verbose: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  })
-  if (values.help) {
-    process.stdout.write(HELP)
-    return 0
+export async function run(args: ParsedArgs): Promise<number> {
+  const values = {
+    output: str(args, 'output')!,
+    voice: str(args, 'voice'),
+    format: str(args, 'format') as 'mp3' | 'm4a' | undefined,
+    title: str(args, 'title'),
+    config: str(args, 'config'),
+    voices: str(args, 'voices'),
+    json: flag(args, 'json'),
+    quiet: flag(args, 'quiet') || flag(args, 'json'),
+    verbose: flag(args, 'verbose'),
   }
-  const source = positionals[0]
-  if (!source || !values.output) {
-    process.stderr.write(HELP)
-    return 2
-  }
-  if (values.format && values.format !== 'mp3' && values.format !== 'm4a')
-    throw new AppError('VALIDATION_FAILED', `--format must be mp3 or m4a, not "${values.format}".`)
+  const source = args.positionals[0]!
   const started = Date.now()
   // --verbose: where the time goes (engine start-up, conversion, render, copy), on stderr.
   const trace = (what: string) => values.verbose && process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(2)} s] ${what}\n`)
-  const config = loadRenderConfig(values.config)
-  const outputs = await episodeOutputs(values.output, values.format as 'mp3' | 'm4a' | undefined, config.audio.format)
+  const config = loadRenderConfig(values.config, values.voices)
+  const outputs = await episodeOutputs(values.output, values.format, config.audio.format)
 
   // The engines start now, and the script module loads, while the input is read.
   const session = startEpisodeSession(config, { label: 'render', quiet: values.quiet })
@@ -130,7 +111,8 @@ export async function run(argv: string[]): Promise<number> {
 
     const result = await session.render(script, profile, outputs, { title: values.title ?? script.title })
     trace(`rendered and copied out: ${result.stats.synthesized} synthesized, ${result.stats.cached} cached, ${result.stats.encoded} pieces encoded (${result.stats.encodedParts} parts), ${result.stats.elapsedMs} ms`)
-    if (!values.quiet) {
+    if (values.json) process.stdout.write(`${JSON.stringify(episodeSummary(outputs, result, Date.now() - started), null, 2)}\n`)
+    else if (!values.quiet) {
       const l = result.loudness
       process.stdout.write(
         `${path.relative(process.cwd(), outputs.audio) || outputs.audio}: ${formatDuration(result.durationMs)}, ${formatBytes(result.bytes)}, ` +

@@ -1,15 +1,9 @@
-/** `briefcast voices [--engine E] [--language L] [--json]`: engines, voice profiles and engine voices. */
-import { parseArgs } from 'node:util'
+/** `briefcast voices`: engines, voice profiles and engine voices (options in src/cli/commands.ts). */
 import { loadConfig } from '../config.ts'
 import { AppError, toAppError } from '../errors.ts'
 import type { Voice } from '../tts/engine.ts'
 import { createSpeechService } from '../tts/index.ts'
-
-const HELP = `usage: briefcast voices [--engine ENGINE] [--language LANG] [--json] [--config FILE]
-
-Lists the speech engines, the voice profiles in the voices directory and the
-voices each engine offers. Google is only asked when it has credentials
-(BRIEFCAST_GOOGLE_KEY_FILE or GOOGLE_APPLICATION_CREDENTIALS) or --engine google.`
+import { flag, str, type ParsedArgs } from './spec.ts'
 
 function matchesLanguage(languages: string[], wanted: string): boolean {
   const w = wanted.toLowerCase()
@@ -19,22 +13,9 @@ function matchesLanguage(languages: string[], wanted: string): boolean {
   })
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      engine: { type: 'string', short: 'e' },
-      language: { type: 'string', short: 'l' },
-      json: { type: 'boolean' },
-      config: { type: 'string', short: 'c' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  })
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`)
-    return 0
-  }
-  const config = loadConfig({ file: values.config, overrides: { 'tts.espeakWorkers': 1 } })
+export async function run(args: ParsedArgs): Promise<number> {
+  const values = { engine: str(args, 'engine'), language: str(args, 'language'), json: flag(args, 'json'), config: str(args, 'config'), voices: str(args, 'voices') }
+  const config = loadConfig({ file: values.config, overrides: { 'tts.espeakWorkers': 1, ...(values.voices ? { voicesDir: values.voices } : {}) } })
   const service = await createSpeechService(config, { warmUp: false })
   try {
     const engineIds = service.listEngines()

@@ -3,10 +3,10 @@
  * RenderFn for the RenderCoordinator that renders out of process, with the
  * same progress, pieces (in order), result and errors as renderEpisode.
  */
+import { packageRoot } from '../util/package-root.ts'
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../config.ts'
 import { AppError, type ErrorCode } from '../errors.ts'
@@ -31,11 +31,8 @@ interface Pending {
   cleanup(): void
 }
 
-/** The project root: the nearest directory with package.json above src/episodes/ or the bundle in dist/<key>/. */
-const ROOT = ((dir) => {
-  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) if (existsSync(path.join(d, 'package.json'))) return d
-  return process.cwd()
-})(path.dirname(fileURLToPath(import.meta.url)))
+/** The project root (src/util/package-root.ts), the working directory of the render process. */
+const ROOT = packageRoot()
 
 /**
  * `chrt --idle 0`, when it works here: the render process then runs under

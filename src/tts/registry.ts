@@ -28,12 +28,36 @@ export interface EngineEntry {
   /** Primary language subtags, when known without starting the engine (else asked after start). */
   languages?: readonly string[]
   create(ctx: EngineContext): Promise<TtsEngine>
+  /**
+   * `briefcast doctor`'s question to the engine: can it be used with this config (credentials
+   * present, model installed, runtime loads)? `fix` names the setting or command that fixes it.
+   */
+  check?(config: Config): Promise<EngineCheck>
+}
+
+export interface EngineCheck {
+  ok: boolean
+  detail: string
+  fix?: string
+}
+
+/** Starts the engine, asks for its voices and closes it: the runtime loads and answers. */
+async function startsAndLists(entry: Pick<EngineEntry, 'create'>, config: Config): Promise<EngineCheck> {
+  const engine = await entry.create({ config, warmUp: false })
+  try {
+    const voices = await engine.listVoices(AbortSignal.timeout(30_000))
+    return { ok: true, detail: `${voices.length} voices` }
+  } finally {
+    await engine.close()
+  }
 }
 
 export const ENGINES = {
   'espeak-ng': {
     limits: { targetChars: 400, maxInputBytes: 100_000, ssml: true },
     create: async ({ config, warmUp }) => (await import('./espeak.ts')).createEspeakEngine({ workers: config.tts.espeakWorkers, warmUp, cacheDir: config.cacheDir }),
+    check: (config) =>
+      startsAndLists({ create: async () => (await import('./espeak.ts')).createEspeakEngine({ workers: 1, warmUp: false, cacheDir: config.cacheDir }) }, config),
   },
   google: {
     limits: { targetChars: 1500, maxInputBytes: 5000, ssml: true },
@@ -48,6 +72,18 @@ export const ENGINES = {
         maxRetries: config.google.maxRetries,
         logger,
       }),
+    check: async (config) => {
+      if (!config.google.keyFile && !process.env.GOOGLE_APPLICATION_CREDENTIALS && !config.google.apiEndpoint)
+        return {
+          ok: false,
+          detail: 'no credentials',
+          fix: 'set BRIEFCAST_GOOGLE_KEY_FILE (or GOOGLE_APPLICATION_CREDENTIALS) to a service-account key file',
+        }
+      // Creating the client checks the key file (exists, is a credentials JSON); no request is sent.
+      const engine = await ENGINES.google.create({ config, warmUp: false })
+      await engine.close()
+      return { ok: true, detail: config.google.keyFile ? `key file ${config.google.keyFile}` : process.env.GOOGLE_APPLICATION_CREDENTIALS ? 'GOOGLE_APPLICATION_CREDENTIALS' : `endpoint ${config.google.apiEndpoint}` }
+    },
   },
 } satisfies Record<string, EngineEntry>
 

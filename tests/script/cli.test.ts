@@ -81,6 +81,6 @@ describe('briefcast script', () => {
     expect((await cli(['a.html', '--format', 'yaml'])).code).toBe(2)
     const help = await cli(['--help'])
     expect(help.code).toBe(0)
-    expect(help.stdout).toContain('usage: briefcast script <file|->')
+    expect(help.stdout).toContain('usage: briefcast script <input> [options]')
   })
 })

@@ -52,8 +52,8 @@ describe('briefcast say / voices', () => {
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toContain('UNKNOWN_PROFILE')
     const noOut = await briefcast(['say', 'Hi'], env)
-    expect(noOut.code).toBe(1)
-    expect(noOut.stderr).toContain('VALIDATION_FAILED')
+    expect(noOut.code).toBe(2)
+    expect(noOut.stderr).toContain('missing --output FILE')
   })
 
   test('voices lists profiles and engine voices, filtered', async () => {
