@@ -150,6 +150,7 @@ async function dirCheck(name: string, dir: string, setting: string): Promise<Che
   let existing = dir
   while (!(await fs.stat(existing).catch(() => undefined)) && path.dirname(existing) !== existing) existing = path.dirname(existing)
   try {
+    if (!(await fs.stat(existing)).isDirectory()) throw Object.assign(new Error(`${existing} is not a directory`), { code: `ENOTDIR: ${existing} is a file` })
     if (existing === dir) {
       const probe = path.join(dir, `.doctor-${process.pid}-${Date.now()}`)
       await fs.writeFile(probe, 'ok')
