@@ -41,6 +41,7 @@ export const ERROR_CATALOGUE = {
   ARTICLE_NOT_FOUND: { status: 404, help: 'Check the article id.' },
   EPISODE_NOT_READY: { status: 409, help: 'The episode is still rendering; retry shortly or use the progressive stream.' },
   CONFLICT: { status: 409, help: 'The resource already exists.' },
+  PRECONDITION_FAILED: { status: 412, help: 'Read the resource again (GET) and retry with its current ETag in If-Match.' },
   FILE_TOO_LARGE: { status: 413, help: 'Upload a smaller file.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, help: 'Send a supported Content-Type.' },
   RANGE_NOT_SATISFIABLE: { status: 416, help: 'Request a byte range inside the file.' },

@@ -69,8 +69,11 @@ export interface ArticlePage {
 
 export interface ArticleRepository {
   insert(article: NewArticle): ArticleRecord
-  /** Replaces content and metadata, bumps the revision, status back to queued (episode kept). */
-  update(id: string, article: ArticleUpdate): ArticleRecord
+  /**
+   * Replaces content and metadata, bumps the revision, status back to queued (episode kept).
+   * With `expectedRevision`, only if the stored revision is still that one: otherwise PRECONDITION_FAILED and nothing is written.
+   */
+  update(id: string, article: ArticleUpdate, expectedRevision?: number): ArticleRecord
   get(id: string): ArticleRecord | undefined
   getByExternalId(externalId: string): ArticleRecord | undefined
   /** Newest first. */

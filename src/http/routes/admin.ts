@@ -14,6 +14,8 @@ import { newArticleId, parseArticleFields, prepareArticle, type ArticleFields, t
 import { Scripter } from '../../ingest/scripter.ts'
 import type { ArticleRecord, ArticleStatus, AssetRecord } from '../../store/types.ts'
 import { tempPathFor, writeFileAtomic } from '../../util/files.ts'
+import { KeyedLock } from '../../util/keyed-lock.ts'
+import { articleEtag, checkIfMatch, ifMatchTags } from '../conditional.ts'
 import type { AppDeps } from '../deps.ts'
 import { embedSnippets } from '../player/snippet.ts'
 import { forgetFile } from '../serve-file.ts'
@@ -71,6 +73,7 @@ export function adminRouter(deps: AppDeps): express.Router {
   const router = express.Router()
   const { config, store } = deps
   const scripter = new Scripter()
+  const edits = new KeyedLock()
   const cacheDir = path.resolve(config.cacheDir)
 
   router.use(requireApiKey(deps))
@@ -122,7 +125,8 @@ export function adminRouter(deps: AppDeps): express.Router {
       return a
     })()
     deps.logger.info({ article: id, externalId: article.externalId, segments: prepared.script.segments.length }, 'article ingested')
-    res.status(201).location(`/api/articles/${id}`).json(articleJson(deps, store.articles.get(id)!))
+    res.status(201).location(`/api/articles/${id}`).setHeader('ETag', articleEtag(article))
+    res.json(articleJson(deps, store.articles.get(id)!))
   })
 
   router.get('/articles', (req, res) => {
@@ -163,48 +167,76 @@ export function adminRouter(deps: AppDeps): express.Router {
     }
     const job = store.jobs.findActive('render-article', a.id)
     res.setHeader('Cache-Control', 'no-store')
+    res.setHeader('ETag', articleEtag(a))
     res.json({ ...body, segments, job: job ? { id: job.id, status: job.status, attempts: job.attempts, maxAttempts: job.maxAttempts, runAfter: new Date(job.runAfter).toISOString(), error: job.error } : null })
   })
 
+  /**
+   * An edit may send only what changed: absent fields keep their stored values, the content too.
+   * Edits of one article run one at a time (the merge reads the latest stored state, then the
+   * conversion is awaited), and the write checks the revision the merge was based on, so no
+   * edit overwrites a field it did not send. With If-Match, a stale revision is 412 instead.
+   */
   router.put('/articles/:id', articleBody, async (req, res) => {
-    const current = loadArticle(String(req.params.id))
+    const ifMatch = ifMatchTags(req)
+    const target = loadArticle(String(req.params.id))
     const { fields, file, raw } = readArticleRequest(req)
-    // An edit may send only what changed: absent fields keep their values; the content too.
-    const merged: ArticleFields = {
-      ...fields,
-      externalId: 'externalId' in raw ? fields.externalId : current.externalId,
-      url: 'url' in raw ? fields.url : current.url,
-      title: 'title' in raw ? fields.title : current.title,
-      author: 'author' in raw ? fields.author : current.author,
-      publishedAt: 'publishedAt' in raw ? fields.publishedAt : current.publishedAt,
-      language: 'language' in raw ? fields.language : current.language,
-      voice: 'voice' in raw ? fields.voice : current.voice,
-    }
-    let upload = file
-    const hasBody = file || fields.html !== undefined || fields.markdown !== undefined || fields.text !== undefined
-    if (!hasBody && !('url' in raw && fields.url)) {
-      const source = store.articles.getSource(current.id)!
-      const format = source.format ?? 'text'
-      const ext = { html: '.html', markdown: '.md', text: '.txt', json: '.json' }[format]
-      upload = { buffer: source.source, originalname: `stored${ext}`, mimetype: 'application/octet-stream' }
-    }
-    if (merged.externalId && merged.externalId !== current.externalId) {
-      const other = store.articles.getByExternalId(merged.externalId)
-      if (other && other.id !== current.id) throw new AppError('CONFLICT', `externalId "${merged.externalId}" belongs to article ${other.id}.`, { details: { id: other.id } })
-    }
-    const prepared = await prepareArticle(merged, upload, { config, speech: deps.speech, scripter })
-    const updated = store.db.transaction(() => {
-      const a = store.articles.update(current.id, prepared)
-      deps.renders.enqueue(a)
-      return a
-    })()
+    const updated = await edits.run(target.id, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const current = store.articles.get(target.id)
+        if (!current) throw new AppError('ARTICLE_NOT_FOUND', `Article "${target.id}" was deleted meanwhile.`)
+        checkIfMatch(ifMatch, articleEtag(current), `Article "${current.id}"`)
+        const merged: ArticleFields = {
+          ...fields,
+          externalId: 'externalId' in raw ? fields.externalId : current.externalId,
+          url: 'url' in raw ? fields.url : current.url,
+          title: 'title' in raw ? fields.title : current.title,
+          author: 'author' in raw ? fields.author : current.author,
+          publishedAt: 'publishedAt' in raw ? fields.publishedAt : current.publishedAt,
+          language: 'language' in raw ? fields.language : current.language,
+          voice: 'voice' in raw ? fields.voice : current.voice,
+        }
+        let upload = file
+        const hasBody = file || fields.html !== undefined || fields.markdown !== undefined || fields.text !== undefined
+        if (!hasBody && !('url' in raw && fields.url)) {
+          const source = store.articles.getSource(current.id)!
+          const format = source.format ?? 'text'
+          const ext = { html: '.html', markdown: '.md', text: '.txt', json: '.json' }[format]
+          upload = { buffer: source.source, originalname: `stored${ext}`, mimetype: 'application/octet-stream' }
+        }
+        if (merged.externalId && merged.externalId !== current.externalId) {
+          const other = store.articles.getByExternalId(merged.externalId) ?? store.articles.get(merged.externalId)
+          if (other && other.id !== current.id) throw new AppError('CONFLICT', `externalId "${merged.externalId}" belongs to article ${other.id}.`, { details: { id: other.id } })
+        }
+        const prepared = await prepareArticle(merged, upload, { config, speech: deps.speech, scripter })
+        try {
+          return store.db.transaction(() => {
+            const a = store.articles.update(current.id, prepared, current.revision)
+            deps.renders.enqueue(a)
+            return a
+          })()
+        } catch (err) {
+          // Another process wrote this article meanwhile: merge again with its state (unless the client named a revision).
+          if (err instanceof AppError && err.code === 'PRECONDITION_FAILED' && !ifMatch && attempt < 5) continue
+          throw err
+        }
+      }
+    })
     deps.logger.info({ article: updated.id, revision: updated.revision }, 'article edited')
+    res.setHeader('ETag', articleEtag(updated))
     res.json(articleJson(deps, updated))
   })
 
   router.delete('/articles/:id', async (req, res) => {
-    const a = loadArticle(req.params.id)
-    deps.renders.cancel(a.id)
+    const ifMatch = ifMatchTags(req)
+    const target = loadArticle(req.params.id)
+    const a = await edits.run(target.id, async () => {
+      const current = store.articles.get(target.id)
+      if (!current) throw new AppError('ARTICLE_NOT_FOUND', `Article "${target.id}" was deleted meanwhile.`)
+      checkIfMatch(ifMatch, articleEtag(current), `Article "${current.id}"`)
+      deps.renders.cancel(current.id)
+      return current
+    })
     const episodes = store.episodes.listForArticle(a.id)
     store.db.transaction(() => {
       for (const ep of episodes) store.episodes.delete(ep.id)
