@@ -48,6 +48,7 @@ export const ERROR_CATALOGUE = {
   URL_NOT_ALLOWED: { status: 422, help: 'The URL resolves to a private address; add its host to BRIEFCAST_FETCH_ALLOWLIST to permit it.' },
   FETCH_FAILED: { status: 502, help: 'The URL could not be fetched; check it and retry.' },
   BRIEFING_EMPTY: { status: 422, help: 'Choose articles that exist and are ready.' },
+  SERVICE_UNAVAILABLE: { status: 503, help: 'The service is starting; retry after the seconds given in Retry-After.' },
   CONFIG_INVALID: { status: 500, help: 'Fix the settings named in the details.' },
   UNEXPECTED_ERROR: { status: 500, help: 'An unexpected error occurred; see the server log.' },
 } as const satisfies Record<string, { status: number; help: string }>
