@@ -304,7 +304,8 @@ function jobRepository(db: Database.Database): JobRepository {
   const insertStmt = db.prepare(`INSERT INTO jobs (kind, subject_id, payload_json, status, attempts, max_attempts, run_after, created_at, updated_at)
     VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?)`)
   const getStmt = db.prepare('SELECT * FROM jobs WHERE id = ?')
-  const runnable = db.prepare(`SELECT * FROM jobs WHERE status = 'queued' AND run_after <= ? ORDER BY run_after, id LIMIT ?`)
+  const runnable = db.prepare(`SELECT * FROM jobs WHERE status = 'queued' AND run_after <= ? ORDER BY priority DESC, run_after, id LIMIT ?`)
+  const prioritizeStmt = db.prepare(`UPDATE jobs SET priority = 1, updated_at = ? WHERE kind = ? AND subject_id = ? AND status = 'queued'`)
   const active = db.prepare(`SELECT * FROM jobs WHERE kind = ? AND subject_id = ? AND status IN ('queued','running') ORDER BY id DESC LIMIT 1`)
   const claimStmt = db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, updated_at = ?
     WHERE id = ? AND status = 'queued'`)
@@ -334,6 +335,9 @@ function jobRepository(db: Database.Database): JobRepository {
     findActive(kind, subjectId) {
       const r = active.get(kind, subjectId) as Row | undefined
       return r ? toJob(r) : undefined
+    },
+    prioritize(kind, subjectId) {
+      return prioritizeStmt.run(now(), kind, subjectId).changes > 0
     },
     claim(id) {
       const t = now()

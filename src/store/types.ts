@@ -146,10 +146,12 @@ export interface JobRecord {
 export interface JobRepository {
   enqueue(job: { kind: string; subjectId: string; payload?: Record<string, unknown>; maxAttempts: number; runAfter?: number }): JobRecord
   get(id: number): JobRecord | undefined
-  /** Queued jobs due at `now`, oldest first. */
+  /** Queued jobs due at `now`: prioritized ones first, then oldest first. */
   listRunnable(now: number, limit: number): JobRecord[]
   /** The queued or running job for a subject, if any. */
   findActive(kind: string, subjectId: string): JobRecord | undefined
+  /** Let the subject's queued job run before others that are due (it still waits for its run_after). True if one was queued. */
+  prioritize(kind: string, subjectId: string): boolean
   /** Atomically queued -> running, attempts + 1. False when someone else claimed it. */
   claim(id: number): JobRecord | undefined
   setProgress(id: number, progress: number): void
