@@ -6,6 +6,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import express from 'express'
+import contentType from 'content-type'
 import multer from 'multer'
 import { AppError } from '../../errors.ts'
 import { removeEpisodeFiles } from '../../episodes/render-coordinator.ts'
@@ -33,6 +34,41 @@ export function requireApiKey(deps: AppDeps): express.RequestHandler {
     if (!expected || !timingSafeEqual(given, expected)) return next(new AppError('UNAUTHORIZED', 'Wrong API key.'))
     next()
   }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** body-parser's verify hook: the raw bytes must be UTF-8. */
+function requireUtf8(_req: unknown, _res: unknown, buf: Buffer): void {
+  try {
+    utf8.decode(buf)
+  } catch {
+    throw new AppError('INVALID_ENCODING', 'The JSON body is not valid UTF-8 (it looks like Latin-1 or another legacy encoding).')
+  }
+}
+
+/** The media type of the Content-Type header, lowercase, without parameters ('' if absent or malformed). */
+function mediaType(req: express.Request): string {
+  try {
+    return contentType.parse(req.get('content-type') ?? '').type
+  } catch {
+    return ''
+  }
+}
+
+/** multer (busboy) throws on a multipart type without a boundary; say what to change instead. False when it answered. */
+function multipartBoundary(req: express.Request, next: express.NextFunction): boolean {
+  let boundary: string | undefined
+  try {
+    boundary = contentType.parse(req.get('content-type') ?? '').parameters.boundary
+  } catch {}
+  if (boundary) return true
+  next(
+    new AppError('VALIDATION_FAILED', 'The multipart/form-data Content-Type has no boundary parameter.', {
+      help: 'Let your HTTP client build the body and its header (e.g. curl -F file=@story.md); do not set Content-Type by hand.',
+    }),
+  )
+  return false
 }
 
 export function articleJson(deps: AppDeps, a: ArticleRecord) {
@@ -79,7 +115,8 @@ export function adminRouter(deps: AppDeps): express.Router {
   router.use(requireApiKey(deps))
 
   // JSON bodies may carry a whole article; allow the article limit plus room for the other fields.
-  const json = express.json({ limit: config.uploads.maxArticleBytes + 64 * 1024, strict: true })
+  // JSON is UTF-8 (RFC 8259 8.1): other bytes are refused, not decoded into replacement characters.
+  const json = express.json({ limit: config.uploads.maxArticleBytes + 64 * 1024, strict: true, verify: requireUtf8 })
   const articleUpload = multer({
     storage: multer.memoryStorage(),
     limits: { fileSize: config.uploads.maxArticleBytes, files: 1, fields: 20, fieldSize: config.uploads.maxArticleBytes, parts: 30 },
@@ -92,7 +129,10 @@ export function adminRouter(deps: AppDeps): express.Router {
   /** JSON or multipart only; anything else is 415 with a message naming what to send. */
   const articleBody: express.RequestHandler = (req, res, next) => {
     if (req.is('application/json')) return json(req, res, next)
-    if (req.is('multipart/form-data')) return articleUpload(req, res, next)
+    if (req.is('multipart/form-data')) return multipartBoundary(req, next) && articleUpload(req, res, next)
+    // A JSON or multipart type without any body (no Content-Length, no Transfer-Encoding): req.is() is null then.
+    if (['application/json', 'multipart/form-data'].includes(mediaType(req)))
+      return next(new AppError('EMPTY_INPUT', `The request has a Content-Type of ${req.get('content-type')} but no body.`))
     next(
       new AppError('UNSUPPORTED_MEDIA_TYPE', `Send the article as application/json or multipart/form-data, not ${req.get('content-type') ?? 'an empty body'}.`),
     )
@@ -266,7 +306,7 @@ export function adminRouter(deps: AppDeps): express.Router {
   router.post('/assets', (req, res, next) => {
     if (!req.is('multipart/form-data'))
       return next(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Upload assets as multipart/form-data with a "file" field and a "kind" field (jingle or cover).'))
-    assetUpload(req, res, next)
+    if (multipartBoundary(req, next)) assetUpload(req, res, next)
   }, async (req, res) => {
     const kind = (req.body as Record<string, unknown> | undefined)?.kind
     if (kind !== 'jingle' && kind !== 'cover') throw new AppError('VALIDATION_FAILED', 'kind must be "jingle" or "cover".', { details: { field: 'kind' } })
