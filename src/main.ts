@@ -16,6 +16,7 @@ import { RenderProcess, serviceEngines } from './episodes/render-client.ts'
 import { RenderCoordinator } from './episodes/render-coordinator.ts'
 import { AppError, toAppError } from './errors.ts'
 import { createRequestHandler } from './http/app.ts'
+import { limitConnectionsPerClient, serverOptions } from './http/limits.ts'
 import { feedRuntime } from './http/routes/feed.ts'
 import type { AppDeps } from './http/deps.ts'
 import { publicUrls } from './http/urls.ts'
@@ -132,7 +133,10 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   // ready every request is answered at once with 503 and Retry-After: accepted and unanswered would hang
   // load balancers and podcast apps that call during a deploy.
   let handler: http.RequestListener = startingUp
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => handler(req, res))
+  const server = http.createServer(serverOptions(config), (req, res) => handler(req, res))
+  server.maxConnections = config.server.maxConnections
+  let isTrustedProxy: (address: string) => boolean = () => false
+  limitConnectionsPerClient(server, config.server.maxConnectionsPerClient, (address) => isTrustedProxy(address))
   server.listen(config.port, config.host)
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject)).catch((err: NodeJS.ErrnoException) => {
     throw new AppError('CONFIG_INVALID', `Cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}.`, { help: 'Choose another PORT or stop the process using it.' })
@@ -150,7 +154,9 @@ export async function startService(options: StartOptions = {}): Promise<Service>
     server.close()
     throw err
   }
-  const { handle } = createRequestHandler(deps)
+  const { app, handle } = createRequestHandler(deps)
+  const trust = app.get('trust proxy fn') as (address: string, hop: number) => boolean
+  isTrustedProxy = (address) => trust(address, 0)
   handler = handle
   deps.jobs.start()
   deps.renderProcess.start()
