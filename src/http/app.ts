@@ -8,6 +8,7 @@ import { compressResponse, compressResponses } from './compress.ts'
 import type { AppDeps } from './deps.ts'
 import { errorHandler, notFound } from './error-handler.ts'
 import { closeAfterEarlyAnswer } from './limits.ts'
+import { setSecurityHeaders } from './security.ts'
 import { adminRouter } from './routes/admin.ts'
 import { audioFastPath, audioRouter } from './routes/audio.ts'
 import { feedRouter } from './routes/feed.ts'
@@ -27,6 +28,7 @@ export function createRequestHandler(deps: AppDeps): { app: express.Express; han
     app,
     handle: (req, res) => {
       closeAfterEarlyAnswer(req, res)
+      setSecurityHeaders(req, res)
       // Before the fast path too: its transcripts and JSON files are compressed like any other text.
       compressResponse(req, res)
       fast(req, res, () => app(req, res))

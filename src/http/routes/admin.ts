@@ -14,7 +14,7 @@ import { inspectImage } from '../../ingest/image.ts'
 import { newArticleId, parseArticleFields, prepareArticle, type ArticleFields, type UploadedFile } from '../../ingest/article.ts'
 import { Scripter } from '../../ingest/scripter.ts'
 import type { ArticleRecord, ArticleStatus, AssetRecord } from '../../store/types.ts'
-import { tempPathFor, writeFileAtomic } from '../../util/files.ts'
+import { tempPathFor } from '../../util/files.ts'
 import { KeyedLock } from '../../util/keyed-lock.ts'
 import { articleEtag, checkIfMatch, ifMatchTags } from '../conditional.ts'
 import type { AppDeps } from '../deps.ts'
@@ -149,15 +149,18 @@ export function adminRouter(deps: AppDeps): express.Router {
   router.post('/articles', articleBody, async (req, res) => {
     const { fields, file } = readArticleRequest(req)
     if (fields.externalId) {
-      const existing = store.articles.getByExternalId(fields.externalId)
+      // Equal to another article's id, it would shadow that article wherever an id or an externalId is accepted.
+      const existing = store.articles.getByExternalId(fields.externalId) ?? store.articles.get(fields.externalId)
       if (existing)
-        throw new AppError('CONFLICT', `An article with externalId "${fields.externalId}" already exists (id ${existing.id}).`, {
+        throw new AppError('CONFLICT', existing.id === fields.externalId ? `externalId "${fields.externalId}" is another article's id.` : `An article with externalId "${fields.externalId}" already exists (id ${existing.id}).`, {
           help: `Edit it with PUT /api/articles/${existing.id}.`,
           details: { id: existing.id },
         })
     }
     const prepared = await prepareArticle(fields, file, { config, speech: deps.speech, scripter })
-    const id = newArticleId()
+    let id = newArticleId()
+    // Nor may a new id equal an existing externalId (72 random bits: this loop runs once).
+    while (store.articles.getByExternalId(id)) id = newArticleId()
     // The row and its render job are written together: a crash cannot leave an article without a job.
     const article = store.db.transaction(() => {
       const a = store.articles.insert({ id, ...prepared })
@@ -318,7 +321,19 @@ export function adminRouter(deps: AppDeps): express.Router {
     if (kind === 'cover') {
       const img = inspectImage(file.buffer)
       const rel = path.join('assets', `${id}.${img.type === 'jpeg' ? 'jpg' : 'png'}`)
-      await writeFileAtomic(path.join(cacheDir, rel), file.buffer)
+      const target = path.join(cacheDir, rel)
+      const tmp = tempPathFor(target)
+      await fs.mkdir(path.dirname(target), { recursive: true })
+      try {
+        // The header says JPEG or PNG; only a full decode shows the rest is an image (podcast apps would choke on it).
+        await fs.writeFile(tmp, file.buffer)
+        await deps.ffmpeg.checkImage(tmp).catch((err: unknown) => {
+          throw new AppError('INVALID_IMAGE', `"${file.originalname}" has a ${img.type.toUpperCase()} header but cannot be decoded as an image.`, { cause: err })
+        })
+        await fs.rename(tmp, target)
+      } finally {
+        await fs.rm(tmp, { force: true })
+      }
       record = { id, kind, file: rel, originalName: file.originalname || null, mimeType: img.mimeType, bytes: file.size, durationMs: null, width: img.width, height: img.height, createdAt: new Date().toISOString() }
     } else {
       // Probe a temp copy with ffprobe; only a readable audio file is renamed into place.
