@@ -17,6 +17,7 @@ import { RenderCoordinator } from './episodes/render-coordinator.ts'
 import { AppError, toAppError } from './errors.ts'
 import { createRequestHandler } from './http/app.ts'
 import { limitConnectionsPerClient, serverOptions } from './http/limits.ts'
+import { preparePlayerBundle } from './http/player/bundle.ts'
 import { feedRuntime } from './http/routes/feed.ts'
 import type { AppDeps } from './http/deps.ts'
 import { publicUrls } from './http/urls.ts'
@@ -154,6 +155,8 @@ export async function startService(options: StartOptions = {}): Promise<Service>
     server.close()
     throw err
   }
+  // Before the app is built (playerRouter takes the cached bundle): see preparePlayerBundle.
+  await preparePlayerBundle({ onWarning: (m) => logger.warn(m) })
   const { app, handle } = createRequestHandler(deps)
   const trust = app.get('trust proxy fn') as (address: string, hop: number) => boolean
   isTrustedProxy = (address) => trust(address, 0)
