@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Cron } from 'croner'
+import ipaddr from 'ipaddr.js'
 import { z } from 'zod'
 import { AppError } from './errors.ts'
 import { packageRoot } from './util/package-root.ts'
@@ -29,6 +30,39 @@ const cronExpression = z.string().trim().refine(
   { message: 'is not a valid cron expression (e.g. "0 6 * * *" for 06:00 every day)' },
 )
 
+/**
+ * Express's `trust proxy`, restricted to what is safe to set: false (no proxy), a hop count, or
+ * comma-separated addresses/CIDRs and the names loopback, linklocal, uniquelocal. `true` (trust
+ * every hop) would let any client choose its own address with X-Forwarded-For.
+ */
+const trustProxy = z
+  .union([z.boolean(), z.number(), z.string()])
+  .transform((v, ctx): false | number | string[] => {
+    const text = String(v).trim().toLowerCase()
+    if (text === '' || text === 'false' || text === '0') return false
+    if (/^\d+$/.test(text)) return Number(text)
+    const entries = text.split(',').map((e) => e.trim()).filter(Boolean)
+    const bad = entries.filter((e) => !['loopback', 'linklocal', 'uniquelocal'].includes(e) && !isAddressOrCidr(e))
+    if (text === 'true' || bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be false, a number of proxy hops, or comma-separated proxy addresses/CIDRs (or loopback, linklocal, uniquelocal)${text === 'true' ? '; "true" would trust any client\'s X-Forwarded-For' : `; not ${bad.join(', ')}`}`,
+      })
+      return z.NEVER
+    }
+    return entries
+  })
+
+function isAddressOrCidr(entry: string): boolean {
+  try {
+    if (entry.includes('/')) ipaddr.parseCIDR(entry)
+    else ipaddr.parse(entry)
+    return true
+  } catch {
+    return false
+  }
+}
+
 export const configSchema = z.object({
   port: int(0, 65535).default(8080),
   host: z.string().default('0.0.0.0'),
@@ -40,6 +74,21 @@ export const configSchema = z.object({
   /** Absolute base URL used for every link in feeds and the player; defaults to http://localhost:<port>. */
   publicUrl: z.url({ protocol: /^https?$/ }).optional(),
   defaultVoice: z.string().default('default'),
+  /** HTTP server limits and proxy trust: docs/security.md. */
+  server: z
+    .object({
+      trustProxy: trustProxy.default(false),
+      /** Time a client gets to send the request headers. */
+      headersTimeoutMs: int(100, 600_000).default(10_000),
+      /** Time a client gets to send the whole request, body included (uploads). */
+      requestTimeoutMs: int(100, 3_600_000).default(120_000),
+      /** Idle keep-alive connections are closed after this; longer than a load balancer's usual 60 s idle timeout. */
+      keepAliveTimeoutMs: int(0, 600_000).default(65_000),
+      maxConnections: int(1, 1_000_000).default(4096),
+      /** Open connections per client address (trusted proxies are exempt: all their readers share one address). */
+      maxConnectionsPerClient: int(1, 1_000_000).default(64),
+    })
+    .prefault({}),
   tts: z
     .object({
       /** Engine to fall back to when a cloud engine fails; off by default (a site may prefer silence to a different voice). */
@@ -156,6 +205,12 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_API_KEY: 'apiKey',
   BRIEFCAST_PUBLIC_URL: 'publicUrl',
   BRIEFCAST_DEFAULT_VOICE: 'defaultVoice',
+  BRIEFCAST_TRUST_PROXY: 'server.trustProxy',
+  BRIEFCAST_HEADERS_TIMEOUT_MS: 'server.headersTimeoutMs',
+  BRIEFCAST_REQUEST_TIMEOUT_MS: 'server.requestTimeoutMs',
+  BRIEFCAST_KEEP_ALIVE_TIMEOUT_MS: 'server.keepAliveTimeoutMs',
+  BRIEFCAST_MAX_CONNECTIONS: 'server.maxConnections',
+  BRIEFCAST_MAX_CONNECTIONS_PER_CLIENT: 'server.maxConnectionsPerClient',
   BRIEFCAST_FALLBACK_ENGINE: 'tts.fallbackEngine',
   BRIEFCAST_ESPEAK_WORKERS: 'tts.espeakWorkers',
   BRIEFCAST_GOOGLE_KEY_FILE: 'google.keyFile',

@@ -16,6 +16,8 @@ import { RenderProcess, serviceEngines } from './episodes/render-client.ts'
 import { RenderCoordinator } from './episodes/render-coordinator.ts'
 import { AppError, toAppError } from './errors.ts'
 import { createRequestHandler } from './http/app.ts'
+import { limitConnectionsPerClient, serverOptions } from './http/limits.ts'
+import { preparePlayerBundle } from './http/player/bundle.ts'
 import { feedRuntime } from './http/routes/feed.ts'
 import type { AppDeps } from './http/deps.ts'
 import { publicUrls } from './http/urls.ts'
@@ -29,6 +31,8 @@ export interface StartOptions extends LoadConfigOptions {
   handleSignals?: boolean
   /** Seconds running jobs get to finish on shutdown before they are checkpointed (default 10). */
   shutdownGraceMs?: number
+  /** Called once the socket is bound, before the service is ready (requests meanwhile get 503 SERVICE_UNAVAILABLE). */
+  onListening?: (url: string) => void
 }
 
 export interface Service {
@@ -126,13 +130,20 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   const print = (s: string) => process.stdout.write(s)
   const apiKey = await resolveApiKey(config, print)
 
-  // Bind first: with port 0 (tests) the public URL is only known once listening.
-  const server = http.createServer({ keepAliveTimeout: 65_000 })
+  // Bind first: with port 0 (tests) the public URL is only known once listening. Until the adapters are
+  // ready every request is answered at once with 503 and Retry-After: accepted and unanswered would hang
+  // load balancers and podcast apps that call during a deploy.
+  let handler: http.RequestListener = startingUp
+  const server = http.createServer(serverOptions(config), (req, res) => handler(req, res))
+  server.maxConnections = config.server.maxConnections
+  let isTrustedProxy: (address: string) => boolean = () => false
+  limitConnectionsPerClient(server, config.server.maxConnectionsPerClient, (address) => isTrustedProxy(address))
   server.listen(config.port, config.host)
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject)).catch((err: NodeJS.ErrnoException) => {
     throw new AppError('CONFIG_INVALID', `Cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}.`, { help: 'Choose another PORT or stop the process using it.' })
   })
   const port = (server.address() as AddressInfo).port
+  options.onListening?.(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`)
   const publicUrlGiven = Boolean(options.overrides?.publicUrl ?? (options.env ?? process.env).BRIEFCAST_PUBLIC_URL) || config.publicUrl !== `http://localhost:${config.port}`
   config = loadConfig({ ...options, overrides: { ...options.overrides, apiKey, port, ...(publicUrlGiven ? {} : { publicUrl: `http://localhost:${port}` }) } })
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'briefcast' } })
@@ -144,8 +155,12 @@ export async function startService(options: StartOptions = {}): Promise<Service>
     server.close()
     throw err
   }
-  const { handle } = createRequestHandler(deps)
-  server.on('request', handle)
+  // Before the app is built (playerRouter takes the cached bundle): see preparePlayerBundle.
+  await preparePlayerBundle({ onWarning: (m) => logger.warn(m) })
+  const { app, handle } = createRequestHandler(deps)
+  const trust = app.get('trust proxy fn') as (address: string, hop: number) => boolean
+  isTrustedProxy = (address) => trust(address, 0)
+  handler = handle
   deps.jobs.start()
   deps.renderProcess.start()
   logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir }, 'briefcast listening')
@@ -181,6 +196,21 @@ export async function startService(options: StartOptions = {}): Promise<Service>
     process.once('SIGINT', onSignal)
   }
   return { server, config, deps, url: config.publicUrl, close }
+}
+
+/** The answer to every request that arrives before the service is ready. */
+function startingUp(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const e = new AppError('SERVICE_UNAVAILABLE', 'The service is starting; retry in a moment.')
+  const body = JSON.stringify({ error: e.toJSON() })
+  res.writeHead(503, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Retry-After': '2',
+    'Cache-Control': 'no-store',
+    // The request body (if any) is not read: close rather than drain it.
+    ...(req.headers['content-length'] || req.headers['transfer-encoding'] ? { Connection: 'close' } : {}),
+  })
+  res.end(req.method === 'HEAD' ? undefined : body)
 }
 
 /** Entry point of `npm start`: print configuration problems clearly and exit 1. */

@@ -5,9 +5,10 @@
  * job ends 'failed' with the error. User-caused errors (AppError with a 4xx
  * status) fail at once: retrying cannot fix the input.
  *
- * At most `concurrency` jobs run from the background scheduler; runNow() lets
- * a reader waiting on the Listen endpoint start a queued job at once, beyond
- * that limit (a person is waiting; the background backlog is not).
+ * At most `concurrency` jobs run at once, whoever asks: a public Listen
+ * request cannot start work of its own. prioritize() lets a job someone is
+ * waiting for run next (still within the limit, and never before its retry
+ * backoff ends).
  */
 import type { Logger } from 'pino'
 import { AppError, toAppError } from '../errors.ts'
@@ -44,7 +45,6 @@ interface Running {
   job: JobRecord
   controller: AbortController
   done: Promise<void>
-  background: boolean
 }
 
 export class JobQueue {
@@ -57,6 +57,7 @@ export class JobQueue {
   #started = false
   #stopping = false
   #pumping = false
+  #peak = 0
 
   constructor(options: JobQueueOptions) {
     this.#store = options.store
@@ -104,27 +105,24 @@ export class JobQueue {
   }
 
   /**
-   * Start the subject's queued job now, regardless of concurrency and backoff
-   * (someone is waiting for it). Returns the running attempt, or undefined if
-   * there is no active job.
+   * Someone is waiting for the subject's job: run it before the others that
+   * are due, within the concurrency limit and after its backoff. Returns the
+   * active job (queued or running), or undefined if there is none.
    */
-  runNow(kind: string, subjectId: string): { job: JobRecord; done: Promise<void> } | undefined {
-    const running = this.runningFor(kind, subjectId)
-    if (running) return running
-    if (this.#stopping) return undefined
+  prioritize(kind: string, subjectId: string): JobRecord | undefined {
     const job = this.#store.jobs.findActive(kind, subjectId)
-    if (!job || job.status !== 'queued') return undefined
-    return this.#run(job, false)
+    if (!job) return undefined
+    if (job.status === 'queued' && this.#store.jobs.prioritize(kind, subjectId)) this.#wake()
+    return job
   }
 
   get runningCount(): number {
     return this.#running.size
   }
 
-  #backgroundCount(): number {
-    let n = 0
-    for (const r of this.#running.values()) if (r.background) n++
-    return n
+  /** The most jobs that ran at the same time since the queue was made. */
+  get peakRunning(): number {
+    return this.#peak
   }
 
   #wake(delay = 0): void {
@@ -141,14 +139,14 @@ export class JobQueue {
     if (this.#pumping || this.#stopping) return
     this.#pumping = true
     try {
-      const free = this.#opts.concurrency - this.#backgroundCount()
+      const free = this.#opts.concurrency - this.#running.size
       if (free > 0) {
         const due = this.#store.jobs.listRunnable(Date.now(), free + this.#running.size)
         let started = 0
         for (const job of due) {
           if (started >= free) break
           if (this.#running.has(job.id)) continue
-          if (this.#run(job, true)) started++
+          if (this.#run(job)) started++
         }
       }
       const next = this.#store.jobs.nextRunAfter()
@@ -163,7 +161,7 @@ export class JobQueue {
     }
   }
 
-  #run(queued: JobRecord, background: boolean): Running | undefined {
+  #run(queued: JobRecord): Running | undefined {
     const entry = this.#handlers.get(queued.kind)
     if (!entry) {
       this.#store.jobs.fail(queued.id, { code: 'UNEXPECTED_ERROR', message: `No handler for job kind "${queued.kind}".` })
@@ -182,8 +180,9 @@ export class JobQueue {
         this.#store.jobs.setProgress(job.id, Math.max(0, Math.min(1, fraction)))
       } catch {}
     }
-    const record: Running = { job, controller, background, done: Promise.resolve() }
+    const record: Running = { job, controller, done: Promise.resolve() }
     this.#running.set(job.id, record)
+    this.#peak = Math.max(this.#peak, this.#running.size)
     log.info('job started')
     const started = Date.now()
     record.done = (async () => {

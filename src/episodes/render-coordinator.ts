@@ -38,7 +38,10 @@ export type RenderFn = (
 
 export class Flight extends EventEmitter {
   readonly articleId: string
-  readonly revision: number
+  /** The revision being rendered; a flight readers wait on before its job starts takes the revision that job renders. */
+  revision: number
+  /** False while readers wait for the job to get its turn. */
+  started = false
   readonly pieces: Buffer[] = []
   finished = false
   error: AppError | undefined
@@ -131,15 +134,21 @@ export class RenderCoordinator {
   }
 
   /**
-   * The flight of the article's current render, starting its queued job now
-   * if needed (single flight). Undefined when there is nothing to render.
+   * The flight of the article's current render (single flight). A queued job
+   * is moved to the front of the queue, not started: listeners share the
+   * render concurrency limit and the retry backoff, and hear the article when
+   * its turn comes. Undefined when there is nothing to render.
    */
   join(articleId: string): Flight | undefined {
     const existing = this.#flights.get(articleId)
     if (existing && !existing.finished) return existing
-    const run = this.#o.jobs.runNow(RENDER_ARTICLE, articleId)
-    if (!run) return undefined
-    return this.#flights.get(articleId)
+    const job = this.#o.jobs.prioritize(RENDER_ARTICLE, articleId)
+    if (!job) return undefined
+    const running = this.#flights.get(articleId)
+    if (running && !running.finished) return running
+    const waiting = new Flight(articleId, typeof job.payload.revision === 'number' ? job.payload.revision : 0)
+    this.#flights.set(articleId, waiting)
+    return waiting
   }
 
   /** The flight currently producing pieces for an article, if any. */
@@ -170,12 +179,14 @@ export class RenderCoordinator {
     const article = store.articles.get(articleId)!
     if (typeof job.payload.revision === 'number' && job.payload.revision !== loaded.revision) return // superseded by an edit
 
-    // Synchronously, before any await: a Listen request that called runNow() finds the flight right away.
+    // Synchronously, before any await: a Listen request that joins now finds the flight right away.
     let flight = this.#flights.get(articleId)
+    if (flight && !flight.finished && !flight.started) flight.revision = loaded.revision // readers were waiting for this turn
     if (!flight || flight.finished || flight.revision !== loaded.revision) {
       flight = new Flight(articleId, loaded.revision)
       this.#flights.set(articleId, flight)
     }
+    flight.started = true
     this.rendersStarted++
     this.rendersByArticle.set(articleId, (this.rendersByArticle.get(articleId) ?? 0) + 1)
     const current = flight

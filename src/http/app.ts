@@ -7,6 +7,8 @@ import express from 'express'
 import { compressResponse, compressResponses } from './compress.ts'
 import type { AppDeps } from './deps.ts'
 import { errorHandler, notFound } from './error-handler.ts'
+import { closeAfterEarlyAnswer } from './limits.ts'
+import { setSecurityHeaders } from './security.ts'
 import { adminRouter } from './routes/admin.ts'
 import { audioFastPath, audioRouter } from './routes/audio.ts'
 import { feedRouter } from './routes/feed.ts'
@@ -25,6 +27,8 @@ export function createRequestHandler(deps: AppDeps): { app: express.Express; han
   return {
     app,
     handle: (req, res) => {
+      closeAfterEarlyAnswer(req, res)
+      setSecurityHeaders(req, res)
       // Before the fast path too: its transcripts and JSON files are compressed like any other text.
       compressResponse(req, res)
       fast(req, res, () => app(req, res))
@@ -38,6 +42,8 @@ export function createApp(deps: AppDeps): express.Express {
   // Behind a proxy the operator sets publicUrl; we never build URLs from Host headers.
   app.set('etag', false)
   app.set('query parser', 'simple')
+  // Client addresses (req.ip: the listen-event rate limit) come from X-Forwarded-For only through these proxies.
+  app.set('trust proxy', deps.config.server.trustProxy)
 
   app.use(requestLog(deps))
   app.use(compressResponses())

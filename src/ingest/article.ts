@@ -24,9 +24,20 @@ const nullableText = (max: number) =>
     .nullish()
     .transform((v) => (v ? v : null))
 
+/** The site's own id (docs/security.md): printable, at most 256 characters, no "/" (it is a URL path segment). */
+export const EXTERNAL_ID_MAX = 256
+const externalId = z
+  .string()
+  .trim()
+  .max(EXTERNAL_ID_MAX)
+  // \p{C}: control, format (bidi overrides, zero-width), surrogate, private-use and unassigned code points.
+  .regex(/^[^\p{C}/]*$/u, 'must be printable text without "/" or control characters')
+  .nullish()
+  .transform((v) => (v ? v : null))
+
 export const articleFieldsSchema = z
   .object({
-    externalId: nullableText(200),
+    externalId,
     url: z
       .url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' })
       .nullish()

@@ -13,6 +13,7 @@ import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import type { LookupFunction } from 'node:net'
+import ipaddr from 'ipaddr.js'
 import { AppError } from '../errors.ts'
 
 export interface SafeFetchOptions {
@@ -32,37 +33,46 @@ export interface FetchedPage {
   body: Buffer
 }
 
-const blocked = new net.BlockList()
-// IPv4: "this" network, private, CGNAT, loopback, link-local, IETF protocol, TEST-NETs, benchmarking, multicast, reserved, broadcast.
-for (const [net4, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blocked.addSubnet(net4, prefix, 'ipv4')
-// IPv6: unspecified, loopback, IPv4-mapped/translated (checked again as IPv4 below), discard, ULA, link-local, site-local, multicast, documentation, 6to4/Teredo.
-for (const [net6, prefix] of [
-  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 32], ['2001:db8::', 32], ['2002::', 16],
-  ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
-] as const) blocked.addSubnet(net6, prefix, 'ipv6')
-
-/** True when the address is loopback, private, link-local or otherwise not a public unicast address. */
-export function isPrivateAddress(address: string): boolean {
-  const family = net.isIP(address)
-  if (family === 4) return blocked.check(address, 'ipv4')
-  if (family === 6) {
-    const lower = address.toLowerCase()
-    // IPv4-mapped (::ffff:a.b.c.d / ::ffff:xxxx:xxxx): judge the embedded IPv4 address.
-    const mapped = /^(?:0*:)*:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower)
-    if (mapped) return isPrivateAddress(mapped[1]!)
-    const hexMapped = /^(?:0*:)*:?ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower)
-    if (hexMapped) {
-      const hi = parseInt(hexMapped[1]!, 16)
-      const lo = parseInt(hexMapped[2]!, 16)
-      return isPrivateAddress(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`)
-    }
-    return blocked.check(address, 'ipv6')
+/**
+ * IPv6 forms that carry an IPv4 address: the connection may end up at that
+ * IPv4 address (through the kernel, a NAT64 gateway or a relay), so it is the
+ * IPv4 address that is judged. IPv4-compatible ::a.b.c.d (RFC 4291 2.5.5.1),
+ * IPv4-mapped ::ffff:a.b.c.d, IPv4-translated ::ffff:0:a.b.c.d (RFC 6145),
+ * and the well-known NAT64 prefix 64:ff9b::/96 (RFC 6052) put it in the last
+ * 32 bits. 6to4 2002::/16 (RFC 3056) carries it in bits 16-47 and Teredo
+ * 2001::/32 (RFC 4380) obfuscated in the last 32 bits; both go through relays
+ * we do not control and are refused whatever they embed.
+ */
+function embeddedIPv4(v6: ipaddr.IPv6): { ipv4: ipaddr.IPv4; judgeByIPv4: boolean } | undefined {
+  const p = v6.parts
+  const last = (hi: number, lo: number) => new ipaddr.IPv4([hi >> 8, hi & 255, lo >> 8, lo & 255])
+  const range = v6.range()
+  if (range === 'ipv4Mapped' || range === 'rfc6145') return { ipv4: last(p[6]!, p[7]!), judgeByIPv4: true }
+  // ::a.b.c.d (but not :: or ::1, which are the unspecified and loopback addresses).
+  if (p.slice(0, 6).every((x) => x === 0) && (p[6] !== 0 || p[7]! > 1)) return { ipv4: last(p[6]!, p[7]!), judgeByIPv4: true }
+  if (range === 'rfc6052') {
+    // 64:ff9b::/96 only; the local-use prefix 64:ff9b:1::/48 (RFC 8215) leads into a private network.
+    const wellKnown = p[0] === 0x64 && p[1] === 0xff9b && p.slice(2, 6).every((x) => x === 0)
+    return { ipv4: last(p[6]!, p[7]!), judgeByIPv4: wellKnown }
   }
-  return true
+  if (range === '6to4') return { ipv4: last(p[1]!, p[2]!), judgeByIPv4: false }
+  if (range === 'teredo') return { ipv4: last(~p[6]! & 0xffff, ~p[7]! & 0xffff), judgeByIPv4: false }
+  return undefined
+}
+
+/**
+ * True when the address is not a public unicast address (loopback, private,
+ * link-local, documentation, reserved, multicast ...), classified by ipaddr.js;
+ * IPv6 addresses that embed an IPv4 address are judged by it (see embeddedIPv4).
+ */
+export function isPrivateAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return true
+  const parsed = ipaddr.parse(address)
+  if (parsed.kind() === 'ipv4') return parsed.range() !== 'unicast'
+  const v6 = parsed as ipaddr.IPv6
+  const embedded = embeddedIPv4(v6)
+  if (embedded) return !embedded.judgeByIPv4 || embedded.ipv4.range() !== 'unicast'
+  return v6.range() !== 'unicast'
 }
 
 function allowlisted(host: string, address: string | undefined, allowlist: readonly string[]): boolean {
@@ -132,7 +142,11 @@ export async function safeFetch(rawUrl: string, options: SafeFetchOptions): Prom
       const location = res.headers.location
       if (!location) throw new AppError('FETCH_FAILED', `${url.href} redirected without a Location header.`)
       if (hop >= maxRedirects) throw new AppError('FETCH_FAILED', `Too many redirects fetching ${rawUrl}.`)
-      url = new URL(location, url)
+      try {
+        url = new URL(location, url)
+      } catch {
+        throw new AppError('FETCH_FAILED', `${url.href} redirected to "${location.slice(0, 200)}", which is not a valid URL.`)
+      }
       continue
     }
     if (res.status < 200 || res.status >= 300) {

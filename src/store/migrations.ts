@@ -140,6 +140,11 @@ export const migrations: Migration[] = [
       CREATE UNIQUE INDEX briefings_scheduled_day ON briefings (day) WHERE origin = 'schedule';
     `,
   },
+  {
+    // Hardening: a job someone is waiting for (a Listen request) runs next, within the concurrency limit and its backoff.
+    id: 'hardening-001-job-priority',
+    up: `ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;`,
+  },
 ]
 
 /** Apply pending migrations in order; each in its own transaction. Returns the ids applied. */

@@ -121,7 +121,8 @@ function articleRepository(db: Database.Database): ArticleRepository {
   const updateStmt = db.prepare(`UPDATE articles SET external_id = @externalId, url = @url, title = @title, author = @author,
       published_at = @publishedAt, language = @language, voice = @voice, profile_id = @profileId, source = @source,
       source_format = @sourceFormat, content_hash = @contentHash, script_json = @scriptJson, excerpt = @excerpt,
-      revision = revision + 1, status = 'queued', progress = 0, error_json = NULL, updated_at = @now WHERE id = @id`)
+      revision = revision + 1, status = 'queued', progress = 0, error_json = NULL, updated_at = @now
+    WHERE id = @id AND (@expectedRevision IS NULL OR revision = @expectedRevision)`)
   const setStatusStmt = db.prepare(`UPDATE articles SET status = @status, progress = COALESCE(@progress, progress),
       error_json = CASE WHEN @setError THEN @errorJson ELSE error_json END, updated_at = @now WHERE id = @id`)
   const setProgressStmt = db.prepare('UPDATE articles SET progress = ? WHERE id = ?')
@@ -142,8 +143,8 @@ function articleRepository(db: Database.Database): ArticleRepository {
       }
       return toArticle(getStmt.get(a.id) as Row)
     },
-    update(id, a) {
-      const params = { ...a, id, scriptJson: JSON.stringify(a.script), source: Buffer.from(a.source), now: now() }
+    update(id, a, expectedRevision) {
+      const params = { ...a, id, expectedRevision: expectedRevision ?? null, scriptJson: JSON.stringify(a.script), source: Buffer.from(a.source), now: now() }
       delete (params as Partial<typeof params>).script
       let changes = 0
       try {
@@ -151,7 +152,13 @@ function articleRepository(db: Database.Database): ArticleRepository {
       } catch (err) {
         uniqueViolation(err, a.externalId)
       }
-      if (changes === 0) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
+      if (changes === 0) {
+        const r = getStmt.get(id) as Row | undefined
+        if (!r) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
+        throw new AppError('PRECONDITION_FAILED', `Article "${id}" was edited meanwhile (revision ${String(r.revision)}, not ${expectedRevision}).`, {
+          details: { revision: r.revision },
+        })
+      }
       return toArticle(getStmt.get(id) as Row)
     },
     get(id) {
@@ -297,7 +304,8 @@ function jobRepository(db: Database.Database): JobRepository {
   const insertStmt = db.prepare(`INSERT INTO jobs (kind, subject_id, payload_json, status, attempts, max_attempts, run_after, created_at, updated_at)
     VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?)`)
   const getStmt = db.prepare('SELECT * FROM jobs WHERE id = ?')
-  const runnable = db.prepare(`SELECT * FROM jobs WHERE status = 'queued' AND run_after <= ? ORDER BY run_after, id LIMIT ?`)
+  const runnable = db.prepare(`SELECT * FROM jobs WHERE status = 'queued' AND run_after <= ? ORDER BY priority DESC, run_after, id LIMIT ?`)
+  const prioritizeStmt = db.prepare(`UPDATE jobs SET priority = 1, updated_at = ? WHERE kind = ? AND subject_id = ? AND status = 'queued'`)
   const active = db.prepare(`SELECT * FROM jobs WHERE kind = ? AND subject_id = ? AND status IN ('queued','running') ORDER BY id DESC LIMIT 1`)
   const claimStmt = db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, updated_at = ?
     WHERE id = ? AND status = 'queued'`)
@@ -327,6 +335,9 @@ function jobRepository(db: Database.Database): JobRepository {
     findActive(kind, subjectId) {
       const r = active.get(kind, subjectId) as Row | undefined
       return r ? toJob(r) : undefined
+    },
+    prioritize(kind, subjectId) {
+      return prioritizeStmt.run(now(), kind, subjectId).changes > 0
     },
     claim(id) {
       const t = now()

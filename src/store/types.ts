@@ -69,8 +69,11 @@ export interface ArticlePage {
 
 export interface ArticleRepository {
   insert(article: NewArticle): ArticleRecord
-  /** Replaces content and metadata, bumps the revision, status back to queued (episode kept). */
-  update(id: string, article: ArticleUpdate): ArticleRecord
+  /**
+   * Replaces content and metadata, bumps the revision, status back to queued (episode kept).
+   * With `expectedRevision`, only if the stored revision is still that one: otherwise PRECONDITION_FAILED and nothing is written.
+   */
+  update(id: string, article: ArticleUpdate, expectedRevision?: number): ArticleRecord
   get(id: string): ArticleRecord | undefined
   getByExternalId(externalId: string): ArticleRecord | undefined
   /** Newest first. */
@@ -143,10 +146,12 @@ export interface JobRecord {
 export interface JobRepository {
   enqueue(job: { kind: string; subjectId: string; payload?: Record<string, unknown>; maxAttempts: number; runAfter?: number }): JobRecord
   get(id: number): JobRecord | undefined
-  /** Queued jobs due at `now`, oldest first. */
+  /** Queued jobs due at `now`: prioritized ones first, then oldest first. */
   listRunnable(now: number, limit: number): JobRecord[]
   /** The queued or running job for a subject, if any. */
   findActive(kind: string, subjectId: string): JobRecord | undefined
+  /** Let the subject's queued job run before others that are due (it still waits for its run_after). True if one was queued. */
+  prioritize(kind: string, subjectId: string): boolean
   /** Atomically queued -> running, attempts + 1. False when someone else claimed it. */
   claim(id: number): JobRecord | undefined
   setProgress(id: number, progress: number): void

@@ -7,8 +7,13 @@ describe('isPrivateAddress', () => {
   it.each([
     '127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255',
     '::1', '::', 'fe80::1', 'fc00::1', 'fd12:3456::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', 'ff02::1', 'not-an-ip',
+    // IPv6 forms that embed an IPv4 address: IPv4-compatible, IPv4-translated (RFC 6145), NAT64 (RFC 6052, RFC 8215), 6to4, Teredo.
+    '::127.0.0.1', '::7f00:1', '::10.0.0.1', '::ffff:0:127.0.0.1', '::ffff:0:a00:1', '64:ff9b::127.0.0.1', '64:ff9b::a9fe:a9fe', '64:ff9b:1::1.2.3.4',
+    '2002:7f00:1::1', '2002:808:808::1', '2001:0:4136:e378:8000:63bf:80ff:fffe', '2001::1',
+    // documentation, benchmarking, TEST-NETs, reserved, 6bone/discard
+    '192.0.2.1', '198.18.0.1', '198.51.100.7', '203.0.113.9', '240.0.0.1', '2001:db8::1', '100::1',
   ])('%s is private', (a) => expect(isPrivateAddress(a)).toBe(true))
-  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '93.184.216.34', '2606:4700:4700::1111', '::ffff:8.8.8.8'])('%s is public', (a) =>
+  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '93.184.216.34', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::8.8.8.8'])('%s is public', (a) =>
     expect(isPrivateAddress(a)).toBe(false),
   )
 })
@@ -46,6 +51,11 @@ describe('safeFetch', () => {
         res.setHeader('location', '/loop')
         return res.end()
       }
+      if (req.url === '/bad-location') {
+        res.statusCode = 302
+        res.setHeader('location', 'http://[zz')
+        return res.end()
+      }
       if (req.url === '/ftp') {
         res.statusCode = 301
         res.setHeader('location', 'ftp://example.com/file')
@@ -79,6 +89,13 @@ describe('safeFetch', () => {
   it('stops redirect loops and non-http redirects', async () => {
     await expect(safeFetch(`${base}/loop`, opts)).rejects.toMatchObject({ code: 'FETCH_FAILED' })
     await expect(safeFetch(`${base}/ftp`, opts)).rejects.toMatchObject({ code: 'URL_NOT_ALLOWED' })
+  })
+  it('answers a redirect to an unparsable Location with FETCH_FAILED', async () => {
+    await expect(safeFetch(`${base}/bad-location`, opts)).rejects.toMatchObject({ code: 'FETCH_FAILED' })
+  })
+  it('refuses IPv6 literals that embed a private IPv4 address before connecting', async () => {
+    for (const host of ['[::127.0.0.1]', '[::ffff:0:127.0.0.1]', '[64:ff9b::7f00:1]', '[2002:7f00:1::1]'])
+      await expect(safeFetch(`http://${host}:${new URL(base).port}/`, { ...opts, allowlist: [] })).rejects.toMatchObject({ code: 'URL_NOT_ALLOWED' })
   })
   it('rejects private hosts and bad URLs without an allowlist', async () => {
     await expect(safeFetch(`${base}/`, { ...opts, allowlist: [] })).rejects.toMatchObject({ code: 'URL_NOT_ALLOWED' })

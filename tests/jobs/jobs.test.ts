@@ -85,14 +85,16 @@ describe('JobQueue', () => {
     expect(calls).toBe(1)
   })
 
-  it('runs at most `concurrency` background jobs; runNow starts one beyond the limit', async () => {
+  it('runs at most `concurrency` jobs; a prioritized job runs next, never beyond the limit', async () => {
     const { store, queue } = setup({ concurrency: 2 })
     let running = 0
     let peak = 0
+    const order: string[] = []
     const releases: (() => void)[] = []
-    queue.register('slow', async () => {
+    queue.register('slow', async ({ job }) => {
       running++
       peak = Math.max(peak, running)
+      order.push(job.subjectId)
       await new Promise<void>((r) => releases.push(r))
       running--
     })
@@ -101,16 +103,32 @@ describe('JobQueue', () => {
     await until(() => running === 2)
     await new Promise((r) => setTimeout(r, 150))
     expect(running).toBe(2)
-    // A reader is waiting for s4: it starts now.
-    const now = queue.runNow('slow', 's4')
-    expect(now).toBeDefined()
-    await until(() => running === 3)
-    expect(queue.runNow('slow', 's4')!.job.id).toBe(now!.job.id) // single flight
+    // A reader is waiting for s4: it goes to the front of the queue, but does not start beyond the limit.
+    expect(queue.prioritize('slow', 's4')).toMatchObject({ subjectId: 's4', status: 'queued' })
+    await new Promise((r) => setTimeout(r, 150))
+    expect(running).toBe(2)
     while (jobs.some((j) => statusOf(store, j.id) !== 'done')) {
-      releases.splice(0).forEach((r) => r())
+      releases.splice(0, 1).forEach((r) => r())
       await new Promise((r) => setTimeout(r, 20))
     }
-    expect(peak).toBe(3)
+    expect(peak).toBe(2)
+    expect(queue.peakRunning).toBe(2)
+    expect(order.slice(0, 3)).toEqual(['s0', 's1', 's4'])
+  })
+
+  it('a prioritized job keeps its retry backoff', async () => {
+    const { store, queue } = setup({ concurrency: 1, retryBaseMs: 1500 })
+    const starts: number[] = []
+    queue.register('flaky', async () => {
+      starts.push(Date.now())
+      if (starts.length === 1) throw new Error('transient')
+    })
+    queue.start()
+    const job = queue.enqueue('flaky', 'f')
+    await until(() => starts.length === 1 && statusOf(store, job.id) === 'queued')
+    queue.prioritize('flaky', 'f')
+    await until(() => statusOf(store, job.id) === 'done', 10_000)
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(1400)
   })
 
   it('a newer job for the same subject supersedes (aborts) the running one', async () => {

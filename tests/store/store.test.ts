@@ -88,6 +88,10 @@ describe('store', () => {
     expect(up.status).toBe('queued')
     expect(store.articles.getScript('a1')!.revision).toBe(2)
     expect(() => store.articles.update('zz', article('zz'))).toThrow(/No article/)
+    // A write based on an older revision changes nothing.
+    expect(() => store.articles.update('a1', { ...article('a1'), title: 'Stale' }, 1)).toThrow(expect.objectContaining({ code: 'PRECONDITION_FAILED' }))
+    expect(store.articles.get('a1')!.title).toBe('New title')
+    expect(store.articles.update('a1', { ...article('a1'), title: 'Current' }, 2).revision).toBe(3)
     const page = store.articles.list({ limit: 1, offset: 0 })
     expect(page.total).toBe(2)
     expect(page.items).toHaveLength(1)

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import zlib from 'node:zlib'
-import { stop as stopEsbuild, transformSync } from 'esbuild'
+import { stop as stopEsbuild, transform, transformSync } from 'esbuild'
 
 export interface PlayerBundle {
   /** Minified JavaScript (UTF-8). */
@@ -22,6 +22,30 @@ export const PLAYER_SOURCE_PATH = fileURLToPath(new URL('./player.js', import.me
 
 let cached: PlayerBundle | undefined
 
+const MINIFY = { minify: true, target: 'es2019', legalComments: 'none', charset: 'utf8' } as const
+
+/**
+ * Build the bundle with esbuild's async API and wait for its service process
+ * to exit. The service calls this at start-up: transformSync runs esbuild from
+ * a worker thread, and the `esbuild --service` child it spawns is never reaped
+ * once that worker is stopped (a <defunct> process per service).
+ */
+export async function preparePlayerBundle(options: { onWarning?: (message: string) => void } = {}): Promise<PlayerBundle> {
+  if (cached) return cached
+  const source = readFileSync(PLAYER_SOURCE_PATH, 'utf8')
+  let js = source
+  try {
+    js = (await transform(source, MINIFY)).code
+  } catch (err) {
+    options.onWarning?.(`player.js not minified (esbuild failed: ${(err as Error).message}); serving the source`)
+  } finally {
+    // Resolves once the child has exited (and been waited for by this thread's event loop).
+    await stopEsbuild()
+  }
+  cached ??= finish(js)
+  return cached
+}
+
 /**
  * Build (or return the cached) bundle. If esbuild is unavailable the readable
  * source is served instead: bigger, but the player still works.
@@ -32,16 +56,21 @@ export function playerBundle(options: { onWarning?: (message: string) => void } 
   let js = source
   try {
     // es2019: Safari 13 / older Android WebViews still parse it (no ?. or ?? in the output).
-    js = transformSync(source, { minify: true, target: 'es2019', legalComments: 'none', charset: 'utf8' }).code
+    js = transformSync(source, MINIFY).code
   } catch (err) {
     options.onWarning?.(`player.js not minified (esbuild failed: ${(err as Error).message}); serving the source`)
   } finally {
     // esbuild keeps a worker thread and an `esbuild --service` process (~45 MB) for later calls;
     // there are none: the bundle is made once per process.
-    stopEsbuild()
+    void stopEsbuild()
   }
+  cached = finish(js)
+  return cached
+}
+
+function finish(js: string): PlayerBundle {
   const code = Buffer.from(js, 'utf8')
-  cached = {
+  return {
     code,
     gzip: zlib.gzipSync(code, { level: 9 }),
     brotli: zlib.brotliCompressSync(code, {
@@ -49,5 +78,4 @@ export function playerBundle(options: { onWarning?: (message: string) => void } 
     }),
     hash: createHash('sha256').update(code).digest('hex').slice(0, 16),
   }
-  return cached
 }

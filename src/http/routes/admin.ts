@@ -6,6 +6,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import express from 'express'
+import contentType from 'content-type'
 import multer from 'multer'
 import { AppError } from '../../errors.ts'
 import { removeEpisodeFiles } from '../../episodes/render-coordinator.ts'
@@ -13,7 +14,9 @@ import { inspectImage } from '../../ingest/image.ts'
 import { newArticleId, parseArticleFields, prepareArticle, type ArticleFields, type UploadedFile } from '../../ingest/article.ts'
 import { Scripter } from '../../ingest/scripter.ts'
 import type { ArticleRecord, ArticleStatus, AssetRecord } from '../../store/types.ts'
-import { tempPathFor, writeFileAtomic } from '../../util/files.ts'
+import { tempPathFor } from '../../util/files.ts'
+import { KeyedLock } from '../../util/keyed-lock.ts'
+import { articleEtag, checkIfMatch, ifMatchTags } from '../conditional.ts'
 import type { AppDeps } from '../deps.ts'
 import { embedSnippets } from '../player/snippet.ts'
 import { forgetFile } from '../serve-file.ts'
@@ -31,6 +34,41 @@ export function requireApiKey(deps: AppDeps): express.RequestHandler {
     if (!expected || !timingSafeEqual(given, expected)) return next(new AppError('UNAUTHORIZED', 'Wrong API key.'))
     next()
   }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** body-parser's verify hook: the raw bytes must be UTF-8. */
+function requireUtf8(_req: unknown, _res: unknown, buf: Buffer): void {
+  try {
+    utf8.decode(buf)
+  } catch {
+    throw new AppError('INVALID_ENCODING', 'The JSON body is not valid UTF-8 (it looks like Latin-1 or another legacy encoding).')
+  }
+}
+
+/** The media type of the Content-Type header, lowercase, without parameters ('' if absent or malformed). */
+function mediaType(req: express.Request): string {
+  try {
+    return contentType.parse(req.get('content-type') ?? '').type
+  } catch {
+    return ''
+  }
+}
+
+/** multer (busboy) throws on a multipart type without a boundary; say what to change instead. False when it answered. */
+function multipartBoundary(req: express.Request, next: express.NextFunction): boolean {
+  let boundary: string | undefined
+  try {
+    boundary = contentType.parse(req.get('content-type') ?? '').parameters.boundary
+  } catch {}
+  if (boundary) return true
+  next(
+    new AppError('VALIDATION_FAILED', 'The multipart/form-data Content-Type has no boundary parameter.', {
+      help: 'Let your HTTP client build the body and its header (e.g. curl -F file=@story.md); do not set Content-Type by hand.',
+    }),
+  )
+  return false
 }
 
 export function articleJson(deps: AppDeps, a: ArticleRecord) {
@@ -71,12 +109,14 @@ export function adminRouter(deps: AppDeps): express.Router {
   const router = express.Router()
   const { config, store } = deps
   const scripter = new Scripter()
+  const edits = new KeyedLock()
   const cacheDir = path.resolve(config.cacheDir)
 
   router.use(requireApiKey(deps))
 
   // JSON bodies may carry a whole article; allow the article limit plus room for the other fields.
-  const json = express.json({ limit: config.uploads.maxArticleBytes + 64 * 1024, strict: true })
+  // JSON is UTF-8 (RFC 8259 8.1): other bytes are refused, not decoded into replacement characters.
+  const json = express.json({ limit: config.uploads.maxArticleBytes + 64 * 1024, strict: true, verify: requireUtf8 })
   const articleUpload = multer({
     storage: multer.memoryStorage(),
     limits: { fileSize: config.uploads.maxArticleBytes, files: 1, fields: 20, fieldSize: config.uploads.maxArticleBytes, parts: 30 },
@@ -89,7 +129,10 @@ export function adminRouter(deps: AppDeps): express.Router {
   /** JSON or multipart only; anything else is 415 with a message naming what to send. */
   const articleBody: express.RequestHandler = (req, res, next) => {
     if (req.is('application/json')) return json(req, res, next)
-    if (req.is('multipart/form-data')) return articleUpload(req, res, next)
+    if (req.is('multipart/form-data')) return multipartBoundary(req, next) && articleUpload(req, res, next)
+    // A JSON or multipart type without any body (no Content-Length, no Transfer-Encoding): req.is() is null then.
+    if (['application/json', 'multipart/form-data'].includes(mediaType(req)))
+      return next(new AppError('EMPTY_INPUT', `The request has a Content-Type of ${req.get('content-type')} but no body.`))
     next(
       new AppError('UNSUPPORTED_MEDIA_TYPE', `Send the article as application/json or multipart/form-data, not ${req.get('content-type') ?? 'an empty body'}.`),
     )
@@ -106,15 +149,18 @@ export function adminRouter(deps: AppDeps): express.Router {
   router.post('/articles', articleBody, async (req, res) => {
     const { fields, file } = readArticleRequest(req)
     if (fields.externalId) {
-      const existing = store.articles.getByExternalId(fields.externalId)
+      // Equal to another article's id, it would shadow that article wherever an id or an externalId is accepted.
+      const existing = store.articles.getByExternalId(fields.externalId) ?? store.articles.get(fields.externalId)
       if (existing)
-        throw new AppError('CONFLICT', `An article with externalId "${fields.externalId}" already exists (id ${existing.id}).`, {
+        throw new AppError('CONFLICT', existing.id === fields.externalId ? `externalId "${fields.externalId}" is another article's id.` : `An article with externalId "${fields.externalId}" already exists (id ${existing.id}).`, {
           help: `Edit it with PUT /api/articles/${existing.id}.`,
           details: { id: existing.id },
         })
     }
     const prepared = await prepareArticle(fields, file, { config, speech: deps.speech, scripter })
-    const id = newArticleId()
+    let id = newArticleId()
+    // Nor may a new id equal an existing externalId (72 random bits: this loop runs once).
+    while (store.articles.getByExternalId(id)) id = newArticleId()
     // The row and its render job are written together: a crash cannot leave an article without a job.
     const article = store.db.transaction(() => {
       const a = store.articles.insert({ id, ...prepared })
@@ -122,7 +168,8 @@ export function adminRouter(deps: AppDeps): express.Router {
       return a
     })()
     deps.logger.info({ article: id, externalId: article.externalId, segments: prepared.script.segments.length }, 'article ingested')
-    res.status(201).location(`/api/articles/${id}`).json(articleJson(deps, store.articles.get(id)!))
+    res.status(201).location(`/api/articles/${id}`).setHeader('ETag', articleEtag(article))
+    res.json(articleJson(deps, store.articles.get(id)!))
   })
 
   router.get('/articles', (req, res) => {
@@ -163,48 +210,76 @@ export function adminRouter(deps: AppDeps): express.Router {
     }
     const job = store.jobs.findActive('render-article', a.id)
     res.setHeader('Cache-Control', 'no-store')
+    res.setHeader('ETag', articleEtag(a))
     res.json({ ...body, segments, job: job ? { id: job.id, status: job.status, attempts: job.attempts, maxAttempts: job.maxAttempts, runAfter: new Date(job.runAfter).toISOString(), error: job.error } : null })
   })
 
+  /**
+   * An edit may send only what changed: absent fields keep their stored values, the content too.
+   * Edits of one article run one at a time (the merge reads the latest stored state, then the
+   * conversion is awaited), and the write checks the revision the merge was based on, so no
+   * edit overwrites a field it did not send. With If-Match, a stale revision is 412 instead.
+   */
   router.put('/articles/:id', articleBody, async (req, res) => {
-    const current = loadArticle(String(req.params.id))
+    const ifMatch = ifMatchTags(req)
+    const target = loadArticle(String(req.params.id))
     const { fields, file, raw } = readArticleRequest(req)
-    // An edit may send only what changed: absent fields keep their values; the content too.
-    const merged: ArticleFields = {
-      ...fields,
-      externalId: 'externalId' in raw ? fields.externalId : current.externalId,
-      url: 'url' in raw ? fields.url : current.url,
-      title: 'title' in raw ? fields.title : current.title,
-      author: 'author' in raw ? fields.author : current.author,
-      publishedAt: 'publishedAt' in raw ? fields.publishedAt : current.publishedAt,
-      language: 'language' in raw ? fields.language : current.language,
-      voice: 'voice' in raw ? fields.voice : current.voice,
-    }
-    let upload = file
-    const hasBody = file || fields.html !== undefined || fields.markdown !== undefined || fields.text !== undefined
-    if (!hasBody && !('url' in raw && fields.url)) {
-      const source = store.articles.getSource(current.id)!
-      const format = source.format ?? 'text'
-      const ext = { html: '.html', markdown: '.md', text: '.txt', json: '.json' }[format]
-      upload = { buffer: source.source, originalname: `stored${ext}`, mimetype: 'application/octet-stream' }
-    }
-    if (merged.externalId && merged.externalId !== current.externalId) {
-      const other = store.articles.getByExternalId(merged.externalId)
-      if (other && other.id !== current.id) throw new AppError('CONFLICT', `externalId "${merged.externalId}" belongs to article ${other.id}.`, { details: { id: other.id } })
-    }
-    const prepared = await prepareArticle(merged, upload, { config, speech: deps.speech, scripter })
-    const updated = store.db.transaction(() => {
-      const a = store.articles.update(current.id, prepared)
-      deps.renders.enqueue(a)
-      return a
-    })()
+    const updated = await edits.run(target.id, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const current = store.articles.get(target.id)
+        if (!current) throw new AppError('ARTICLE_NOT_FOUND', `Article "${target.id}" was deleted meanwhile.`)
+        checkIfMatch(ifMatch, articleEtag(current), `Article "${current.id}"`)
+        const merged: ArticleFields = {
+          ...fields,
+          externalId: 'externalId' in raw ? fields.externalId : current.externalId,
+          url: 'url' in raw ? fields.url : current.url,
+          title: 'title' in raw ? fields.title : current.title,
+          author: 'author' in raw ? fields.author : current.author,
+          publishedAt: 'publishedAt' in raw ? fields.publishedAt : current.publishedAt,
+          language: 'language' in raw ? fields.language : current.language,
+          voice: 'voice' in raw ? fields.voice : current.voice,
+        }
+        let upload = file
+        const hasBody = file || fields.html !== undefined || fields.markdown !== undefined || fields.text !== undefined
+        if (!hasBody && !('url' in raw && fields.url)) {
+          const source = store.articles.getSource(current.id)!
+          const format = source.format ?? 'text'
+          const ext = { html: '.html', markdown: '.md', text: '.txt', json: '.json' }[format]
+          upload = { buffer: source.source, originalname: `stored${ext}`, mimetype: 'application/octet-stream' }
+        }
+        if (merged.externalId && merged.externalId !== current.externalId) {
+          const other = store.articles.getByExternalId(merged.externalId) ?? store.articles.get(merged.externalId)
+          if (other && other.id !== current.id) throw new AppError('CONFLICT', `externalId "${merged.externalId}" belongs to article ${other.id}.`, { details: { id: other.id } })
+        }
+        const prepared = await prepareArticle(merged, upload, { config, speech: deps.speech, scripter })
+        try {
+          return store.db.transaction(() => {
+            const a = store.articles.update(current.id, prepared, current.revision)
+            deps.renders.enqueue(a)
+            return a
+          })()
+        } catch (err) {
+          // Another process wrote this article meanwhile: merge again with its state (unless the client named a revision).
+          if (err instanceof AppError && err.code === 'PRECONDITION_FAILED' && !ifMatch && attempt < 5) continue
+          throw err
+        }
+      }
+    })
     deps.logger.info({ article: updated.id, revision: updated.revision }, 'article edited')
+    res.setHeader('ETag', articleEtag(updated))
     res.json(articleJson(deps, updated))
   })
 
   router.delete('/articles/:id', async (req, res) => {
-    const a = loadArticle(req.params.id)
-    deps.renders.cancel(a.id)
+    const ifMatch = ifMatchTags(req)
+    const target = loadArticle(req.params.id)
+    const a = await edits.run(target.id, async () => {
+      const current = store.articles.get(target.id)
+      if (!current) throw new AppError('ARTICLE_NOT_FOUND', `Article "${target.id}" was deleted meanwhile.`)
+      checkIfMatch(ifMatch, articleEtag(current), `Article "${current.id}"`)
+      deps.renders.cancel(current.id)
+      return current
+    })
     const episodes = store.episodes.listForArticle(a.id)
     store.db.transaction(() => {
       for (const ep of episodes) store.episodes.delete(ep.id)
@@ -234,7 +309,7 @@ export function adminRouter(deps: AppDeps): express.Router {
   router.post('/assets', (req, res, next) => {
     if (!req.is('multipart/form-data'))
       return next(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Upload assets as multipart/form-data with a "file" field and a "kind" field (jingle or cover).'))
-    assetUpload(req, res, next)
+    if (multipartBoundary(req, next)) assetUpload(req, res, next)
   }, async (req, res) => {
     const kind = (req.body as Record<string, unknown> | undefined)?.kind
     if (kind !== 'jingle' && kind !== 'cover') throw new AppError('VALIDATION_FAILED', 'kind must be "jingle" or "cover".', { details: { field: 'kind' } })
@@ -246,7 +321,19 @@ export function adminRouter(deps: AppDeps): express.Router {
     if (kind === 'cover') {
       const img = inspectImage(file.buffer)
       const rel = path.join('assets', `${id}.${img.type === 'jpeg' ? 'jpg' : 'png'}`)
-      await writeFileAtomic(path.join(cacheDir, rel), file.buffer)
+      const target = path.join(cacheDir, rel)
+      const tmp = tempPathFor(target)
+      await fs.mkdir(path.dirname(target), { recursive: true })
+      try {
+        // The header says JPEG or PNG; only a full decode shows the rest is an image (podcast apps would choke on it).
+        await fs.writeFile(tmp, file.buffer)
+        await deps.ffmpeg.checkImage(tmp).catch((err: unknown) => {
+          throw new AppError('INVALID_IMAGE', `"${file.originalname}" has a ${img.type.toUpperCase()} header but cannot be decoded as an image.`, { cause: err })
+        })
+        await fs.rename(tmp, target)
+      } finally {
+        await fs.rm(tmp, { force: true })
+      }
       record = { id, kind, file: rel, originalName: file.originalname || null, mimeType: img.mimeType, bytes: file.size, durationMs: null, width: img.width, height: img.height, createdAt: new Date().toISOString() }
     } else {
       // Probe a temp copy with ffprobe; only a readable audio file is renamed into place.

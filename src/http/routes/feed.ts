@@ -23,6 +23,7 @@ import { articleFeedItem, BriefingService, briefingUrls } from '../../feed/brief
 import type { EpisodeRecord } from '../../store/types.ts'
 import { sha256 } from '../../util/files.ts'
 import { EncodedBody } from '../compress.ts'
+import { briefingEtag, checkIfMatch, ifMatchTags } from '../conditional.ts'
 import type { AppDeps } from '../deps.ts'
 import { serveFile } from '../serve-file.ts'
 import { requireApiKey } from './admin.ts'
@@ -266,13 +267,21 @@ export function feedRouter(deps: AppDeps): express.Router {
   admin.get('/:id', (req, res) => {
     const b = service.repo.get(req.params.id)
     if (!b) throw new AppError('NOT_FOUND', `No briefing with id "${req.params.id}".`)
+    res.setHeader('ETag', briefingEtag(b))
     res.json(briefingJson(deps, b, service.withEpisode(b).episode))
   })
+  // If-Match is checked synchronously right before the change: nothing can slip in between.
+  const ifMatches = (req: express.Request) => {
+    const b = service.repo.get(req.params.id as string)
+    if (b) checkIfMatch(ifMatchTags(req), briefingEtag(b), `Briefing "${b.id}"`)
+  }
   admin.post('/:id/render', (req, res) => {
+    ifMatches(req)
     const b = service.rerender(req.params.id)
     res.status(202).json(briefingJson(deps, b, service.withEpisode(b).episode))
   })
   admin.delete('/:id', async (req, res) => {
+    ifMatches(req)
     if (!(await service.delete(req.params.id))) throw new AppError('NOT_FOUND', `No briefing with id "${req.params.id}".`)
     res.status(204).end()
   })

@@ -15,7 +15,7 @@ export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 }
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; media-src 'self' blob: data: *; img-src 'self' data:; frame-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'"
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; media-src 'self' blob: data: *; img-src 'self' data:; frame-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 const formatDuration = (ms: number | null | undefined) => {
   if (!ms) return ''
@@ -29,7 +29,7 @@ function row(deps: AppDeps, a: ArticleRecord, listens?: ListenCounts): string {
   const listen = deps.urls.listen(a.id)
   return `<tr>
   <td><strong>${escapeHtml(a.title)}</strong><br><small>${escapeHtml(a.id)}${a.externalId ? ` · ${escapeHtml(a.externalId)}` : ''}${a.author ? ` · ${escapeHtml(a.author)}` : ''}</small></td>
-  <td><span class="status status-${escapeHtml(a.status)}" data-info="${escapeHtml(deps.urls.info(a.id))}">${escapeHtml(status)}</span>${a.status === 'failed' && a.error ? `<br><small>${escapeHtml(a.error.message)}</small>` : ''}</td>
+  <td><span class="status status-${escapeHtml(a.status)}" data-info="${escapeHtml(deps.urls.info(a.id))}">${escapeHtml(status)}</span>${a.status === 'failed' && a.error ? `<br><small>${escapeHtml(a.error.code)}</small>` : ''}</td>
   <td>${escapeHtml(formatDuration(ep?.durationMs))}</td>
   <td>${listens ? `${listens.starts}<br><small>${listens.p100} finished</small>` : '0'}</td>
   <td><button type="button" class="listen" data-src="${escapeHtml(listen)}" aria-label="Listen to ${escapeHtml(a.title)}">▶ Listen</button>

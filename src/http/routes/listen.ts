@@ -53,8 +53,16 @@ export function articleInfo(deps: AppDeps, a: ArticleRecord, ep?: EpisodeRecord)
     chaptersUrl: episode ? urls.chapters(episode) : null,
     timingsUrl: episode ? urls.timings(episode) : null,
     embedUrl: urls.embed(a.id),
-    error: a.status === 'failed' ? a.error : null,
+    error: a.status === 'failed' && a.error ? publicError(a.error) : null,
   }
+}
+
+/**
+ * A failed render as the public sees it: the code and a plain message. The stored message may name
+ * settings, paths or engine output; it is for the logs and the admin API (GET /api/articles/:id).
+ */
+export function publicError(error: { code: string }): { code: string; message: string } {
+  return { code: error.code, message: 'The audio for this article could not be made; the site has been told.' }
 }
 
 export function listenRouter(deps: AppDeps): express.Router {
@@ -103,10 +111,10 @@ export function listenRouter(deps: AppDeps): express.Router {
       return
     }
     if (a.status === 'failed') {
-      throw new AppError('EPISODE_NOT_READY', `Rendering "${a.title}" failed: ${a.error?.message ?? 'unknown error'}.`, {
+      throw new AppError('EPISODE_NOT_READY', `The audio for "${a.title}" could not be made.`, {
         status: 503,
-        help: 'Fix the article (PUT /api/articles/:id) to render it again.',
-        details: { error: a.error },
+        help: 'Fix the article (PUT /api/articles/:id) to render it again; GET /api/articles/:id has the error.',
+        details: { error: a.error ? publicError(a.error) : null },
       })
     }
     let flight = deps.renders.join(a.id)
@@ -149,7 +157,8 @@ export function listenRouter(deps: AppDeps): express.Router {
         res.destroy()
         return
       }
-      throw new AppError('EPISODE_NOT_READY', `Rendering "${a.title}" failed: ${e.message}`, { status: 503, details: { error: { code: e.code, message: e.message } } })
+      deps.logger.warn({ article: a.id, code: e.code, message: e.message }, 'render failed while a listener waited')
+      throw new AppError('EPISODE_NOT_READY', `The audio for "${a.title}" could not be made.`, { status: 503, details: { error: publicError(e) } })
     } finally {
       flight.readers--
     }

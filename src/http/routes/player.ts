@@ -166,9 +166,12 @@ function encodeFor(accept: string | undefined, bundle: PlayerBundle): { data: Bu
   return { data: bundle.code }
 }
 
-/** The client's address, used only as an in-memory rate-limit key; never stored or logged. */
+/**
+ * The client's address, used only as an in-memory rate-limit key; never stored or logged.
+ * req.ip honours BRIEFCAST_TRUST_PROXY: behind a proxy it is the reader's address, not the proxy's.
+ */
 function clientKey(req: express.Request): string {
-  return req.socket.remoteAddress ?? 'unknown'
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown'
 }
 
 /**
