@@ -7,6 +7,7 @@ import express from 'express'
 import { compressResponse, compressResponses } from './compress.ts'
 import type { AppDeps } from './deps.ts'
 import { errorHandler, notFound } from './error-handler.ts'
+import { openapiRouter } from './openapi.ts'
 import { adminRouter } from './routes/admin.ts'
 import { audioFastPath, audioRouter } from './routes/audio.ts'
 import { feedRouter } from './routes/feed.ts'
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestLog(deps))
   app.use(compressResponses())
   app.use(healthRouter(deps))
+  app.use(openapiRouter(deps))
   app.use(audioRouter(deps))
   app.use(listenRouter(deps))
   app.use(playerRouter(deps))
