@@ -4,17 +4,22 @@ import { defineConfig } from 'vitest/config'
  * Three tiers, one `npm test` (vitest runs every project):
  * - browser: the player in headless Chromium (*.browser.test.ts);
  * - service: tests that start the HTTP service, the render child or the CLI as
- *   a process (listed here; tests/tiers.test.ts fails when a unit-tier file
- *   starts one of them);
- * - unit: everything else, in-process (`npx vitest run --project unit`, < 30 s).
+ *   a process, and those that run the real engines end to end (ffmpeg
+ *   processes, espeak-ng workers, whole renders); listed here, and
+ *   tests/tiers.test.ts fails when a unit-tier file starts one of them;
+ * - unit: everything else, in-process and quick (`npx vitest run --project unit`, < 30 s).
  */
 export const BROWSER_TESTS = ['tests/**/*.browser.test.ts']
 export const SERVICE_TESTS = [
+  'tests/audio/ffmpeg.test.ts',
+  'tests/audio/mp3-join.test.ts',
   'tests/audio/render-cli.test.ts',
   'tests/briefing/cli.test.ts',
   'tests/briefing/render-child.test.ts',
   'tests/briefing/schedule.test.ts',
   'tests/build/build.test.ts',
+  'tests/episodes/render-assembly.test.ts',
+  'tests/episodes/render.test.ts',
   'tests/feed/service.test.ts',
   'tests/http/compression.test.ts',
   'tests/http/openapi.test.ts',
@@ -23,6 +28,9 @@ export const SERVICE_TESTS = [
   'tests/player/routes.test.ts',
   'tests/script/cli.test.ts',
   'tests/tts/cli.test.ts',
+  'tests/tts/espeak-wasm.test.ts',
+  'tests/tts/espeak.test.ts',
+  'tests/tts/service.test.ts',
 ]
 
 export default defineConfig({

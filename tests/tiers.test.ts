@@ -1,7 +1,8 @@
 /**
  * The unit tier (`npx vitest run --project unit`) must stay fast and
  * in-process: a unit-tier file that starts the HTTP service, the render
- * child or the CLI as a process belongs in SERVICE_TESTS (vitest.config.ts).
+ * child or the CLI as a process, or runs ffmpeg, espeak-ng or a whole render,
+ * belongs in SERVICE_TESTS (vitest.config.ts).
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -12,7 +13,20 @@ const ROOT = path.resolve(import.meta.dirname, '..')
 const testFiles = (): string[] =>
   (readdirSync(path.join(ROOT, 'tests'), { recursive: true }) as string[]).map((f) => path.join('tests', f).split(path.sep).join('/')).filter((f) => f.endsWith('.test.ts'))
 
-const STARTS_A_PROCESS = [/\bstartTestService\(/, /\bstartService\(/, /'src\/cli\.ts'/, /bin\/briefcast\.js/, /\bnew RenderProcess\(/, /'src\/main\.ts'/]
+const STARTS_A_PROCESS = [
+  /\bstartTestService\(/,
+  /\bstartService\(/,
+  /'src\/cli\.ts'/,
+  /bin\/briefcast\.js/,
+  /\bnew RenderProcess\(/,
+  /'src\/main\.ts'/,
+  // the real engines end to end: ffmpeg processes, espeak-ng workers, whole renders
+  /\bcreateFfmpeg\(/,
+  /\bcreateSpeechService\(/,
+  /\bcreateEspeakEngine\(/,
+  /\brenderEpisode\(/,
+  /espeak-wasm\.mjs/,
+]
 
 describe('test tiers', () => {
   it('no unit-tier test starts the service, the render child or the CLI', () => {
