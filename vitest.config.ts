@@ -1,12 +1,49 @@
 import { defineConfig } from 'vitest/config'
 
+/**
+ * Three tiers, one `npm test` (vitest runs every project):
+ * - browser: the player in headless Chromium (*.browser.test.ts);
+ * - service: tests that start the HTTP service, the render child or the CLI as
+ *   a process, and those that run the real engines end to end (ffmpeg
+ *   processes, espeak-ng workers, whole renders); listed here, and
+ *   tests/tiers.test.ts fails when a unit-tier file starts one of them;
+ * - unit: everything else, in-process and quick (`npx vitest run --project unit`, < 30 s).
+ */
+export const BROWSER_TESTS = ['tests/**/*.browser.test.ts']
+export const SERVICE_TESTS = [
+  'tests/audio/ffmpeg.test.ts',
+  'tests/audio/mp3-join.test.ts',
+  'tests/audio/render-cli.test.ts',
+  'tests/briefing/cli.test.ts',
+  'tests/briefing/render-child.test.ts',
+  'tests/briefing/schedule.test.ts',
+  'tests/build/build.test.ts',
+  'tests/episodes/render-assembly.test.ts',
+  'tests/episodes/render.test.ts',
+  'tests/feed/service.test.ts',
+  'tests/http/compression.test.ts',
+  'tests/http/openapi.test.ts',
+  'tests/http/service.test.ts',
+  'tests/jobs/restart.test.ts',
+  'tests/player/routes.test.ts',
+  'tests/script/cli.test.ts',
+  'tests/tts/cli.test.ts',
+  'tests/tts/espeak-wasm.test.ts',
+  'tests/tts/espeak.test.ts',
+  'tests/tts/service.test.ts',
+]
+
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
     // 2-core machines: keep heavy audio suites from starving each other
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts'], exclude: [...BROWSER_TESTS, ...SERVICE_TESTS] } },
+      { extends: true, test: { name: 'service', include: SERVICE_TESTS } },
+      { extends: true, test: { name: 'browser', include: BROWSER_TESTS } },
+    ],
   },
 })

@@ -3,14 +3,14 @@ import { describe, expect, it } from 'vitest'
 import { AppError, ERROR_CATALOGUE, toAppError, type ErrorCode } from '../src/errors.ts'
 
 describe('error catalogue', () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const page = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
 
-  it('is documented in the README, code by code, with the same status', () => {
-    const rows = new Map([...readme.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])]))
+  it('is documented in docs/errors.md, code by code, with the same status', () => {
+    const rows = new Map([...page.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])]))
     for (const [code, { status }] of Object.entries(ERROR_CATALOGUE)) {
-      expect(rows.get(code), `README error table row for ${code}`).toBe(status)
+      expect(rows.get(code), `docs/errors.md table row for ${code}`).toBe(status)
     }
-    for (const code of rows.keys()) expect(ERROR_CATALOGUE, `README lists ${code}, which src/errors.ts lacks`).toHaveProperty(code)
+    for (const code of rows.keys()) expect(ERROR_CATALOGUE, `docs/errors.md lists ${code}, which src/errors.ts lacks`).toHaveProperty(code)
   })
 
   it('gives every code a status in the HTTP error range and a hint', () => {

@@ -24,6 +24,8 @@ export function cliDocs(): string {
     'file, `./voices` (etc.) of the working directory, and for voice profiles finally the `voices/` shipped',
     'with the package.',
     '',
+    'Examples, what the commands print and what happens when one is interrupted: [cli-guide.md](cli-guide.md).',
+    '',
     '| command | what it does |',
     '|---|---|',
     ...COMMANDS.map((c) => `| [\`${c.name}\`](#briefcast-${c.name}) | ${c.summary} |`),

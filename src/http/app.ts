@@ -9,6 +9,7 @@ import type { AppDeps } from './deps.ts'
 import { errorHandler, notFound } from './error-handler.ts'
 import { closeAfterEarlyAnswer } from './limits.ts'
 import { setSecurityHeaders } from './security.ts'
+import { openapiRouter } from './openapi.ts'
 import { adminRouter } from './routes/admin.ts'
 import { audioFastPath, audioRouter } from './routes/audio.ts'
 import { feedRouter } from './routes/feed.ts'
@@ -48,6 +49,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestLog(deps))
   app.use(compressResponses())
   app.use(healthRouter(deps))
+  app.use(openapiRouter(deps))
   app.use(audioRouter(deps))
   app.use(listenRouter(deps))
   app.use(playerRouter(deps))

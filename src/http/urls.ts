@@ -1,4 +1,4 @@
-/** Absolute public URLs, built from config.publicUrl; the one place URL shapes live (see notes/HTTP-CONTRACT.md). */
+/** Absolute public URLs, built from config.publicUrl; the one place URL shapes live (see docs/api.md). */
 import type { EpisodeRecord } from '../store/types.ts'
 
 export interface PublicUrls {

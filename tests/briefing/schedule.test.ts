@@ -6,7 +6,8 @@
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { startBriefingSchedule } from '../../src/episodes/schedule.ts'
 import { isAppError } from '../../src/errors.ts'
 import { briefingRepository } from '../../src/feed/briefing-store.ts'
 import { feedRuntime } from '../../src/http/routes/feed.ts'
@@ -101,15 +102,33 @@ describe('daily briefing schedule', () => {
     expect(second.stories.map((s) => s.articleId)).toEqual([c])
   })
 
-  it('the timer itself fires and queues the briefing', async () => {
-    const svc = await start({ schedule: '* * * * * *' }) // croner: every second
-    await ingest(svc, 'A story for the timer', new Date(Date.now() - 60_000))
+  it('the timer itself fires and queues the briefing (fake clock: no waiting on a real cron timer)', async () => {
+    // The service runs without a schedule; the schedule under test is started on the fake clock, with the same deps.
+    const svc = await start({})
+    // Renders (the article's, the briefing's) are not this test's subject, and must not start on the fake clock.
+    await svc.deps.jobs.stop(0)
+    await ingest(svc, 'A story for the timer', new Date('2026-11-26T05:00:00Z'))
     const repo = briefingRepository(svc.deps.store.db)
-    const deadline = Date.now() + 20_000
-    while (repo.list({ limit: 1, offset: 0 }).total === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
-    const { items } = repo.list({ limit: 10, offset: 0 })
-    expect(items).toHaveLength(1)
-    expect(items[0]!.origin).toBe('schedule')
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: new Date('2026-11-26T05:59:00Z') })
+    try {
+      const config = { ...svc.config, briefing: { ...svc.config.briefing, schedule: '0 6 * * *', timeZone: 'UTC' } }
+      const schedule = startBriefingSchedule({ ...svc.deps, config }, feedRuntime(svc.deps).service)!
+      try {
+        expect(schedule.nextRun()!.toISOString()).toBe('2026-11-26T06:00:00.000Z')
+        await vi.advanceTimersByTimeAsync(59_000)
+        expect(repo.list({ limit: 1, offset: 0 }).total).toBe(0) // 05:59:59: not yet
+        await vi.advanceTimersByTimeAsync(2_000)
+        const { items } = repo.list({ limit: 10, offset: 0 })
+        expect(items).toHaveLength(1)
+        expect(items[0]!.origin).toBe('schedule')
+        expect(items[0]!.day).toBe('2026-11-26')
+        expect(schedule.nextRun()!.toISOString()).toBe('2026-11-27T06:00:00.000Z')
+      } finally {
+        schedule.stop()
+      }
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('makes a run missed while the service was down at start-up, the same day', async (ctx) => {

@@ -3,6 +3,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RenderProcess } from '../../src/episodes/render-client.ts'
 import { feedRuntime } from '../../src/http/routes/feed.ts'
 import { API_KEY, paragraphs, postJson, ready, startTestService, waitForArticle, type TestService } from './helpers.ts'
 
@@ -42,6 +43,16 @@ afterAll(async () => {
   await svc?.stop()
   origin?.close()
 })
+
+/** Poll until `get` returns a value (generous: the machine is shared). */
+async function until<T>(get: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (let v = get(); ; v = get()) {
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
 
 const errorOf = async (r: Response) => ((await r.json()) as { error: { code: string; message: string } }).error
 
@@ -349,17 +360,25 @@ describe('articles', () => {
 
   it('an edit re-renders with the clip cache while the old episode stays served', async () => {
     const before = svc.deps.store.articles.get(id)!
-    const r = await postJson(svc, `/api/articles/${id}`, { text: paragraphs(3) + '\n\nOne more paragraph was added at the end of the story.' }, 'PUT')
-    expect(r.status).toBe(200)
-    const edited = (await r.json()) as Record<string, unknown>
-    expect(edited.revision).toBe(2)
-    expect(edited.title).toBe('Budget talks <continue>') // kept: not sent
-    // Until the new render completes, Listen still redirects to the old file.
-    const during = svc.deps.store.articles.get(id)!
-    if (during.status !== 'ready') {
+    // The render must still be running while Listen is checked, however fast the machine: freeze the render
+    // process (SIGSTOP) until the check is done; the job is sent to it and waits.
+    const renderProcess = (svc.deps as unknown as { renderProcess: RenderProcess }).renderProcess
+    renderProcess.start()
+    const pid = await until(() => renderProcess.pid)
+    process.kill(pid, 'SIGSTOP')
+    try {
+      const r = await postJson(svc, `/api/articles/${id}`, { text: paragraphs(3) + '\n\nOne more paragraph was added at the end of the story.' }, 'PUT')
+      expect(r.status).toBe(200)
+      const edited = (await r.json()) as Record<string, unknown>
+      expect(edited.revision).toBe(2)
+      expect(edited.title).toBe('Budget talks <continue>') // kept: not sent
+      // Until the new render completes, Listen still redirects to the old file.
+      await until(() => (svc.deps.store.articles.get(id)!.status === 'rendering' ? true : undefined))
       const l = await fetch(svc.url + `/listen/${id}`, { redirect: 'manual' })
       expect(l.status).toBe(302)
       expect(l.headers.get('location')).toBe(audioUrl)
+    } finally {
+      process.kill(pid, 'SIGCONT')
     }
     const done = await waitForArticle(svc, id, (a) => ready(a) && a.revision === 2 && (a.episode as { revision: number } | null)?.revision === 2)
     expect(done.status).toBe('ready')

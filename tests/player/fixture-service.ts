@@ -1,5 +1,5 @@
 /**
- * A small server speaking the player's side of notes/HTTP-CONTRACT.md with a real
+ * A small server speaking the player's side of the HTTP API (docs/api.md, docs/player.md) with a real
  * MP3 (made by ffmpeg): info.json, Range-served versioned audio, timings, a
  * progressive stream, and listen events. The player's own code (the real bundle)
  * is served as /player.js. Used to test the widget in isolation; the service

@@ -23,7 +23,7 @@
 
   const RATES = [0.75, 1, 1.25, 1.5, 1.75, 2]
   const RATE_KEY = 'briefcast:rate'
-  // Host-page elements that can be a "block" for blockIndex (see docs/readme-player.md).
+  // Host-page elements that can be a "block" for blockIndex (see docs/player.md).
   const BLOCKS = 'p,h1,h2,h3,h4,h5,h6,li,blockquote,dt,dd'
   const SKIP = 15
   const READING = 'data-briefcast-reading'

@@ -2,7 +2,7 @@
 import type { PublicUrls } from '../urls.ts'
 
 export interface EmbedSnippets {
-  /** Script tag + custom element (highlighting needs the page's article body selector; see docs/readme-player.md). */
+  /** Script tag + custom element (highlighting needs the page's article body selector; see docs/player.md). */
   script: string
   /** For sites that cannot run third-party script. */
   iframe: string

@@ -1,6 +1,6 @@
 /**
  * Admin API under /api (Bearer API key): articles and assets.
- * See docs/readme-service.md for the request and response shapes.
+ * See docs/api.md and src/http/openapi.ts for the request and response shapes.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { promises as fs } from 'node:fs'

@@ -1,5 +1,5 @@
 /**
- * Public Listen endpoints (notes/HTTP-CONTRACT.md):
+ * Public Listen endpoints (docs/api.md):
  *   GET /listen/:id              302 to the versioned audio, or a progressive audio/mpeg stream
  *   GET /listen/:id/info.json    status, progress and URLs
  *   GET /listen/:id/(timings.json|transcript.vtt|chapters.json)  302 to the versioned file

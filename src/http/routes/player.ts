@@ -1,7 +1,7 @@
 /**
  * The embeddable player: GET /player.js (and the versioned /player/<hash>.js),
  * the iframe page GET /embed/:id, listen counts POST /listen/:id/events and the
- * admin view GET /api/articles/:id/stats. See docs/readme-player.md.
+ * admin view GET /api/articles/:id/stats. See docs/player.md.
  */
 import express from 'express'
 import { z } from 'zod'
