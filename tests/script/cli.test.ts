@@ -43,7 +43,7 @@ describe('briefcast script', () => {
     const script = JSON.parse(r.stdout) as Script
     expect(script.title).toBe('Storm warning')
     expect(script.segments.map((s) => s.kind)).toEqual(['title', 'paragraph'])
-    expect(script.segments[1]!.text).toContain('15 percent')
+    expect(script.segments[1]!.text).toContain('fifteen percent')
   })
 
   it('applies the lexicon for the article language from the voices directory', async () => {
