@@ -3,7 +3,8 @@ import { cardinal, decimal, splitNumber } from './numbers.ts'
 import { ordinal } from './numbers.ts'
 import type { SpokenLanguage, SpokenRule } from './types.ts'
 
-const card = (n: string | number) => cardinal(n, 'de')
+/** "hundert", "tausend": news German drops the "ein" that n2words writes before them. */
+const card = (n: string | number) => cardinal(n, 'de').replace(/^ein(?=hundert|tausend)/, '')
 /** "eins" before a noun is "ein" ("ein Uhr", "ein Euro"). */
 const before = (words: string) => words.replace(/eins$/, 'ein')
 
@@ -23,7 +24,7 @@ export function yearWords(y: string): string {
  * without an article (a dateline, "3. Oktober") "dritter".
  */
 function ordinalFor(n: string | number, context: string): string {
-  const base = ordinal(n, 'de')
+  const base = ordinal(n, 'de').replace(/^ein(?=hundert|tausend)/, '')
   if (/\b(?:am|vom|zum|zur|im|beim|dem|den|des|seit dem|bis zum|ab dem|ab|bis|seit|vor dem|nach dem)\s$/i.test(context)) return `${base}n`
   if (/\b(?:der|die|das)\s$/i.test(context)) return base
   return `${base}r`
@@ -38,9 +39,11 @@ const NUM = String.raw`\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?`
 const CUR: Record<string, string> = { '€': 'Euro', EUR: 'Euro', Euro: 'Euro', $: 'Dollar', USD: 'Dollar', Dollar: 'Dollar', '£': 'Pfund', GBP: 'Pfund', CHF: 'Franken', Franken: 'Franken', '¥': 'Yen' }
 const SCALE: Record<string, [string, string]> = { Tsd: ['tausend', 'tausend'], Mio: ['Million', 'Millionen'], Mrd: ['Milliarde', 'Milliarden'], Bio: ['Billion', 'Billionen'], Million: ['Million', 'Millionen'], Millionen: ['Million', 'Millionen'], Milliarde: ['Milliarde', 'Milliarden'], Milliarden: ['Milliarde', 'Milliarden'] }
 
-function money(n: string, scale: string | undefined, cur: string): string {
+function money(n: string, scale: string | undefined, cur: string, context: string): string {
   const unit = CUR[cur] ?? cur
   const [w, f] = splitNumber(n, 'de')
+  // The masculine accusative after für, um, gegen, ohne, über: "für einen Euro".
+  if (w === '1' && !f && !scale && unit !== 'Pfund' && /\b(?:für|um|gegen|ohne|über|pro)\s$/i.test(context)) return `einen ${unit}`
   if (scale) {
     const s = SCALE[scale.replace('.', '')]!
     const one = w === '1' && !f
@@ -55,6 +58,12 @@ function money(n: string, scale: string | undefined, cur: string): string {
 }
 
 const rules: SpokenRule[] = [
+  {
+    category: 'dates',
+    // The first day of a span: "vom 12. bis 14. Mai".
+    pattern: new RegExp(String.raw`(?<![\d.])(\d{1,2})\.(?=\s?(?:bis|und|–|-)\s?(?:zum\s)?\d{1,2}\.\s?${MONTH_RE})`, 'g'),
+    say: (m) => (Number(m.g[0]) >= 1 && Number(m.g[0]) <= 31 ? ordinalFor(m.g[0]!, m.before) : undefined),
+  },
   {
     category: 'dates',
     pattern: /\b(\d{4})-(\d{2})-(\d{2})\b(?![-\d])/g,
@@ -100,12 +109,12 @@ const rules: SpokenRule[] = [
   {
     category: 'money',
     pattern: new RegExp(String.raw`(?<![\p{L}\p{N}])(${NUM})\s?(?:(Tsd|Mio|Mrd|Bio)\.?\s?|(Millionen|Million|Milliarden|Milliarde)\s)?(€|EUR|Euro|\$|USD|Dollar|£|GBP|CHF|Franken|¥)(?![\p{L}\p{N}])`, 'gu'),
-    say: (m) => money(m.g[0]!, m.g[1] ?? m.g[2], m.g[3]!),
+    say: (m) => money(m.g[0]!, m.g[1] ?? m.g[2], m.g[3]!, m.before),
   },
   {
     category: 'money',
     pattern: new RegExp(String.raw`(?<![\p{L}\p{N}])(€|EUR|\$|USD|£|GBP|CHF)\s?(${NUM})(?:\s?(Tsd|Mio|Mrd|Bio)\.?|\s(Millionen|Million|Milliarden|Milliarde)\b)?`, 'gu'),
-    say: (m) => money(m.g[1]!, m.g[2] ?? m.g[3], m.g[0]!),
+    say: (m) => money(m.g[1]!, m.g[2] ?? m.g[3], m.g[0]!, m.before),
   },
   {
     category: 'percentages',
@@ -125,7 +134,7 @@ const rules: SpokenRule[] = [
   },
   {
     category: 'years',
-    pattern: /(?<=\b(?:im Jahr|im Jahre|Jahr|seit|bis|von|vor|nach|ab|um|Anfang|Ende|Mitte|Sommer|Winter|Frühjahr|Herbst|zwischen|und|in)\s)(1[1-9]\d{2})(?![\p{N}%]|[.,]\d)/gu,
+    pattern: /(?<=\b(?:im Jahr|im Jahre|Jahr|seit|bis|von|vor|nach|ab|um|Anfang|Ende|Mitte|Sommer|Winter|Frühjahr|Herbst|zwischen|und|in)\s)(1[1-9]\d{2}|20\d{2})(?![\p{N}%]|[.,]\d)/gu,
     say: (m) => yearWords(m.g[0]!),
   },
   {

@@ -59,7 +59,7 @@ function qualifiesNoun(after: string): boolean {
 }
 
 const NUM = String.raw`\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?`
-const SCALE = String.raw`(?:\s?(k|K|m|M|mn|bn|b|B|tn|T)(?![\p{L}\p{N}])|\s(thousand|million|billion|trillion)\b)`
+const SCALE = String.raw`(?:\s?(k|K|m|M|mn|bn|b|B|tn|T)(?![\p{L}\p{N}])|\s(thousand|million|billion|trillion|crore|lakh)\b)`
 const SCALES: Record<string, string> = { k: 'thousand', m: 'million', mn: 'million', b: 'billion', bn: 'billion', t: 'trillion', tn: 'trillion' }
 
 function numberWords(written: string, tag: string): string {
@@ -180,7 +180,7 @@ function mixedFraction(whole: string | undefined, n: number, d: number, tag: str
 const STREET: Record<string, string> = { St: 'Street', Ave: 'Avenue', Av: 'Avenue', Rd: 'Road', Blvd: 'Boulevard', Dr: 'Drive', Ln: 'Lane', Pl: 'Place', Ct: 'Court', Sq: 'Square', Hwy: 'Highway', Pkwy: 'Parkway', Cres: 'Crescent', Terr: 'Terrace' }
 
 /** Context before a four-digit number that makes it a year: "in 1998", "since 2012", "the 2024 election". */
-const YEAR_CUE = /\b(?:in|since|by|from|until|till|through|of|year|before|after|during|circa|c\.|early|late|mid|spring|summer|autumn|fall|winter|season|class|vintage|the|a|an|its|his|her|their|our|this|that|last|next|between|and|to|or|back|around|january|february|march|april|may|june|july|august|september|october|november|december)[\s-]$/i
+const YEAR_CUE = /(?:'s|\b(?:in|since|by|from|until|till|through|of|year|before|after|during|circa|c\.|early|late|mid|spring|summer|autumn|fall|winter|season|class|vintage|the|a|an|its|his|her|their|our|this|that|last|next|between|and|to|or|back|around|january|february|march|april|may|june|july|august|september|october|november|december))[\s-]$/i
 
 const rules: SpokenRule[] = [
   // Abbreviations that depend on context: a street after a name ("Baker St."), not "St. Paul".
@@ -202,7 +202,7 @@ const rules: SpokenRule[] = [
       const [cc, area, sep] = m.g
       // Three groups of digits only with a phone's shape: a country code, an area code in brackets, or 3-3-4.
       const plain = area!.replace(/[()]/g, '')
-      if (!cc && !area!.startsWith('(') && !(plain.length === 3 && m.g[3]!.length === 3 && m.g[4]!.length === 4)) return undefined
+      if (!cc && !area!.startsWith('(') && !(plain.length === 3 && m.g[3]!.length === 3 && m.g[4]!.length === 4) && !(plain.startsWith('0') && plain.length >= 3)) return undefined
       if (sep === '.' && !cc && !area!.startsWith('(') && /^\s*\d/.test(m.after)) return undefined
       const groups = [cc ? `plus ${digitByDigit(cc.replace(/\D/g, ''), lang(m.tag))}` : undefined, plain, m.g[3]!, m.g[4]!].filter((x): x is string => !!x)
       return groups.map((g) => (g.startsWith('plus') ? g : digitByDigit(g, lang(m.tag), 'oh'))).join(', ')
@@ -296,8 +296,9 @@ const rules: SpokenRule[] = [
   },
   {
     category: 'percentages',
-    pattern: new RegExp(String.raw`(?<![\p{L}\p{N}.,])(${NUM})\s?(?:%\s?)?(?:[-–]|to)\s?(${NUM})\s?%`, 'gu'),
-    say: (m) => `${numberWords(m.g[0]!, m.tag)} to ${numberWords(m.g[1]!, m.tag)} percent`,
+    pattern: new RegExp(String.raw`(?<![\p{L}\p{N}.,])(${NUM})\s?(%\s?)?(?:[-–]|to)\s?(${NUM})\s?%`, 'gu'),
+    // "10-15%" is "ten to fifteen percent"; "4% to 5%" keeps both: "four percent to five percent".
+    say: (m) => `${numberWords(m.g[0]!, m.tag)}${m.g[1] ? ' percent' : ''} to ${numberWords(m.g[2]!, m.tag)} percent`,
   },
   {
     category: 'percentages',
@@ -317,6 +318,15 @@ const rules: SpokenRule[] = [
       let s = `${numberWords(a!, m.tag)}${b ? ` to ${numberWords(b, m.tag)}` : ''} ${adjective || one ? words[0] : words[1]}`
       if (per) s += ` per ${PER[per]}`
       return s
+    },
+  },
+  {
+    category: 'measures',
+    pattern: new RegExp(String.raw`(?<![\p{L}\p{N}.,])(-|minus\s)?(${NUM})\s?°(?:\s?([CF])(?![\p{L}\p{N}]))?`, 'gu'),
+    say: (m) => {
+      const adjective = !m.g[2] && /\b(?:a|an)\s$/i.test(m.before) && qualifiesNoun(m.after)
+      const scale = m.g[2] === 'C' ? ' Celsius' : m.g[2] === 'F' ? ' Fahrenheit' : ''
+      return `${m.g[0] ? 'minus ' : ''}${numberWords(m.g[1]!, m.tag)} ${adjective || isOne(m.g[1]!) ? 'degree' : 'degrees'}${scale}`
     },
   },
   {
@@ -353,7 +363,7 @@ const rules: SpokenRule[] = [
   },
   {
     category: 'years',
-    pattern: /(?<![\p{L}\p{N}.,$€£'-])(1[1-9]\d{2}|20\d{2})(?![\p{N}%°]|[.,]\d|\s?(?:[-–]\s?\d|(?:people|persons|times|units|pieces|jobs|homes|members|students|children|workers|troops|soldiers|residents|votes|miles|meters|kilometers|feet|words|points|calories|acres|hectares|items)\b))/gu,
+    pattern: /(?<![\p{L}\p{N}.,$€£'-])(1\d{3}|20\d{2})(?![\p{N}%°]|[.,]\d|\s?(?:[-–]\s?\d|(?:people|persons|times|units|pieces|jobs|homes|members|students|children|workers|troops|soldiers|residents|votes|miles|meters|kilometers|feet|words|points|calories|acres|hectares|items)\b))/gu,
     say: (m) => (YEAR_CUE.test(m.before) || /^\)/.test(m.after) && /\($/.test(m.before) || /^\s*$|^[.,;:!?]/.test(m.after) && /\b(?:in|since|of|from|until|by)\b/i.test(m.before.slice(-20)) ? yearWords(m.g[0]!, m.tag) : undefined),
   },
   {
@@ -362,7 +372,7 @@ const rules: SpokenRule[] = [
     say: (m) => {
       const n = romanValue(m.g[0]!)
       if (n === undefined || n < 1) return undefined
-      if (ROMAN_CARDINAL.test(m.before)) return n >= 2 || m.g[0] !== 'I' ? card(n, m.tag) : undefined
+      if (ROMAN_CARDINAL.test(m.before)) return m.g[0] !== 'I' || /\bWar\s$/.test(m.before) ? card(n, m.tag) : undefined
       // A ruler or a name in a line of names: "Charles III", "Henry VIII", "Elizabeth II"; I, V, X alone only after a title.
       if (m.g[0]!.length === 1 && !REGNAL.test(m.before)) return undefined
       if (n > 39) return undefined
@@ -407,7 +417,7 @@ const rules: SpokenRule[] = [
 ]
 
 export const en: SpokenLanguage = {
-  trigger: /[\d½⅓⅔¼¾⅕⅛⅜⅝⅞]|\b(?:[IVX]{2,}|[IVX](?=[\s,.;:)]))|\b(?:St|Ave|Rd|Blvd|Dr|Ln)\b/,
+  trigger: /[\d½⅓⅔¼¾⅕⅛⅜⅝⅞]|\b(?:[IVXLC]{2,}|[IVX](?=[\s,.;:)]|$))|\b(?:St|Ave|Rd|Blvd|Dr|Ln)\b/,
   rules,
 }
 

@@ -43,6 +43,12 @@ function money(n: string, scale: string | undefined, cur: string): string {
 const rules: SpokenRule[] = [
   {
     category: 'dates',
+    // The first day of a span: "du 12 au 14 mai".
+    pattern: new RegExp(String.raw`(?<![\p{L}\p{N}])(1er|\d{1,2})(?=\s(?:au|et|-|–)\s(?:1er|\d{1,2})\s${MONTH_RE})`, 'giu'),
+    say: (m) => (m.g[0] === '1er' ? 'premier' : dayWords(m.g[0]!)),
+  },
+  {
+    category: 'dates',
     pattern: /(?<![\d/])(\d{1,2})\/(\d{1,2})\/(\d{4})(?![\d/])/g,
     say: (m) => (Number(m.g[1]) >= 1 && Number(m.g[1]) <= 12 && Number(m.g[0]) >= 1 && Number(m.g[0]) <= 31 ? `${dayWords(m.g[0]!)} ${MONTHS[Number(m.g[1]) - 1]} ${card(m.g[2]!)}` : undefined),
   },
@@ -55,6 +61,16 @@ const rules: SpokenRule[] = [
     category: 'dates',
     pattern: new RegExp(String.raw`(?<![\p{L}\p{N}])(1er|\d{1,2})\s${MONTH_RE}\.?(?:\s(\d{4}))?(?![\p{L}\p{N}])`, 'giu'),
     say: (m) => `${m.g[0] === '1er' ? 'premier' : dayWords(m.g[0]!)} ${monthName(m.g[1]!)}${m.g[2] ? ` ${card(m.g[2])}` : ''}`,
+  },
+  {
+    category: 'years',
+    pattern: /(?<=\b(?:en|depuis|jusqu'en|avant|après|dès|vers|de|à)\s)(1\d{3}|20\d{2})(?![\p{L}\p{N}%]|[.,]\d|\s?[-–]\s?\d|\s\p{L})/gu,
+    say: (m) => card(m.g[0]!),
+  },
+  {
+    category: 'money',
+    pattern: /(?<![\p{L}\p{N},.])(\d+)(?=\s(?:euros?|dollars?|livres?|francs?)\b)/gu,
+    say: (m) => card(m.g[0]!),
   },
   {
     category: 'times',
