@@ -14,6 +14,7 @@ import { marked } from 'marked'
 import { AppError, isAppError } from '../errors.ts'
 import { type Block, type Extracted, comparable } from './blocks.ts'
 import { decodeInput, detectFormat } from './decode.ts'
+import { titleWithoutSiteName } from './furniture.ts'
 import { dropTitleHeading, extractFragment, extractPage, isFullPage } from './html.ts'
 import { canonicalLanguage, detectLanguage, primaryLanguage } from './language.ts'
 import { lexiconFits } from './lexicon.ts'
@@ -172,7 +173,9 @@ function segmentId(text: string, kind: SegmentKind): string {
  * which the byline already says (or which is not part of the headline).
  * Script.title keeps the full title.
  */
-function spokenTitle(title: string, suffixes: (string | undefined)[]): string {
+function spokenTitle(title: string, suffixes: (string | undefined)[], siteNames: string[] = []): string {
+  const cleaned = titleWithoutSiteName(title, siteNames)
+  if (cleaned !== title) return cleaned
   const m = /^(.{8,}?)\s+[|\-–—:·]\s+([^|\-–—:·]+)$/u.exec(title)
   if (!m) return title
   const tail = comparable(m[2]!)
@@ -252,7 +255,7 @@ function convert(input: ArticleInput, options: SegmentOptions): Script {
 
   const title = inputTitle ?? extracted.title
   const byline = input.author ? tidyText(input.author) : extracted.byline
-  if (title) push('title', spokenTitle(title, [byline, extracted.siteName]), HEADER_BLOCK_INDEX, 0)
+  if (title) push('title', spokenTitle(title, [byline, extracted.siteName], [...(extracted.siteName ? [extracted.siteName] : []), ...(extracted.siteNames ?? [])]), HEADER_BLOCK_INDEX, 0)
   // A byline that is only the site's name ("BBC News") names no author: not read.
   const bylineIsSite = !input.author && byline !== undefined && extracted.siteName !== undefined && comparable(byline) === comparable(extracted.siteName)
   if (byline && !bylineIsSite && comparable(byline) !== comparable(title ?? '')) {

@@ -134,7 +134,7 @@ const rules: SpokenRule[] = [
   },
   {
     category: 'years',
-    pattern: /(?<=\b(?:im Jahr|im Jahre|Jahr|seit|bis|von|vor|nach|ab|um|Anfang|Ende|Mitte|Sommer|Winter|Frühjahr|Herbst|zwischen|und|in)\s)(1[1-9]\d{2}|20\d{2})(?![\p{N}%]|[.,]\d)/gu,
+    pattern: /(?<=\b(?:im Jahr|im Jahre|Jahr|seit|bis|von|vor|nach|ab|um|Anfang|Ende|Mitte|Sommer|Winter|Frühjahr|Herbst|zwischen|und|in)\s)(1[1-9]\d{2}|20\d{2})(?![\p{N}%]|[.,]\d|\s?[-–]\s?\d)/gu,
     say: (m) => yearWords(m.g[0]!),
   },
   {
