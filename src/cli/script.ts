@@ -1,5 +1,5 @@
 /**
- * `briefcast script <file|-> [--format json|text]`: print the Script an article
+ * `briefcast script <file|-> [--format json|text] [--explain]`: print the Script an article
  * converts to. Reads stdin with "-". The lexicon for the article's language
  * (voices/lexicon/<lang>.json under BRIEFCAST_VOICES_DIR) is applied unless
  * --lexicon none.
@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { AppError } from '../errors.ts'
-import { type ArticleInput, type InputFormat, type Script, articleToScript, loadLexicon, primaryLanguage } from '../script/index.ts'
+import { type ArticleInput, type InputFormat, type Script, articleToScript, explainArticle, formatExplanation, loadLexicon, primaryLanguage } from '../script/index.ts'
 
 const HELP = `usage: briefcast script <file|-> [options]
 
@@ -24,6 +24,8 @@ options:
   --max-bytes N          hard segment limit in UTF-8 bytes (default 5000, Google's limit)
   --lexicon NAME|none    pronunciation lexicon in <voices>/lexicon/ (default: the article's language)
   --voices DIR           voices directory (default: BRIEFCAST_VOICES_DIR or ./voices)
+  --explain              show what is read: per segment, each change for speech
+                         (written -> spoken), and what was dropped and why
   -h, --help             show this help
 `
 
@@ -68,6 +70,7 @@ export async function run(argv: string[]): Promise<number> {
         'max-bytes': { type: 'string' },
         lexicon: { type: 'string' },
         voices: { type: 'string' },
+        explain: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -107,6 +110,7 @@ export async function run(argv: string[]): Promise<number> {
   const options = { targetChars: positiveInt(values['target-chars'], '--target-chars'), maxBytes: positiveInt(values['max-bytes'], '--max-bytes') }
 
   let script = articleToScript(input, options)
+  let lexiconOptions: typeof options & { lexicon?: ReturnType<typeof loadLexicon> } = options
   if (values.lexicon !== 'none') {
     // The lexicon depends on the language, known only after conversion; convert
     // again only when there is a lexicon to apply (conversion is fast and pure).
@@ -116,7 +120,15 @@ export async function run(argv: string[]): Promise<number> {
       voicesDir = loadConfig().voicesDir
     }
     const lexicon = loadLexicon(voicesDir, values.lexicon ?? primaryLanguage(script.language))
-    if (lexicon.entries.length > 0) script = articleToScript(input, { ...options, lexicon })
+    if (lexicon.entries.length > 0) {
+      lexiconOptions = { ...options, lexicon }
+      script = articleToScript(input, lexiconOptions)
+    }
+  }
+  if (values.explain) {
+    const explanation = explainArticle(input, lexiconOptions)
+    process.stdout.write(output === 'json' ? JSON.stringify({ title: script.title, language: script.language, segments: explanation.segments, dropped: explanation.dropped }, null, 2) + '\n' : formatExplanation(explanation))
+    return 0
   }
   process.stdout.write(output === 'json' ? JSON.stringify(script, null, 2) + '\n' : formatText(script))
   return 0

@@ -76,6 +76,22 @@ export function furnitureReason(el: El): string | undefined {
   return undefined
 }
 
+/** The element's text with a space between its text nodes (its blocks would otherwise run together: "inboxOur"), clipped for --explain. */
+function spacedText(el: El): string {
+  const parts: string[] = []
+  const stack: El[] = [el]
+  while (stack.length) {
+    const node = stack.pop()! as El & { nodeType?: number; childNodes?: ArrayLike<El> }
+    if (node.nodeType === 3) parts.push(node.textContent ?? '')
+    else if (node.nodeType === 1 && !/^(?:script|style|noscript|template)$/i.test(node.nodeName)) {
+      const kids = node.childNodes ?? []
+      for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!)
+    }
+  }
+  const text = tidyText(parts.join(' ')).replace(/\s+([,.;:!?])/g, '$1')
+  return text.length > 160 ? `${text.slice(0, 160)}…` : text
+}
+
 function length(el: El): number {
   return (el.textContent ?? '').replace(/\s+/g, ' ').trim().length
 }
@@ -107,8 +123,8 @@ export function removeFurniture(body: El, dropped: DroppedBlock[]): void {
     const len = length(el)
     if (len > 1200 || len > 0.2 * bodyLength || el.querySelector('h1, article, main')) continue
     removed.add(el)
-    const text = tidyText(el.textContent ?? '')
-    if (text) dropped.push({ text: text.length > 160 ? `${text.slice(0, 160)}…` : text, reason })
+    const text = spacedText(el)
+    if (text) dropped.push({ text, reason })
     el.remove()
   }
 }

@@ -27,6 +27,7 @@ export { decodeInput, detectFormat, MAX_INPUT_BYTES } from './decode.ts'
 export { canonicalLanguage, detectLanguage, primaryLanguage } from './language.ts'
 export { applyLexicon, createLexicon, emptyLexicon, lexiconFits, loadLexicon } from './lexicon.ts'
 export { normalizeForSpeech, normalizeSentence, splitSentences, tidyText } from './normalize.ts'
+export { explainArticle, formatExplanation, speechChanges, type Explanation, type SpeechChange } from './explain.ts'
 export { DEFAULT_MAX_BYTES, DEFAULT_TARGET_CHARS, segmentText, splitToLimit, utf8Bytes, type TextPiece } from './segment.ts'
 export * from './types.ts'
 
@@ -198,6 +199,11 @@ function fallbackTitle(blocks: Block[], language: string): string {
  * INVALID_ENCODING, BINARY_INPUT, INVALID_JSON or VALIDATION_FAILED.
  */
 export function articleToScript(input: ArticleInput, options: SegmentOptions = {}): Script {
+  return convertWithDropped(input, options).script
+}
+
+/** articleToScript, plus what extraction dropped from the input and why (for `script --explain`, see explain.ts). */
+export function convertWithDropped(input: ArticleInput, options: SegmentOptions = {}): { script: Script; dropped: { text: string; reason: string }[] } {
   try {
     return convert(input, options)
   } catch (err) {
@@ -207,7 +213,7 @@ export function articleToScript(input: ArticleInput, options: SegmentOptions = {
   }
 }
 
-function convert(input: ArticleInput, options: SegmentOptions): Script {
+function convert(input: ArticleInput, options: SegmentOptions): { script: Script; dropped: { text: string; reason: string }[] } {
   if (!input || (typeof input.content !== 'string' && !(input.content instanceof Uint8Array))) {
     throw new AppError('VALIDATION_FAILED', 'The article content must be a string or bytes.', { details: { field: 'content' } })
   }
@@ -286,5 +292,5 @@ function convert(input: ArticleInput, options: SegmentOptions): Script {
   const publishedAt = input.publishedAt ?? extracted.publishedAt
   if (publishedAt) script.publishedAt = publishedAt
   if (extracted.excerpt) script.excerpt = extracted.excerpt
-  return script
+  return { script, dropped: extracted.dropped ?? [] }
 }
