@@ -59,6 +59,12 @@ const ABBREVIATIONS: Record<string, [RegExp, string][]> = {
     [/\bRep\.(?=\s)/g, 'Representative'],
     [/\bGen\.(?=\s)/g, 'General'],
     [/\bSgt\.(?=\s)/g, 'Sergeant'],
+    [/\bLt\.(?=\s)/g, 'Lieutenant'],
+    [/\bCol\.(?=\s\p{Lu})/gu, 'Colonel'],
+    [/\bCapt\.(?=\s)/g, 'Captain'],
+    [/\bCmdr\.(?=\s)/g, 'Commander'],
+    [/\bMt\.(?=\s\p{Lu})/gu, 'Mount'],
+    [/\bFt\.(?=\s\p{Lu})/gu, 'Fort'],
     [/\bNo\.(?=\s?\d)/g, 'number'],
     [/\bapprox\.(?=\s)/gi, 'approximately'],
     [/\bDept\.(?=[\s,;:)]|$)/g, 'Department'],
@@ -114,7 +120,7 @@ const ARTICLE_ORDINAL = /\b(?:der|die|das|den|dem|des|im|am|zum|zur|beim|vom)\s\
 const MONTH_START = /^(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|Jan|Feb|Mär|Apr|Jun|Jul|Aug|Sep|Sept|Okt|Nov|Dez)\b/u
 
 /** Abbreviations after which Intl.Segmenter wrongly ends a sentence (it has no suppression list). */
-const NON_TERMINAL = /(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Gov|Sen|Rep|Gen|Sgt|Lt|Col|Capt|No|Nr|vs|approx|ca|cf|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec|Mio|Mrd|Tsd|Bio|Okt|Dez|M|Mme|Sra?|z\.\s?B|d\.\s?h|u\.\s?a|e\.\s?g|i\.\s?e|bzw)\.|(?<![\p{L}\p{N}])\p{L}\.(?:\p{L}\.)*)\s*$/u
+const NON_TERMINAL = /(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Gov|Sen|Rep|Gen|Sgt|Lt|Col|Capt|Cmdr|Mt|Ft|No|Nr|vs|approx|ca|cf|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec|Mio|Mrd|Tsd|Bio|Okt|Dez|M|Mme|Sra?|z\.\s?B|d\.\s?h|u\.\s?a|e\.\s?g|i\.\s?e|bzw)\.|(?<![\p{L}\p{N}])\p{L}\.(?:\p{L}\.)*)\s*$/u
 
 const CURRENCY_UNITS: Record<string, [string, string]> = {
   $: ['dollar', 'dollars'],

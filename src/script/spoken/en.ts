@@ -177,6 +177,9 @@ function mixedFraction(whole: string | undefined, n: number, d: number, tag: str
   return `${card(whole, tag)} and ${frac}`
 }
 
+/** Nouns that are counted in millions, not meters ("5m people"). */
+const COUNTED = /^\s+(?:people|users|viewers|views|voters|homes|households|jobs|barrels|tonnes|tons|years|customers|subscribers|followers|downloads|residents|children|adults|votes|copies|visitors|passengers|doses|cases|deaths|pounds|dollars|euros|members|players|patients|workers|migrants|refugees|tourists|streams|plays|units|devices|accounts)\b/
+
 const STREET: Record<string, string> = { St: 'Street', Ave: 'Avenue', Av: 'Avenue', Rd: 'Road', Blvd: 'Boulevard', Dr: 'Drive', Ln: 'Lane', Pl: 'Place', Ct: 'Court', Sq: 'Square', Hwy: 'Highway', Pkwy: 'Parkway', Cres: 'Crescent', Terr: 'Terrace' }
 
 /** Context before a four-digit number that makes it a year: "in 1998", "since 2012", "the 2024 election". */
@@ -295,6 +298,21 @@ const rules: SpokenRule[] = [
     },
   },
   {
+    category: 'cardinals',
+    // A scale suffix without a currency: "1.2bn users", "3m people", "500k views" (bare "m" only before a counted noun: else meters).
+    pattern: new RegExp(String.raw`(?<![\p{L}\p{N}.,$€£])(${NUM})(bn|tn|mn|k|m)(?=\s+(\p{L}+))`, 'gu'),
+    say: (m) => {
+      if ((m.g[1] === 'm' || m.g[1] === 'k') && !COUNTED.test(` ${m.g[2]}`)) return undefined
+      return `${numberWords(m.g[0]!, m.tag)} ${SCALES[m.g[1]!]}`
+    },
+  },
+  {
+    category: 'phone numbers',
+    // Service and short numbers after "call", "dial", "text": digit by digit ("call 911", "dial 999").
+    pattern: /(?<=\b(?:[Cc]all|[Dd]ial|[Tt]ext|[Pp]hone|[Rr]ing)\s)(\d{3,6})(?![\p{L}\p{N}]|[.,]\d)/gu,
+    say: (m) => digitByDigit(m.g[0]!, lang(m.tag)),
+  },
+  {
     category: 'percentages',
     pattern: new RegExp(String.raw`(?<![\p{L}\p{N}.,])(${NUM})\s?(%\s?)?(?:[-–]|to)\s?(${NUM})\s?%`, 'gu'),
     // "10-15%" is "ten to fifteen percent"; "4% to 5%" keeps both: "four percent to five percent".
@@ -312,7 +330,7 @@ const rules: SpokenRule[] = [
       const [a, b, unit, per] = m.g
       const words = UNITS[unit!]!
       // Bare "m" is also "million" ("5m people"): not before a counted noun.
-      if (unit === 'm' && /^\s+(?:people|users|viewers|voters|homes|jobs|barrels|tonnes|tons|years|customers|subscribers|residents|children|adults|votes|copies|visitors|passengers|doses|cases|deaths|pounds|dollars|euros)\b/.test(m.after)) return undefined
+      if (unit === 'm' && COUNTED.test(m.after)) return undefined
       const adjective = /\b(?:a|an)\s$/i.test(m.before) && qualifiesNoun(m.after)
       const one = !b && isOne(a!.replace(/\.0+$/, ''))
       let s = `${numberWords(a!, m.tag)}${b ? ` to ${numberWords(b, m.tag)}` : ''} ${adjective || one ? words[0] : words[1]}`
