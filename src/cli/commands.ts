@@ -98,10 +98,11 @@ The lexicon for the article's language (<voices>/lexicon/<lang>.json) is applied
       'target-chars': { type: 'string', value: 'N', help: 'target segment size in characters', int: { min: 1 }, defaultText: '450' },
       'max-bytes': { type: 'string', value: 'N', help: "hard segment limit in UTF-8 bytes (Google's limit)", int: { min: 1 }, defaultText: '5000' },
       lexicon: { type: 'string', value: 'NAME|none', help: 'pronunciation lexicon in <voices>/lexicon/', defaultText: "the article's language" },
+      explain: { type: 'boolean', help: 'show what is read: per segment, each change for speech (written -> spoken), and what was dropped and why' },
       voices: voicesDir,
       config,
     },
-    examples: ['briefcast script page.html', 'briefcast script - --format json < story.md'],
+    examples: ['briefcast script page.html', 'briefcast script page.html --explain', 'briefcast script - --format json < story.md'],
     load: async () => (await import('./script.ts')).run,
   },
   {

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import { AppError } from '../errors.ts'
 import { flag, num, str, type ParsedArgs } from './spec.ts'
-import { type ArticleInput, type InputFormat, type Script, articleToScript, loadLexicon, primaryLanguage } from '../script/index.ts'
+import { type ArticleInput, type InputFormat, type Script, articleToScript, explainArticle, formatExplanation, loadLexicon, primaryLanguage } from '../script/index.ts'
 
 async function readStdin(): Promise<Uint8Array> {
   const chunks: Buffer[] = []
@@ -56,6 +56,7 @@ export async function run(args: ParsedArgs): Promise<number> {
   const options = { targetChars: num(args, 'target-chars'), maxBytes: num(args, 'max-bytes') }
 
   let script = articleToScript(input, options)
+  let lexiconOptions: typeof options & { lexicon?: ReturnType<typeof loadLexicon> } = options
   if (values.lexicon !== 'none') {
     // The lexicon depends on the language, known only after conversion; convert
     // again only when there is a lexicon to apply (conversion is fast and pure).
@@ -65,7 +66,15 @@ export async function run(args: ParsedArgs): Promise<number> {
       voicesDir = loadConfig({ file: values.config }).voicesDir
     }
     const lexicon = loadLexicon(voicesDir, values.lexicon ?? primaryLanguage(script.language))
-    if (lexicon.entries.length > 0) script = articleToScript(input, { ...options, lexicon })
+    if (lexicon.entries.length > 0) {
+      lexiconOptions = { ...options, lexicon }
+      script = articleToScript(input, lexiconOptions)
+    }
+  }
+  if (flag(args, 'explain')) {
+    const explanation = explainArticle(input, lexiconOptions)
+    process.stdout.write(output === 'json' ? JSON.stringify({ title: script.title, language: script.language, segments: explanation.segments, dropped: explanation.dropped }, null, 2) + '\n' : formatExplanation(explanation))
+    return 0
   }
   process.stdout.write(output === 'json' ? JSON.stringify(script, null, 2) + '\n' : formatText(script))
   return 0

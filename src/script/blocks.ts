@@ -17,6 +17,10 @@ export interface Extracted {
   siteName?: string
   publishedAt?: string
   url?: string
+  /** Other names of the site (application-name, the part of <title> the headline lacks): never read as a line or the title's tail. */
+  siteNames?: string[]
+  /** What the extractor's own rules dropped, and why (for `script --explain`). */
+  dropped?: { text: string; reason: string }[]
   /** True when the title was taken from the body's first heading (so that heading is not read twice). */
   titleFromBody?: boolean
 }

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module'
 import type { Readability as ReadabilityClass } from '@mozilla/readability'
 import type { parseHTML as ParseHTML } from 'linkedom'
 import { type Block, type BlockKind, type Extracted, comparable, isSpeakableBlock } from './blocks.ts'
+import { type DroppedBlock, furnitureReason, removeFurniture, repeatedLabels, siteNames } from './furniture.ts'
 import { tidyText } from './normalize.ts'
 
 /**
@@ -132,16 +133,39 @@ function isCaptionOf(text: string, alts: string[]): boolean {
   return alts.some((alt) => alt === c || (c.startsWith(alt) && alt.length >= 0.6 * c.length) || (alt.startsWith(c) && c.length >= 0.8 * alt.length))
 }
 
+/** Links to subscription, sign-up and donation pages: a short block around one is a prompt, not story. */
+const PROMPT_HREF = /\/(?:newsletters?|subscribe|subscription|subscriptions|signup|sign-up|register|membership|donate|join)(?:[/?#._-]|$)|[?&](?:utm_campaign|cmp)=[^&]*(?:newsletter|subscri)/i
+
+/** A short label, a separator, then a link: "Related: ...", "READ MORE | ...", "See also » ...". */
+const LABEL_THEN_LINK = /^([^:|»›]{1,30}?)\s*[:|»›]\s*/
+
+const NO_SPACES = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}]/u
+
+export interface WalkContext {
+  /** Comparable forms of short labels repeated across the page (see repeatedLabels). */
+  repeated?: Set<string>
+  /** Comparable forms of the site's names. */
+  siteNames?: Set<string>
+  /** Receives what was dropped and why. */
+  dropped?: DroppedBlock[]
+}
+
+function clip(text: string): string {
+  return text.length > 160 ? `${text.slice(0, 160)}…` : text
+}
+
 /**
  * Walk the DOM into blocks, iteratively (malformed pages can nest tens of
  * thousands deep; recursion would overflow the stack).
  */
-export function walkBlocks(root: DomElement): Block[] {
+export function walkBlocks(root: DomElement, context: WalkContext = {}): Block[] {
+  const dropped = context.dropped ?? []
   const blocks: Block[] = []
   const rootLen = textLength(root)
   const alts = imageAlts(root)
   let buffer = ''
   let linkText = 0
+  let promptLink = ''
   let inLink = 0
   let pendingBr = false
   const kinds: BlockKind[] = ['paragraph']
@@ -149,14 +173,24 @@ export function walkBlocks(root: DomElement): Block[] {
     pendingBr = false
     const text = tidyText(buffer)
     const linked = linkText
+    const prompt = promptLink
     buffer = ''
     linkText = 0
+    promptLink = ''
     if (!text || !isSpeakableBlock(text)) return
     const kind = kinds[kinds.length - 1]!
+    const drop = (reason: string) => dropped.push({ text: clip(text), reason })
+    const words = text.split(' ').length
     // A short paragraph that is all link is a call to action ("Read the full transcript", "Continue reading").
-    if (kind === 'paragraph' && linked >= 0.9 * text.length && text.split(' ').length < 12) return
+    if (kind === 'paragraph' && linked >= 0.9 * text.length && words < 12) return drop('all link (a call to action)')
     // A caption: the same words as an image's alt text (sites repeat alt as the visible caption).
-    if (kind !== 'heading' && isCaptionOf(text, alts)) return
+    if (kind !== 'heading' && isCaptionOf(text, alts)) return drop('image caption (repeats the alt text)')
+    const key = comparable(text)
+    if (context.siteNames?.has(key)) return drop("the site's name")
+    if (context.repeated?.has(key) && words <= 4 && !/[.!?"”»)]$/.test(text)) return drop('a short label repeated across the page')
+    if (prompt && kind !== 'heading' && words < 50) return drop(`links to a subscription page (${prompt.length > 60 ? `${prompt.slice(0, 60)}…` : prompt})`)
+    const label = kind !== 'heading' && words < 25 ? LABEL_THEN_LINK.exec(text) : null
+    if (label && label[1]!.split(' ').length <= 4 && linked >= 0.85 * (text.length - label[0].length)) return drop('a label and a link (a "Read more"/"Related" line)')
     blocks.push({ kind, text })
   }
   type Frame = { node: DomNode; exit?: 'block' | 'kind' | 'link' }
@@ -199,9 +233,15 @@ export function walkBlocks(root: DomElement): Block[] {
     }
     if (tag === 'sup' && FOOTNOTE.test(el.textContent ?? '')) continue
     if (tag === 'a' && isControlLink(el)) continue
-    if (tag !== 'body' && tag !== 'html' && isWidget(el, rootLen)) continue
+    if (tag !== 'body' && tag !== 'html' && isWidget(el, rootLen)) {
+      const t = tidyText(el.textContent ?? '')
+      if (t && isSpeakableBlock(t)) dropped.push({ text: clip(t), reason: furnitureReason(el as never) ?? `page widget (${['role', 'class', 'id', 'aria-hidden', 'hidden', 'style'].map((a) => (el.getAttribute(a) !== null ? `${a}="${el.getAttribute(a)}"` : '')).filter(Boolean).join(' ').slice(0, 60)})` })
+      continue
+    }
     if (!BLOCK_TAGS.has(tag)) {
       if (tag === 'a' && el.getAttribute('href') !== null) {
+        const href = el.getAttribute('href')!
+        if (PROMPT_HREF.test(href)) promptLink = href
         inLink++
         stack.push({ node: el, exit: 'link' })
       }
@@ -229,7 +269,17 @@ export function walkBlocks(root: DomElement): Block[] {
     pushChildren(el)
   }
   flush()
-  return blocks
+  // By size and position: a one- or two-word line without punctuation standing between paragraphs of the
+  // story (or before its first one) is a label ("Sponsored", "Advertisement", "Anzeige"), not a sentence.
+  return blocks.filter((b, i) => {
+    // (Words are counted by spaces: not for scripts written without them, where a short line is a sentence.)
+    if (b.kind !== 'paragraph' || b.text.length > 25 || b.text.split(' ').length > 2 || /[.!?:;"”»)\]]$/.test(b.text) || NO_SPACES.test(b.text)) return true
+    const prev = blocks[i - 1]
+    const next = blocks[i + 1]
+    if (!next || next.kind !== 'paragraph' || (prev && prev.kind !== 'paragraph')) return true
+    dropped.push({ text: b.text, reason: 'a one- or two-word label between paragraphs' })
+    return false
+  })
 }
 
 /** True for a whole document (doctype, <html>, <head> or <body>), false for a fragment. */
@@ -268,7 +318,9 @@ function fragmentTitle(blocks: Block[]): { title?: string; blocks: Block[]; titl
 export function extractFragment(html: string): Extracted {
   const { document } = domLibs().parseHTML(`<!doctype html><html><head></head><body>${html}</body></html>`)
   const body = document.body as unknown as DomElement
-  return fragmentTitle(walkBlocks(body))
+  const dropped: DroppedBlock[] = []
+  const repeated = maxDepth(body) > MAX_READABILITY_DEPTH ? undefined : repeatedLabels(body as never)
+  return { ...fragmentTitle(walkBlocks(body, { dropped, repeated })), dropped }
 }
 
 /** Deeper than any real page (browsers' parsers cap nesting at 512, real articles stay under 100). */
@@ -299,11 +351,23 @@ export function extractPage(html: string): Extracted {
   const lang = doc.documentElement?.getAttribute('lang') ?? undefined
   const publishedAt = metaContent(doc, ['article:published_time', 'datePublished', 'date', 'dc.date'])
   const pageUrl = metaContent(doc, ['og:url']) ?? doc.querySelector('link[rel="canonical"]')?.getAttribute('href') ?? undefined
+  // Furniture goes before Readability sees the page: its names are on the element or an ancestor,
+  // which Readability's output no longer has. Labels repeated across the page are counted first.
+  // (Not on absurdly deep trees, see tooDeep: both passes read the text of nested elements.)
+  const tooDeep = maxDepth(doc.documentElement as unknown as DomNode) > MAX_READABILITY_DEPTH
+  const dropped: DroppedBlock[] = []
+  const pageBody = tooDeep ? null : (doc.body as unknown as Parameters<typeof removeFurniture>[0] | null)
+  const repeated = pageBody ? repeatedLabels(pageBody) : new Set<string>()
+  const names = siteNames(
+    (name) => metaContent(doc, [name]),
+    doc.querySelector('title')?.textContent ?? undefined,
+    doc.querySelector('h1')?.textContent ?? metaContent(doc, ['og:title']),
+  )
+  if (pageBody) removeFurniture(pageBody, dropped)
   let article: ReturnType<ReadabilityClass<DomElement>['parse']> = null
   // Readability's scoring walks ancestors and inner text per node: on absurdly deep
   // trees (a malformed or hostile page) that is quadratic and takes minutes. Real
   // pages nest a few dozen levels; past MAX_READABILITY_DEPTH the body is walked directly.
-  const tooDeep = maxDepth(doc.documentElement as unknown as DomNode) > MAX_READABILITY_DEPTH
   if (!tooDeep) {
     try {
       // keepClasses: the walker needs class names to recognize widgets Readability left in.
@@ -314,10 +378,14 @@ export function extractPage(html: string): Extracted {
       article = null
     }
   }
+  if (article?.siteName) names.push(tidyText(article.siteName))
+  const context: WalkContext = { dropped, repeated, siteNames: new Set(names.map(comparable).filter((n) => n.length >= 3)) }
   if (article?.content) {
-    const blocks = dropTitleHeading(walkBlocks(article.content), article.title ?? undefined)
+    const blocks = dropTitleHeading(walkBlocks(article.content, context), article.title ?? undefined)
     if (blocks.length > 0) {
       return {
+        siteNames: names,
+        dropped,
         blocks,
         title: tidyText(article.title ?? '') || undefined,
         byline: tidyText(article.byline ?? '') || undefined,
@@ -334,8 +402,10 @@ export function extractPage(html: string): Extracted {
   const fresh = parseHTML(html).document
   const body = (fresh.body ?? fresh.documentElement) as unknown as DomElement | null
   const titleText = tidyText(fresh.querySelector('title')?.textContent ?? '') || undefined
-  const walked = body ? walkBlocks(body) : []
+  dropped.length = 0
+  if (body && !tooDeep) removeFurniture(body as never, dropped)
+  const walked = body ? walkBlocks(body, context) : []
   const h1 = walked.find((b) => b.kind === 'heading')
   const title = titleText ?? h1?.text
-  return { blocks: dropTitleHeading(walked, title), title, language: lang, publishedAt, url: pageUrl }
+  return { blocks: dropTitleHeading(walked, title), title, language: lang, publishedAt, url: pageUrl, siteNames: names, dropped }
 }

@@ -14,6 +14,7 @@ import { marked } from 'marked'
 import { AppError, isAppError } from '../errors.ts'
 import { type Block, type Extracted, comparable } from './blocks.ts'
 import { decodeInput, detectFormat } from './decode.ts'
+import { titleWithoutSiteName } from './furniture.ts'
 import { dropTitleHeading, extractFragment, extractPage, isFullPage } from './html.ts'
 import { canonicalLanguage, detectLanguage, primaryLanguage } from './language.ts'
 import { lexiconFits } from './lexicon.ts'
@@ -26,6 +27,7 @@ export { decodeInput, detectFormat, MAX_INPUT_BYTES } from './decode.ts'
 export { canonicalLanguage, detectLanguage, primaryLanguage } from './language.ts'
 export { applyLexicon, createLexicon, emptyLexicon, lexiconFits, loadLexicon } from './lexicon.ts'
 export { normalizeForSpeech, normalizeSentence, splitSentences, tidyText } from './normalize.ts'
+export { explainArticle, formatExplanation, speechChanges, type Explanation, type SpeechChange } from './explain.ts'
 export { DEFAULT_MAX_BYTES, DEFAULT_TARGET_CHARS, segmentText, splitToLimit, utf8Bytes, type TextPiece } from './segment.ts'
 export * from './types.ts'
 
@@ -172,7 +174,9 @@ function segmentId(text: string, kind: SegmentKind): string {
  * which the byline already says (or which is not part of the headline).
  * Script.title keeps the full title.
  */
-function spokenTitle(title: string, suffixes: (string | undefined)[]): string {
+function spokenTitle(title: string, suffixes: (string | undefined)[], siteNames: string[] = []): string {
+  const cleaned = titleWithoutSiteName(title, siteNames)
+  if (cleaned !== title) return cleaned
   const m = /^(.{8,}?)\s+[|\-–—:·]\s+([^|\-–—:·]+)$/u.exec(title)
   if (!m) return title
   const tail = comparable(m[2]!)
@@ -195,6 +199,11 @@ function fallbackTitle(blocks: Block[], language: string): string {
  * INVALID_ENCODING, BINARY_INPUT, INVALID_JSON or VALIDATION_FAILED.
  */
 export function articleToScript(input: ArticleInput, options: SegmentOptions = {}): Script {
+  return convertWithDropped(input, options).script
+}
+
+/** articleToScript, plus what extraction dropped from the input and why (for `script --explain`, see explain.ts). */
+export function convertWithDropped(input: ArticleInput, options: SegmentOptions = {}): { script: Script; dropped: { text: string; reason: string }[] } {
   try {
     return convert(input, options)
   } catch (err) {
@@ -204,7 +213,7 @@ export function articleToScript(input: ArticleInput, options: SegmentOptions = {
   }
 }
 
-function convert(input: ArticleInput, options: SegmentOptions): Script {
+function convert(input: ArticleInput, options: SegmentOptions): { script: Script; dropped: { text: string; reason: string }[] } {
   if (!input || (typeof input.content !== 'string' && !(input.content instanceof Uint8Array))) {
     throw new AppError('VALIDATION_FAILED', 'The article content must be a string or bytes.', { details: { field: 'content' } })
   }
@@ -252,7 +261,7 @@ function convert(input: ArticleInput, options: SegmentOptions): Script {
 
   const title = inputTitle ?? extracted.title
   const byline = input.author ? tidyText(input.author) : extracted.byline
-  if (title) push('title', spokenTitle(title, [byline, extracted.siteName]), HEADER_BLOCK_INDEX, 0)
+  if (title) push('title', spokenTitle(title, [byline, extracted.siteName], [...(extracted.siteName ? [extracted.siteName] : []), ...(extracted.siteNames ?? [])]), HEADER_BLOCK_INDEX, 0)
   // A byline that is only the site's name ("BBC News") names no author: not read.
   const bylineIsSite = !input.author && byline !== undefined && extracted.siteName !== undefined && comparable(byline) === comparable(extracted.siteName)
   if (byline && !bylineIsSite && comparable(byline) !== comparable(title ?? '')) {
@@ -283,5 +292,5 @@ function convert(input: ArticleInput, options: SegmentOptions): Script {
   const publishedAt = input.publishedAt ?? extracted.publishedAt
   if (publishedAt) script.publishedAt = publishedAt
   if (extracted.excerpt) script.excerpt = extracted.excerpt
-  return script
+  return { script, dropped: extracted.dropped ?? [] }
 }

@@ -9,6 +9,7 @@
  * segmenter can keep a mapping from each spoken piece to the text as written.
  */
 import { primaryLanguage } from './language.ts'
+import { speakWrittenForms } from './spoken/index.ts'
 
 interface LanguageWords {
   percent: string
@@ -38,6 +39,9 @@ const WORDS: Record<string, LanguageWords> = {
 /** [pattern, replacement]; patterns are matched only before a space, punctuation or the end. */
 const ABBREVIATIONS: Record<string, [RegExp, string][]> = {
   en: [
+    // After a street name and not before a name: "Elm Dr." is Elm Drive, "Baker St." Baker Street (not Doctor or Saint).
+    [/(?<=\p{Lu}\p{Ll}+\s)Dr\.(?=[\s,;:)]|$)(?!\s+\p{Lu}\p{Ll})/gu, 'Drive'],
+    [/(?<=\p{Lu}\p{Ll}+\s)St\.(?=[\s,;:)]|$)(?!\s+\p{Lu}\p{Ll})/gu, 'Street'],
     [/\b[Ee]\.\s?g\.(?=[\s,;:)]|$)/g, 'for example'],
     [/\b[Ii]\.\s?e\.(?=[\s,;:)]|$)/g, 'that is'],
     [/\betc\.(?=[\s,;:)]|$)/g, 'et cetera'],
@@ -55,6 +59,12 @@ const ABBREVIATIONS: Record<string, [RegExp, string][]> = {
     [/\bRep\.(?=\s)/g, 'Representative'],
     [/\bGen\.(?=\s)/g, 'General'],
     [/\bSgt\.(?=\s)/g, 'Sergeant'],
+    [/\bLt\.(?=\s)/g, 'Lieutenant'],
+    [/\bCol\.(?=\s\p{Lu})/gu, 'Colonel'],
+    [/\bCapt\.(?=\s)/g, 'Captain'],
+    [/\bCmdr\.(?=\s)/g, 'Commander'],
+    [/\bMt\.(?=\s\p{Lu})/gu, 'Mount'],
+    [/\bFt\.(?=\s\p{Lu})/gu, 'Fort'],
     [/\bNo\.(?=\s?\d)/g, 'number'],
     [/\bapprox\.(?=\s)/gi, 'approximately'],
     [/\bDept\.(?=[\s,;:)]|$)/g, 'Department'],
@@ -101,8 +111,16 @@ const ABBREVIATIONS: Record<string, [RegExp, string][]> = {
  */
 const ABBREVIATION_CANDIDATE = /(?<![\p{L}\p{N}])(?:\p{L}{1,6}\.|vs|Mme|Mlle|Dr)(?![\p{L}\p{N}])/u
 
+/**
+ * A day or an ordinal written with a dot ("am 3. März", "der 2. Weltkrieg", "25. Juli"): the dot ends no
+ * sentence when a month name follows, or when an article stands before the number.
+ */
+const ORDINAL_DOT = /(?<![\d.])\d{1,3}\.$/
+const ARTICLE_ORDINAL = /\b(?:der|die|das|den|dem|des|im|am|zum|zur|beim|vom)\s\d{1,3}\.$/i
+const MONTH_START = /^(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|Jan|Feb|Mär|Apr|Jun|Jul|Aug|Sep|Sept|Okt|Nov|Dez)\b/u
+
 /** Abbreviations after which Intl.Segmenter wrongly ends a sentence (it has no suppression list). */
-const NON_TERMINAL = /(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Gov|Sen|Rep|Gen|Sgt|Lt|Col|Capt|No|Nr|vs|approx|ca|cf|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec|M|Mme|Sra?|z\.\s?B|d\.\s?h|u\.\s?a|e\.\s?g|i\.\s?e|bzw)\.|(?<![\p{L}\p{N}])\p{L}\.(?:\p{L}\.)*)\s*$/u
+const NON_TERMINAL = /(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Gov|Sen|Rep|Gen|Sgt|Lt|Col|Capt|Cmdr|Mt|Ft|No|Nr|vs|approx|ca|cf|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec|Mio|Mrd|Tsd|Bio|Okt|Dez|M|Mme|Sra?|z\.\s?B|d\.\s?h|u\.\s?a|e\.\s?g|i\.\s?e|bzw)\.|(?<![\p{L}\p{N}])\p{L}\.(?:\p{L}\.)*)\s*$/u
 
 const CURRENCY_UNITS: Record<string, [string, string]> = {
   $: ['dollar', 'dollars'],
@@ -209,6 +227,7 @@ export function splitSentences(text: string, language: string): string[] {
     const prev = out.length ? out[out.length - 1]! : undefined
     if (prev !== undefined && midToken(prevRaw, segment)) out[out.length - 1] = prev + s
     else if (prev !== undefined && NON_TERMINAL.test(prev)) out[out.length - 1] = `${prev} ${s}`
+    else if (prev !== undefined && ORDINAL_DOT.test(prev) && (MONTH_START.test(s) || ARTICLE_ORDINAL.test(prev))) out[out.length - 1] = `${prev} ${s}`
     else out.push(s)
     prevRaw = segment
   }
@@ -297,6 +316,9 @@ export function normalizeTidySentence(sentence: string, language: string): strin
       return (atStart ? matchCase(m, say) : say) + (atEnd && m.endsWith('.') ? '.' : '')
     })
   }
+
+  // Numbers, dates, times, money, measures... as words, by the language's rules (spoken/).
+  t = speakWrittenForms(t, language)
 
   if (w && /[\d%&±°+]/.test(t)) {
     if (lang === 'en') {

@@ -37,13 +37,29 @@ describe('briefcast script', () => {
     expect(r.stdout).toMatch(/^\[paragraph \d+ms\] /m)
   })
 
+  it('--explain shows the changes for speech and what was dropped, as text and JSON', async () => {
+    const page = '<!doctype html><html><head><title>Bridge plan approved by the council | Riverside Courier</title></head><body><article><h1>Bridge plan approved by the council</h1>' +
+      '<p>The council approved a $4.2m plan for a footbridge over the river on Tuesday evening after a long debate.</p><div class="ad-slot"><p>Advertisement</p></div>' +
+      '<p>Work starts in 2025 and should take about eighteen months, officials said after the vote on Tuesday.</p></article></body></html>'
+    const text = await cli(['-', '--explain', '--from', 'html'], page)
+    expect(text.stderr).toBe('')
+    expect(text.code).toBe(0)
+    expect(text.stdout).toContain('"Advertisement"  (ad slot (class="ad-slot"))')
+    expect(text.stdout).toMatch(/^ {4}\$4\.2m {2}-> {2}four point two million dollar$/m)
+    expect(text.stdout).toMatch(/^ {4}2025 {2}-> {2}twenty twenty-five$/m)
+    const json = await cli(['-', '--explain', '--format', 'json', '--from', 'html'], page)
+    const e = JSON.parse(json.stdout) as { dropped: { text: string; reason: string }[]; segments: { changes: unknown[] }[] }
+    expect(e.dropped).toContainEqual({ text: 'Advertisement', reason: 'ad slot (class="ad-slot")' })
+    expect(e.segments.flatMap((s) => s.changes)).toContainEqual({ written: '$4.2m', spoken: 'four point two million dollar' })
+  })
+
   it('reads stdin with "-" and prints JSON', async () => {
     const r = await cli(['-', '--format', 'json'], '# Storm warning\n\nWinds of 120 km/h are expected, up 15% on last year.\n')
     expect(r.code).toBe(0)
     const script = JSON.parse(r.stdout) as Script
     expect(script.title).toBe('Storm warning')
     expect(script.segments.map((s) => s.kind)).toEqual(['title', 'paragraph'])
-    expect(script.segments[1]!.text).toContain('15 percent')
+    expect(script.segments[1]!.text).toContain('fifteen percent')
   })
 
   it('applies the lexicon for the article language from the voices directory', async () => {

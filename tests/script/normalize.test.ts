@@ -4,16 +4,16 @@ import { normalizeForSpeech, splitSentences } from '../../src/script/index.ts'
 
 describe('normalizeForSpeech (English)', () => {
   it.each([
-    ['Sales rose 15% this year.', 'Sales rose 15 percent this year.'],
+    ['Sales rose 15% this year.', 'Sales rose fifteen percent this year.'],
     ['Bill & Melinda, R&D.', 'Bill and Melinda, R and D.'],
-    ['It cost $50 and $1.', 'It cost 50 dollars and 1 dollar.'],
-    ['A $50 million deal, a $1.5bn loss, US$3 fees.', 'A 50 million dollars deal, a 1.5 billion dollars loss, 3 US dollars fees.'],
-    ['£20 or 30€ or €5.', '20 pounds or 30 euros or 5 euros.'],
-    ['It was -5°C, then 72°F and 1°C.', 'It was minus 5 degrees Celsius, then 72 degrees Fahrenheit and 1 degree Celsius.'],
-    ['A 90° turn.', 'A 90 degrees turn.'],
+    ['It cost $50 and $1.', 'It cost fifty dollars and one dollar.'],
+    ['A $50 million deal, a $1.5bn loss, US$3 in fees.', 'A fifty million dollar deal, a one point five billion dollar loss, three US dollars in fees.'],
+    ['£20 or 30€ or €5.', 'twenty pounds or thirty euros or five euros.'],
+    ['It was -5°C, then 72°F and 1°C.', 'It was minus five degrees Celsius, then seventy-two degrees Fahrenheit and one degree Celsius.'],
+    ['A 90° turn.', 'A ninety degree turn.'],
     ['Error ±2 or +/-3, up +4.', 'Error plus or minus 2 or plus or minus 3, up plus 4.'],
-    ['From 2020-2024 and 2020–2024, pages 5—7.', 'From 2020 to 2024 and 2020 to 2024, pages 5 to 7.'],
-    ['Call 555-123-4567 on 2024-01-05.', 'Call 555-123-4567 on 2024-01-05.'],
+    ['From 2020-2024 and 2020–2024, pages 5—7.', 'From twenty twenty to twenty twenty-four and twenty twenty to twenty twenty-four, pages 5 to 7.'],
+    ['Call 555-123-4567 on 2024-01-05.', 'Call five five five, one two three, four five six seven on January fifth, twenty twenty-four.'],
     ['COVID-19 is not a range.', 'COVID-19 is not a range.'],
     ['See https://www.example.com/a/b?c=1 now.', 'See example dot com now.'],
     ['Mail jane.doe@example.org today.', 'Mail jane doe at example dot org today.'],
@@ -40,11 +40,11 @@ describe('normalizeForSpeech (English)', () => {
 describe('other languages', () => {
   it('German spells symbols and abbreviations in German', () => {
     expect(normalizeForSpeech('Die Preise stiegen um 15 % von 2020-2024, z. B. bei Strom & Gas.', 'de')).toBe(
-      'Die Preise stiegen um 15 Prozent von 2020 bis 2024, zum Beispiel bei Strom und Gas.',
+      'Die Preise stiegen um fünfzehn Prozent von 2020 bis 2024, zum Beispiel bei Strom und Gas.',
     )
   })
   it('French and Spanish use their own words', () => {
-    expect(normalizeForSpeech('Une hausse de 3 % en 2019-2020.', 'fr-FR')).toBe('Une hausse de 3 pour cent en 2019 à 2020.')
+    expect(normalizeForSpeech('Une hausse de 3 % en 2019-2020.', 'fr-FR')).toBe('Une hausse de trois pour cent en 2019 à 2020.')
     expect(normalizeForSpeech('Un « mémorandum argumenté » et M. Valls.', 'fr')).toBe('Un "mémorandum argumenté" et Monsieur Valls.')
     expect(normalizeForSpeech('Subió un 4 % según el Sr. Pérez.', 'es')).toBe('Subió un 4 por ciento según el señor Pérez.')
   })

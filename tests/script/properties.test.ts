@@ -7,7 +7,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors.ts'
 import { articleToScript, normalizeForSpeech, segmentText, utf8Bytes } from '../../src/script/index.ts'
-import { words } from './helpers.ts'
+import { inOrderMatches, wordTokens, words } from './helpers.ts'
+import { loadSpokenForms } from './spoken-forms/table.ts'
 
 const EXPECTED_CODES = new Set(['EMPTY_INPUT', 'NO_ARTICLE_TEXT', 'UNSUPPORTED_FORMAT', 'INPUT_TOO_LARGE', 'INVALID_ENCODING', 'BINARY_INPUT', 'INVALID_JSON', 'VALIDATION_FAILED'])
 const RUNS = { numRuns: Number(process.env.FC_RUNS ?? 300) }
@@ -102,6 +103,25 @@ describe('articleToScript properties', () => {
         expect(body.map((s) => s.text).join('').replace(/\s+/g, '')).toBe(expected.replace(/\s+/g, ''))
       }),
       { numRuns: Number(process.env.FC_RUNS ?? 150) },
+    )
+  })
+
+  it('normalization only adds spoken words for written forms: the story words around them are all read, in order', () => {
+    // Story words (none of them an abbreviation, unit or month) mixed with the written forms of the spoken-forms table.
+    const story = fc.constantFrom('council', 'bridge', 'river', 'voted', 'plan', 'residents', 'said', 'budget', 'approved', 'tram', 'harbour', 'mayor', 'school', 'roof', 'delayed', 'costs', 'rose', 'storm', 'Stadtrat', 'conseil')
+    const rows = loadSpokenForms()
+    const written = fc.constantFrom(...rows.map((r) => r.written))
+    const language = fc.constantFrom('en', 'en-GB', 'de', 'fr')
+    const piece = fc.oneof({ arbitrary: story, weight: 3 }, { arbitrary: written, weight: 2 })
+    const punct = fc.constantFrom(' ', ' ', ' ', ', ', '. ', '; ')
+    fc.assert(
+      fc.property(fc.array(fc.tuple(piece, punct), { minLength: 1, maxLength: 30 }), language, (pieces, lang) => {
+        const text = pieces.map(([p, q]) => p + q).join('')
+        const storyWords = wordTokens(pieces.map(([p]) => p).filter((p) => /^[A-Za-z]+$/.test(p) && !rows.some((r) => r.written === p)).join(' '))
+        const spoken = wordTokens(normalizeForSpeech(text, lang))
+        expect(inOrderMatches(storyWords, spoken), `${text}\n-> ${normalizeForSpeech(text, lang)}`).toBe(storyWords.length)
+      }),
+      { numRuns: Number(process.env.FC_RUNS ?? 300) },
     )
   })
 })

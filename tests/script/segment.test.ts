@@ -21,7 +21,7 @@ describe('segmentText', () => {
 
   it('keeps the text as written in displayText', () => {
     const [p] = segmentText('Profits rose 15% to $3bn.', 'en')
-    expect(p).toEqual({ text: 'Profits rose 15 percent to 3 billion dollars.', displayText: 'Profits rose 15% to $3bn.' })
+    expect(p).toEqual({ text: 'Profits rose fifteen percent to three billion dollars.', displayText: 'Profits rose 15% to $3bn.' })
   })
 
   it('splits an over-long sentence at clause punctuation first', () => {
