@@ -7,6 +7,8 @@
 import type { Config } from '../config.ts'
 import type { WarmUp } from './espeak-prestart.ts'
 import type { TtsEngine } from './engine.ts'
+// Only the limits (plain data): the engine module itself is imported when a profile uses it.
+import { SHERPA_LIMITS } from './sherpa-limits.ts'
 
 export interface EngineContext {
   config: Config
@@ -48,6 +50,10 @@ export const ENGINES = {
         maxRetries: config.google.maxRetries,
         logger,
       }),
+  },
+  'sherpa-onnx': {
+    limits: { targetChars: SHERPA_LIMITS.targetChars, maxInputBytes: SHERPA_LIMITS.maxInputBytes, ssml: SHERPA_LIMITS.ssml },
+    create: async ({ config }) => (await import('./sherpa.ts')).createSherpaEngine({ modelsDir: config.models.dir, workers: config.tts.sherpaWorkers }),
   },
 } satisfies Record<string, EngineEntry>
 
