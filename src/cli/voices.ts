@@ -6,6 +6,7 @@ import type { Voice } from '../tts/engine.ts'
 import { createSpeechService } from '../tts/index.ts'
 
 const HELP = `usage: briefcast voices [--engine ENGINE] [--language LANG] [--json] [--config FILE]
+       briefcast voices install <name|URL|path> [--sha256 HEX]   (see briefcast voices install --help)
 
 Lists the speech engines, the voice profiles in the voices directory and the
 voices each engine offers. Google is only asked when it has credentials
@@ -20,6 +21,7 @@ function matchesLanguage(languages: string[], wanted: string): boolean {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv[0] === 'install') return (await import('./voices-install.ts')).runInstall(argv.slice(1))
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -58,8 +60,10 @@ export async function run(argv: string[]): Promise<number> {
         engines.push({ id, voices: [], error: `${e.code}: ${e.message}` })
       }
     }
+    const { listInstalledModels } = await import('../tts/models.ts')
+    const models = await listInstalledModels(config.models.dir)
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ profiles, engines }, null, 2)}\n`)
+      process.stdout.write(`${JSON.stringify({ profiles, engines, models }, null, 2)}\n`)
       return engines.some((e) => e.error) && values.engine ? 1 : 0
     }
     const out: string[] = []
@@ -83,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
       for (const v of e.voices) out.push(`  ${v.name.padEnd(28)} ${v.languages.join(', ')}${v.gender ? `  ${v.gender}` : ''}`)
       if (e.id === 'espeak-ng') out.push('  Variants: append +f1..+f5, +m1..+m7, +klatt, ... to a voice name, e.g. en-us+f3')
     }
+    if (!values.engine || values.engine === 'sherpa-onnx') out.push('', ...(await import('./voices-install.ts')).describeInstalledModels(models, config.models.dir))
     process.stdout.write(`${out.join('\n')}\n`)
     return engines.some((e) => e.error) && values.engine ? 1 : 0
   } finally {

@@ -293,6 +293,15 @@ export async function installModel(source: string, options: InstallOptions): Pro
   } catch (err) {
     throw fileError(err, work)
   }
+  try {
+    return await installFrom(src, modelsDir, work, options)
+  } finally {
+    // Left only while it holds a partial download to resume.
+    await fs.rmdir(work).catch(() => {})
+  }
+}
+
+async function installFrom(src: Source, modelsDir: string, work: string, options: InstallOptions): Promise<InstalledModel> {
   let archive: string
   if (src.kind === 'url') {
     // Kept between attempts under a name of its URL, so running the command again resumes it.
@@ -357,8 +366,43 @@ export async function installModel(source: string, options: InstallOptions): Pro
     if (replacing) await fs.rm(old, { recursive: true, force: true })
     if (src.kind === 'url') await fs.rm(archive, { force: true })
     return { ...info, name, dir: target }
+  } catch (err) {
+    // A download that is not a usable model would only be "resumed" next time: start afresh.
+    if (src.kind === 'url' && !(isAppError(err) && err.code === 'DISK_FULL')) await fs.rm(archive, { force: true })
+    throw err
   } finally {
     await fs.rm(tmp, { recursive: true, force: true })
-    await fs.rmdir(work).catch(() => {})
   }
+}
+
+/**
+ * Start-up problems of a voice profile on the local neural engine: each voice must name an
+ * installed model (else the problem names the install command), a speaker the model has, and no
+ * pitch (the models have no pitch control). Never a silent fallback to another voice.
+ */
+export function sherpaProfileProblems(
+  profile: { id: string; install?: string; voices: Record<string, { name?: string; speaker?: number; pitch?: number } | undefined> },
+  file: string,
+  installed: readonly InstalledModel[],
+  modelsDir: string,
+): string[] {
+  const problems: string[] = []
+  for (const [role, voice] of Object.entries(profile.voices)) {
+    if (!voice) continue
+    if (!voice.name) {
+      problems.push(`${file}: voices.${role}.name: name the installed model to speak with (see \`briefcast voices\`)`)
+      continue
+    }
+    const [name, hashSid] = voice.name.split('#') as [string, string | undefined]
+    const model = installed.find((m) => m.name === name)
+    if (!model) {
+      problems.push(`${file}: voices.${role}.name: the model "${name}" is not installed in ${modelsDir}; install it with \`${installCommandFor(profile.install ?? name)}\``)
+      continue
+    }
+    const sid = voice.speaker ?? (hashSid === undefined ? 0 : Number(hashSid))
+    if (!Number.isInteger(sid) || sid < 0 || sid >= model.numSpeakers)
+      problems.push(`${file}: voices.${role}.speaker: the model "${name}" has ${model.numSpeakers} speaker(s) (0-${model.numSpeakers - 1}), not ${voice.speaker ?? hashSid}`)
+    if (voice.pitch !== undefined && voice.pitch !== 0) problems.push(`${file}: voices.${role}.pitch: sherpa-onnx voices have no pitch control; remove it`)
+  }
+  return problems
 }

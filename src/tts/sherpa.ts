@@ -7,14 +7,16 @@
  * A voice is `{ name: <installed model>, speaker: <speaker id> }`; the engine speaks a request
  * sentence by sentence (the transcript's own splitter) and reports where each sentence starts.
  */
+import { promises as fs } from 'node:fs'
 import { createRequire } from 'node:module'
+import path from 'node:path'
 import type { Worker } from 'node:worker_threads'
 import { Worker as WorkerThread } from 'node:worker_threads'
 import { splitSentences } from '../audio/transcript.ts'
 import { AppError, throwIfAborted } from '../errors.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, WordTiming } from './engine.ts'
 import { SHERPA_LIMITS } from './sherpa-limits.ts'
-import { installCommandFor, listInstalledModels, sherpaConfigFor, type InstalledModel } from './models.ts'
+import { MARKER, installCommandFor, listInstalledModels, sherpaConfigFor, type InstalledModel } from './models.ts'
 import { pcmDurationMs } from './wav.ts'
 
 export interface SherpaEngineOptions {
@@ -43,6 +45,15 @@ export type SherpaReply =
   | { id: number; ok: false; cancelled?: boolean; samples?: number; code: 'UNKNOWN_VOICE' | 'ENGINE_FAILED'; message: string }
 
 const CANCEL_ID = 0
+
+async function stillInstalled(model: InstalledModel): Promise<boolean> {
+  try {
+    await fs.access(path.join(model.dir, MARKER))
+    return true
+  } catch {
+    return false
+  }
+}
 
 export function startSherpaWorker(cancel: Int32Array): Worker {
   return new WorkerThread(new URL('./sherpa-worker.mjs', import.meta.url), { execArgv: [], workerData: { cancel: cancel.buffer as SharedArrayBuffer } })
@@ -246,6 +257,12 @@ export class SherpaEngine implements TtsEngine {
       throw new AppError('TEXT_TOO_LONG', `The text is ${bytes} bytes; sherpa-onnx takes at most ${this.capabilities.maxInputBytes} per request.`)
     if (req.ssml) throw new AppError('SSML_REJECTED', 'The sherpa-onnx engine reads plain text, not SSML.', { help: 'Send plain text; pauses come from the voice profile.' })
     const { model, sid } = this.resolveVoice(req.voice)
+    // Removed since the engine started: say so, with the fix, rather than let the runtime fail on missing files.
+    if (!(await stillInstalled(model)))
+      throw new AppError('MODEL_NOT_INSTALLED', `The sherpa-onnx model "${model.name}" is no longer in ${model.dir}.`, {
+        details: { model: model.name },
+        help: `Install it again: ${installCommandFor(model.source)}`,
+      })
     const sentences = splitSentences(req.text)
     const speed = Math.min(SHERPA_LIMITS.maxRate, Math.max(SHERPA_LIMITS.minRate, req.voice.rate ?? 1))
     const reply = await this.pool.run({ type: 'synth', model: { key: model.name, config: sherpaConfigFor(model, this.options.threadsPerModel ?? 1) }, sentences, sid, speed }, signal)
