@@ -238,7 +238,7 @@ export class SherpaEngine implements TtsEngine {
     const [name, hashSid] = voice.name.split('#') as [string, string | undefined]
     const model = this.models.get(name)
     if (!model)
-      throw new AppError('MODEL_NOT_INSTALLED', `The sherpa-onnx model "${name}" is not installed in ${this.options.modelsDir}.`, {
+      throw new AppError('MODEL_NOT_INSTALLED', `The sherpa-onnx model "${name}" is not installed in ${this.options.modelsDir}; install it with \`${installCommandFor(name)}\` and restart.`, {
         details: { model: name, modelsDir: this.options.modelsDir },
         help: `Install it: ${installCommandFor(name)} (and restart the service).`,
       })
@@ -259,7 +259,7 @@ export class SherpaEngine implements TtsEngine {
     const { model, sid } = this.resolveVoice(req.voice)
     // Removed since the engine started: say so, with the fix, rather than let the runtime fail on missing files.
     if (!(await stillInstalled(model)))
-      throw new AppError('MODEL_NOT_INSTALLED', `The sherpa-onnx model "${model.name}" is no longer in ${model.dir}.`, {
+      throw new AppError('MODEL_NOT_INSTALLED', `The sherpa-onnx model "${model.name}" is no longer in ${model.dir}; install it again with \`${installCommandFor(model.source)}\`.`, {
         details: { model: model.name },
         help: `Install it again: ${installCommandFor(model.source)}`,
       })
