@@ -17,9 +17,12 @@ import os from 'node:os'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { onnx } from 'onnx-proto'
+import onnxProto from 'onnx-proto'
 
 const require = createRequire(import.meta.url)
+
+// CommonJS: node's ESM loader sees no named exports in it.
+const { onnx } = onnxProto
 
 export const SAMPLES_PER_TOKEN = 256
 export const FREQUENCY_HZ = 440
