@@ -41,7 +41,7 @@ afterAll(async () => {
 const SENTENCES = ['The council met on Tuesday.', 'Members discussed the budget for the coming year and agreed to meet again next month, after the summer break.', 'Then they left.']
 
 describe('the service with a local neural voice', () => {
-  it('renders an article with the model; transcript cues start where the engine said each sentence starts', async () => {
+  it('renders an article with the model; transcript cues start where the engine said each sentence starts', { timeout: 240_000 }, async () => {
     const r = await postJson(svc, '/api/articles', { title: 'Council news', text: `${SENTENCES.join(' ')}\n\nA second paragraph follows here.`, voice: 'neural' })
     expect(r.status).toBe(201)
     const { id } = (await r.json()) as { id: string }
@@ -66,7 +66,7 @@ describe('the service with a local neural voice', () => {
     }
   })
 
-  it('a model removed while the service runs: MODEL_NOT_INSTALLED with the install command; other articles still render', async () => {
+  it('a model removed while the service runs: MODEL_NOT_INSTALLED with the install command; other articles still render', { timeout: 240_000 }, async () => {
     await fs.rename(path.join(modelsDir, MODEL), path.join(dir, 'moved-away'))
     try {
       const r = await postJson(svc, '/api/articles', { title: 'Unspeakable', text: 'This text was never said by this voice before.', voice: 'neural' })
