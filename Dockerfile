@@ -10,6 +10,7 @@ ENV NODE_ENV=production \
     FFPROBE_PATH=/usr/bin/ffprobe \
     BRIEFCAST_DATA_DIR=/data \
     BRIEFCAST_CACHE_DIR=/data/audio-cache \
+    BRIEFCAST_MODELS_DIR=/data/models \
     PORT=8080
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
@@ -18,7 +19,7 @@ COPY src ./src
 # npm ci's `prepare` compiles src/ to dist/ (bin/build.js), so the image runs plain JavaScript.
 RUN npm ci --omit=dev && npm cache clean --force
 COPY voices ./voices
-RUN mkdir -p /data/audio-cache && chown -R node:node /data
+RUN mkdir -p /data/audio-cache /data/models && chown -R node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8080

@@ -94,6 +94,16 @@ export const configSchema = z.object({
       /** Engine to fall back to when a cloud engine fails; off by default (a site may prefer silence to a different voice). */
       fallbackEngine: z.enum(['espeak-ng']).optional(),
       espeakWorkers: int(1, 64).default(Math.max(1, Math.min(os.availableParallelism(), 8))),
+      /** Worker threads of the local neural engine (sherpa-onnx); each keeps its own copy of the models it used. */
+      sherpaWorkers: int(1, 64).default(Math.max(1, Math.min(os.availableParallelism(), 2))),
+    })
+    .prefault({}),
+  models: z
+    .object({
+      /** Where `briefcast voices install` puts local neural models (sherpa-onnx). */
+      dir: z.string().default('./models'),
+      /** Largest model archive `briefcast voices install` accepts. */
+      maxBytes: int(1024 * 1024).default(2 * 1024 * 1024 * 1024),
     })
     .prefault({}),
   google: z
@@ -213,6 +223,9 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_MAX_CONNECTIONS_PER_CLIENT: 'server.maxConnectionsPerClient',
   BRIEFCAST_FALLBACK_ENGINE: 'tts.fallbackEngine',
   BRIEFCAST_ESPEAK_WORKERS: 'tts.espeakWorkers',
+  BRIEFCAST_SHERPA_WORKERS: 'tts.sherpaWorkers',
+  BRIEFCAST_MODELS_DIR: 'models.dir',
+  BRIEFCAST_MODELS_MAX_BYTES: 'models.maxBytes',
   BRIEFCAST_GOOGLE_KEY_FILE: 'google.keyFile',
   BRIEFCAST_GOOGLE_PROJECT_ID: 'google.projectId',
   BRIEFCAST_GOOGLE_API_ENDPOINT: 'google.apiEndpoint',

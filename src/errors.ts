@@ -26,6 +26,10 @@ export const ERROR_CATALOGUE = {
   ENGINE_FAILED: { status: 502, help: 'The speech engine failed; see the details.' },
   MISSING_CREDENTIALS: { status: 500, help: 'Configure Google credentials (GOOGLE_APPLICATION_CREDENTIALS or BRIEFCAST_GOOGLE_KEY_FILE).' },
   RATE_LIMITED: { status: 429, help: 'Too many requests; retry later.' },
+  MODEL_NOT_INSTALLED: { status: 500, help: 'Install the model with `briefcast voices install <name|URL|path>`, or change the voice profile.' },
+  INVALID_MODEL_ARCHIVE: { status: 422, help: "Give a sherpa-onnx TTS model archive (.tar.bz2) from sherpa-onnx's tts-models releases." },
+  UNKNOWN_MODEL_LAYOUT: { status: 422, help: 'Install a Piper/VITS or Kokoro model as sherpa-onnx publishes them (model .onnx, tokens.txt, espeak-ng-data/ or voices.bin).' },
+  CHECKSUM_MISMATCH: { status: 422, help: 'The download is not the file that was expected; check the URL and the --sha256 value and retry.' },
   // audio
   FFMPEG_NOT_FOUND: { status: 500, help: 'Install ffmpeg (with libmp3lame) or set FFMPEG_PATH / FFPROBE_PATH.' },
   FFMPEG_TOO_OLD: { status: 500, help: 'Install ffmpeg 4.1 or newer, or set FFMPEG_PATH.' },

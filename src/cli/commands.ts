@@ -138,6 +138,29 @@ or with --engine google.`,
       config,
       json,
     },
+    subcommands: [
+      {
+        name: 'install',
+        summary: 'install a local neural voice model (a sherpa-onnx .tar.bz2 archive) into the models directory',
+        description: `Installs a local neural voice model (a sherpa-onnx TTS model archive, .tar.bz2) into the models
+directory (BRIEFCAST_MODELS_DIR, default ./models). A download that stops is resumed by running the same
+command again. The archive may be at most BRIEFCAST_MODELS_MAX_BYTES; --sha256 checks it before unpacking.
+Then name the model in a voice profile (see voices/examples/) and restart the service.`,
+        positionals: [
+          {
+            name: 'model',
+            help: 'a sherpa-onnx archive name (e.g. vits-piper-en_US-amy-low), an http(s) URL of such an archive (private addresses need BRIEFCAST_FETCH_ALLOWLIST), or a .tar.bz2 path',
+            required: true,
+          },
+        ],
+        options: {
+          sha256: { type: 'string', value: 'HEX', help: "the archive's SHA-256, checked before unpacking" },
+          config,
+        },
+        examples: ['briefcast voices install vits-piper-en_US-amy-low', 'briefcast voices install ./kokoro-en-v0_19.tar.bz2'],
+        load: async () => (await import('./voices-install.ts')).run,
+      },
+    ],
     espeak: true,
     load: async () => (await import('./voices.ts')).run,
   },

@@ -39,8 +39,10 @@ export async function run(args: ParsedArgs): Promise<number> {
         engines.push({ id, voices: [], error: `${e.code}: ${e.message}` })
       }
     }
+    const { listInstalledModels } = await import('../tts/models.ts')
+    const models = await listInstalledModels(config.models.dir)
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ profiles, engines }, null, 2)}\n`)
+      process.stdout.write(`${JSON.stringify({ profiles, engines, models }, null, 2)}\n`)
       return engines.some((e) => e.error) && values.engine ? 1 : 0
     }
     const out: string[] = []
@@ -64,6 +66,7 @@ export async function run(args: ParsedArgs): Promise<number> {
       for (const v of e.voices) out.push(`  ${v.name.padEnd(28)} ${v.languages.join(', ')}${v.gender ? `  ${v.gender}` : ''}`)
       if (e.id === 'espeak-ng') out.push('  Variants: append +f1..+f5, +m1..+m7, +klatt, ... to a voice name, e.g. en-us+f3')
     }
+    if (!values.engine || values.engine === 'sherpa-onnx') out.push('', ...(await import('./voices-install.ts')).describeInstalledModels(models, config.models.dir))
     process.stdout.write(`${out.join('\n')}\n`)
     return engines.some((e) => e.error) && values.engine ? 1 : 0
   } finally {

@@ -61,6 +61,8 @@ interface PieceInfo {
   encoded: boolean
   /** Word start times from the engine, ms from the start of the clip. */
   wordStartsMs?: number[]
+  /** Sentence start times from engines that report sentences instead of words (sherpa-onnx), ms from the start of the clip. */
+  sentenceStartsMs?: number[]
   /**
    * ebur128 of the encoded piece (from its sidecar when cached). A promise: a new piece is measured
    * while the episode is joined, since only the summary needs the figure.
@@ -190,7 +192,8 @@ export function combineLoudness(pieces: { loudness: Loudness; speechStart: numbe
  * one-to-one with the whitespace-separated words of the text (otherwise the
  * transcript shares a segment's time among its sentences by length).
  */
-function sentenceStarts(text: string, wordStartsMs: number[] | undefined): { sentenceStartsMs?: number[] } {
+function sentenceStarts(text: string, wordStartsMs: number[] | undefined, engineSentenceStartsMs?: number[]): { sentenceStartsMs?: number[] } {
+  if (engineSentenceStartsMs && splitSentences(text).length === engineSentenceStartsMs.length) return { sentenceStartsMs: engineSentenceStartsMs }
   if (!wordStartsMs) return {}
   const words = (t: string) => t.split(/\s+/).filter(Boolean).length
   if (words(text) !== wordStartsMs.length) return {}
@@ -424,7 +427,12 @@ export async function renderEpisode(
         },
         (samples) => ({ speechStart: ENCODER_DELAY, speechEnd: Math.min(samples, ENCODER_DELAY + clipSamples) }),
       )
-      return { ...piece, clipCached: clip.cached, ...(clip.words?.length ? { wordStartsMs: clip.words.map((w) => w.startMs) } : {}) }
+      return {
+        ...piece,
+        clipCached: clip.cached,
+        ...(clip.words?.length ? { wordStartsMs: clip.words.map((w) => w.startMs) } : {}),
+        ...(clip.sentences?.length ? { sentenceStartsMs: clip.sentences.map((w) => w.startMs) } : {}),
+      }
     }
 
     const jinglePiece = async (index: number, which: 'intro' | 'outro', file: string): Promise<PieceInfo> => {
@@ -522,7 +530,7 @@ export async function renderEpisode(
           text: (s.displayText ?? s.text).trim(),
           speechStartMs: msOf(cursor + p.speechStart),
           speechEndMs: msOf(cursor + p.speechEnd),
-          ...sentenceStarts((s.displayText ?? s.text).trim(), p.wordStartsMs),
+          ...sentenceStarts((s.displayText ?? s.text).trim(), p.wordStartsMs, p.sentenceStartsMs),
         })
       }
       cursor += p.samples

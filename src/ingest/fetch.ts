@@ -122,7 +122,20 @@ export async function checkHost(host: string, options: Pick<SafeFetchOptions, 'a
   return addresses
 }
 
-export async function safeFetch(rawUrl: string, options: SafeFetchOptions): Promise<FetchedPage> {
+export interface FetchedStream {
+  url: string
+  status: number
+  headers: http.IncomingHttpHeaders
+  /** The response body; the caller reads it to the end or destroys it. */
+  stream: http.IncomingMessage
+}
+
+/**
+ * Like safeFetch, but hands over the response body as a stream (for large downloads that go to a
+ * file) and takes extra request headers (e.g. Range). Every redirect hop is checked the same way;
+ * statuses outside 2xx are FETCH_FAILED. The caller enforces its own size limit on the stream.
+ */
+export async function safeFetchStream(rawUrl: string, options: SafeFetchOptions & { headers?: Record<string, string> }): Promise<FetchedStream> {
   const maxRedirects = options.maxRedirects ?? 5
   const timeout = AbortSignal.timeout(options.timeoutMs)
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
@@ -136,7 +149,7 @@ export async function safeFetch(rawUrl: string, options: SafeFetchOptions): Prom
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AppError('URL_NOT_ALLOWED', `Only http and https URLs can be fetched, not ${url.protocol}`)
     if (url.username || url.password) throw new AppError('URL_NOT_ALLOWED', 'URLs with credentials are not fetched.')
     const addresses = await withSignal(checkHost(url.hostname, options), signal, options.timeoutMs)
-    const res = await request(url, addresses, options, signal)
+    const res = await request(url, addresses, options, signal, options.headers)
     if ([301, 302, 303, 307, 308].includes(res.status)) {
       res.stream.resume()
       const location = res.headers.location
@@ -153,28 +166,36 @@ export async function safeFetch(rawUrl: string, options: SafeFetchOptions): Prom
       res.stream.resume()
       throw new AppError('FETCH_FAILED', `${url.href} answered HTTP ${res.status}.`, { details: { status: res.status } })
     }
-    const declared = Number(res.headers['content-length'])
-    if (Number.isFinite(declared) && declared > options.maxBytes) {
-      res.stream.destroy()
-      throw new AppError('INPUT_TOO_LARGE', `${url.href} is ${declared} bytes; the limit is ${options.maxBytes}.`)
-    }
-    const chunks: Buffer[] = []
-    let total = 0
-    try {
-      for await (const chunk of res.stream) {
-        total += (chunk as Buffer).length
-        if (total > options.maxBytes) {
-          res.stream.destroy()
-          throw new AppError('INPUT_TOO_LARGE', `${url.href} is larger than the limit of ${options.maxBytes} bytes.`)
-        }
-        chunks.push(chunk as Buffer)
-      }
-    } catch (err) {
-      if (err instanceof AppError) throw err
-      throw timeoutOr(err, signal, rawUrl, options.timeoutMs)
-    }
-    return { url: url.href, status: res.status, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }
+    return { url: url.href, status: res.status, headers: res.headers, stream: res.stream }
   }
+}
+
+export async function safeFetch(rawUrl: string, options: SafeFetchOptions): Promise<FetchedPage> {
+  const timeout = AbortSignal.timeout(options.timeoutMs)
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
+  const res = await safeFetchStream(rawUrl, { ...options, signal })
+  const url = new URL(res.url)
+  const declared = Number(res.headers['content-length'])
+  if (Number.isFinite(declared) && declared > options.maxBytes) {
+    res.stream.destroy()
+    throw new AppError('INPUT_TOO_LARGE', `${url.href} is ${declared} bytes; the limit is ${options.maxBytes}.`)
+  }
+  const chunks: Buffer[] = []
+  let total = 0
+  try {
+    for await (const chunk of res.stream) {
+      total += (chunk as Buffer).length
+      if (total > options.maxBytes) {
+        res.stream.destroy()
+        throw new AppError('INPUT_TOO_LARGE', `${url.href} is larger than the limit of ${options.maxBytes} bytes.`)
+      }
+      chunks.push(chunk as Buffer)
+    }
+  } catch (err) {
+    if (err instanceof AppError) throw err
+    throw timeoutOr(err, signal, rawUrl, options.timeoutMs)
+  }
+  return { url: url.href, status: res.status, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }
 }
 
 function timeoutOr(err: unknown, signal: AbortSignal, url: string, timeoutMs: number): AppError {
@@ -196,6 +217,7 @@ function request(
   addresses: { address: string; family: number }[],
   options: SafeFetchOptions,
   signal: AbortSignal,
+  extraHeaders: Record<string, string> = {},
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; stream: http.IncomingMessage }> {
   const pinned = addresses[0]!
   // Connect to the address we checked, never to a fresh DNS answer.
@@ -211,7 +233,7 @@ function request(
         method: 'GET',
         lookup,
         signal,
-        headers: { 'user-agent': 'briefcast/0.1 (+article ingest)', accept: 'text/html, text/markdown, text/plain;q=0.9, */*;q=0.1' },
+        headers: { 'user-agent': 'briefcast/0.1 (+article ingest)', accept: 'text/html, text/markdown, text/plain;q=0.9, */*;q=0.1', ...extraHeaders },
       },
       (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, stream: res }),
     )

@@ -94,13 +94,15 @@ export class ClipCache {
     // mtime doubles as "last used" so LRU order survives a restart; a failed touch only costs ordering.
     await fs.utimes(wavPath, new Date(now), new Date(now)).catch(() => {})
     let words: WordTiming[] | undefined
+    let sentences: WordTiming[] | undefined
     try {
-      const meta = JSON.parse(await fs.readFile(this.metaPathFor(key), 'utf8')) as { words?: WordTiming[] }
+      const meta = JSON.parse(await fs.readFile(this.metaPathFor(key), 'utf8')) as { words?: WordTiming[]; sentences?: WordTiming[] }
       words = meta.words
+      sentences = meta.sentences
     } catch {
       // Timings are optional; the audio is what matters.
     }
-    return { key, wavPath, sampleRate: header.sampleRate, durationMs: header.durationMs, ...(words ? { words } : {}), cached: true }
+    return { key, wavPath, sampleRate: header.sampleRate, durationMs: header.durationMs, ...(words ? { words } : {}), ...(sentences ? { sentences } : {}), cached: true }
   }
 
   /**
@@ -185,7 +187,8 @@ export class ClipCache {
       throw fileError(err, wavPath)
     })
     // Sidecar first: the WAV's rename is the commit point, so a clip never appears without its timings.
-    if (clip.words?.length) await writeAtomic(this.metaPathFor(key), JSON.stringify({ words: clip.words }))
+    if (clip.words?.length || clip.sentences?.length)
+      await writeAtomic(this.metaPathFor(key), JSON.stringify({ ...(clip.words?.length ? { words: clip.words } : {}), ...(clip.sentences?.length ? { sentences: clip.sentences } : {}) }))
     await writeAtomic(wavPath, wav)
     this.track(key, wav.length, Date.now())
     this.scheduleEviction(key)
@@ -195,6 +198,7 @@ export class ClipCache {
       sampleRate: clip.sampleRate,
       durationMs: clip.durationMs,
       ...(clip.words ? { words: clip.words } : {}),
+      ...(clip.sentences ? { sentences: clip.sentences } : {}),
       cached: false,
     }
   }

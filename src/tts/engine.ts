@@ -28,6 +28,8 @@ export interface VoiceSettings {
   name?: string
   language: string
   gender?: 'male' | 'female' | 'neutral'
+  /** Speaker id within a multi-speaker model (sherpa-onnx); 0 = the first. */
+  speaker?: number
   /** 1.0 = normal. */
   rate?: number
   /** Semitones, -20..20; 0 = normal. */
@@ -57,6 +59,8 @@ export interface Clip {
   durationMs: number
   /** Word timings when the engine reports them. */
   words?: WordTiming[]
+  /** Sentence timings (offset/length of the sentence in the request text) when the engine reports them instead of words. */
+  sentences?: WordTiming[]
 }
 
 export interface TtsEngine {

@@ -116,6 +116,12 @@ export async function createSpeechService(config: Config, options: SpeechService
       problems.push(`${file}: lexicon "${lexiconNameFor(profile)}": ${(err as Error).message}`)
     }
   }
+  const neural = [...profiles.values()].filter((p) => p.engine === 'sherpa-onnx')
+  if (neural.length > 0) {
+    const { listInstalledModels, sherpaProfileProblems } = await import('./models.ts')
+    const installed = await listInstalledModels(config.models.dir)
+    for (const profile of neural) problems.push(...sherpaProfileProblems(profile, path.join(config.voicesDir, `${profile.id}.json`), installed, config.models.dir))
+  }
   if (!profiles.has(config.defaultVoice))
     problems.push(`${path.join(config.voicesDir, `${config.defaultVoice}.json`)}: missing: the default voice profile (defaultVoice / BRIEFCAST_DEFAULT_VOICE) does not exist`)
 

@@ -7,6 +7,8 @@
 import type { Config } from '../config.ts'
 import type { WarmUp } from './espeak-prestart.ts'
 import type { TtsEngine } from './engine.ts'
+// Only the limits (plain data): the engine module itself is imported when a profile uses it.
+import { SHERPA_LIMITS } from './sherpa-limits.ts'
 
 export interface EngineContext {
   config: Config
@@ -84,6 +86,10 @@ export const ENGINES = {
       await engine.close()
       return { ok: true, detail: config.google.keyFile ? `key file ${config.google.keyFile}` : process.env.GOOGLE_APPLICATION_CREDENTIALS ? 'GOOGLE_APPLICATION_CREDENTIALS' : `endpoint ${config.google.apiEndpoint}` }
     },
+  },
+  'sherpa-onnx': {
+    limits: { targetChars: SHERPA_LIMITS.targetChars, maxInputBytes: SHERPA_LIMITS.maxInputBytes, ssml: SHERPA_LIMITS.ssml },
+    create: async ({ config }) => (await import('./sherpa.ts')).createSherpaEngine({ modelsDir: config.models.dir, workers: config.tts.sherpaWorkers }),
   },
 } satisfies Record<string, EngineEntry>
 

@@ -9,6 +9,8 @@ export interface VoiceProfile {
   /** BCP 47 tag of the language the profile speaks. */
   language: string
   description?: string
+  /** What `briefcast voices install` takes to install the model the profile needs (local neural engine). */
+  install?: string
   /** Voice per role; roles not given fall back to body. */
   voices: { body: VoiceSettings } & Partial<Record<Exclude<VoiceRole, 'body'>, VoiceSettings>>
   /** Speaking rate for every role that sets none (1.0 = normal). Added by issue 3. */
@@ -33,6 +35,8 @@ export interface CachedClip {
   sampleRate: number
   durationMs: number
   words?: WordTiming[]
+  /** Sentence timings, from engines that report sentences rather than words (sherpa-onnx). */
+  sentences?: WordTiming[]
   /** True when served from the cache without an engine call. */
   cached: boolean
 }

@@ -24,6 +24,7 @@ const voiceSettingsSchema = z
     name: z.string().trim().min(1).optional(),
     language: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 language tag such as "en-US"'),
     gender: z.enum(['male', 'female', 'neutral']).optional(),
+    speaker: z.number().int().min(0).optional(),
     rate: z.number().min(0.25).max(4).optional(),
     pitch: z.number().min(-20).max(20).optional(),
     volumeGainDb: z.number().min(-96).max(16).optional(),
@@ -40,6 +41,8 @@ export const profileFileSchema = z
     engine: z.string().min(1),
     language: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 language tag such as "en-US"'),
     description: z.string().optional(),
+    /** What `briefcast voices install` takes to install the model this profile needs (local engines). */
+    install: z.string().min(1).optional(),
     voices: z
       .object({ body: voiceSettingsSchema, title: voiceSettingsSchema.optional(), quote: voiceSettingsSchema.optional(), host: voiceSettingsSchema.optional() })
       .strict(),
@@ -104,6 +107,7 @@ export async function readProfiles(voicesDir: string): Promise<LoadedProfiles> {
       engine: data.engine,
       language: data.language,
       ...(data.description ? { description: data.description } : {}),
+      ...(data.install ? { install: data.install } : {}),
       voices: data.voices,
       ...(data.rate !== undefined ? { rate: data.rate } : {}),
       pauses: { ...DEFAULT_PAUSES, ...data.pauses },

@@ -10,6 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { COMMANDS } from '../../src/cli/commands.ts'
+import type { CommandSpec } from '../../src/cli/spec.ts'
 import { cliDocs } from '../../src/cli/docs.ts'
 import { didYouMean } from '../../src/cli/spec.ts'
 
@@ -60,10 +61,14 @@ afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true })
 })
 
+/** Every command and subcommand in the table, as the words that name it. */
+const ALL: [string, CommandSpec][] = COMMANDS.flatMap((c) => [[c.name, c] as [string, CommandSpec], ...(c.subcommands ?? []).map((s) => [`${c.name} ${s.name}`, s] as [string, CommandSpec])])
+
 describe('every command, from outside the checkout', () => {
-  it.each(COMMANDS.map((c) => c.name))('%s: --help exits 0; a bad option and a missing argument exit 2 without a stack trace', async (name) => {
-    const spec = COMMANDS.find((c) => c.name === name)!
-    const [help, bad] = await Promise.all([briefcast([name, '--help']), briefcast([name, '--bogus'])])
+  it.each(ALL.map(([name]) => name))('%s: --help exits 0; a bad option and a missing argument exit 2 without a stack trace', async (name) => {
+    const spec = ALL.find(([n]) => n === name)![1]
+    const words = name.split(' ')
+    const [help, bad] = await Promise.all([briefcast([...words, '--help']), briefcast([...words, '--bogus'])])
     expect(help.code).toBe(0)
     expect(help.stdout.startsWith(`usage: briefcast ${name}`)).toBe(true)
     for (const option of Object.keys(spec.options ?? {})) expect(help.stdout).toContain(`--${option}`)
@@ -72,12 +77,13 @@ describe('every command, from outside the checkout', () => {
 
     const needsArgument = spec.positionals?.some((p) => p.required)
     const needsOption = Object.values(spec.options ?? {}).some((o) => o.required)
-    if (needsArgument) expectUsageError(await briefcast([name]), name, /missing /)
-    if (needsOption) expectUsageError(await briefcast([name, 'story.txt']), name, /missing --output FILE/)
-    if (!needsArgument && !needsOption) expectUsageError(await briefcast([name, 'surplus']), name, /unexpected argument "surplus"/)
+    if (needsArgument) expectUsageError(await briefcast(words), name, /missing /)
+    if (needsOption) expectUsageError(await briefcast([...words, 'story.txt']), name, /missing --output FILE/)
+    if (!needsArgument && !needsOption)
+      expectUsageError(await briefcast([...words, 'surplus']), name, spec.subcommands?.length ? /unknown command "[a-z ]+ surplus"/ : /unexpected argument "surplus"/)
     // A string option given without its value.
     const stringOption = Object.entries(spec.options ?? {}).find(([, o]) => o.type === 'string')
-    if (stringOption) expectUsageError(await briefcast([name, `--${stringOption[0]}`]), name, new RegExp(`--${stringOption[0]} needs a value`))
+    if (stringOption) expectUsageError(await briefcast([...words, `--${stringOption[0]}`]), name, new RegExp(`--${stringOption[0]} needs a value`))
   })
 
   it('bad option values are usage errors that name the allowed values', async () => {
