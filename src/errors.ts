@@ -24,7 +24,9 @@ export const ERROR_CATALOGUE = {
   SSML_REJECTED: { status: 422, help: 'Fix the SSML markup or send plain text.' },
   ENGINE_UNAVAILABLE: { status: 503, help: 'The speech engine is not reachable; retry later or configure a fallback engine.' },
   ENGINE_FAILED: { status: 502, help: 'The speech engine failed; see the details.' },
-  MISSING_CREDENTIALS: { status: 500, help: 'Configure Google credentials (GOOGLE_APPLICATION_CREDENTIALS or BRIEFCAST_GOOGLE_KEY_FILE).' },
+  MISSING_CREDENTIALS: { status: 500, help: "Configure the engine's credentials named in the message (e.g. GOOGLE_APPLICATION_CREDENTIALS, OPENAI_API_KEY, AWS_ACCESS_KEY_ID, ELEVENLABS_API_KEY)." },
+  ENGINE_AUTH_FAILED: { status: 502, help: 'The speech engine refused the configured key; fix the setting named in the message.' },
+  QUOTA_EXCEEDED: { status: 402, help: "The speech engine account's quota or credit is used up; raise it, wait for the reset, or configure a fallback engine." },
   RATE_LIMITED: { status: 429, help: 'Too many requests; retry later.' },
   // audio
   FFMPEG_NOT_FOUND: { status: 500, help: 'Install ffmpeg (with libmp3lame) or set FFMPEG_PATH / FFPROBE_PATH.' },

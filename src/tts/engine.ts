@@ -21,6 +21,8 @@ export interface Voice {
   languages: string[]
   gender?: 'male' | 'female' | 'neutral'
   sampleRate?: number
+  /** A human name or note when `name` is an opaque id (ElevenLabs voice ids). */
+  description?: string
 }
 
 export interface VoiceSettings {
@@ -34,6 +36,8 @@ export interface VoiceSettings {
   pitch?: number
   volumeGainDb?: number
   effectsProfileId?: string[]
+  /** Engine model: OpenAI-compatible `model`, ElevenLabs `model_id`, Polly engine (standard|neural|long-form|generative). */
+  model?: string
 }
 
 export interface SynthesisRequest {
@@ -57,6 +61,8 @@ export interface Clip {
   durationMs: number
   /** Word timings when the engine reports them. */
   words?: WordTiming[]
+  /** Characters the provider bills for this request (cloud engines only); counted per engine and month. */
+  characters?: number
 }
 
 export interface TtsEngine {
