@@ -94,7 +94,7 @@ export function pollyInput(req: SynthesisRequest, who: string): PollyInput {
     textType: 'ssml',
     toRequestOffset: (b) => {
       const c = bytes[b]
-      if (c === undefined || c < prefix.length || c - prefix.length >= escaped.length) return undefined
+      if (c === undefined || c < prefix.length || c - prefix.length > escaped.length) return undefined
       return esc[c - prefix.length]
     },
   }

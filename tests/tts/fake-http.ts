@@ -6,6 +6,7 @@
  * (the connection closed before the answer: proof that an abort stopped the work).
  */
 import http from 'node:http'
+import http2 from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
 
 export interface RecordedRequest {
@@ -50,7 +51,8 @@ export function tone(text: string, sampleRate: number, rate = 1, extraSilenceMs 
 
 export { MS_PER_CHAR }
 
-export async function startFakeHttp(handler: Handler): Promise<FakeHttpServer> {
+/** HTTP/1.1, or cleartext HTTP/2 (h2c) for clients that speak only that (the AWS SDK's Polly client). */
+export async function startFakeHttp(handler: Handler, options: { http2?: boolean } = {}): Promise<FakeHttpServer> {
   const sockets = new Set<Socket>()
   const state: FakeHttpServer = {
     url: '',
@@ -65,12 +67,12 @@ export async function startFakeHttp(handler: Handler): Promise<FakeHttpServer> {
         server.close(() => resolve())
       }),
   }
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://localhost')
-      const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') }
+      const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers as http.IncomingHttpHeaders, body: Buffer.concat(chunks).toString('utf8') }
       state.received.push(recorded)
       let done = false
       res.on('close', () => {
@@ -89,7 +91,8 @@ export async function startFakeHttp(handler: Handler): Promise<FakeHttpServer> {
       if (state.delayMs > 0) setTimeout(answer, state.delayMs)
       else answer()
     })
-  })
+  }
+  const server = options.http2 ? http2.createServer(onRequest) : http.createServer(onRequest)
   server.on('connection', (s) => {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
