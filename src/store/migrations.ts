@@ -140,6 +140,19 @@ export const migrations: Migration[] = [
       CREATE UNIQUE INDEX briefings_scheduled_day ON briefings (day) WHERE origin = 'schedule';
     `,
   },
+  {
+    // Engines helper: characters sent to cloud speech engines, per engine and UTC calendar month (tts/usage.ts).
+    id: 'engines-001-usage',
+    up: `
+      CREATE TABLE engine_usage (
+        engine     TEXT NOT NULL,
+        month      TEXT NOT NULL,
+        characters INTEGER NOT NULL DEFAULT 0,
+        requests   INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (engine, month)
+      ) WITHOUT ROWID;
+    `,
+  },
 ]
 
 /** Apply pending migrations in order; each in its own transaction. Returns the ids applied. */
