@@ -69,10 +69,10 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   // ffmpeg runs through a small spawner process: forking the service itself for every piece stalls its event loop.
   const spawner = new FfmpegSpawner()
   // Cloud characters billed in this process (voice samples) and in the render process, recorded once the store is open.
-  let usage: EngineUsageRepository | undefined
+  const usage: { repo?: EngineUsageRepository } = {}
   const onUsage = (u: { engine: string; characters: number }) => {
     try {
-      usage?.add(u.engine, u.characters)
+      usage.repo?.add(u.engine, u.characters)
     } catch (err) {
       logger.warn({ err, engine: u.engine }, 'recording engine usage failed')
     }
@@ -95,7 +95,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   const ffmpeg = (ffmpegR as PromiseFulfilledResult<Awaited<ReturnType<typeof createFfmpeg>>>).value
   const speech = (speechR as PromiseFulfilledResult<Awaited<ReturnType<typeof createSpeechService>>>).value
   const store = (storeR as PromiseFulfilledResult<ReturnType<typeof openStore>>).value
-  usage = engineUsageRepository(store.db)
+  usage.repo = engineUsageRepository(store.db)
   const jobs = new JobQueue({ store, logger: logger.child({ component: 'jobs' }), concurrency: config.jobs.concurrency, maxAttempts: config.jobs.maxAttempts, retryBaseMs: config.jobs.retryBaseMs })
   // Renders (articles, and briefings through renders.render) run in a child process at idle priority: synthesis and
   // encoding never compete with serving.
