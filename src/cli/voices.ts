@@ -3,13 +3,14 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.ts'
 import { AppError, toAppError } from '../errors.ts'
 import type { Voice } from '../tts/engine.ts'
-import { createSpeechService } from '../tts/index.ts'
+import { createSpeechService, ENGINES } from '../tts/index.ts'
 
 const HELP = `usage: briefcast voices [--engine ENGINE] [--language LANG] [--json] [--config FILE]
 
 Lists the speech engines, the voice profiles in the voices directory and the
-voices each engine offers. Google is only asked when it has credentials
-(BRIEFCAST_GOOGLE_KEY_FILE or GOOGLE_APPLICATION_CREDENTIALS) or --engine google.`
+voices each engine offers. Cloud engines (google, openai, polly, elevenlabs) are
+only asked when they are configured (credentials or an endpoint) or named
+with --engine.`
 
 function matchesLanguage(languages: string[], wanted: string): boolean {
   const w = wanted.toLowerCase()
@@ -43,11 +44,11 @@ export async function run(argv: string[]): Promise<number> {
     const wanted = values.engine ? [values.engine] : engineIds
     const language = values.language
     const profiles = service.listProfiles().filter((p) => (!values.engine || p.engine === values.engine) && (!language || matchesLanguage([p.language], language)))
-    const googleConfigured = !!(config.google.keyFile || process.env.GOOGLE_APPLICATION_CREDENTIALS || config.google.apiEndpoint)
     const engines: { id: string; voices: Voice[]; error?: string; note?: string }[] = []
     for (const id of wanted) {
-      if (id === 'google' && !values.engine && !googleConfigured) {
-        engines.push({ id, voices: [], note: 'not configured (set BRIEFCAST_GOOGLE_KEY_FILE or GOOGLE_APPLICATION_CREDENTIALS)' })
+      const configured = (ENGINES as Record<string, { configured?: (c: typeof config) => true | string }>)[id]?.configured?.(config) ?? true
+      if (configured !== true && !values.engine) {
+        engines.push({ id, voices: [], note: configured })
         continue
       }
       try {
@@ -80,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
         continue
       }
       out.push(`Engine ${e.id}: ${e.voices.length} voice${e.voices.length === 1 ? '' : 's'}${language ? ` for ${language}` : ''}`)
-      for (const v of e.voices) out.push(`  ${v.name.padEnd(28)} ${v.languages.join(', ')}${v.gender ? `  ${v.gender}` : ''}`)
+      for (const v of e.voices) out.push(`  ${v.name.padEnd(28)} ${v.languages.join(', ')}${v.gender ? `  ${v.gender}` : ''}${v.description ? `  (${v.description})` : ''}`)
       if (e.id === 'espeak-ng') out.push('  Variants: append +f1..+f5, +m1..+m7, +klatt, ... to a voice name, e.g. en-us+f3')
     }
     process.stdout.write(`${out.join('\n')}\n`)
