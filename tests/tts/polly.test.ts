@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { createPollyEngine, pollyInput, type PollyEngine } from '../../src/tts/polly.ts'
 import { engineContract } from './contract.ts'
@@ -105,6 +108,26 @@ describe('Polly engine against a local Polly server', () => {
     fake.failures.push(pollyErrors.quota())
     await expect(engine.synthesize({ text: 'Hi.', voice: { name: 'Joanna', language: 'en-US' } })).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' })
     await Promise.all([wrongSecret.close(), wrongId.close()])
+  })
+
+  test('no keys and nothing in the AWS default chain: MISSING_CREDENTIALS naming the settings, nothing sent', async () => {
+    const saved = { ...process.env }
+    const home = mkdtempSync(path.join(os.tmpdir(), 'briefcast-nohome-'))
+    for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k]
+    process.env.HOME = home
+    process.env.AWS_EC2_METADATA_DISABLED = 'true'
+    try {
+      const bare = await createPollyEngine({ region: 'eu-west-1', endpoint: fake.url, maxRetries: 0 })
+      await expect(bare.synthesize({ text: 'Anyone?', voice: { name: 'Joanna', language: 'en-US' } })).rejects.toMatchObject({
+        code: 'MISSING_CREDENTIALS',
+        help: expect.stringContaining('AWS_ACCESS_KEY_ID'),
+      })
+      await bare.close()
+      expect(fake.received).toHaveLength(0)
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
+      Object.assign(process.env, saved)
+    }
   })
 
   test('half a key pair is MISSING_CREDENTIALS naming both settings', async () => {
