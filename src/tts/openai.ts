@@ -137,6 +137,12 @@ export class OpenAiEngine implements TtsEngine {
     if (isQuotaFailure(failure)) return quotaExceeded(ctx, status, failure)
     if (status === 429 || status >= 500) return transientFinal(ctx, status, failure)
     if ((status === 400 || status === 404 || status === 422) && (e?.param === 'voice' || /\bvoice\b/i.test(detail))) return unknownVoice(ctx, this.id, status, failure)
+    if (e?.code === 'model_not_found' || (status === 404 && e?.param === 'model'))
+      return new AppError('UNKNOWN_VOICE', `${ctx.provider} has no such model ${ctx.what}: ${detail}`, {
+        cause: failure,
+        details: { status, setting: 'openai.model (BRIEFCAST_OPENAI_MODEL)' },
+        help: 'Set openai.model (BRIEFCAST_OPENAI_MODEL) or the voice\'s "model" to a model the server offers.',
+      })
     return new AppError('ENGINE_FAILED', `${ctx.provider} refused the request ${ctx.what} (HTTP ${status}): ${detail}`, { cause: failure, details: { status } })
   }
 

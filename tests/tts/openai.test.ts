@@ -119,6 +119,14 @@ describe('OpenAI-compatible engine against a local server', () => {
     })
   })
 
+  test('a model the server does not have is UNKNOWN_VOICE naming the model setting', async () => {
+    await expect(engine.synthesize({ text: 'Hello.', voice: { name: 'nova', language: 'en', model: 'tts-9' } })).rejects.toMatchObject({
+      code: 'UNKNOWN_VOICE',
+      help: expect.stringContaining('BRIEFCAST_OPENAI_MODEL'),
+    })
+    expect(fake.received).toHaveLength(1)
+  })
+
   test('api.openai.com without a key is MISSING_CREDENTIALS at start; a self-hosted server needs none', async () => {
     await expect(createOpenAiEngine({ baseUrl: 'https://api.openai.com', model: 'tts-1' })).rejects.toMatchObject({ code: 'MISSING_CREDENTIALS', help: expect.stringContaining('OPENAI_API_KEY') })
     const kokoro = await startFakeOpenAi({ flavour: 'kokoro', apiKey: null })
