@@ -116,6 +116,50 @@ export const configSchema = z.object({
       maxRetries: int(0, 10).default(4),
     })
     .prefault({}),
+  /** OpenAI's speech API, or a server that copies it (Kokoro-FastAPI, LocalAI, openedai-speech). */
+  openai: z
+    .object({
+      /** Server root; requests go to {baseUrl}/v1/audio/speech ("/v1" at the end is accepted too). */
+      baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.openai.com'),
+      /** Required by api.openai.com; self-hosted servers usually take none. */
+      apiKey: optionalString,
+      model: z.string().trim().min(1).default('gpt-4o-mini-tts'),
+      /** wav (sample rate from the header) or pcm (raw 24 kHz, as OpenAI documents it). */
+      responseFormat: z.enum(['wav', 'pcm']).default('wav'),
+      requestsPerMinute: int(1, 100_000).default(500),
+      maxRetries: int(0, 10).default(4),
+      timeoutMs: int(1000).default(120_000),
+    })
+    .prefault({}),
+  polly: z
+    .object({
+      region: z.string().trim().min(1).default('us-east-1'),
+      /** Static keys; without them the AWS SDK's default chain (shared config, SSO, instance role) is used. */
+      accessKeyId: optionalString,
+      secretAccessKey: optionalString,
+      sessionToken: optionalString,
+      /** Another endpoint (a VPC endpoint, a test server). */
+      endpoint: z.url({ protocol: /^https?$/ }).optional(),
+      /** Polly engine for voices that name none: standard, neural, long-form or generative. */
+      engine: z.enum(['standard', 'neural', 'long-form', 'generative']).default('neural'),
+      /** Polly's default SynthesizeSpeech quota is 8 transactions per second per account. */
+      requestsPerMinute: int(1, 100_000).default(400),
+      maxRetries: int(0, 10).default(4),
+      timeoutMs: int(1000).default(60_000),
+    })
+    .prefault({}),
+  elevenlabs: z
+    .object({
+      baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.elevenlabs.io'),
+      apiKey: optionalString,
+      model: z.string().trim().min(1).default('eleven_multilingual_v2'),
+      /** PCM output; pcm_44100 needs a Pro plan. */
+      outputFormat: z.enum(['pcm_16000', 'pcm_22050', 'pcm_24000', 'pcm_44100']).default('pcm_22050'),
+      requestsPerMinute: int(1, 100_000).default(120),
+      maxRetries: int(0, 10).default(4),
+      timeoutMs: int(1000).default(120_000),
+    })
+    .prefault({}),
   audio: z
     .object({
       bitrateKbps: int(32, 320).default(64),
@@ -230,6 +274,27 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_GOOGLE_PROJECT_ID: 'google.projectId',
   BRIEFCAST_GOOGLE_API_ENDPOINT: 'google.apiEndpoint',
   BRIEFCAST_GOOGLE_REQUESTS_PER_MINUTE: 'google.requestsPerMinute',
+  OPENAI_BASE_URL: 'openai.baseUrl',
+  BRIEFCAST_OPENAI_BASE_URL: 'openai.baseUrl',
+  OPENAI_API_KEY: 'openai.apiKey',
+  BRIEFCAST_OPENAI_API_KEY: 'openai.apiKey',
+  BRIEFCAST_OPENAI_MODEL: 'openai.model',
+  BRIEFCAST_OPENAI_RESPONSE_FORMAT: 'openai.responseFormat',
+  BRIEFCAST_OPENAI_REQUESTS_PER_MINUTE: 'openai.requestsPerMinute',
+  AWS_REGION: 'polly.region',
+  BRIEFCAST_POLLY_REGION: 'polly.region',
+  AWS_ACCESS_KEY_ID: 'polly.accessKeyId',
+  AWS_SECRET_ACCESS_KEY: 'polly.secretAccessKey',
+  AWS_SESSION_TOKEN: 'polly.sessionToken',
+  BRIEFCAST_POLLY_ENDPOINT: 'polly.endpoint',
+  BRIEFCAST_POLLY_ENGINE: 'polly.engine',
+  BRIEFCAST_POLLY_REQUESTS_PER_MINUTE: 'polly.requestsPerMinute',
+  BRIEFCAST_ELEVENLABS_BASE_URL: 'elevenlabs.baseUrl',
+  ELEVENLABS_API_KEY: 'elevenlabs.apiKey',
+  BRIEFCAST_ELEVENLABS_API_KEY: 'elevenlabs.apiKey',
+  BRIEFCAST_ELEVENLABS_MODEL: 'elevenlabs.model',
+  BRIEFCAST_ELEVENLABS_OUTPUT_FORMAT: 'elevenlabs.outputFormat',
+  BRIEFCAST_ELEVENLABS_REQUESTS_PER_MINUTE: 'elevenlabs.requestsPerMinute',
   BRIEFCAST_BITRATE_KBPS: 'audio.bitrateKbps',
   BRIEFCAST_AUDIO_FORMAT: 'audio.format',
   BRIEFCAST_ENCODE_CONCURRENCY: 'audio.encodeConcurrency',

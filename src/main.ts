@@ -23,6 +23,7 @@ import type { AppDeps } from './http/deps.ts'
 import { publicUrls } from './http/urls.ts'
 import { openStore } from './store/sqlite.ts'
 import { createSpeechService } from './tts/index.ts'
+import { engineUsageRepository, type EngineUsageRepository } from './tts/usage.ts'
 
 export interface StartOptions extends LoadConfigOptions {
   /** Defaults to a pino JSON logger at config.logLevel on stdout. */
@@ -71,10 +72,19 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   await fs.mkdir(config.cacheDir, { recursive: true })
   // ffmpeg runs through a small spawner process: forking the service itself for every piece stalls its event loop.
   const spawner = new FfmpegSpawner()
+  // Cloud characters billed in this process (voice samples) and in the render process, recorded once the store is open.
+  const usage: { repo?: EngineUsageRepository } = {}
+  const onUsage = (u: { engine: string; characters: number }) => {
+    try {
+      usage.repo?.add(u.engine, u.characters)
+    } catch (err) {
+      logger.warn({ err, engine: u.engine }, 'recording engine usage failed')
+    }
+  }
   const [ffmpegR, speechR, storeR] = await Promise.allSettled([
     createFfmpeg(config, spawner.runner),
     // Profiles and espeak-ng's voice list only: synthesis runs in the render process (see serviceEngines).
-    createSpeechService(config, { engines: serviceEngines(), warmUp: false }),
+    createSpeechService(config, { engines: serviceEngines(), warmUp: false, onUsage }),
     (async () => openStore({ file: path.join(config.dataDir, 'briefcast.db') }))(),
   ])
   const problems = [ffmpegR, speechR, storeR].flatMap((r) => (r.status === 'rejected' ? [toAppError(r.reason)] : []))
@@ -89,10 +99,11 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   const ffmpeg = (ffmpegR as PromiseFulfilledResult<Awaited<ReturnType<typeof createFfmpeg>>>).value
   const speech = (speechR as PromiseFulfilledResult<Awaited<ReturnType<typeof createSpeechService>>>).value
   const store = (storeR as PromiseFulfilledResult<ReturnType<typeof openStore>>).value
+  usage.repo = engineUsageRepository(store.db)
   const jobs = new JobQueue({ store, logger: logger.child({ component: 'jobs' }), concurrency: config.jobs.concurrency, maxAttempts: config.jobs.maxAttempts, retryBaseMs: config.jobs.retryBaseMs })
   // Renders (articles, and briefings through renders.render) run in a child process at idle priority: synthesis and
   // encoding never compete with serving.
-  const renderProcess = new RenderProcess(config)
+  const renderProcess = new RenderProcess(config, { onUsage })
   const renders = new RenderCoordinator({ config, logger: logger.child({ component: 'render' }), store, speech, ffmpeg, jobs, render: renderProcess.render })
   const deps: AppDeps = {
     config,

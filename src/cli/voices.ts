@@ -2,7 +2,7 @@
 import { loadConfig } from '../config.ts'
 import { AppError, toAppError } from '../errors.ts'
 import type { Voice } from '../tts/engine.ts'
-import { createSpeechService } from '../tts/index.ts'
+import { createSpeechService, ENGINES } from '../tts/index.ts'
 import { flag, str, type ParsedArgs } from './spec.ts'
 
 function matchesLanguage(languages: string[], wanted: string): boolean {
@@ -24,11 +24,11 @@ export async function run(args: ParsedArgs): Promise<number> {
     const wanted = values.engine ? [values.engine] : engineIds
     const language = values.language
     const profiles = service.listProfiles().filter((p) => (!values.engine || p.engine === values.engine) && (!language || matchesLanguage([p.language], language)))
-    const googleConfigured = !!(config.google.keyFile || process.env.GOOGLE_APPLICATION_CREDENTIALS || config.google.apiEndpoint)
     const engines: { id: string; voices: Voice[]; error?: string; note?: string }[] = []
     for (const id of wanted) {
-      if (id === 'google' && !values.engine && !googleConfigured) {
-        engines.push({ id, voices: [], note: 'not configured (set BRIEFCAST_GOOGLE_KEY_FILE or GOOGLE_APPLICATION_CREDENTIALS)' })
+      const configured = (ENGINES as Record<string, { configured?: (c: typeof config) => true | string }>)[id]?.configured?.(config) ?? true
+      if (configured !== true && !values.engine) {
+        engines.push({ id, voices: [], note: configured })
         continue
       }
       try {
@@ -63,7 +63,7 @@ export async function run(args: ParsedArgs): Promise<number> {
         continue
       }
       out.push(`Engine ${e.id}: ${e.voices.length} voice${e.voices.length === 1 ? '' : 's'}${language ? ` for ${language}` : ''}`)
-      for (const v of e.voices) out.push(`  ${v.name.padEnd(28)} ${v.languages.join(', ')}${v.gender ? `  ${v.gender}` : ''}`)
+      for (const v of e.voices) out.push(`  ${v.name.padEnd(28)} ${v.languages.join(', ')}${v.gender ? `  ${v.gender}` : ''}${v.description ? `  (${v.description})` : ''}`)
       if (e.id === 'espeak-ng') out.push('  Variants: append +f1..+f5, +m1..+m7, +klatt, ... to a voice name, e.g. en-us+f3')
     }
     if (!values.engine || values.engine === 'sherpa-onnx') out.push('', ...(await import('./voices-install.ts')).describeInstalledModels(models, config.models.dir))

@@ -23,6 +23,7 @@ type Reply =
   | { type: 'piece'; id: number; piece: EncodedPiece }
   | { type: 'done'; id: number; result: EpisodeResult; pid: number }
   | { type: 'error'; id: number; error: ErrorJson }
+  | { type: 'usage'; engine: string; characters: number }
 
 interface Pending {
   options: RenderOptions
@@ -82,8 +83,12 @@ export class RenderProcess {
   #lastPid: number | undefined
   readonly #settled = { done: 0, failed: 0 }
 
-  constructor(config: Config) {
+  readonly #onUsage: ((usage: { engine: string; characters: number }) => void) | undefined
+
+  /** onUsage: characters the render process's cloud engines were billed for (recorded by the service: one writer). */
+  constructor(config: Config, options: { onUsage?: (usage: { engine: string; characters: number }) => void } = {}) {
     this.#config = config
+    this.#onUsage = options.onUsage
   }
 
   #ensure(): Promise<void> {
@@ -116,6 +121,7 @@ export class RenderProcess {
         this.#lastError = msg.error.message
         return readyReject(toError(msg.error))
       }
+      if (msg.type === 'usage') return this.#onUsage?.({ engine: msg.engine, characters: msg.characters })
       const p = this.#pending.get(msg.id)
       if (!p) return
       if (msg.type === 'progress') p.options.onProgress?.(msg.progress)

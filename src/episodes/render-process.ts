@@ -8,7 +8,8 @@
  * script; the render of it, like an article's, is this process's work).
  *
  * Protocol (IPC, JSON): parent -> {type:'init', config} | {type:'render', id, script, profileId, profile?, pieces?, options}
- * | {type:'abort', id}; child -> {type:'ready'} | {type:'progress'|'piece'|'done'|'error', id, ...}; 'done' carries this
+ * | {type:'abort', id}; child -> {type:'ready'} | {type:'progress'|'piece'|'done'|'error', id, ...} | {type:'usage', engine,
+ * characters} (a cloud engine's billed characters); 'done' carries this
  * process's pid (the service reports which process rendered).
  */
 import { readdirSync } from 'node:fs'
@@ -81,7 +82,9 @@ process.on('message', (msg: Msg) => {
   if (msg.type === 'init') {
     tools = (async () => {
       const config = msg.config
-      const [speech, ffmpeg] = await Promise.all([createSpeechService(config), createFfmpeg(config)])
+      // Cloud engines' billed characters go to the service, which records them (tts/usage.ts).
+      const onUsage = (u: { engine: string; characters: number }) => send({ type: 'usage', engine: u.engine, characters: u.characters })
+      const [speech, ffmpeg] = await Promise.all([createSpeechService(config, { onUsage }), createFfmpeg(config)])
       // Start the default language's engine now (workers, voice data): the first reader should not wait for it.
       try {
         await speech.engine(speech.profileForLanguage(config.show.language).engine)

@@ -145,6 +145,19 @@ export const migrations: Migration[] = [
     id: 'hardening-001-job-priority',
     up: `ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    // Engines helper: characters sent to cloud speech engines, per engine and UTC calendar month (tts/usage.ts).
+    id: 'engines-001-usage',
+    up: `
+      CREATE TABLE engine_usage (
+        engine     TEXT NOT NULL,
+        month      TEXT NOT NULL,
+        characters INTEGER NOT NULL DEFAULT 0,
+        requests   INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (engine, month)
+      ) WITHOUT ROWID;
+    `,
+  },
 ]
 
 /** Apply pending migrations in order; each in its own transaction. Returns the ids applied. */

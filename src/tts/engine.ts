@@ -21,6 +21,8 @@ export interface Voice {
   languages: string[]
   gender?: 'male' | 'female' | 'neutral'
   sampleRate?: number
+  /** A human name or note when `name` is an opaque id (ElevenLabs voice ids). */
+  description?: string
 }
 
 export interface VoiceSettings {
@@ -36,6 +38,8 @@ export interface VoiceSettings {
   pitch?: number
   volumeGainDb?: number
   effectsProfileId?: string[]
+  /** Engine model: OpenAI-compatible `model`, ElevenLabs `model_id`, Polly engine (standard|neural|long-form|generative). */
+  model?: string
 }
 
 export interface SynthesisRequest {
@@ -61,6 +65,8 @@ export interface Clip {
   words?: WordTiming[]
   /** Sentence timings (offset/length of the sentence in the request text) when the engine reports them instead of words. */
   sentences?: WordTiming[]
+  /** Characters the provider bills for this request (cloud engines only); counted per engine and month. */
+  characters?: number
 }
 
 export interface TtsEngine {

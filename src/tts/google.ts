@@ -9,8 +9,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { AppError, throwIfAborted } from '../errors.ts'
+import { backoffMs, countCharacters, limiterFor, sleep, type RequestsPerMinute } from './cloud.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings } from './engine.ts'
-import { GOOGLE_LANGUAGES } from './registry.ts'
+import { ENGINES, GOOGLE_LANGUAGES } from './registry.ts'
 import { checkSsml, ssmlToText } from './ssml.ts'
 import { pcmDurationMs, pcmFromWav, readWavHeader } from './wav.ts'
 
@@ -31,8 +32,8 @@ export interface GoogleEngineOptions {
   logger?: { warn(obj: object, msg?: string): void }
 }
 
-/** Google's documented limit for one SynthesizeSpeech input. */
-export const GOOGLE_MAX_INPUT_BYTES = 5000
+/** Google's documented limit for one SynthesizeSpeech input (declared in the registry). */
+export const GOOGLE_MAX_INPUT_BYTES = ENGINES.google.limits.maxInputBytes
 const SAMPLE_RATE = 24000
 
 // gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html)
@@ -44,45 +45,6 @@ const RESOURCE_EXHAUSTED = 8
 const UNAVAILABLE = 14
 const UNAUTHENTICATED = 16
 const RETRYABLE = new Set([UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED])
-
-/** Sliding-window limiter shared by every Google engine in the process with the same limit. */
-class RequestsPerMinute {
-  private readonly stamps: number[] = []
-  constructor(readonly limit: number) {}
-
-  async take(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      throwIfAborted(signal)
-      const now = Date.now()
-      while (this.stamps.length > 0 && now - this.stamps[0]! >= 60_000) this.stamps.shift()
-      if (this.stamps.length < this.limit) {
-        this.stamps.push(now)
-        return
-      }
-      await sleep(60_000 - (now - this.stamps[0]!) + 1, signal)
-    }
-  }
-}
-const limiters = new Map<number, RequestsPerMinute>()
-function limiterFor(rpm: number): RequestsPerMinute {
-  let l = limiters.get(rpm)
-  if (!l) limiters.set(rpm, (l = new RequestsPerMinute(rpm)))
-  return l
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(new AppError('ABORTED', 'Speech synthesis was cancelled.', { cause: signal?.reason }))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
 
 /** Voice families that accept neither SSML nor pitch. */
 export function isPlainTextOnlyVoice(name: string | undefined): boolean {
@@ -113,13 +75,7 @@ export class GoogleEngine implements TtsEngine {
   readonly id = 'google'
   // The SDK version does not change the audio; the server-side voices do, and they are named by voice.
   readonly version = 'texttospeech-v1'
-  readonly capabilities: EngineCapabilities = {
-    ssml: true,
-    maxInputBytes: GOOGLE_MAX_INPUT_BYTES,
-    targetChars: 1500,
-    languages: GOOGLE_LANGUAGES,
-    sampleRate: SAMPLE_RATE,
-  }
+  readonly capabilities: EngineCapabilities = { ...ENGINES.google.limits, languages: GOOGLE_LANGUAGES, sampleRate: SAMPLE_RATE }
   private readonly limiter: RequestsPerMinute
   /** The client's initialization (credentials), awaited before the first RPC; see ready(). */
   private init: Promise<void> | undefined
@@ -131,7 +87,7 @@ export class GoogleEngine implements TtsEngine {
     private readonly client: TtsClient,
     private readonly options: GoogleEngineOptions,
   ) {
-    this.limiter = limiterFor(options.requestsPerMinute ?? 900)
+    this.limiter = limiterFor(this.id, options.requestsPerMinute ?? 900)
   }
 
   async listVoices(signal?: AbortSignal): Promise<Voice[]> {
@@ -185,7 +141,8 @@ export class GoogleEngine implements TtsEngine {
     if (bytes.length === 0) throw new AppError('ENGINE_FAILED', `Google returned no audio for voice ${who}.`, { details: { voice: who } })
     // LINEAR16 comes with a WAV header; be lenient if a proxy strips it.
     const { pcm, sampleRate } = readWavHeader(bytes) ? pcmFromWav(bytes, `Google response for voice ${who}`) : { pcm: bytes, sampleRate: SAMPLE_RATE }
-    return { pcm, sampleRate, durationMs: pcmDurationMs(pcm.length, sampleRate) }
+    const sent = (request as { input: { text?: string; ssml?: string } }).input
+    return { pcm, sampleRate, durationMs: pcmDurationMs(pcm.length, sampleRate), characters: countCharacters(sent.ssml ?? sent.text ?? '') }
   }
 
   /**
@@ -250,7 +207,7 @@ export class GoogleEngine implements TtsEngine {
         if (err instanceof AppError) throw err
         const code = (err as { code?: unknown }).code
         if (typeof code === 'number' && RETRYABLE.has(code) && attempt < maxRetries) {
-          const delay = Math.min(30_000, base * 2 ** attempt) * (0.75 + Math.random() * 0.5)
+          const delay = backoffMs(attempt, base)
           this.options.logger?.warn({ attempt: attempt + 1, code, delayMs: Math.round(delay) }, `Google TTS transient error ${what}; retrying`)
           await sleep(delay, signal)
           continue

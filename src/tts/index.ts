@@ -44,6 +44,13 @@ export interface SpeechServiceOptions {
   onEngineCall?: (info: EngineCallInfo) => void
   /** Warm local engines up while idle (default true): right for a service; one-shot commands pass false. */
   warmUp?: WarmUp
+  /** Called after each successful cloud-engine call with the characters the provider bills (see tts/usage.ts). */
+  onUsage?: (usage: EngineUsage) => void
+}
+
+export interface EngineUsage {
+  engine: string
+  characters: number
 }
 
 export interface SpeechServiceStats {
@@ -72,7 +79,7 @@ export interface BriefcastSpeechService extends SpeechService {
   synthesizeText(text: string, profile: VoiceProfile, options?: { role?: VoiceRole; ssml?: boolean; signal?: AbortSignal }): Promise<CachedClip>
 }
 
-const FALLBACK_CODES = new Set(['ENGINE_UNAVAILABLE', 'ENGINE_FAILED', 'RATE_LIMITED', 'MISSING_CREDENTIALS'])
+const FALLBACK_CODES = new Set(['ENGINE_UNAVAILABLE', 'ENGINE_FAILED', 'RATE_LIMITED', 'MISSING_CREDENTIALS', 'ENGINE_AUTH_FAILED', 'QUOTA_EXCEEDED'])
 const AUTO_PREFIX = 'auto-'
 
 /** Voice settings without undefined fields and with sorted keys: the same voice always hashes the same. */
@@ -264,7 +271,18 @@ export async function createSpeechService(config: Config, options: SpeechService
         stats.engineCalls++
         if (fallback) stats.fallbacks++
         options.onEngineCall?.({ engine: eng.id, key, voice, text, fallback })
-        return eng.synthesize({ text, ssml, voice }, flightSignal)
+        const made = eng.synthesize({ text, ssml, voice }, flightSignal)
+        if (!options.onUsage) return made
+        return made.then((clip) => {
+          if (clip.characters) {
+            try {
+              options.onUsage!({ engine: eng.id, characters: clip.characters })
+            } catch (err) {
+              logger?.warn({ err, engine: eng.id }, 'recording engine usage failed')
+            }
+          }
+          return clip
+        })
       },
       signal,
     )

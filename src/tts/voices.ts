@@ -29,6 +29,7 @@ const voiceSettingsSchema = z
     pitch: z.number().min(-20).max(20).optional(),
     volumeGainDb: z.number().min(-96).max(16).optional(),
     effectsProfileId: z.array(z.string().min(1)).optional(),
+    model: z.string().trim().min(1).optional(),
   })
   .strict()
 

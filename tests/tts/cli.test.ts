@@ -66,7 +66,7 @@ describe('briefcast say / voices', () => {
     const parsed = JSON.parse(json.stdout) as { profiles: { id: string }[]; engines: { id: string; voices: unknown[] }[] }
     expect(parsed.profiles.map((p) => p.id)).toContain('default')
     expect(parsed.engines.find((e) => e.id === 'espeak-ng')!.voices.length).toBeGreaterThan(100)
-    const bad = await briefcast(['voices', '--engine', 'polly'], env)
+    const bad = await briefcast(['voices', '--engine', 'acapela'], env)
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain('UNKNOWN_ENGINE')
   })

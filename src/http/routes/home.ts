@@ -10,6 +10,7 @@ import type { ArticleRecord } from '../../store/types.ts'
 import type { AppDeps } from '../deps.ts'
 import { embedSnippets } from '../player/snippet.ts'
 import { listenStatsRepository, type ListenCounts } from '../player/stats.ts'
+import { voicesSection } from './voices.ts'
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
@@ -28,7 +29,7 @@ function row(deps: AppDeps, a: ArticleRecord, listens?: ListenCounts): string {
   const status = a.status === 'rendering' ? `rendering ${Math.round(a.progress * 100)}%` : a.status
   const listen = deps.urls.listen(a.id)
   return `<tr>
-  <td><strong>${escapeHtml(a.title)}</strong><br><small>${escapeHtml(a.id)}${a.externalId ? ` · ${escapeHtml(a.externalId)}` : ''}${a.author ? ` · ${escapeHtml(a.author)}` : ''}</small></td>
+  <td><strong>${escapeHtml(a.title)}</strong><br><small>${escapeHtml(a.id)}${a.externalId ? ` · ${escapeHtml(a.externalId)}` : ''}${a.author ? ` · ${escapeHtml(a.author)}` : ''} · voice ${escapeHtml(a.profileId)}</small></td>
   <td><span class="status status-${escapeHtml(a.status)}" data-info="${escapeHtml(deps.urls.info(a.id))}">${escapeHtml(status)}</span>${a.status === 'failed' && a.error ? `<br><small>${escapeHtml(a.error.code)}</small>` : ''}</td>
   <td>${escapeHtml(formatDuration(ep?.durationMs))}</td>
   <td>${listens ? `${listens.starts}<br><small>${listens.p100} finished</small>` : '0'}</td>
@@ -91,6 +92,7 @@ export function homeRouter(deps: AppDeps): express.Router {
     <p id="result" role="status" aria-live="polite"></p>
   </form>
 </section>
+${voicesSection(deps)}
 <section aria-labelledby="feed-h">
   <h2 id="feed-h">Podcast feed</h2>
   <p><a href="${escapeHtml(urls.feed())}">${escapeHtml(urls.feed())}</a></p>

@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { createOpenAiEngine, streamedWavToPcm, type OpenAiEngine } from '../../src/tts/openai.ts'
+import { wavFromPcm } from '../../src/tts/wav.ts'
+import { engineContract } from './contract.ts'
+import { waitForCancel } from './fake-http.ts'
+import { createFakeOpenAiEngine, openAiErrors, startFakeOpenAi, type FakeOpenAi } from './fake-openai.ts'
+
+{
+  let fake: FakeOpenAi
+  engineContract('openai (local OpenAI-compatible server)', async () => {
+    fake = await startFakeOpenAi()
+    return {
+      engine: await createFakeOpenAiEngine(fake),
+      voice: { name: 'nova', language: 'en-US' },
+      longText: 'A long article paragraph. '.repeat(100),
+      async assertWorkStopped() {
+        await waitForCancel(fake)
+        fake.delayMs = 0
+      },
+      close: () => fake.close(),
+    }
+  })
+  beforeEach((ctx) => {
+    if (fake) fake.delayMs = ctx.task.name.includes('aborted request') ? 3000 : 0
+  })
+}
+
+describe('OpenAI-compatible engine against a local server', () => {
+  let fake: FakeOpenAi
+  let engine: OpenAiEngine
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAi()
+    engine = await createFakeOpenAiEngine(fake)
+  })
+  afterAll(async () => {
+    await engine.close()
+    await fake.close()
+  })
+  beforeEach(() => {
+    fake.received.length = 0
+    fake.failures.length = 0
+    fake.delayMs = 0
+  })
+
+  test('POSTs model, voice, input, speed and response_format to /v1/audio/speech with the Bearer key', async () => {
+    const clip = await engine.synthesize({ text: 'Hello from the newsroom.', voice: { name: 'nova', language: 'en-US', rate: 1.25 } })
+    expect(fake.received).toHaveLength(1)
+    const req = fake.received[0]!
+    expect(req.method).toBe('POST')
+    expect(req.path).toBe('/v1/audio/speech')
+    expect(req.headers.authorization).toBe('Bearer sk-test-briefcast-0123456789')
+    expect(JSON.parse(req.body)).toEqual({ model: 'tts-1', input: 'Hello from the newsroom.', voice: 'nova', speed: 1.25, response_format: 'wav' })
+    // The streamed WAV header (sizes 0xFFFFFFFF) is parsed, its samples kept.
+    expect(clip.sampleRate).toBe(24000)
+    expect(clip.durationMs).toBeCloseTo(('Hello from the newsroom.'.length * 55) / 1.25, -1)
+    expect(clip.characters).toBe('Hello from the newsroom.'.length)
+  })
+
+  test('a voice may name its own model; pcm answers are read as raw 24 kHz', async () => {
+    const pcmEngine = await createFakeOpenAiEngine(fake, { responseFormat: 'pcm' })
+    const clip = await pcmEngine.synthesize({ text: 'Raw samples.', voice: { name: 'onyx', language: 'en', model: 'tts-1-hd' } })
+    expect(JSON.parse(fake.received[0]!.body)).toMatchObject({ model: 'tts-1-hd', response_format: 'pcm' })
+    expect(clip.sampleRate).toBe(24000)
+    expect(clip.durationMs).toBeCloseTo('Raw samples.'.length * 55, -1)
+  })
+
+  test('SSML is sent as its text (the API takes none)', async () => {
+    await engine.synthesize({ text: '<speak>Markets &amp; money. <break time="1s"/> Next.</speak>', ssml: true, voice: { name: 'nova', language: 'en' } })
+    expect(JSON.parse(fake.received[0]!.body).input).toBe('Markets & money. Next.')
+  })
+
+  test('retries 429 and 5xx with backoff, honouring Retry-After', async () => {
+    fake.failures.push(openAiErrors.rateLimited(), openAiErrors.server(), openAiErrors.overloaded())
+    const clip = await engine.synthesize({ text: 'Third time lucky.', voice: { name: 'nova', language: 'en' } })
+    expect(clip.durationMs).toBeGreaterThan(0)
+    expect(fake.received).toHaveLength(4)
+    fake.received.length = 0
+    fake.failures.push(openAiErrors.rateLimited(1))
+    const t = Date.now()
+    await engine.synthesize({ text: 'After a second.', voice: { name: 'nova', language: 'en' } })
+    expect(Date.now() - t).toBeGreaterThanOrEqual(950)
+    expect(fake.received).toHaveLength(2)
+  })
+
+  test('gives up after maxRetries: RATE_LIMITED for 429, ENGINE_UNAVAILABLE for 5xx and a server that is gone', async () => {
+    const strict = await createFakeOpenAiEngine(fake, { maxRetries: 1 })
+    fake.failures.push(openAiErrors.rateLimited(), openAiErrors.rateLimited())
+    await expect(strict.synthesize({ text: 'Busy.', voice: { name: 'nova', language: 'en' } })).rejects.toMatchObject({ code: 'RATE_LIMITED' })
+    expect(fake.received).toHaveLength(2)
+    fake.failures.push(openAiErrors.server(), openAiErrors.server())
+    await expect(strict.synthesize({ text: 'Down.', voice: { name: 'nova', language: 'en' } })).rejects.toMatchObject({ code: 'ENGINE_UNAVAILABLE' })
+    const gone = await startFakeOpenAi()
+    await gone.close()
+    const nowhere = await createFakeOpenAiEngine(gone, { maxRetries: 1 })
+    await expect(nowhere.synthesize({ text: 'Anyone?', voice: { name: 'nova', language: 'en' } })).rejects.toMatchObject({ code: 'ENGINE_UNAVAILABLE' })
+  })
+
+  test('insufficient_quota is QUOTA_EXCEEDED at once (a 429 that no retry fixes)', async () => {
+    fake.failures.push(openAiErrors.quota())
+    await expect(engine.synthesize({ text: 'Broke.', voice: { name: 'nova', language: 'en' } })).rejects.toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+      status: 402,
+      help: expect.stringContaining('OPENAI_API_KEY'),
+    })
+    expect(fake.received).toHaveLength(1)
+  })
+
+  test('a wrong key is ENGINE_AUTH_FAILED naming OPENAI_API_KEY, never echoing the key; an unknown voice is UNKNOWN_VOICE', async () => {
+    const wrong = await createFakeOpenAiEngine(fake, { apiKey: 'sk-wrong-key-secret-value' })
+    const err = (await wrong.synthesize({ text: 'Hello.', voice: { name: 'nova', language: 'en' } }).then(() => undefined, (e: unknown) => e)) as Error & { code: string; help: string }
+    expect(err).toMatchObject({ code: 'ENGINE_AUTH_FAILED', help: expect.stringContaining('OPENAI_API_KEY') })
+    expect(JSON.stringify({ message: err.message, help: err.help, details: (err as { details?: unknown }).details })).not.toContain('sk-wrong-key-secret-value')
+    expect(fake.received).toHaveLength(1)
+    await expect(engine.synthesize({ text: 'Hello.', voice: { name: 'galadriel', language: 'en' } })).rejects.toMatchObject({
+      code: 'UNKNOWN_VOICE',
+      message: expect.stringContaining('galadriel'),
+      help: expect.stringContaining('briefcast voices --engine openai'),
+    })
+  })
+
+  test('a model the server does not have is UNKNOWN_VOICE naming the model setting', async () => {
+    await expect(engine.synthesize({ text: 'Hello.', voice: { name: 'nova', language: 'en', model: 'tts-9' } })).rejects.toMatchObject({
+      code: 'UNKNOWN_VOICE',
+      help: expect.stringContaining('BRIEFCAST_OPENAI_MODEL'),
+    })
+    expect(fake.received).toHaveLength(1)
+  })
+
+  test('api.openai.com without a key is MISSING_CREDENTIALS at start; a self-hosted server needs none', async () => {
+    await expect(createOpenAiEngine({ baseUrl: 'https://api.openai.com', model: 'tts-1' })).rejects.toMatchObject({ code: 'MISSING_CREDENTIALS', help: expect.stringContaining('OPENAI_API_KEY') })
+    const kokoro = await startFakeOpenAi({ flavour: 'kokoro', apiKey: null })
+    try {
+      const local = await createOpenAiEngine({ baseUrl: `${kokoro.url}/v1`, model: 'kokoro', retryBaseMs: 5 })
+      const voices = await local.listVoices()
+      expect(voices.map((v) => v.name)).toEqual(['af_heart', 'af_bella', 'am_adam', 'bf_emma'])
+      const clip = await local.synthesize({ text: 'Local voice.', voice: { name: 'af_heart', language: 'en' } })
+      expect(kokoro.received.at(-1)!.path).toBe('/v1/audio/speech') // "/v1" in the base URL is not doubled
+      expect(kokoro.received.at(-1)!.headers.authorization).toBeUndefined()
+      expect(clip.durationMs).toBeGreaterThan(0)
+    } finally {
+      await kokoro.close()
+    }
+  })
+
+  test('OpenAI itself has no voice list: its documented voices are listed', async () => {
+    const voices = await engine.listVoices()
+    expect(voices.map((v) => v.name)).toContain('nova')
+    expect(fake.received[0]!.path).toBe('/v1/audio/voices')
+  })
+
+  test('keeps to the requests-per-minute limit', async () => {
+    const limited = await createFakeOpenAiEngine(fake, { requestsPerMinute: 2, baseUrl: `${fake.url}/` })
+    await limited.synthesize({ text: 'One.', voice: { name: 'nova', language: 'en' } })
+    await limited.synthesize({ text: 'Two.', voice: { name: 'nova', language: 'en' } })
+    await expect(limited.synthesize({ text: 'Three.', voice: { name: 'nova', language: 'en' } }, AbortSignal.timeout(400))).rejects.toMatchObject({ code: 'ABORTED' })
+    expect(fake.received).toHaveLength(2)
+  })
+
+  test('a WAV with real sizes is read exactly; a non-WAV answer is a clear error', () => {
+    const pcm = Buffer.alloc(4800, 1)
+    expect(streamedWavToPcm(wavFromPcm(pcm, 22050), 'x')).toEqual({ pcm, sampleRate: 22050 })
+    expect(() => streamedWavToPcm(Buffer.from('ID3 mp3 data here'), 'x')).toThrow(/responseFormat/)
+  })
+})
