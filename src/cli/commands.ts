@@ -129,8 +129,8 @@ WAV file. Clips are cached, so saying the same text again is instant.`,
     name: 'voices',
     summary: 'list speech engines, voice profiles and voices',
     description: `Lists the speech engines, the voice profiles in the voices directory and the voices each engine offers.
-Google is only asked when it has credentials (BRIEFCAST_GOOGLE_KEY_FILE or GOOGLE_APPLICATION_CREDENTIALS)
-or with --engine google.`,
+Cloud engines (google, openai, polly, elevenlabs) are only asked when they are configured (credentials or
+an endpoint) or named with --engine. Installed local neural models (sherpa-onnx) are listed with their speakers.`,
     options: {
       engine: { type: 'string', short: 'e', value: 'ID', help: 'only this engine' },
       language: { type: 'string', short: 'l', value: 'TAG', help: 'only voices for this language' },

@@ -15,7 +15,7 @@ import { loadConfig, type Config } from '../config.ts'
 import { toAppError } from '../errors.ts'
 import { loadLexicon } from '../script/lexicon.ts'
 import { lexiconFileExists, lexiconNameFor } from '../tts/lexicon.ts'
-import { ENGINES, type EngineCheck, type EngineId } from '../tts/registry.ts'
+import { ENGINES, type EngineCheck, type EngineEntry } from '../tts/registry.ts'
 import { readProfiles } from '../tts/voices.ts'
 import { flag, str, type ParsedArgs } from './spec.ts'
 
@@ -96,11 +96,14 @@ export async function voiceChecks(config: Config): Promise<Check[]> {
   const byEngine = new Map<string, string[]>()
   for (const p of profiles.values()) byEngine.set(p.engine, [...(byEngine.get(p.engine) ?? []), p.id])
   for (const [engine, ids] of byEngine) {
-    const entry = ENGINES[engine as EngineId] as (typeof ENGINES)[EngineId] | undefined
+    const entry = (ENGINES as Record<string, EngineEntry>)[engine]
     let result: EngineCheck
     if (!entry) result = { ok: false, detail: 'unknown engine', fix: `Use one of: ${Object.keys(ENGINES).join(', ')}.` }
-    else if (!entry.check) result = { ok: true, detail: 'no check available' }
-    else {
+    else if (!entry.check) {
+      // A cloud engine without a check of its own: are its credentials or endpoint configured?
+      const configured = entry.configured?.(config) ?? true
+      result = configured === true ? { ok: true, detail: 'configured' } : { ok: false, detail: 'not configured', fix: configured.replace(/^not configured \((.*)\)$/, '$1') }
+    } else {
       try {
         result = await entry.check(config)
       } catch (err) {

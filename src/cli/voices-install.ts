@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../config.ts'
 import { AppError } from '../errors.ts'
-import { MODEL_RELEASES_URL, installCommandFor, installModel, type InstalledModel } from '../tts/models.ts'
+import { installCommandFor, installModel, type InstalledModel } from '../tts/models.ts'
 import { createProgressBar } from '../util/progress.ts'
 import { str, UsageError, type ParsedArgs } from './spec.ts'
 
