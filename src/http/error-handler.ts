@@ -6,7 +6,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { Logger } from 'pino'
 import { AppError } from '../errors.ts'
-import { markEarlyAnswer } from './limits.ts'
 
 interface HttpishError {
   type?: string
@@ -72,8 +71,6 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return
     }
     res.status(e.status)
-    // Answered before the body was read (401, 415, 413 ...): the connection ends here, the rest of the body is not drained.
-    markEarlyAnswer(req, res)
     if (e.code === 'UNAUTHORIZED') res.setHeader('WWW-Authenticate', 'Bearer realm="briefcast"')
     res.setHeader('Cache-Control', 'no-store')
     res.json({ error: e.toJSON() })

@@ -42,18 +42,24 @@ export function limitConnectionsPerClient(server: http.Server, max: number, isTr
   })
 }
 
+/** How long the rest of a request body may take after an early answer before the connection is cut. */
+export const EARLY_ANSWER_DRAIN_MS = 1000
+
 /**
  * After an answer sent before the request body was read in full (an error,
- * a 401), close the connection instead of letting Node drain a slow or huge
- * body to keep the connection alive. Call before the response is written.
+ * a 401), the rest of the body is read and dropped for at most
+ * EARLY_ANSWER_DRAIN_MS, then the connection is cut: a client still sending
+ * a small body gets to read the answer (cutting at once makes it fail with
+ * EPIPE), a slow or endless body no longer holds the socket (Node would
+ * drain it until the request timeout). Call before the response is written.
  */
 export function closeAfterEarlyAnswer(req: http.IncomingMessage, res: http.ServerResponse): void {
   res.once('finish', () => {
-    if (!req.complete) req.socket.destroySoon()
+    if (req.complete || req.socket.destroyed) return
+    const timer = setTimeout(() => req.socket.destroy(), EARLY_ANSWER_DRAIN_MS)
+    timer.unref()
+    req.once('end', () => clearTimeout(timer))
+    req.socket.once('close', () => clearTimeout(timer))
+    req.resume()
   })
-}
-
-/** Mark a response about to be sent before its request body was read as the last on its connection. */
-export function markEarlyAnswer(req: http.IncomingMessage, res: http.ServerResponse): void {
-  if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close')
 }

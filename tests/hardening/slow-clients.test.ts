@@ -47,15 +47,15 @@ describe('slow clients', () => {
     expect(ms).toBeLessThan(5000)
   })
 
-  it('closes the connection after an early 401 instead of draining the rest of the body', { timeout: 20_000 }, async () => {
+  it('closes the connection soon after an early 401 instead of draining a slow body until the request timeout', { timeout: 20_000 }, async () => {
     const { socket, closed } = connect()
     socket.write('POST /api/articles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"text":"')
     const timer = setInterval(() => socket.write('x'.repeat(100)), 100)
     const { ms, text } = await closed
     clearInterval(timer)
     expect(text).toMatch(/^HTTP\/1\.1 401 /)
-    expect(text.toLowerCase()).toContain('connection: close')
-    expect(ms).toBeLessThan(1500)
+    // One second to finish the body (src/http/limits.ts), not the two-second request timeout set above.
+    expect(ms).toBeLessThan(1900)
   })
 
   it('limits connections per client address', { timeout: 20_000 }, async () => {
@@ -74,5 +74,15 @@ describe('slow clients', () => {
     const again = connect()
     again.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
     expect((await again.closed).text).toMatch(/^HTTP\/1\.1 200 /)
+  })
+  // Last: fetch keeps these connections open in its pool, which would count against the limit above.
+  it('lets a client that is still sending a small body read an early 404', async () => {
+    for (let i = 0; i < 20; i++) {
+      const form = new FormData()
+      form.set('file', new Blob([new Uint8Array(200_000)]), 'x.bin')
+      const r = await fetch(`${svc.url}/player/render`, { method: 'POST', body: form })
+      expect(r.status).toBe(404)
+      await r.arrayBuffer()
+    }
   })
 })

@@ -2,6 +2,7 @@ import { readFileSync, existsSync, readdirSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
+import zlib from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RenderProcess } from '../../src/episodes/render-client.ts'
 import { feedRuntime } from '../../src/http/routes/feed.ts'
@@ -525,14 +526,23 @@ describe('shutdown', () => {
 })
 
 describe('assets', () => {
+  /** A real (decodable) PNG: grey 8-bit pixels, one zlib stream; covers are decoded in full before they are accepted. */
   const png = (w: number, h: number) => {
-    const b = Buffer.alloc(33)
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(b, 0)
-    b.writeUInt32BE(13, 8)
-    b.write('IHDR', 12, 'latin1')
-    b.writeUInt32BE(w, 16)
-    b.writeUInt32BE(h, 20)
-    return b
+    const chunk = (type: string, data: Buffer) => {
+      const len = Buffer.alloc(4)
+      len.writeUInt32BE(data.length)
+      const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+      const crc = Buffer.alloc(4)
+      crc.writeUInt32BE(zlib.crc32(body))
+      return Buffer.concat([len, body, crc])
+    }
+    const ihdr = Buffer.alloc(13)
+    ihdr.writeUInt32BE(w, 0)
+    ihdr.writeUInt32BE(h, 4)
+    ihdr.set([8, 0, 0, 0, 0], 8) // 8-bit greyscale
+    const rows = Buffer.alloc(h * (w + 1), 0x80)
+    for (let y = 0; y < h; y++) rows[y * (w + 1)] = 0 // filter type "none"
+    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(rows)), chunk('IEND', Buffer.alloc(0))])
   }
   const wav = (seconds: number) => {
     const rate = 16000
