@@ -32,18 +32,23 @@ const FURNITURE_WORDS: Record<string, string> = {
   readmore: 'read-more line', readnext: 'read-more line', morestories: 'related links', alsoread: 'read-more line',
 }
 
-const NAME_ATTRIBUTES = ['class', 'id', 'role', 'aria-label', 'aria-roledescription', 'data-component', 'data-module', 'data-testid', 'data-type', 'data-block']
+const NAME_ATTRIBUTES = new Set(['class', 'id', 'role', 'aria-label', 'aria-roledescription', 'data-component', 'data-module', 'data-testid', 'data-type', 'data-block'])
+/** Ad-serving attributes: data-ad-slot, data-ad-unit, data-google-query-id... */
+const AD_ATTRIBUTE = /^data-(?:ad|ads|adunit|ad-slot|ad-unit|google-query-id|dfp)(?:-|$)/
+/** A cheap first test of an attribute value: most elements have none of these letters in a row. */
+const MAYBE = /ad|adv|spons|newslet|subscri|sign|optin|paywall|donat|member|promo|teaser|upsell|cta|relat|recommend|outbrain|taboola|more|next|alsoread/i
 
-type El = {
+type Node = {
+  nodeType: number
   nodeName: string
   textContent: string | null
-  parentNode?: El | null
+  parentNode?: Node | null
+  childNodes: ArrayLike<Node>
+}
+type El = Node & {
   getAttribute(name: string): string | null
-  getAttributeNames?: () => string[]
-  attributes?: ArrayLike<{ name: string }>
+  attributes?: ArrayLike<{ name: string; value: string }>
   remove(): void
-  querySelector(sel: string): El | null
-  querySelectorAll(sel: string): ArrayLike<El>
 }
 
 /** Name parts of a class or id: "article-newsletter_box" -> article, newsletter, box (and the joined forms "adslot"); "navId-AD8090D7" has none ("ad8090d7" is an id, not "ad"). */
@@ -61,30 +66,28 @@ function nameParts(value: string): string[] {
 
 /** Why an element is furniture by its own names (role, class, id, aria-label, data-*), or undefined. */
 export function furnitureReason(el: El): string | undefined {
-  for (const attr of NAME_ATTRIBUTES) {
-    const v = el.getAttribute(attr)
-    if (!v) continue
-    for (const part of attr === 'aria-label' ? v.toLowerCase().split(/[^a-z]+/) : nameParts(v)) {
+  const attributes = el.attributes ?? []
+  for (let i = 0; i < attributes.length; i++) {
+    const { name, value } = attributes[i]!
+    if (AD_ATTRIBUTE.test(name)) return `ad slot (${name})`
+    if (!NAME_ATTRIBUTES.has(name) || !value || !MAYBE.test(value)) continue
+    for (const part of name === 'aria-label' ? value.toLowerCase().split(/[^a-z]+/) : nameParts(value)) {
       const reason = FURNITURE_WORDS[part]
-      if (reason) return `${reason} (${attr}="${v.length > 40 ? `${v.slice(0, 40)}…` : v}")`
+      if (reason) return `${reason} (${name}="${value.length > 40 ? `${value.slice(0, 40)}…` : value}")`
     }
   }
-  // Ad-serving attributes: data-ad-slot, data-ad-unit, data-google-query-id...
-  const names = el.getAttributeNames?.() ?? Array.from(el.attributes ?? [], (a) => a.name)
-  const adAttr = names.find((n) => /^data-(?:ad|ads|adunit|ad-slot|ad-unit|google-query-id|dfp)(?:-|$)/.test(n))
-  if (adAttr) return `ad slot (${adAttr})`
   return undefined
 }
 
 /** The element's text with a space between its text nodes (its blocks would otherwise run together: "inboxOur"), clipped for --explain. */
-function spacedText(el: El): string {
+function spacedText(el: Node): string {
   const parts: string[] = []
-  const stack: El[] = [el]
+  const stack: Node[] = [el]
   while (stack.length) {
-    const node = stack.pop()! as El & { nodeType?: number; childNodes?: ArrayLike<El> }
+    const node = stack.pop()!
     if (node.nodeType === 3) parts.push(node.textContent ?? '')
     else if (node.nodeType === 1 && !/^(?:script|style|noscript|template)$/i.test(node.nodeName)) {
-      const kids = node.childNodes ?? []
+      const kids = node.childNodes
       for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!)
     }
   }
@@ -92,12 +95,52 @@ function spacedText(el: El): string {
   return text.length > 160 ? `${text.slice(0, 160)}…` : text
 }
 
-function length(el: El): number {
-  return (el.textContent ?? '').replace(/\s+/g, ' ').trim().length
+/**
+ * The elements under root in document order, each with the index just past its
+ * subtree and its text length (non-space characters), in one pass: reading
+ * textContent per element would be quadratic in the page's depth.
+ */
+interface Tree {
+  elements: El[]
+  end: number[]
+  length: number[]
+  parent: number[]
+}
+export function scanTree(root: El): Tree {
+  const elements: El[] = []
+  const end: number[] = []
+  const length: number[] = []
+  const parent: number[] = []
+  type Frame = { node: Node; parent: number; exit?: number }
+  const stack: Frame[] = [{ node: root, parent: -1 }]
+  while (stack.length) {
+    const f = stack.pop()!
+    if (f.exit !== undefined) {
+      end[f.exit] = elements.length
+      if (f.parent >= 0) length[f.parent]! += length[f.exit]!
+      continue
+    }
+    const node = f.node
+    if (node.nodeType === 3) {
+      if (f.parent >= 0) length[f.parent]! += (node.textContent ?? '').replace(/\s+/g, '').length
+      continue
+    }
+    if (node.nodeType !== 1 || /^(?:script|style|noscript|template)$/i.test(node.nodeName)) continue
+    const index = elements.length
+    elements.push(node as El)
+    length.push(0)
+    end.push(0)
+    parent.push(f.parent)
+    stack.push({ node, parent: f.parent, exit: index })
+    const kids = node.childNodes // one read: linkedom rebuilds it per access
+    for (let i = kids.length - 1; i >= 0; i--) stack.push({ node: kids[i]!, parent: index })
+  }
+  return { elements, end, length, parent }
 }
 
 /** Elements never removed here: the story's own containers and headline. */
 const KEEP = new Set(['html', 'body', 'main', 'article', 'h1'])
+const STORY = new Set(['h1', 'article', 'main'])
 
 /**
  * Removes furniture elements from a page before Readability reads it: an element
@@ -105,27 +148,23 @@ const KEEP = new Set(['html', 'body', 'main', 'article', 'h1'])
  * the story (a name alone never removes a large share of the page: that is a
  * content wrapper with an unlucky name), and not holding the headline.
  */
-export function removeFurniture(body: El, dropped: DroppedBlock[]): void {
-  const bodyLength = length(body)
-  const all = Array.from(body.querySelectorAll('*'))
-  const removed = new Set<El>()
-  for (const el of all) {
+export function removeFurniture(body: El, dropped: DroppedBlock[], tree: Tree = scanTree(body)): void {
+  const { elements, end, length } = tree
+  const bodyLength = length[0] ?? 0
+  for (let i = 1; i < elements.length; i++) {
+    const el = elements[i]!
     if (KEEP.has(el.nodeName.toLowerCase())) continue
-    let p = el.parentNode
-    let gone = false
-    while (p && !gone) {
-      gone = removed.has(p)
-      p = p.parentNode
-    }
-    if (gone) continue
     const reason = furnitureReason(el)
     if (!reason) continue
-    const len = length(el)
-    if (len > 1200 || len > 0.2 * bodyLength || el.querySelector('h1, article, main')) continue
-    removed.add(el)
+    const len = length[i]!
+    if (len > 1000 || len > 0.2 * bodyLength) continue
+    let holdsStory = false
+    for (let j = i + 1; j < end[i]! && !holdsStory; j++) holdsStory = STORY.has(elements[j]!.nodeName.toLowerCase())
+    if (holdsStory) continue
     const text = spacedText(el)
     if (text) dropped.push({ text, reason })
     el.remove()
+    i = end[i]! - 1 // its subtree went with it
   }
 }
 
@@ -134,18 +173,23 @@ function labelLike(text: string): boolean {
   return text.length > 0 && text.length <= 40 && text.split(' ').length <= 4 && !/[.!?"”»)]$/.test(text)
 }
 
+const LABEL_TAGS = new Set(['p', 'div', 'span', 'li', 'a', 'strong', 'b', 'em', 'small', 'section', 'aside', 'figcaption', 'label'])
+
 /**
  * Short label texts that stand as an element of their own more than once on the
  * page ("Advertisement" above each ad slot): comparable forms.
  */
-export function repeatedLabels(body: El): Set<string> {
+export function repeatedLabels(body: El, tree: Tree = scanTree(body)): Set<string> {
+  const { elements, length, parent } = tree
   const counts = new Map<string, number>()
-  for (const el of Array.from(body.querySelectorAll('p, div, span, li, a, strong, b, em, small, section, aside, figcaption, label'))) {
-    const text = tidyText(el.textContent ?? '')
-    if (!labelLike(text)) continue
+  for (let i = 1; i < elements.length; i++) {
+    const len = length[i]!
+    if (len === 0 || len > 40 || !LABEL_TAGS.has(elements[i]!.nodeName.toLowerCase())) continue
     // Count the outermost element with this text only (a <p><span>Ad</span></p> is one label).
-    const parent = el.parentNode
-    if (parent && tidyText(parent.textContent ?? '') === text) continue
+    const p = parent[i]!
+    if (p > 0 && length[p] === len) continue
+    const text = tidyText(elements[i]!.textContent ?? '')
+    if (!labelLike(text)) continue
     const key = comparable(text)
     if (key) counts.set(key, (counts.get(key) ?? 0) + 1)
   }

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module'
 import type { Readability as ReadabilityClass } from '@mozilla/readability'
 import type { parseHTML as ParseHTML } from 'linkedom'
 import { type Block, type BlockKind, type Extracted, comparable, isSpeakableBlock } from './blocks.ts'
-import { type DroppedBlock, furnitureReason, removeFurniture, repeatedLabels, siteNames } from './furniture.ts'
+import { type DroppedBlock, furnitureReason, removeFurniture, repeatedLabels, scanTree, siteNames } from './furniture.ts'
 import { tidyText } from './normalize.ts'
 
 /**
@@ -357,13 +357,14 @@ export function extractPage(html: string): Extracted {
   const tooDeep = maxDepth(doc.documentElement as unknown as DomNode) > MAX_READABILITY_DEPTH
   const dropped: DroppedBlock[] = []
   const pageBody = tooDeep ? null : (doc.body as unknown as Parameters<typeof removeFurniture>[0] | null)
-  const repeated = pageBody ? repeatedLabels(pageBody) : new Set<string>()
+  const tree = pageBody ? scanTree(pageBody) : undefined
+  const repeated = pageBody ? repeatedLabels(pageBody, tree) : new Set<string>()
   const names = siteNames(
     (name) => metaContent(doc, [name]),
     doc.querySelector('title')?.textContent ?? undefined,
     doc.querySelector('h1')?.textContent ?? metaContent(doc, ['og:title']),
   )
-  if (pageBody) removeFurniture(pageBody, dropped)
+  if (pageBody) removeFurniture(pageBody, dropped, tree)
   let article: ReturnType<ReadabilityClass<DomElement>['parse']> = null
   // Readability's scoring walks ancestors and inner text per node: on absurdly deep
   // trees (a malformed or hostile page) that is quadratic and takes minutes. Real
