@@ -132,7 +132,8 @@ describe('sherpa-onnx engine', () => {
     await Promise.all([0, 1, 2, 3].map(() => engine.synthesize({ text: article.slice(0, 3000), voice: { name: MODEL, language: 'en-US' } })))
     clearInterval(timer)
     const elapsed = Date.now() - started
-    expect(ticks).toBeGreaterThan(elapsed / 5 / 4)
+    // A 5 ms timer: synthesis on the main thread would let it fire about once per job; loose for a loaded machine.
+    expect(ticks).toBeGreaterThan(elapsed / 5 / 10)
     expect(engine.load.workers).toBe(2)
   })
 })
