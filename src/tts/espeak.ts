@@ -11,7 +11,8 @@ import path from 'node:path'
 import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
 import { sha256, writeFileAtomic } from '../util/files.ts'
-import { CANCEL_ID, JOB_WAITING, newCancelArray, startEspeakWorker, takePrestartedWorker, type WarmUp } from './espeak-prestart.ts'
+import { startEspeakWorker, takePrestartedWorker, type WarmUp } from './espeak-prestart.ts'
+import { WorkerPool } from './worker-pool.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings, WordTiming } from './engine.ts'
 import { checkSsml, escapeXmlWithMap } from './ssml.ts'
 import { pcmDurationMs } from './wav.ts'
@@ -88,6 +89,8 @@ export type EspeakReply =
   | { id: number; ok: true; voices: { name: string; identifier: string; languages: string[] }[]; variants: string[] }
   | { id: number; ok: false; cancelled?: boolean; samples?: number; code: 'UNKNOWN_VOICE' | 'ENGINE_FAILED'; message: string }
 
+type EspeakPool = WorkerPool<EspeakJob | EspeakVoicesJob, EspeakReply>
+
 const PACKAGE = '@echogarden/espeak-ng-emscripten'
 const SAMPLE_RATE = 22050
 const NORMAL_WPM = 175
@@ -98,195 +101,6 @@ function packageVersion(): string {
     return (JSON.parse(readFileSync(require.resolve(`${PACKAGE}/package.json`), 'utf8')) as { version: string }).version
   } catch {
     return 'unknown'
-  }
-}
-
-type Pending = {
-  id: number
-  message: EspeakJob | EspeakVoicesJob
-  resolve: (reply: EspeakReply) => void
-  reject: (err: unknown) => void
-  signal?: AbortSignal
-  onAbort?: () => void
-}
-
-interface Slot {
-  worker: Worker
-  cancel: Int32Array
-  ready: boolean
-  job: Pending | null
-}
-
-/**
- * Pool of worker threads, each with a warm espeak-ng instance; jobs queue FIFO.
- * Elastic: one worker starts with the pool, more start only while jobs wait and
- * fewer workers are starting than jobs are waiting, up to `max`. A re-render with
- * one changed segment therefore runs on one worker (each costs ~25 MB with the
- * voice data read as files, ~50 MB from the sources with it in memory, and
- * ~0.1 s to start).
- */
-class EspeakPool {
-  private readonly slots: Slot[] = []
-  private readonly queue: Pending[] = []
-  private nextId = 1
-  private closed = false
-  /** Jobs a worker abandoned mid-text after an abort, and how much audio the last one had made. */
-  readonly cancelled = { jobs: 0, lastSamples: 0 }
-  private readonly firstReady: Promise<void>
-  private resolveFirstReady!: () => void
-  private rejectFirstReady!: (err: unknown) => void
-  /** Set when no worker could start: new workers are not tried again for every job. */
-  private failedStart = false
-
-  constructor(
-    private readonly max: number,
-    private readonly warmUp: WarmUp = true,
-    private readonly startWorker: (cancel: Int32Array, warmUp: WarmUp) => Worker = startEspeakWorker,
-  ) {
-    this.firstReady = new Promise((resolve, reject) => {
-      this.resolveFirstReady = resolve
-      this.rejectFirstReady = reject
-    })
-    this.slots.push(this.spawn())
-  }
-
-  ready(): Promise<void> {
-    return this.firstReady
-  }
-
-  /** Start another worker when jobs wait that the idle and starting workers cannot take. */
-  private grow(): void {
-    if (this.closed || this.failedStart || this.slots.length >= this.max) return
-    const free = this.slots.filter((s) => !s.job).length
-    if (this.queue.length > free) this.slots.push(this.spawn())
-  }
-
-  private spawn(): Slot {
-    // The first worker may have been started before the engine (espeak-prestart.ts), with the same warm-up setting.
-    const early = this.slots.length === 0 && this.startWorker === startEspeakWorker ? takePrestartedWorker() : undefined
-    if (early && early.warmUp !== this.warmUp) void early.worker.terminate()
-    const adopted = early && early.warmUp === this.warmUp ? early : undefined
-    const cancel = adopted?.cancel ?? newCancelArray()
-    const worker = adopted?.worker ?? this.startWorker(cancel, this.warmUp)
-    const slot: Slot = { worker, cancel, ready: false, job: null }
-    worker.on('message', (msg: EspeakReply | { ready: true }) => {
-      if ('ready' in msg) {
-        slot.ready = true
-        this.resolveFirstReady()
-        this.idle(slot)
-        this.pump()
-        return
-      }
-      const job = slot.job
-      slot.job = null
-      if (!msg.ok && msg.cancelled) {
-        this.cancelled.jobs++
-        this.cancelled.lastSamples = msg.samples ?? 0
-      }
-      if (job && job.id === msg.id) {
-        job.signal?.removeEventListener('abort', job.onAbort!)
-        job.resolve(msg)
-      }
-      this.idle(slot)
-      this.pump()
-    })
-    worker.on('error', (err) => {
-      // The worker dies after 'error'; fail its job and replace it (see 'exit').
-      const job = slot.job
-      slot.job = null
-      if (job) job.reject(new AppError('ENGINE_FAILED', `espeak-ng worker failed: ${err.message}`, { cause: err }))
-      if (!slot.ready) {
-        this.failedStart = true
-        this.rejectFirstReady(new AppError('ENGINE_FAILED', `espeak-ng could not start: ${err.message}`, { cause: err }))
-      }
-    })
-    worker.on('exit', () => {
-      const job = slot.job
-      slot.job = null
-      if (job)
-        job.reject(
-          this.closed
-            ? new AppError('ENGINE_UNAVAILABLE', 'The espeak-ng engine was closed during synthesis.')
-            : new AppError('ENGINE_FAILED', 'espeak-ng worker exited during synthesis.'),
-        )
-      const index = this.slots.indexOf(slot)
-      if (index < 0) return
-      // Replace a worker that died after it had worked (if there is still work for it);
-      // one that never started would only die again.
-      this.slots.splice(index, 1)
-      if (!slot.ready && this.slots.every((s) => !s.ready)) {
-        this.failedStart = true
-        this.rejectFirstReady(new AppError('ENGINE_FAILED', 'espeak-ng worker exited before it was ready.'))
-        // Nothing can run these jobs now.
-        for (const job of this.queue.splice(0)) job.reject(new AppError('ENGINE_FAILED', 'espeak-ng could not start.'))
-        return
-      }
-      if (!this.closed && slot.ready && this.slots.length === 0) this.slots.push(this.spawn())
-      this.grow()
-      this.pump()
-    })
-    // Replay what the prestarted worker said before it was adopted ('ready', or an early failure).
-    for (const { event, value } of adopted?.backlog ?? []) worker.emit(event, value)
-    return slot
-  }
-
-  /** Idle workers must not keep the process alive (a CLI exits when its work is done). */
-  private idle(slot: Slot): void {
-    if (!slot.job) slot.worker.unref()
-  }
-
-  private pump(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return
-      if (!slot.ready || slot.job) continue
-      const job = this.queue.shift()!
-      slot.job = job
-      slot.worker.ref()
-      // A warm-up sentence in progress stops at its next audio chunk (the worker clears the flag).
-      Atomics.store(slot.cancel, JOB_WAITING, 1)
-      slot.worker.postMessage(job.message)
-    }
-  }
-
-  run(message: Omit<EspeakJob, 'id'> | Omit<EspeakVoicesJob, 'id'>, signal?: AbortSignal): Promise<EspeakReply> {
-    if (this.closed) return Promise.reject(new AppError('ENGINE_UNAVAILABLE', 'The espeak-ng engine is closed.'))
-    // No worker could start (and none is tried again): nothing would ever take the job.
-    if (this.failedStart && this.slots.length === 0) return Promise.reject(new AppError('ENGINE_FAILED', 'espeak-ng could not start.'))
-    throwIfAborted(signal)
-    const id = this.nextId++
-    return new Promise<EspeakReply>((resolve, reject) => {
-      const job: Pending = { id, message: { ...message, id } as EspeakJob | EspeakVoicesJob, resolve, reject, signal }
-      if (signal) {
-        job.onAbort = () => {
-          const queued = this.queue.indexOf(job)
-          if (queued >= 0) this.queue.splice(queued, 1)
-          const slot = this.slots.find((s) => s.job === job)
-          // Running: tell the worker to stop at its next audio chunk. The slot stays busy
-          // until the worker acknowledges, so nothing else is posted to it meanwhile.
-          if (slot) {
-            Atomics.store(slot.cancel, CANCEL_ID, id)
-            job.resolve = () => {}
-            job.reject = () => {}
-          }
-          reject(new AppError('ABORTED', 'Speech synthesis was cancelled.', { cause: signal.reason }))
-        }
-        signal.addEventListener('abort', job.onAbort, { once: true })
-      }
-      this.queue.push(job)
-      this.pump()
-      this.grow()
-    })
-  }
-
-  /** Jobs waiting or running, and workers started; for tests and stats. */
-  get load(): { queued: number; running: number; workers: number; maxWorkers: number } {
-    return { queued: this.queue.length, running: this.slots.filter((s) => s.job).length, workers: this.slots.length, maxWorkers: this.max }
-  }
-
-  async close(): Promise<void> {
-    this.closed = true
-    for (const job of this.queue.splice(0)) job.reject(new AppError('ENGINE_UNAVAILABLE', 'The espeak-ng engine was closed.'))
-    await Promise.all(this.slots.map((s) => s.worker.terminate()))
   }
 }
 
@@ -332,7 +146,15 @@ export class EspeakEngine implements TtsEngine {
   }
 
   static async create(options: EspeakEngineOptions = {}): Promise<EspeakEngine> {
-    const pool = new EspeakPool(Math.max(1, options.workers ?? 1), options.warmUp ?? true, options.startWorker)
+    const startWorker = options.startWorker ?? startEspeakWorker
+    const pool: EspeakPool = new WorkerPool({
+      name: 'espeak-ng',
+      max: Math.max(1, options.workers ?? 1),
+      warmUp: options.warmUp ?? true,
+      startWorker,
+      // A worker started before the engine (espeak-prestart.ts) runs the real engine: adopt it unless a test replaced the worker.
+      ...(startWorker === startEspeakWorker ? { takePrestarted: takePrestartedWorker } : {}),
+    })
     try {
       const cacheFile = options.cacheDir ? path.join(options.cacheDir, 'espeak-voices.json') : undefined
       let key: string | undefined

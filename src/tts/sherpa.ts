@@ -18,6 +18,7 @@ import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, Word
 import { SHERPA_LIMITS } from './sherpa-limits.ts'
 import { MARKER, installCommandFor, listInstalledModels, sherpaConfigFor, type InstalledModel } from './models.ts'
 import { pcmDurationMs } from './wav.ts'
+import { WorkerPool } from './worker-pool.ts'
 
 export interface SherpaEngineOptions {
   /** Where installed models live (BRIEFCAST_MODELS_DIR). */
@@ -44,8 +45,6 @@ export type SherpaReply =
   | { id: number; ok: true; sampleRate: number; numSpeakers: number }
   | { id: number; ok: false; cancelled?: boolean; samples?: number; code: 'UNKNOWN_VOICE' | 'ENGINE_FAILED'; message: string }
 
-const CANCEL_ID = 0
-
 async function stillInstalled(model: InstalledModel): Promise<boolean> {
   try {
     await fs.access(path.join(model.dir, MARKER))
@@ -57,122 +56,6 @@ async function stillInstalled(model: InstalledModel): Promise<boolean> {
 
 export function startSherpaWorker(cancel: Int32Array): Worker {
   return new WorkerThread(new URL('./sherpa-worker.mjs', import.meta.url), { execArgv: [], workerData: { cancel: cancel.buffer as SharedArrayBuffer } })
-}
-
-type Pending = { id: number; message: SherpaJob; resolve: (r: SherpaReply) => void; reject: (e: unknown) => void; signal?: AbortSignal; onAbort?: () => void }
-interface Slot {
-  worker: Worker
-  cancel: Int32Array
-  ready: boolean
-  job: Pending | null
-}
-
-/** Elastic pool of sherpa-onnx worker threads; jobs queue FIFO (one job per worker at a time). */
-class SherpaPool {
-  private readonly slots: Slot[] = []
-  private readonly queue: Pending[] = []
-  private nextId = 1
-  private closed = false
-  readonly cancelled = { jobs: 0, lastSamples: 0 }
-
-  constructor(
-    private readonly max: number,
-    private readonly start: (cancel: Int32Array) => Worker,
-  ) {}
-
-  private spawn(): Slot {
-    const cancel = new Int32Array(new SharedArrayBuffer(4))
-    const worker = this.start(cancel)
-    const slot: Slot = { worker, cancel, ready: false, job: null }
-    worker.on('message', (msg: SherpaReply | { ready: true }) => {
-      if ('ready' in msg) {
-        slot.ready = true
-      } else {
-        const job = slot.job
-        slot.job = null
-        if (!msg.ok && msg.cancelled) {
-          this.cancelled.jobs++
-          this.cancelled.lastSamples = msg.samples ?? 0
-        }
-        if (job && job.id === msg.id) {
-          job.signal?.removeEventListener('abort', job.onAbort!)
-          job.resolve(msg)
-        }
-      }
-      if (!slot.job) worker.unref()
-      this.pump()
-    })
-    worker.on('error', (err) => {
-      const job = slot.job
-      slot.job = null
-      job?.reject(new AppError('ENGINE_FAILED', `sherpa-onnx worker failed: ${err.message}`, { cause: err }))
-    })
-    worker.on('exit', () => {
-      const job = slot.job
-      slot.job = null
-      job?.reject(new AppError(this.closed ? 'ENGINE_UNAVAILABLE' : 'ENGINE_FAILED', this.closed ? 'The sherpa-onnx engine was closed.' : 'A sherpa-onnx worker exited during synthesis.'))
-      const i = this.slots.indexOf(slot)
-      if (i >= 0) this.slots.splice(i, 1)
-      // A worker that never became ready would only fail again: fail what waits instead of looping.
-      if (!slot.ready && !this.closed) for (const waiting of this.queue.splice(0)) waiting.reject(new AppError('ENGINE_FAILED', 'sherpa-onnx could not start.'))
-      else this.grow()
-    })
-    return slot
-  }
-
-  private grow(): void {
-    if (this.closed || this.slots.length >= this.max) return
-    const free = this.slots.filter((s) => !s.job).length
-    if (this.queue.length > free) this.slots.push(this.spawn())
-  }
-
-  private pump(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return
-      if (!slot.ready || slot.job) continue
-      const job = this.queue.shift()!
-      slot.job = job
-      slot.worker.ref()
-      slot.worker.postMessage(job.message)
-    }
-  }
-
-  run(message: Omit<Extract<SherpaJob, { type: 'synth' }>, 'id'> | Omit<Extract<SherpaJob, { type: 'describe' }>, 'id'>, signal?: AbortSignal): Promise<SherpaReply> {
-    if (this.closed) return Promise.reject(new AppError('ENGINE_UNAVAILABLE', 'The sherpa-onnx engine is closed.'))
-    throwIfAborted(signal)
-    const id = this.nextId++
-    return new Promise<SherpaReply>((resolve, reject) => {
-      const job: Pending = { id, message: { ...message, id } as SherpaJob, resolve, reject, signal }
-      if (signal) {
-        job.onAbort = () => {
-          const queued = this.queue.indexOf(job)
-          if (queued >= 0) this.queue.splice(queued, 1)
-          const slot = this.slots.find((s) => s.job === job)
-          if (slot) {
-            // Running: the worker stops at its next chunk or sentence and replies; the slot stays busy until then.
-            Atomics.store(slot.cancel, CANCEL_ID, id)
-            job.resolve = () => {}
-            job.reject = () => {}
-          }
-          reject(new AppError('ABORTED', 'Speech synthesis was cancelled.', { cause: signal.reason }))
-        }
-        signal.addEventListener('abort', job.onAbort, { once: true })
-      }
-      this.queue.push(job)
-      this.grow()
-      this.pump()
-    })
-  }
-
-  get load(): { queued: number; running: number; workers: number; maxWorkers: number } {
-    return { queued: this.queue.length, running: this.slots.filter((s) => s.job).length, workers: this.slots.length, maxWorkers: this.max }
-  }
-
-  async close(): Promise<void> {
-    this.closed = true
-    for (const job of this.queue.splice(0)) job.reject(new AppError('ENGINE_UNAVAILABLE', 'The sherpa-onnx engine was closed.'))
-    await Promise.all(this.slots.map((s) => s.worker.terminate()))
-  }
 }
 
 function packageVersion(): string {
@@ -187,13 +70,16 @@ export class SherpaEngine implements TtsEngine {
   readonly id = 'sherpa-onnx'
   readonly version: string
   readonly capabilities: EngineCapabilities
-  private readonly pool: SherpaPool
+  private readonly pool: WorkerPool<SherpaJob, SherpaReply>
 
   private constructor(
     private readonly options: SherpaEngineOptions,
     private readonly models: Map<string, InstalledModel>,
   ) {
-    this.pool = new SherpaPool(Math.max(1, options.workers ?? 1), options.startWorker ?? startSherpaWorker)
+    // No idle-time warm-up: a model is warm once loaded, which its first job does.
+    this.pool = new WorkerPool({ name: 'sherpa-onnx', max: Math.max(1, options.workers ?? 1), warmUp: false, startWorker: options.startWorker ?? startSherpaWorker })
+    // A worker that cannot start fails the first job instead.
+    this.pool.ready().catch(() => {})
     const all = [...models.values()]
     // A model's files can be replaced by a new install of the same name: their checksum is part of the clip cache key.
     this.version = `sherpa-onnx-node@${packageVersion()};${all.map((m) => `${m.name}:${m.fingerprint}`).sort().join(',')}`

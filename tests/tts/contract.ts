@@ -109,3 +109,22 @@ export function engineContract(name: string, setup: () => Promise<ContractSubjec
     })
   })
 }
+
+/** A local engine running on a WorkerPool (espeak-ng, sherpa-onnx): what its pool reports. */
+export interface PooledEngine {
+  readonly load: { running: number; queued: number }
+  readonly cancelled: { jobs: number; lastSamples: number }
+}
+
+/**
+ * assertWorkStopped for a pooled engine: the pool goes idle, and the worker reported that it
+ * abandoned the text long before its end (a fraction of the `fullSamples` the whole text makes).
+ */
+export async function assertPoolStopped(engine: PooledEngine, fullSamples: number): Promise<void> {
+  const t = Date.now()
+  while (engine.load.running > 0 && Date.now() - t < 60_000) await new Promise((r) => setTimeout(r, 5))
+  expect(engine.load).toMatchObject({ running: 0, queued: 0 })
+  const stopped = engine.cancelled
+  expect(stopped.jobs).toBeGreaterThanOrEqual(1)
+  expect(stopped.lastSamples).toBeLessThan(fullSamples * 0.5)
+}

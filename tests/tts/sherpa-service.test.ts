@@ -45,7 +45,7 @@ describe('the service with a local neural voice', () => {
     const r = await postJson(svc, '/api/articles', { title: 'Council news', text: `${SENTENCES.join(' ')}\n\nA second paragraph follows here.`, voice: 'neural' })
     expect(r.status).toBe(201)
     const { id } = (await r.json()) as { id: string }
-    const done = await waitForArticle(svc, id, ready)
+    const done = await waitForArticle(svc, id, ready, 200_000)
     expect(done.status, JSON.stringify(done.error)).toBe('ready')
     const vtt = parseVtt(await (await fetch(svc.url + `/listen/${id}/transcript.vtt`)).text())
     const first = vtt.findIndex((c) => c.text === SENTENCES[0])
@@ -71,11 +71,11 @@ describe('the service with a local neural voice', () => {
     try {
       const r = await postJson(svc, '/api/articles', { title: 'Unspeakable', text: 'This text was never said by this voice before.', voice: 'neural' })
       const { id } = (await r.json()) as { id: string }
-      const failed = await waitForArticle(svc, id, ready)
+      const failed = await waitForArticle(svc, id, ready, 200_000)
       expect(failed.status).toBe('failed')
       expect(failed.error).toMatchObject({ code: 'MODEL_NOT_INSTALLED', message: expect.stringContaining('briefcast voices install') })
       const ok = await postJson(svc, '/api/articles', { title: 'Still fine', text: 'The default voice keeps working.' })
-      const other = await waitForArticle(svc, ((await ok.json()) as { id: string }).id, ready)
+      const other = await waitForArticle(svc, ((await ok.json()) as { id: string }).id, ready, 200_000)
       expect(other.status).toBe('ready')
     } finally {
       await fs.rename(path.join(dir, 'moved-away'), path.join(modelsDir, MODEL))

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { splitSentences } from '../../src/audio/transcript.ts'
 import { installModel } from '../../src/tts/models.ts'
 import { createSherpaEngine, type SherpaEngine } from '../../src/tts/sherpa.ts'
-import { engineContract } from './contract.ts'
+import { assertPoolStopped, engineContract } from './contract.ts'
 import { SAMPLES_PER_TOKEN, tinyPiperArchive } from './piper-model.ts'
 
 const article = readFileSync(new URL('../fixtures/plain/lenovo-nvidia-ai-factories.txt', import.meta.url), 'utf8')
@@ -60,14 +60,7 @@ engineContract('sherpa-onnx (tiny Piper model)', async () => {
     engine,
     voice: { name: MODEL, language: 'en-US' },
     longText,
-    async assertWorkStopped() {
-      const t = Date.now()
-      while (engine.load.running > 0 && Date.now() - t < 60_000) await new Promise((r) => setTimeout(r, 5))
-      expect(engine.load).toMatchObject({ running: 0, queued: 0 })
-      const stopped = engine.cancelled
-      expect(stopped.jobs).toBeGreaterThanOrEqual(1)
-      expect(stopped.lastSamples).toBeLessThan(fullSamplesEstimate * 0.5)
-    },
+    assertWorkStopped: () => assertPoolStopped(engine, fullSamplesEstimate),
   }
 })
 
@@ -139,7 +132,8 @@ describe('sherpa-onnx engine', () => {
     await Promise.all([0, 1, 2, 3].map(() => engine.synthesize({ text: article.slice(0, 3000), voice: { name: MODEL, language: 'en-US' } })))
     clearInterval(timer)
     const elapsed = Date.now() - started
-    expect(ticks).toBeGreaterThan(elapsed / 5 / 4)
+    // A 5 ms timer: synthesis on the main thread would let it fire about once per job; loose for a loaded machine.
+    expect(ticks).toBeGreaterThan(elapsed / 5 / 10)
     expect(engine.load.workers).toBe(2)
   })
 })
