@@ -15,6 +15,8 @@ import { ELEVENLABS_TEST_KEY, RACHEL, startFakeElevenLabs } from './fake-elevenl
 import type { FakeHttpServer } from './fake-http.ts'
 import { OPENAI_TEST_KEY, openAiErrors, startFakeOpenAi } from './fake-openai.ts'
 
+// Generous: the first render starts the render process, and the test machine is shared.
+const RENDER_WAIT_MS = 240_000
 const pauses = { title: 300, byline: 200, heading: 200, paragraph: 200, quote: 200, 'list-item': 100 }
 const profile = (engine: string, name: string, extra: object = {}) => JSON.stringify({ engine, language: 'en-US', description: `${engine} ${name}`, voices: { body: { name, language: 'en-US', ...extra } }, pauses })
 
@@ -56,7 +58,7 @@ describe('cloud engines in the service', () => {
 
   test('an article with an OpenAI voice renders, and its characters are counted for the month', async () => {
     const id = await add('Budget agreed', 'openai-nova')
-    const a = await waitForArticle(svc, id, ready)
+    const a = await waitForArticle(svc, id, ready, RENDER_WAIT_MS)
     expect(a).toMatchObject({ status: 'ready', profile: 'openai-nova' })
     const sent = openai.received.filter((r) => r.path === '/v1/audio/speech').map((r) => (JSON.parse(r.body) as { input: string }).input)
     expect(sent.length).toBeGreaterThan(0)
@@ -71,25 +73,25 @@ describe('cloud engines in the service', () => {
     expect(home).toContain('voice openai-nova')
     expect(home).toContain('data-src="/voices/openai-nova/sample.wav"')
     expect(home).toMatch(new RegExp(`<td>openai</td><td>${chars.toLocaleString('en')}</td>`))
-  }, 120_000)
+  }, 300_000)
 
   test('unknown voice, wrong key and an exhausted quota each fail their article with a code; the others still render', async () => {
     const nobody = await add('Unknown voice', 'openai-nobody')
     const revoked = await add('Revoked key', 'eleven-rachel')
     const fine = await add('Offline voice') // espeak-ng, by language
-    const [a, b, c] = await Promise.all([nobody, revoked, fine].map((id) => waitForArticle(svc, id, (x) => ready(x) && (x.status === 'ready' || (x.error as { code?: string } | null)?.code !== undefined))))
+    const [a, b, c] = await Promise.all([nobody, revoked, fine].map((id) => waitForArticle(svc, id, (x) => ready(x) && (x.status === 'ready' || (x.error as { code?: string } | null)?.code !== undefined), RENDER_WAIT_MS)))
     expect(a).toMatchObject({ status: 'failed', error: { code: 'UNKNOWN_VOICE', message: expect.stringContaining('galadriel') } })
     expect(b).toMatchObject({ status: 'failed', error: { code: 'ENGINE_AUTH_FAILED', message: expect.stringContaining('ElevenLabs') } })
     expect(c).toMatchObject({ status: 'ready' })
     openai.failures.push(openAiErrors.quota(), openAiErrors.quota(), openAiErrors.quota(), openAiErrors.quota())
     const broke = await add('No credit left', 'openai-nova')
-    expect(await waitForArticle(svc, broke, ready)).toMatchObject({ status: 'failed', error: { code: 'QUOTA_EXCEEDED' } })
+    expect(await waitForArticle(svc, broke, ready, RENDER_WAIT_MS)).toMatchObject({ status: 'failed', error: { code: 'QUOTA_EXCEEDED' } })
     openai.failures.length = 0
     // The service still serves, and the same voice works again once the provider does.
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200)
     const again = await add('Credit topped up', 'openai-nova')
-    expect(await waitForArticle(svc, again, ready)).toMatchObject({ status: 'ready' })
-  }, 180_000)
+    expect(await waitForArticle(svc, again, ready, RENDER_WAIT_MS)).toMatchObject({ status: 'ready' })
+  }, 600_000)
 
   test('voice samples: spoken once, cached, listed in /api/voices; unknown profiles are a clear error', async () => {
     const before = openai.received.length
