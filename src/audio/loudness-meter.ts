@@ -17,8 +17,6 @@ export interface LoudnessMeter {
    * with `plan.output`, the clip with that gain and limiter applied, written there as a WAV file.
    */
   measure(wavPath: string, plan?: GainPlan): Promise<ClipMeasurement>
-  /** Integrated loudness and true peak of raw mono 16-bit little-endian PCM (a decoded piece). */
-  measureRaw(rawPath: string, sampleRate: number): Promise<{ integratedLufs: number; truePeakDb: number }>
   close(): Promise<void>
 }
 
@@ -71,9 +69,6 @@ export function createLoudnessMeter(): LoudnessMeter {
   return {
     measure(wavPath, plan) {
       return post<ClipMeasurement>({ file: wavPath, plan })
-    },
-    measureRaw(rawPath, sampleRate) {
-      return post<{ integratedLufs: number; truePeakDb: number }>({ file: rawPath, raw: true, sampleRate })
     },
     async close() {
       const w = worker

@@ -1,7 +1,8 @@
 /**
  * Script -> episode. Each segment becomes one "piece": its clip plus its
  * pause, loudness-normalized on its own (linear gain to the target, then a
- * limiter), encoded once to bare MP3 frames and cached under
+ * limiter), encoded once to bare MP3 frames in an encoder thread (LAME in
+ * WebAssembly, src/audio/mp3-encoder.ts; no process per piece) and cached under
  * audio-cache/pieces/<key>.mp3 (key = clip key + pause + encoder settings);
  * a long clip may be encoded as several parts at once, joined into its one
  * piece. The MP3 episode is the pieces' frames joined in JS (mp3-join.ts; M4A
@@ -19,6 +20,7 @@ import type { SpeechService, VoiceProfile } from '../tts/types.ts'
 import { fileError, sha256 } from '../util/files.ts'
 import { ENCODER_DELAY, SAMPLE_RATE, SAMPLES_PER_FRAME, type Ffmpeg, type Loudness } from '../audio/ffmpeg.ts'
 import { createLoudnessMeter, type LoudnessMeter } from '../audio/loudness-meter.ts'
+import { createMp3Encoder, type Mp3Encoder } from '../audio/mp3-encoder.ts'
 import { readMp3Frames } from '../audio/mp3.ts'
 import { imageMime, joinMp3 } from '../audio/mp3-join.ts'
 import { createRunDir, type RunDir } from '../audio/tempdir.ts'
@@ -31,10 +33,12 @@ export interface RenderDeps {
   config: Config
   /** Shared clip loudness meter (one worker); created per render when absent. */
   meter?: LoudnessMeter
+  /** Shared MP3 encoder threads (LAME and mpg123 in WebAssembly); created per render when absent. */
+  encoder?: Mp3Encoder
 }
 
 /** Bumped when piece encoding changes, so old cached pieces are not reused. */
-const PIECE_VERSION = 'piece-v2'
+const PIECE_VERSION = 'piece-v3'
 /** Headroom between the limiter's true-peak ceiling and the true-peak target: resampling and MP3 coding add overshoot. */
 const LIMITER_HEADROOM_DB = 1.0
 /** Samples short of the frame boundary we aim for: libmp3lame adds a frame when the input ends within ~30 samples of it. */
@@ -135,7 +139,7 @@ async function orderedPool<T>(
   return results
 }
 
-/** A tiny counting semaphore: bounds ffmpeg processes independently of synthesis. */
+/** A tiny counting semaphore: bounds encoder jobs (threads, or ffmpeg for jingles) independently of synthesis. */
 function semaphore(max: number) {
   let active = 0
   const waiting: (() => void)[] = []
@@ -247,7 +251,7 @@ async function writeInto(run: RunDir, target: string, data: string): Promise<voi
 export async function renderEpisode(
   script: Script,
   profile: VoiceProfile,
-  deps: { speech: SpeechService; ffmpeg: Ffmpeg; config: Config; meter?: LoudnessMeter },
+  deps: RenderDeps,
   options: RenderOptions = {},
 ): Promise<EpisodeResult> {
   const started = Date.now()
@@ -272,6 +276,8 @@ export async function renderEpisode(
   const episodesDir = path.join(config.cacheDir, 'episodes')
   const ownMeter = deps.meter ? undefined : createLoudnessMeter()
   const meter = deps.meter ?? ownMeter!
+  const ownEncoder = deps.encoder ? undefined : createMp3Encoder({ threads: encodeConcurrency })
+  const encoder = deps.encoder ?? ownEncoder!
   const encodeSlot = semaphore(encodeConcurrency)
   const encoderSettings = `${bitrateKbps}k|${targetLufs}|${truePeakDb}|${SAMPLE_RATE}`
   const limitDb = truePeakDb - LIMITER_HEADROOM_DB
@@ -308,17 +314,10 @@ export async function renderEpisode(
         .then((t) => JSON.parse(t) as { integratedLufs: number | null; truePeakDb: number | null })
         .catch(() => undefined)
       if (known && 'integratedLufs' in known) return { integratedLufs: known.integratedLufs ?? -Infinity, truePeakDb: known.truePeakDb ?? -Infinity }
-      // Decoded by ffmpeg (~20 ms) and measured in the loudness worker: half the time of ffmpeg's ebur128
-      // with true peak, whose 4x upsampling is the costly part.
-      const raw = runDir.file(`${key}.pcm`)
-      const measured = await encodeSlot(async () => {
-        try {
-          await ffmpeg.decodeToRaw(mp3, raw, signal)
-          return await meter.measureRaw(raw, SAMPLE_RATE)
-        } finally {
-          await fs.rm(raw, { force: true })
-        }
-      })
+      // Decoded (mpg123 in WebAssembly) and measured in an encoder thread: measuring the PCM before
+      // encoding would skip the decode, but MP3 coding moves loudness by 0.3-0.5 LU and true peak by up to
+      // 0.8 dB on these pieces (docs/architecture-render.md), more than the 0.2 LU / 0.3 dB allowed.
+      const measured = await encodeSlot(() => encoder.measure(mp3, signal))
       // JSON has no -Infinity: silence is stored as null and read back as -Infinity.
       await writeInto(runDir, sidecar, JSON.stringify(measured, (_k, v: unknown) => (v === -Infinity ? null : v)))
       return { integratedLufs: measured.integratedLufs ?? -Infinity, truePeakDb: measured.truePeakDb ?? -Infinity }
@@ -363,7 +362,7 @@ export async function renderEpisode(
       // `encode` takes its own encoder slots (a long clip may use several, see segmentPiece).
       const { parts, ...speechSpan } = await encode(tmp)
       const frames = await readMp3Frames(tmp)
-      if (!frames) throw new AppError('FFMPEG_FAILED', `ffmpeg wrote an unreadable MP3 piece for item ${index}.`)
+      if (!frames) throw new AppError('FFMPEG_FAILED', `The encoder wrote an unreadable MP3 piece for item ${index}.`)
       await renameInto(tmp, target)
       encoded++
       encodedParts += parts
@@ -384,7 +383,8 @@ export async function renderEpisode(
         index,
         key,
         async (tmp) => {
-          // The meter writes the clip with its gain and true-peak limiter applied; ffmpeg then only resamples and encodes.
+          // The meter writes the clip with its gain and true-peak limiter applied; an encoder thread then only
+          // resamples and encodes.
           // When encoder slots are idle (a re-render with one changed clip, the last clips of a render), a long
           // clip is encoded in parts at once, one per idle slot, cut inside pauses (see splitPoints).
           const leveled = runDir.file(`piece-${index}.wav`)
@@ -412,7 +412,7 @@ export async function renderEpisode(
             await Promise.all(
               starts.map((start, k) => {
                 const totalSamples = k === starts.length - 1 ? frameAlignedLength(content - start, pauseSamples) : starts[k + 1]! - start - ENCODER_DELAY - FRAME_MARGIN
-                return encodeSlot(() => ffmpeg.encodePiece({ input: leveled, output: files[k]!, gainDb: 0, startSample: start, totalSamples, bitrateKbps }, signal))
+                return encodeSlot(() => encoder.encodePiece({ input: leveled, output: files[k]!, startSample: start, totalSamples, bitrateKbps }, signal))
               }),
             )
             // Bare MP3 frames: the piece is the parts' bytes in order (as the episode is the pieces').
@@ -639,5 +639,6 @@ export async function renderEpisode(
     await Promise.allSettled(measurements)
     await run?.remove()
     await ownMeter?.close()
+    await ownEncoder?.close()
   }
 }
