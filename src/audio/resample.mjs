@@ -4,10 +4,11 @@
 // A polyphase windowed-sinc filter (Kaiser window): output sample j sits at input position
 // j * inRate / outRate, centred like ffmpeg's aresample (no added delay), so a piece's timeline is
 // the clip's. Each output sample is spread over HALF input samples either side at most, which is
-// what splitPoints' guard assumes (a cut needs that many silent clip samples around it).
+// within splitPoints' guard (a cut needs 32 silent clip samples around it). 48 taps with a Kaiser
+// window (beta 7) keep 22.05 -> 44.1 kHz flat to 10 kHz and images 50 dB down from 12 kHz.
 
 /** Input samples either side of an output sample (the filter has 2 * HALF taps per phase). */
-export const HALF = 32
+export const HALF = 24
 const BETA = 7
 
 function besselI0(x) {
@@ -39,7 +40,8 @@ function phaseTable(inRate, outRate) {
   // Cut-off at the lower Nyquist frequency, in cycles per input sample.
   const fc = 0.5 * Math.min(1, up / down)
   // Downsampling widens the filter in input samples (its cut-off is lower).
-  const half = Math.ceil(HALF * Math.max(1, down / up))
+  // An even half-length, so the taps come in fours (the inner loop is unrolled by 4).
+  const half = 2 * Math.ceil((HALF * Math.max(1, down / up)) / 2)
   const taps = 2 * half
   const coef = new Float32Array(up * taps)
   const identity = new Uint8Array(up)
@@ -103,9 +105,14 @@ export function resample(pcm, inRate, outRate, from = 0, count = resampledLength
     // x[taps + i] is pcm[i]; tap k weighs pcm[base - half + 1 + k].
     const start = taps + base - half + 1
     const c = p * taps
-    let s = 0
-    for (let k = 0; k < taps; k++) s += x[start + k] * coef[c + k]
-    out[j] = s
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    for (let k = 0; k < taps; k += 4) {
+      s0 += x[start + k] * coef[c + k]
+      s1 += x[start + k + 1] * coef[c + k + 1]
+      s2 += x[start + k + 2] * coef[c + k + 2]
+      s3 += x[start + k + 3] * coef[c + k + 3]
+    }
+    out[j] = s0 + s1 + s2 + s3
   }
   return out
 }

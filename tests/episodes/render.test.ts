@@ -172,9 +172,12 @@ describe('a long clip encoded in parallel parts (espeak-ng)', () => {
     expect(Math.abs(parts.pcm.length - whole.pcm.length)).toBeLessThanOrEqual(1152)
     // From the same clip, the first part is the whole clip's audio sample for sample (LAME is deterministic
     // and sees the same samples); they differ only from the cut on, at least 3 s in (splitPoints' minPartSec).
-    let firstDiff = 0
-    while (firstDiff < whole.pcm.length && whole.pcm[firstDiff] === parts.pcm[firstDiff]) firstDiff++
-    expect(firstDiff).toBeGreaterThan(3 * 44_100)
+    // Unless one of them was leveled again (its true peak came out too high), which changes every sample.
+    if (whole.result.stats.relevels === parts.result.stats.relevels) {
+      let firstDiff = 0
+      while (firstDiff < whole.pcm.length && whole.pcm[firstDiff] === parts.pcm[firstDiff]) firstDiff++
+      expect(firstDiff).toBeGreaterThan(3 * 44_100)
+    }
     const a = envelope(whole.pcm)
     const b = envelope(parts.pcm)
     // Aligned window by window: where there is speech, the level matches; shifting by one window only makes it worse.
