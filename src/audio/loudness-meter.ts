@@ -17,6 +17,8 @@ export interface LoudnessMeter {
    * with `plan.output`, the clip with that gain and limiter applied, written there as a WAV file.
    */
   measure(wavPath: string, plan?: GainPlan): Promise<ClipMeasurement>
+  /** Integrated loudness and true peak (4x oversampled) of an MP3 piece, decoded in the worker (mpg123 in WebAssembly). */
+  measureMp3(mp3Path: string): Promise<{ integratedLufs: number; truePeakDb: number }>
   close(): Promise<void>
 }
 
@@ -69,6 +71,9 @@ export function createLoudnessMeter(): LoudnessMeter {
   return {
     measure(wavPath, plan) {
       return post<ClipMeasurement>({ file: wavPath, plan })
+    },
+    measureMp3(mp3Path) {
+      return post<{ integratedLufs: number; truePeakDb: number }>({ file: mp3Path, mp3: true })
     },
     async close() {
       const w = worker

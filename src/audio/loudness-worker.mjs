@@ -1,12 +1,18 @@
 // Worker thread: measures WAV clips and plans their gain (BS.1770) off the main thread; with
-// plan.output, also writes the clip with that gain and limiter applied (what the encoder gets).
+// plan.output, also writes the clip with that gain and limiter applied (what the encoder gets); and
+// measures encoded MP3 pieces (mp3-measure.mjs).
 // Plain JS with no TypeScript loader, so the worker costs ~10 MB of memory.
 import { readFile, writeFile } from 'node:fs/promises'
 import { parentPort } from 'node:worker_threads'
 import { measureWavBuffer, wavBytes } from './loudness-dsp.mjs'
+import { measureMp3File } from './mp3-measure.mjs'
 
 parentPort.on('message', async (msg) => {
   try {
+    if (msg.mp3) {
+      parentPort.postMessage({ id: msg.id, result: await measureMp3File(msg.file) })
+      return
+    }
     let buf
     try {
       buf = await readFile(msg.file)

@@ -1,12 +1,10 @@
-// Worker thread: encodes pieces to MP3 with LAME compiled to WebAssembly (wasm-media-encoders) and
-// measures encoded pieces by decoding them with mpg123 compiled to WebAssembly (mpg123-decoder), so a
+// Worker thread: encodes pieces to MP3 with LAME compiled to WebAssembly (wasm-media-encoders), so a
 // piece costs no process. Plain JS with no TypeScript loader, like the loudness worker.
 import { readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { parentPort } from 'node:worker_threads'
 import { createEncoder } from 'wasm-media-encoders'
-import { MPEGDecoder } from 'mpg123-decoder'
-import { measureRawBuffer, parseWavHeader } from './loudness-dsp.mjs'
+import { parseWavHeader } from './loudness-dsp.mjs'
 import { resample } from './resample.mjs'
 
 const SAMPLE_RATE = 44100
@@ -16,14 +14,6 @@ const CHUNK = 1152 * 32
 const require = createRequire(import.meta.url)
 // The .wasm file rather than the package's default export, which inlines both of its encoders as base64.
 const encoderReady = readFile(require.resolve('wasm-media-encoders/wasm/mp3')).then((wasm) => createEncoder('audio/mpeg', wasm))
-let decoder
-const decoderReady = () => {
-  if (!decoder) {
-    decoder = new MPEGDecoder()
-    decoder.ready.catch(() => {})
-  }
-  return decoder.ready.then(() => decoder)
-}
 
 function readWav(buf, file) {
   const wav = parseWavHeader(buf, file)
@@ -62,31 +52,15 @@ async function encode(msg) {
   return { bytes: mp3.length }
 }
 
-/** Integrated loudness and true peak of an MP3 piece, decoded in this thread (16-bit, as ffmpeg decodes to s16). */
-async function measure(msg) {
-  const mp3 = await readFile(msg.file)
-  const d = await decoderReady()
-  await d.reset()
-  const { channelData, samplesDecoded, errors } = d.decode(mp3)
-  if (errors.length > 0) throw Object.assign(new Error(`${msg.file}: ${errors[0].message}`), { code: 'INVALID_AUDIO' })
-  const ch = channelData[0] ?? new Float32Array(0)
-  const pcm = new Int16Array(samplesDecoded)
-  for (let i = 0; i < samplesDecoded; i++) {
-    const v = Math.round(ch[i] * 32768)
-    pcm[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v
-  }
-  return measureRawBuffer(new Uint8Array(pcm.buffer), SAMPLE_RATE)
-}
-
 parentPort.on('message', async (msg) => {
   try {
-    const result = msg.op === 'encode' ? await encode(msg) : await measure(msg)
+    const result = await encode(msg)
     parentPort.postMessage({ id: msg.id, result })
   } catch (err) {
     const fileCode = err && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)
     parentPort.postMessage({
       id: msg.id,
-      error: fileCode ? { code: 'FILE_ERROR', errno: err.code, target: msg.output ?? msg.file, message: err.message } : { code: err && err.code, message: (err && err.message) || String(err) },
+      error: fileCode ? { code: 'FILE_ERROR', errno: err.code, target: msg.output, message: err.message } : { code: err && err.code, message: (err && err.message) || String(err) },
     })
   }
 })

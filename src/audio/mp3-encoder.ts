@@ -1,6 +1,6 @@
 /**
- * Encodes MP3 pieces and measures them in worker threads, with LAME and mpg123 compiled to
- * WebAssembly (src/audio/mp3-encoder-worker.mjs): no process per piece, so a render's cost does not
+ * Encodes MP3 pieces in worker threads, with LAME compiled to WebAssembly
+ * (src/audio/mp3-encoder-worker.mjs): no process per piece, so a render's cost does not
  * depend on how slowly an ffmpeg binary starts, and the event loop never waits on encoding.
  * A piece is a clip (16-bit WAV at any rate, already leveled) resampled to 44.1 kHz, cut or padded to
  * an exact number of samples and encoded as bare CBR frames; the encoder delay is LAME's (1105
@@ -11,7 +11,6 @@ import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted, type ErrorCode } from '../errors.ts'
 import { fileError } from '../util/files.ts'
 import { startWorker } from '../util/worker.ts'
-import type { Loudness } from './ffmpeg.ts'
 
 export interface Mp3PieceOptions {
   /** A 16-bit PCM WAV file (mono, or the first channel is used), any sample rate. */
@@ -26,8 +25,6 @@ export interface Mp3PieceOptions {
 
 export interface Mp3Encoder {
   encodePiece(options: Mp3PieceOptions, signal?: AbortSignal): Promise<void>
-  /** Integrated loudness and true peak (4x oversampled) of an MP3 file, decoded in a worker thread. */
-  measure(mp3Path: string, signal?: AbortSignal): Promise<Loudness>
   close(): Promise<void>
 }
 
@@ -109,9 +106,6 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
   return {
     async encodePiece(o, signal) {
       await post({ op: 'encode', input: o.input, output: o.output, totalSamples: o.totalSamples, startSample: o.startSample ?? 0, bitrateKbps: o.bitrateKbps }, signal)
-    },
-    measure(mp3Path, signal) {
-      return post<Loudness>({ op: 'measure', file: mp3Path }, signal)
     },
     async close() {
       closed = true

@@ -329,10 +329,10 @@ export async function renderEpisode(
         .then((t) => JSON.parse(t) as { integratedLufs: number | null; truePeakDb: number | null })
         .catch(() => undefined)
       if (known && 'integratedLufs' in known) return { integratedLufs: known.integratedLufs ?? -Infinity, truePeakDb: known.truePeakDb ?? -Infinity }
-      // Decoded (mpg123 in WebAssembly) and measured in an encoder thread: measuring the PCM before
+      // Decoded (mpg123 in WebAssembly) and measured in the loudness worker: measuring the PCM before
       // encoding would skip the decode, but MP3 coding moves loudness by 0.3-0.5 LU and true peak by up to
       // 0.8 dB on these pieces (docs/architecture-render.md), more than the 0.2 LU / 0.3 dB allowed.
-      const measured = await encodeSlot(() => encoder.measure(mp3, signal))
+      const measured = await encodeSlot(() => meter.measureMp3(mp3))
       await writeSidecar(key, measured)
       return { integratedLufs: measured.integratedLufs ?? -Infinity, truePeakDb: measured.truePeakDb ?? -Infinity }
     }
@@ -439,7 +439,7 @@ export async function renderEpisode(
             } finally {
               await Promise.all([leveled, ...(files.length > 1 ? files : [])].map((f) => fs.rm(f, { force: true })))
             }
-            const loudness = await encodeSlot(() => encoder.measure(tmp, signal))
+            const loudness = await encodeSlot(() => meter.measureMp3(tmp))
             const excess = loudness.truePeakDb - (truePeakDb - TRUE_PEAK_MARGIN_DB)
             if (excess <= 0 || attempt === MAX_RELEVELS) {
               relevels += attempt
