@@ -18,7 +18,8 @@ export async function measureMp3File(file) {
   await decoder.ready
   await decoder.reset()
   const { channelData, samplesDecoded, sampleRate, errors } = decoder.decode(mp3)
-  if (errors.length > 0) throw Object.assign(new Error(`${file}: ${errors[0].message}`), { code: 'INVALID_AUDIO' })
+  if (errors.length > 0 || (samplesDecoded === 0 && mp3.length > 0))
+    throw Object.assign(new Error(`${file} is not MP3 audio: ${errors[0]?.message ?? 'no frames'}`), { code: 'INVALID_AUDIO' })
   const ch = channelData[0] ?? new Float32Array(0)
   const pcm = new Int16Array(samplesDecoded)
   for (let i = 0; i < samplesDecoded; i++) {
