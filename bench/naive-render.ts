@@ -1,5 +1,6 @@
-// The naive pipeline of bench/render.bench.ts, as its own process: the espeak-ng engine on the whole
-// text in one call, a WAV, then one ffmpeg encode to the same MP3 settings with loudnorm. The bench
+// The naive pipeline of bench/render.bench.ts when Debian's espeak-ng CLI is absent, as its own process:
+// the espeak-ng engine on the whole text in one call, a WAV, then one ffmpeg encode to the same MP3
+// settings (no loudness). The bench
 // bundles this file with esbuild the way bin/build.js bundles the CLI, so both sides pay the same
 // start-up. Usage: node <bundle> <text file> <out.mp3>; prints a JSON line of timings.
 import { spawn } from 'node:child_process'
@@ -19,7 +20,7 @@ const wav = `${output}.wav`
 await fs.writeFile(wav, wavFromPcm(clip.pcm, clip.sampleRate))
 const { ffmpegPath } = locateFfmpeg()
 await new Promise<void>((resolve, reject) => {
-  const p = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', wav, '-af', 'loudnorm=I=-16:TP=-1:LRA=11,aresample=44100', '-ac', '1', '-c:a', 'libmp3lame', '-b:a', '64k', '-compression_level', '7', output], { stdio: 'inherit' })
+  const p = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', wav, '-ar', '44100', '-ac', '1', '-c:a', 'libmp3lame', '-b:a', '64k', '-compression_level', '7', output], { stdio: 'inherit' })
   p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))))
 })
 await fs.rm(wav, { force: true })

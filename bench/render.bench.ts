@@ -1,16 +1,19 @@
 /**
- * Render speed and memory, all measured in this run on the corpus page:
- *   - cold `briefcast render` (a real CLI process, empty cache) vs a naive
- *     pipeline (the same espeak-ng engine on the whole text in one call, then
- *     one ffmpeg encode to the same MP3 settings with loudnorm) -> ratio (goal <= 0.5)
- *   - re-render after changing one paragraph -> ratio to naive (goal <= 0.1)
- *   - 5, 20 and 60 minute inputs (the corpus text repeated, each copy numbered
- *     so no clip repeats): time, ms per audio minute, peak RSS of the process tree (goal < 300 MB)
- * BENCH_RENDER_MAX_MINUTES=20 skips the 60-minute run on slow machines. Naive and cold are each run
- * BENCH_RENDER_RUNS times (default 2) and the re-render one more, alternating; the best run of each counts.
+ * Render cost, all measured in this run on the corpus page (issue #18's figures):
+ *   - naive: Debian's espeak-ng CLI on the whole text, then one ffmpeg MP3 encode (64 kbps, 44.1 kHz,
+ *     compression_level 7, no loudness) with the bundled ffmpeg; without the espeak-ng CLI, the same
+ *     engine as briefcast (WebAssembly) on the whole text in one call (said so in the output)
+ *   - cold `briefcast render` (a real CLI process, empty cache): wall and CPU ratios to naive
+ *   - re-render after changing one paragraph: from the CLI, and in a running service (warm engine)
+ *   - 5, 20 and 60 minute inputs (the corpus text repeated, each copy numbered so no clip repeats):
+ *     seconds of CPU per minute of audio, peak RSS of the process tree (goal < 200 MB)
+ * Each figure twice: with the bundled ffmpeg (@ffmpeg-installer) and with Debian's ffmpeg on PATH (a
+ * "skipped" line when there is none). Naive and the cold renders alternate, BENCH_RENDER_RUNS times
+ * (default 3); medians count, all runs are printed. BENCH_RENDER_MAX_MINUTES=20 skips the 60-minute render.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, promises as fs, readFileSync, readdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -59,11 +62,11 @@ const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
  * /usr/bin/time when present, the CPU seconds of the whole tree (load-independent, unlike wall time
  * on a machine shared with other work).
  */
-async function timed(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, sampleRss = false): Promise<{ ms: number; peakRss: number; stdout: string; cpuSec?: number }> {
+async function timed(cmd: string[], env: NodeJS.ProcessEnv, cwd: string, sampleRss = false, raw = false): Promise<{ ms: number; peakRss: number; stdout: string; cpuSec?: number }> {
   const started = performance.now()
   const cpuFile = path.join(cwd, `.cpu-${Math.random().toString(16).slice(2)}`)
   // The CLI runs as users run it, as a program (bin/briefcast.js picks node's flags itself); scripts through node.
-  const argv = cmd[0] === bin ? cmd : [process.execPath, ...cmd]
+  const argv = cmd[0] === bin || raw ? cmd : [process.execPath, ...cmd]
   const [file, args] = GNU_TIME ? [GNU_TIME, ['-o', cpuFile, '-f', '%U %S', ...argv]] : [argv[0]!, argv.slice(1)]
   const child = spawn(file, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   let stdout = ''
@@ -95,31 +98,57 @@ function summaryMinutes(stdout: string): number | undefined {
   return m[1]!.split(':').map(Number).reduce((acc, v) => acc * 60 + v, 0) / 60
 }
 
-/** Renders `before` then times rendering `after` with the same warm speech service (as the HTTP service does). */
+/**
+ * Renders `before` then times rendering `after` with the same warm speech service, loudness meter and
+ * encoder threads, as the service's render process keeps them.
+ */
 async function warmRerender(work: string, env: Record<string, string>, before: string, after: string): Promise<{ ms: number; encoded: number; synthesized: number }> {
   const { loadConfig } = await import('../src/config.ts')
   const { createSpeechService } = await import('../src/tts/index.ts')
   const { articleToScript } = await import('../src/script/index.ts')
-  const { createFfmpeg } = await import('../src/audio/ffmpeg.ts')
+  const { createFfmpeg, locateFfmpeg, spawnRunner } = await import('../src/audio/ffmpeg.ts')
+  const { createLoudnessMeter } = await import('../src/audio/loudness-meter.ts')
+  const { createMp3Encoder } = await import('../src/audio/mp3-encoder.ts')
   const { renderEpisode } = await import('../src/episodes/render.ts')
-  const config = loadConfig({ env: { ...env, BRIEFCAST_CACHE_DIR: path.join(work, 'cache-warm') }, cwd: work })
+  const config = loadConfig({ env: { ...env, BRIEFCAST_CACHE_DIR: path.join(work, `cache-warm-${Math.random().toString(16).slice(2)}`) }, cwd: work })
   const speech = await createSpeechService(config)
+  const meter = createLoudnessMeter()
+  const encoder = createMp3Encoder({ threads: config.audio.encodeConcurrency })
   try {
-    const ffmpeg = await createFfmpeg(config)
+    const ffmpeg = await createFfmpeg(config, spawnRunner, locateFfmpeg({ ...process.env, ...env }))
     const profile = speech.getProfile('default')
     const scriptOf = (file: string) => articleToScript({ content: readFileSync(file), format: 'text' }, { ...speech.limitsFor(profile), pauses: profile.pauses })
-    await renderEpisode(scriptOf(before), profile, { speech, ffmpeg, config })
+    const deps = { speech, ffmpeg, config, meter, encoder }
+    await renderEpisode(scriptOf(before), profile, deps)
     const started = performance.now()
-    const r = await renderEpisode(scriptOf(after), profile, { speech, ffmpeg, config })
+    const r = await renderEpisode(scriptOf(after), profile, deps)
     return { ms: performance.now() - started, encoded: r.stats.encoded, synthesized: r.stats.synthesized }
   } finally {
-    await speech.close()
+    await Promise.all([speech.close(), meter.close(), encoder.close()])
   }
 }
 
 const cpu = (r: { cpuSec?: number }) => (r.cpuSec === undefined ? '' : `  cpu ${r.cpuSec.toFixed(1)} s`)
 const fmt = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`
 const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`
+
+/** ffmpeg and ffprobe on PATH (not the npm ones), e.g. Debian's in /usr/bin. */
+function systemFfmpeg(): { ffmpeg: string; ffprobe: string } | undefined {
+  const find = (name: string) =>
+    (process.env.PATH ?? '')
+      .split(path.delimiter)
+      .map((dir) => path.join(dir, name))
+      .find((f) => existsSync(f) && !f.includes('node_modules'))
+  const ffmpeg = find('ffmpeg')
+  const ffprobe = find('ffprobe')
+  return ffmpeg && ffprobe ? { ffmpeg, ffprobe } : undefined
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
 
 async function main() {
   // Compile src/ first (bin/build.js), so no timed run below pays for a build.
@@ -130,95 +159,105 @@ async function main() {
     const voices = path.join(work, 'voices')
     await fs.mkdir(voices)
     await fs.writeFile(path.join(voices, 'default.json'), JSON.stringify({ engine: 'espeak-ng', language: 'en-US', voices: { body: { language: 'en-US' } } }))
-    const env = { BRIEFCAST_VOICES_DIR: voices, BRIEFCAST_CACHE_DIR: path.join(work, 'cache') }
     const text = readFileSync(corpusFile, 'utf8')
     const page = path.join(work, 'page.txt')
     await fs.writeFile(page, text)
     const cli = (input: string, out: string) => [bin, 'render', input, '-o', out, '--quiet']
-    console.log(`corpus page: ${path.basename(corpusFile)} (${text.length} chars), ${os.availableParallelism()} cores`)
+    console.log(`corpus page: ${path.basename(corpusFile)} (${text.length} chars), ${os.availableParallelism()} cores, load average before: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
 
-    // The naive pipeline bundled like the CLI (bin/build.js), inside the project so its packages resolve,
-    // with the engine's worker files beside it.
-    const naiveDir = path.join(root, 'dist', `.bench-naive-${process.pid}`)
-    await fs.mkdir(naiveDir, { recursive: true })
-    const esbuild = await import('esbuild')
-    await esbuild.build({ entryPoints: [path.join(root, 'bench', 'naive-render.ts')], outfile: path.join(naiveDir, 'naive-render.mjs'), bundle: true, packages: 'external', format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' })
-    await esbuild.stop()
-    // As bin/build.js does: the engine's plain-JS and WebAssembly files, as they are.
-    for (const f of await fs.readdir(path.join(root, 'src', 'tts'))) if (/\.(mjs|cjs|wasm)$/.test(f)) await fs.copyFile(path.join(root, 'src', 'tts', f), path.join(naiveDir, f))
-    cleanups.push(() => fs.rm(naiveDir, { recursive: true, force: true }))
-    // Both sides run bundled JavaScript, each as its own node process. This
-    // 2-core VM's speed drifts by +/-10% from run to run, so each is timed several times, alternating,
-    // and the best run of each counts (all runs are printed).
-    const RUNS = Number(process.env.BENCH_RENDER_RUNS ?? 2)
-    type Timed = Awaited<ReturnType<typeof timed>>
-    const best = (runs: Timed[]) => runs.reduce((a, b) => (b.ms < a.ms ? b : a))
-    const all = (runs: Timed[]) => (runs.length > 1 ? `  (runs: ${runs.map((r) => fmt(r.ms)).join(', ')})` : '')
-    const naiveRuns: Timed[] = []
-    const coldRuns: Timed[] = []
-    for (let k = 0; k < RUNS; k++) {
-      naiveRuns.push(await timed([path.join(naiveDir, 'naive-render.mjs'), page, path.join(work, 'naive.mp3')], {}, work))
-      // Each cold run starts from an empty cache; the last one's cache is the one the re-render edits.
-      await fs.rm(env.BRIEFCAST_CACHE_DIR, { recursive: true, force: true })
-      coldRuns.push(await timed(cli(page, 'cold.mp3'), env, work))
+    const require = createRequire(import.meta.url)
+    const npmFfmpeg = (require('@ffmpeg-installer/ffmpeg') as { path: string }).path
+    const npmFfprobe = (require('@ffprobe-installer/ffprobe') as { path: string }).path
+    const system = systemFfmpeg()
+    type Setup = { label: string; env: Record<string, string> }
+    const base = { BRIEFCAST_VOICES_DIR: voices }
+    const setups: Setup[] = [{ label: 'bundled ffmpeg', env: { ...base, FFMPEG_PATH: npmFfmpeg, FFPROBE_PATH: npmFfprobe } }]
+    if (system) setups.push({ label: `system ffmpeg (${system.ffmpeg})`, env: { ...base, FFMPEG_PATH: system.ffmpeg, FFPROBE_PATH: system.ffprobe } })
+
+    // The naive pipeline: Debian's espeak-ng CLI, else the same engine as briefcast bundled like the CLI.
+    const espeakCli = (process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'espeak-ng')).find((f) => existsSync(f))
+    let naiveCmd: string[]
+    let naiveRaw = false
+    let naiveLabel: string
+    if (espeakCli) {
+      const script = `"$0" -v en-us -f "$1" -w naive.wav && "$2" -hide_banner -nostdin -loglevel error -y -i naive.wav -ar 44100 -ac 1 -c:a libmp3lame -b:a 64k -compression_level 7 naive.mp3 && rm -f naive.wav`
+      naiveCmd = ['/bin/sh', '-c', script, espeakCli, page, npmFfmpeg]
+      naiveRaw = true
+      naiveLabel = 'naive (espeak-ng CLI whole text + one ffmpeg encode, no loudness)'
+    } else {
+      const naiveDir = path.join(root, 'dist', `.bench-naive-${process.pid}`)
+      await fs.mkdir(naiveDir, { recursive: true })
+      const esbuild = await import('esbuild')
+      await esbuild.build({ entryPoints: [path.join(root, 'bench', 'naive-render.ts')], outfile: path.join(naiveDir, 'naive-render.mjs'), bundle: true, packages: 'external', format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' })
+      await esbuild.stop()
+      // As bin/build.js does: the engine's plain-JS and WebAssembly files, as they are.
+      for (const f of await fs.readdir(path.join(root, 'src', 'tts'))) if (/\.(mjs|cjs|wasm)$/.test(f)) await fs.copyFile(path.join(root, 'src', 'tts', f), path.join(naiveDir, f))
+      cleanups.push(() => fs.rm(naiveDir, { recursive: true, force: true }))
+      naiveCmd = [path.join(naiveDir, 'naive-render.mjs'), page, path.join(work, 'naive.mp3')]
+      naiveLabel = 'naive (no espeak-ng CLI: WebAssembly engine whole text + one ffmpeg encode, no loudness)'
     }
-    const naive = best(naiveRuns)
-    const cold = best(coldRuns)
-    const nb = JSON.parse(naive.stdout) as { startMs: number; synthMs: number; encodeMs: number; audioMs: number }
-    console.log(`naive (espeak whole text + ffmpeg loudnorm encode): ${fmt(naive.ms)}${cpu(naive)}  (engine start ${fmt(nb.startMs)}, synthesis ${fmt(nb.synthMs)}, loudnorm+encode ${fmt(nb.encodeMs)}, ${fmt(nb.audioMs)} of audio)${all(naiveRuns)}`)
-    const cpuRatio = (r: { cpuSec?: number }) => (r.cpuSec && naive.cpuSec ? `, cpu ratio ${(r.cpuSec / naive.cpuSec).toFixed(2)}` : '')
-    console.log(`cold briefcast render:                              ${fmt(cold.ms)}${cpu(cold)}  ratio ${(cold.ms / naive.ms).toFixed(2)} (goal <= 0.5)${cpuRatio(cold)}${all(coldRuns)}`)
+
+    const RUNS = Number(process.env.BENCH_RENDER_RUNS ?? 3)
+    type Timed = Awaited<ReturnType<typeof timed>>
+    const med = (runs: Timed[]) => ({ ms: median(runs.map((r) => r.ms)), cpuSec: runs.every((r) => r.cpuSec !== undefined) ? median(runs.map((r) => r.cpuSec!)) : undefined })
+    const all = (runs: Timed[]) => (runs.length > 1 ? `  (runs: ${runs.map((r) => fmt(r.ms) + (r.cpuSec === undefined ? '' : `/${r.cpuSec.toFixed(1)}`)).join(', ')})` : '')
+    const naiveRuns: Timed[] = []
+    const coldRuns = setups.map(() => [] as Timed[])
+    const cacheOf = (k: number) => path.join(work, `cache-${k}`)
+    // Alternating: naive, then each setup's cold render, RUNS times.
+    for (let r = 0; r < RUNS; r++) {
+      naiveRuns.push(await timed(naiveCmd, { FFMPEG_PATH: npmFfmpeg, FFPROBE_PATH: npmFfprobe }, work, false, naiveRaw))
+      for (const [k, setup] of setups.entries()) {
+        // Each cold run starts from an empty cache; the last one's cache is the one the re-render edits.
+        await fs.rm(cacheOf(k), { recursive: true, force: true })
+        coldRuns[k]!.push(await timed(cli(page, `cold-${k}.mp3`), { ...setup.env, BRIEFCAST_CACHE_DIR: cacheOf(k) }, work))
+      }
+    }
+    const naive = med(naiveRuns)
+    const audioMin = summaryMinutes(coldRuns[0]![0]!.stdout) ?? 5
+    console.log(`${naiveLabel}: ${fmt(naive.ms)}${cpu(naive)}${all(naiveRuns)}`)
+    const ratio = (r: { ms: number }) => (r.ms / naive.ms).toFixed(2)
+    const cpuRatio = (r: { cpuSec?: number }) => (r.cpuSec && naive.cpuSec ? (r.cpuSec / naive.cpuSec).toFixed(2) : 'n/a')
 
     const paragraphs = text.split(/\n\s*\n/)
     const i = paragraphs.findIndex((p, k) => k > 2 && p.length > 200)
     paragraphs[i] = paragraphs[i]!.replace(/\.\s*$/, ', as the editors added today.')
     const edited = path.join(work, 'edited.txt')
     await fs.writeFile(edited, paragraphs.join('\n\n'))
-    // Each re-render starts from a copy of the cold render's cache (the edit not yet rendered).
-    const rerenderRuns: Timed[] = []
-    for (let k = 0; k < RUNS + 1; k++) {
-      const copy = path.join(work, `cache-edit-${k}`)
-      await fs.cp(env.BRIEFCAST_CACHE_DIR, copy, { recursive: true })
-      rerenderRuns.push(await timed(cli(edited, 'edited.mp3'), { ...env, BRIEFCAST_CACHE_DIR: copy }, work))
-      await fs.rm(copy, { recursive: true, force: true })
-    }
-    const rerender = best(rerenderRuns)
-    console.log(`re-render after one paragraph changed:              ${fmt(rerender.ms)}${cpu(rerender)}  ratio ${(rerender.ms / naive.ms).toFixed(2)} (goal <= 0.1)${cpuRatio(rerender)}${all(rerenderRuns)}`)
-    // The service path: an editor fixes a paragraph and the running service (warm engine) re-renders.
-    const warm = await warmRerender(work, env, page, edited)
-    console.log(`re-render in a running service (warm engine):      ${fmt(warm.ms)}  ratio ${(warm.ms / naive.ms).toFixed(2)} (goal <= 0.1)  (${warm.encoded} piece encoded, ${warm.synthesized} synthesized)`)
-    console.log(`load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores (wall-time ratios need an idle machine)`)
 
-    const pageMinutes = summaryMinutes(cold.stdout) ?? 5
-    const maxMinutes = Number(process.env.BENCH_RENDER_MAX_MINUTES ?? 60)
-    const rows: { minutes: number; ms: number; rss: number }[] = []
-    for (const minutes of [5, 20, 60].filter((m) => m <= maxMinutes)) {
-      const last = rows[rows.length - 1]
-      const estimateMs = last ? (last.ms / last.minutes) * minutes : 0
-      if (estimateMs > 240_000 && process.env.BENCH_RENDER_FULL !== '1') {
-        console.log(`render ${minutes} min of audio: skipped, estimated ${fmt(estimateMs)} at the rate above on this machine (BENCH_RENDER_FULL=1 runs it)`)
-        continue
+    if (!system) console.log('system ffmpeg: skipped: no system ffmpeg on PATH (apt-get install ffmpeg to compare)')
+    for (const [k, setup] of setups.entries()) {
+      console.log(`-- ${setup.label}`)
+      const cold = med(coldRuns[k]!)
+      console.log(`cold briefcast render:                  ${fmt(cold.ms)}${cpu(cold)}  wall ratio ${ratio(cold)} (goal <= 0.6), cpu ratio ${cpuRatio(cold)} (goal <= 1.5)${all(coldRuns[k]!)}`)
+      // Each re-render starts from a copy of the cold render's cache (the edit not yet rendered).
+      const rerenderRuns: Timed[] = []
+      for (let r = 0; r < RUNS; r++) {
+        const copy = path.join(work, `cache-edit-${k}-${r}`)
+        await fs.cp(cacheOf(k), copy, { recursive: true })
+        rerenderRuns.push(await timed(cli(edited, `edited-${k}.mp3`), { ...setup.env, BRIEFCAST_CACHE_DIR: copy }, work))
+        await fs.rm(copy, { recursive: true, force: true })
       }
-      const copies = Math.max(1, Math.round(minutes / pageMinutes))
-      const long = path.join(work, `long-${minutes}.txt`)
-      await fs.writeFile(long, Array.from({ length: copies }, (_, n) => text.replace(/\n\n/g, ` Part ${n + 1}.\n\n`)).join('\n\n'))
-      const r = await timed(cli(long, `long-${minutes}.mp3`), { ...env, BRIEFCAST_CACHE_DIR: path.join(work, `cache-${minutes}`) }, work, true)
-      const audioMin = summaryMinutes(r.stdout) ?? minutes
-      rows.push({ minutes: audioMin, ms: r.ms, rss: r.peakRss })
-      console.log(`render ${audioMin.toFixed(1).padStart(5)} min of audio: ${fmt(r.ms).padStart(8)}${cpu(r)}  ${(r.ms / audioMin / 1000).toFixed(2)} s per audio minute  peak RSS (process tree) ${mb(r.peakRss)} (goal < 300 MB)`)
-      await fs.rm(path.join(work, `cache-${minutes}`), { recursive: true, force: true })
+      const rerender = med(rerenderRuns)
+      console.log(`re-render after one paragraph changed:  ${fmt(rerender.ms)}${cpu(rerender)}  wall ratio ${ratio(rerender)} (goal <= 0.2), cpu ratio ${cpuRatio(rerender)}${all(rerenderRuns)}`)
+      // The service path: an editor fixes a paragraph and the running service (warm engine) re-renders.
+      const warm = await warmRerender(work, setup.env, page, edited)
+      console.log(`re-render in a running service (warm):  ${fmt(warm.ms)}  wall ratio ${ratio(warm)} (goal <= 0.1)  (${warm.encoded} piece encoded, ${warm.synthesized} synthesized)`)
+
+      const maxMinutes = Number(process.env.BENCH_RENDER_MAX_MINUTES ?? 60)
+      for (const minutes of [5, 20, 60].filter((m) => m <= maxMinutes)) {
+        const copies = Math.max(1, Math.round(minutes / audioMin))
+        const long = path.join(work, `long-${minutes}.txt`)
+        await fs.writeFile(long, Array.from({ length: copies }, (_, n) => text.replace(/\n\n/g, ` Part ${n + 1}.\n\n`)).join('\n\n'))
+        const cache = path.join(work, `cache-long-${k}-${minutes}`)
+        const r = await timed(cli(long, `long-${minutes}.mp3`), { ...setup.env, BRIEFCAST_CACHE_DIR: cache }, work, true)
+        const m = summaryMinutes(r.stdout) ?? minutes
+        const cpuPerMin = r.cpuSec === undefined ? 'n/a' : `${(r.cpuSec / m).toFixed(2)} s`
+        console.log(`render ${m.toFixed(1).padStart(5)} min of audio: ${fmt(r.ms).padStart(8)}${cpu(r)}  cpu per audio minute ${cpuPerMin}  peak RSS (process tree) ${mb(r.peakRss)} (goal < 200 MB)`)
+        await fs.rm(cache, { recursive: true, force: true })
+      }
     }
-    if (rows.length >= 2) {
-      // A fixed start-up (node, engine workers) plus a cost per audio minute: linear growth means the
-      // marginal cost per added minute stays the same from one step to the next.
-      const steps = rows.slice(1).map((b, k) => {
-        const a = rows[k]!
-        return `${a.minutes.toFixed(0)}->${b.minutes.toFixed(0)} min: ${((b.ms - a.ms) / (b.minutes - a.minutes) / 1000).toFixed(2)} s per added audio minute`
-      })
-      const a = rows[0]!
-      const b = rows[rows.length - 1]!
-      console.log(`growth: ${(b.minutes / a.minutes).toFixed(1)}x the audio took ${(b.ms / a.ms).toFixed(1)}x the time; ${steps.join('; ')}`)
-    }
+    console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores (wall-time ratios need an idle machine; CPU ratios hold better)`)
   } finally {
     for (const c of cleanups) await c()
     await fs.rm(work, { recursive: true, force: true })

@@ -17,8 +17,8 @@ export interface LoudnessMeter {
    * with `plan.output`, the clip with that gain and limiter applied, written there as a WAV file.
    */
   measure(wavPath: string, plan?: GainPlan): Promise<ClipMeasurement>
-  /** Integrated loudness and true peak of raw mono 16-bit little-endian PCM (a decoded piece). */
-  measureRaw(rawPath: string, sampleRate: number): Promise<{ integratedLufs: number; truePeakDb: number }>
+  /** Integrated loudness and true peak (4x oversampled) of an MP3 piece, decoded in the worker (mpg123 in WebAssembly). */
+  measureMp3(mp3Path: string): Promise<{ integratedLufs: number; truePeakDb: number }>
   close(): Promise<void>
 }
 
@@ -72,8 +72,8 @@ export function createLoudnessMeter(): LoudnessMeter {
     measure(wavPath, plan) {
       return post<ClipMeasurement>({ file: wavPath, plan })
     },
-    measureRaw(rawPath, sampleRate) {
-      return post<{ integratedLufs: number; truePeakDb: number }>({ file: rawPath, raw: true, sampleRate })
+    measureMp3(mp3Path) {
+      return post<{ integratedLufs: number; truePeakDb: number }>({ file: mp3Path, mp3: true })
     },
     async close() {
       const w = worker

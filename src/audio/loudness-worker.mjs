@@ -1,22 +1,23 @@
 // Worker thread: measures WAV clips and plans their gain (BS.1770) off the main thread; with
-// plan.output, also writes the clip with that gain and limiter applied (what the encoder gets).
+// plan.output, also writes the clip with that gain and limiter applied (what the encoder gets); and
+// measures encoded MP3 pieces (mp3-measure.mjs).
 // Plain JS with no TypeScript loader, so the worker costs ~10 MB of memory.
 import { readFile, writeFile } from 'node:fs/promises'
 import { parentPort } from 'node:worker_threads'
-import { measureRawBuffer, measureWavBuffer, wavBytes } from './loudness-dsp.mjs'
+import { measureWavBuffer, wavBytes } from './loudness-dsp.mjs'
+import { measureMp3File } from './mp3-measure.mjs'
 
 parentPort.on('message', async (msg) => {
   try {
+    if (msg.mp3) {
+      parentPort.postMessage({ id: msg.id, result: await measureMp3File(msg.file) })
+      return
+    }
     let buf
     try {
       buf = await readFile(msg.file)
     } catch (err) {
       throw Object.assign(new Error(`Cannot read clip ${msg.file}: ${err.message}`), { code: 'INVALID_AUDIO' })
-    }
-    if (msg.raw) {
-      // An encoded piece decoded to raw PCM: its loudness and true peak.
-      parentPort.postMessage({ id: msg.id, result: measureRawBuffer(buf, msg.sampleRate) })
-      return
     }
     const output = msg.plan && msg.plan.output
     const { rendered, ...result } = measureWavBuffer(buf, msg.file, output ? { ...msg.plan, render: true } : msg.plan)
@@ -56,7 +57,6 @@ function syntheticClip(seconds, rate) {
 }
 const steps = [
   () => measureWavBuffer(wavBytes(syntheticClip(1.5, 22050), 22050), 'warm-up', { targetLufs: -15.5, ceilingDb: -2, padMs: 500, render: true }),
-  () => measureRawBuffer(new Uint8Array(syntheticClip(0.5, 44100).buffer), 44100),
 ]
 let step = 0
 const warm = () => {

@@ -8,6 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { createFfmpeg, type Ffmpeg } from '../audio/ffmpeg.ts'
 import { createLoudnessMeter } from '../audio/loudness-meter.ts'
+import { createMp3Encoder } from '../audio/mp3-encoder.ts'
 import { ShellRunner } from '../audio/sh-runner.ts'
 import { createRunDir } from '../audio/tempdir.ts'
 import { loadConfig, type Config } from '../config.ts'
@@ -113,14 +114,16 @@ export interface EpisodeSession {
 /**
  * Starts what a one-shot render needs, side by side: the speech service (its first espeak-ng worker
  * already runs, see cli.ts), the loudness worker (it warms its DSP code while the input is read and
- * spoken), and ffmpeg behind a small shell (each fork of this ~250 MB process would count its memory
- * once more until the child execs, and a long input means hundreds of them).
+ * spoken), the MP3 encoder threads, and ffmpeg behind a small shell for what still needs it (jingles,
+ * M4A, cover art; each fork of this ~250 MB process would count its memory once more until the child execs).
  */
 export function startEpisodeSession(config: Config, options: { label: string; quiet?: boolean }): EpisodeSession {
   const { controller, janitor, temps, removeTemps, release } = startCliRun(config.cacheDir)
   const bar = createProgressBar({ label: options.label, enabled: options.quiet ? false : undefined })
   const speech = import('../tts/index.ts').then(({ createSpeechService }) => createSpeechService(config, { warmUp: false }))
   const meter = createLoudnessMeter()
+  // The encoder threads start now too (their WebAssembly compiles while the input is read and spoken).
+  const encoder = createMp3Encoder({ threads: config.audio.encodeConcurrency })
   const launcherDir = createRunDir(config.cacheDir)
   const launcher = launcherDir.then((d) => new ShellRunner(d.path).start())
   const ffmpeg = launcher.then((l) => createFfmpeg(config, l.runner))
@@ -134,7 +137,7 @@ export function startEpisodeSession(config: Config, options: { label: string; qu
       const result = await renderEpisode(
         script,
         profile,
-        { speech: await speech, ffmpeg: await ffmpeg, config, meter },
+        { speech: await speech, ffmpeg: await ffmpeg, config, meter, encoder },
         {
           format: outputs.format,
           signal: controller.signal,
@@ -165,6 +168,7 @@ export function startEpisodeSession(config: Config, options: { label: string; qu
     async close() {
       await removeTemps()
       await meter.close()
+      await encoder.close()
       await (await speech.catch(() => undefined))?.close().catch(() => {})
       await (await launcher.catch(() => undefined))?.close().catch(() => {})
       await (await launcherDir.catch(() => undefined))?.remove()

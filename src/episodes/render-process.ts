@@ -1,6 +1,6 @@
 /**
- * The render child process: synthesis (espeak-ng worker threads), loudness
- * and ffmpeg all run here, at a lower CPU priority, so the service process
+ * The render child process: synthesis (espeak-ng worker threads), loudness,
+ * MP3 encoding (worker threads) and ffmpeg all run here, at a lower CPU priority, so the service process
  * only serves HTTP and coordinates jobs. On a small machine a render would
  * otherwise take the cores the event loop needs (bench/http.bench.ts).
  *
@@ -50,6 +50,7 @@ process.on('unhandledRejection', (reason) => {
 const { createSpeechService } = await import('../tts/index.ts')
 const { createFfmpeg } = await import('../audio/ffmpeg.ts')
 const { createLoudnessMeter } = await import('../audio/loudness-meter.ts')
+const { createMp3Encoder } = await import('../audio/mp3-encoder.ts')
 const { renderEpisode } = await import('./render.ts')
 const { toAppError } = await import('../errors.ts')
 
@@ -68,7 +69,7 @@ type Msg =
     }
   | { type: 'abort'; id: number }
 
-let tools: Promise<{ speech: Awaited<ReturnType<typeof createSpeechService>>; ffmpeg: Awaited<ReturnType<typeof createFfmpeg>>; meter: ReturnType<typeof createLoudnessMeter>; config: Config }> | undefined
+let tools: Promise<{ speech: Awaited<ReturnType<typeof createSpeechService>>; ffmpeg: Awaited<ReturnType<typeof createFfmpeg>>; meter: ReturnType<typeof createLoudnessMeter>; encoder: ReturnType<typeof createMp3Encoder>; config: Config }> | undefined
 const controllers = new Map<number, AbortController>()
 const send = (m: unknown) => {
   if (process.connected) process.send!(m)
@@ -89,7 +90,7 @@ process.on('message', (msg: Msg) => {
       try {
         await speech.engine(speech.profileForLanguage(config.show.language).engine)
       } catch {}
-      return { speech, ffmpeg, meter: createLoudnessMeter(), config }
+      return { speech, ffmpeg, meter: createLoudnessMeter(), encoder: createMp3Encoder({ threads: config.audio.encodeConcurrency }), config }
     })()
     tools.then(
       () => {
@@ -130,5 +131,5 @@ process.on('message', (msg: Msg) => {
 process.on('disconnect', () => {
   for (const c of controllers.values()) c.abort()
   setTimeout(() => process.exit(0), 200).unref()
-  void tools?.then((t) => Promise.allSettled([t.speech.close(), t.meter.close()])).finally(() => process.exit(0))
+  void tools?.then((t) => Promise.allSettled([t.speech.close(), t.meter.close(), t.encoder.close()])).finally(() => process.exit(0))
 })

@@ -1,7 +1,8 @@
 /**
  * Script -> episode. Each segment becomes one "piece": its clip plus its
  * pause, loudness-normalized on its own (linear gain to the target, then a
- * limiter), encoded once to bare MP3 frames and cached under
+ * limiter), encoded once to bare MP3 frames in an encoder thread (LAME in
+ * WebAssembly, src/audio/mp3-encoder.ts; no process per piece) and cached under
  * audio-cache/pieces/<key>.mp3 (key = clip key + pause + encoder settings);
  * a long clip may be encoded as several parts at once, joined into its one
  * piece. The MP3 episode is the pieces' frames joined in JS (mp3-join.ts; M4A
@@ -19,6 +20,7 @@ import type { SpeechService, VoiceProfile } from '../tts/types.ts'
 import { fileError, sha256 } from '../util/files.ts'
 import { ENCODER_DELAY, SAMPLE_RATE, SAMPLES_PER_FRAME, type Ffmpeg, type Loudness } from '../audio/ffmpeg.ts'
 import { createLoudnessMeter, type LoudnessMeter } from '../audio/loudness-meter.ts'
+import { createMp3Encoder, type Mp3Encoder } from '../audio/mp3-encoder.ts'
 import { readMp3Frames } from '../audio/mp3.ts'
 import { imageMime, joinMp3 } from '../audio/mp3-join.ts'
 import { createRunDir, type RunDir } from '../audio/tempdir.ts'
@@ -31,12 +33,21 @@ export interface RenderDeps {
   config: Config
   /** Shared clip loudness meter (one worker); created per render when absent. */
   meter?: LoudnessMeter
+  /** Shared MP3 encoder threads (LAME and mpg123 in WebAssembly); created per render when absent. */
+  encoder?: Mp3Encoder
 }
 
 /** Bumped when piece encoding changes, so old cached pieces are not reused. */
-const PIECE_VERSION = 'piece-v2'
+const PIECE_VERSION = 'piece-v3'
 /** Headroom between the limiter's true-peak ceiling and the true-peak target: resampling and MP3 coding add overshoot. */
-const LIMITER_HEADROOM_DB = 1.0
+const LIMITER_HEADROOM_DB = 1.3
+/**
+ * A new speech piece is measured as soon as it is encoded; when MP3 coding took its true peak within this
+ * margin of the target (LAME's noise at 64 kbps overshoots the limiter's ceiling by up to ~1.5 dB on a
+ * few clips), the clip is leveled again with the ceiling lowered by the excess and encoded again.
+ */
+const TRUE_PEAK_MARGIN_DB = 0.3
+const MAX_RELEVELS = 2
 /** Samples short of the frame boundary we aim for: libmp3lame adds a frame when the input ends within ~30 samples of it. */
 const FRAME_MARGIN = 64
 /**
@@ -69,6 +80,9 @@ interface PieceInfo {
    */
   loudness: Promise<Loudness>
 }
+
+/** What encoding a new piece tells about it; `loudness` when it was measured on the way. */
+type EncodedSpan = { speechStart: number; speechEnd: number; parts: number; loudness?: Loudness }
 
 type Item = { kind: 'segment'; segment: Segment; segmentIndex: number } | { kind: 'jingle'; which: 'intro' | 'outro'; file: string }
 
@@ -137,7 +151,7 @@ async function orderedPool<T>(
   return results
 }
 
-/** A tiny counting semaphore: bounds ffmpeg processes independently of synthesis. */
+/** A tiny counting semaphore: bounds encoder jobs (threads, or ffmpeg for jingles) independently of synthesis. */
 function semaphore(max: number) {
   let active = 0
   const waiting: (() => void)[] = []
@@ -250,7 +264,7 @@ async function writeInto(run: RunDir, target: string, data: string): Promise<voi
 export async function renderEpisode(
   script: Script,
   profile: VoiceProfile,
-  deps: { speech: SpeechService; ffmpeg: Ffmpeg; config: Config; meter?: LoudnessMeter },
+  deps: RenderDeps,
   options: RenderOptions = {},
 ): Promise<EpisodeResult> {
   const started = Date.now()
@@ -275,6 +289,8 @@ export async function renderEpisode(
   const episodesDir = path.join(config.cacheDir, 'episodes')
   const ownMeter = deps.meter ? undefined : createLoudnessMeter()
   const meter = deps.meter ?? ownMeter!
+  const ownEncoder = deps.encoder ? undefined : createMp3Encoder({ threads: encodeConcurrency })
+  const encoder = deps.encoder ?? ownEncoder!
   const encodeSlot = semaphore(encodeConcurrency)
   const encoderSettings = `${bitrateKbps}k|${targetLufs}|${truePeakDb}|${SAMPLE_RATE}`
   const limitDb = truePeakDb - LIMITER_HEADROOM_DB
@@ -283,6 +299,7 @@ export async function renderEpisode(
   let cachedClips = 0
   let encoded = 0
   let encodedParts = 0
+  let relevels = 0
   let piecesDone = 0
   let clipsReady = 0
   const progress = (phase: RenderProgress['phase'], joinFraction = 0) => {
@@ -304,32 +321,31 @@ export async function renderEpisode(
      * Loudness of an encoded piece (ebur128 on the MP3 itself), cached beside it as <key>.json so the
      * episode's loudness is known without decoding the whole episode again on every re-render.
      */
+    const sidecarOf = (key: string) => path.join(piecesDir, `${key}.json`)
+    const writeSidecar = (key: string, measured: Loudness) =>
+      // JSON has no -Infinity: silence is stored as null and read back as -Infinity.
+      writeInto(runDir, sidecarOf(key), JSON.stringify(measured, (_k, v: unknown) => (v === -Infinity ? null : v)))
     const pieceLoudness = async (mp3: string, key: string): Promise<Loudness> => {
-      const sidecar = path.join(piecesDir, `${key}.json`)
+      const sidecar = sidecarOf(key)
       const known = await fs
         .readFile(sidecar, 'utf8')
         .then((t) => JSON.parse(t) as { integratedLufs: number | null; truePeakDb: number | null })
         .catch(() => undefined)
       if (known && 'integratedLufs' in known) return { integratedLufs: known.integratedLufs ?? -Infinity, truePeakDb: known.truePeakDb ?? -Infinity }
-      // Decoded by ffmpeg (~20 ms) and measured in the loudness worker: half the time of ffmpeg's ebur128
-      // with true peak, whose 4x upsampling is the costly part.
-      const raw = runDir.file(`${key}.pcm`)
-      const measured = await encodeSlot(async () => {
-        try {
-          await ffmpeg.decodeToRaw(mp3, raw, signal)
-          return await meter.measureRaw(raw, SAMPLE_RATE)
-        } finally {
-          await fs.rm(raw, { force: true })
-        }
-      })
-      // JSON has no -Infinity: silence is stored as null and read back as -Infinity.
-      await writeInto(runDir, sidecar, JSON.stringify(measured, (_k, v: unknown) => (v === -Infinity ? null : v)))
+      // Decoded (mpg123 in WebAssembly) and measured in the loudness worker: measuring the PCM before
+      // encoding would skip the decode, but MP3 coding moves loudness by 0.3-0.5 LU and true peak by up to
+      // 0.8 dB on these pieces (docs/architecture-render.md), more than the 0.2 LU / 0.3 dB allowed.
+      const measured = await encodeSlot(() => meter.measureMp3(mp3))
+      await writeSidecar(key, measured)
       return { integratedLufs: measured.integratedLufs ?? -Infinity, truePeakDb: measured.truePeakDb ?? -Infinity }
     }
 
-    /** pieceLoudness, started now and awaited at the end (and always settled before the run dir goes). */
-    const measureLater = (mp3: string, key: string): Promise<Loudness> => {
-      const p = pieceLoudness(mp3, key)
+    /**
+     * pieceLoudness, started now and awaited at the end (and always settled before the run dir goes); a piece
+     * measured while it was encoded only has its sidecar written.
+     */
+    const measureLater = (mp3: string, key: string, measured?: Loudness): Promise<Loudness> => {
+      const p = measured ? writeSidecar(key, measured).then(() => measured) : pieceLoudness(mp3, key)
       measurements.push(p)
       p.catch(() => {}) // awaited (and its error thrown) where the figure is used
       return p
@@ -341,7 +357,7 @@ export async function renderEpisode(
     const ensurePiece = (
       index: number,
       key: string,
-      encode: (tmp: string) => Promise<{ speechStart: number; speechEnd: number; parts: number }>,
+      encode: (tmp: string) => Promise<EncodedSpan>,
       cachedSpeech: (samples: number) => { speechStart: number; speechEnd: number },
     ): Promise<Omit<PieceInfo, 'clipCached'>> => {
       let p = inflightPieces.get(key)
@@ -354,7 +370,7 @@ export async function renderEpisode(
     const makePiece = async (
       index: number,
       key: string,
-      encode: (tmp: string) => Promise<{ speechStart: number; speechEnd: number; parts: number }>,
+      encode: (tmp: string) => Promise<EncodedSpan>,
       cachedSpeech: (samples: number) => { speechStart: number; speechEnd: number },
     ): Promise<Omit<PieceInfo, 'clipCached'>> => {
       const target = path.join(piecesDir, `${key}.mp3`)
@@ -364,13 +380,13 @@ export async function renderEpisode(
       }
       const tmp = runDir.file(`piece-${index}.mp3`)
       // `encode` takes its own encoder slots (a long clip may use several, see segmentPiece).
-      const { parts, ...speechSpan } = await encode(tmp)
+      const { parts, loudness: measured, ...speechSpan } = await encode(tmp)
       const frames = await readMp3Frames(tmp)
-      if (!frames) throw new AppError('FFMPEG_FAILED', `ffmpeg wrote an unreadable MP3 piece for item ${index}.`)
+      if (!frames) throw new AppError('FFMPEG_FAILED', `The encoder wrote an unreadable MP3 piece for item ${index}.`)
       await renameInto(tmp, target)
       encoded++
       encodedParts += parts
-      return { index, path: target, key, samples: frames.samples, ...speechSpan, encoded: true, loudness: measureLater(target, key) }
+      return { index, path: target, key, samples: frames.samples, ...speechSpan, encoded: true, loudness: measureLater(target, key, measured) }
     }
 
     const segmentPiece = async (index: number, segment: Segment): Promise<PieceInfo> => {
@@ -387,43 +403,53 @@ export async function renderEpisode(
         index,
         key,
         async (tmp) => {
-          // The meter writes the clip with its gain and true-peak limiter applied; ffmpeg then only resamples and encodes.
+          // The meter writes the clip with its gain and true-peak limiter applied; an encoder thread then only
+          // resamples and encodes.
           // When encoder slots are idle (a re-render with one changed clip, the last clips of a render), a long
           // clip is encoded in parts at once, one per idle slot, cut inside pauses (see splitPoints).
           const leveled = runDir.file(`piece-${index}.wav`)
-          const parts = Math.max(1, encodeSlot.idle())
-          const m = await meter
-            .measure(clip.wavPath, {
-              targetLufs: targetLufs + LIMITER_BIAS_LU,
-              ceilingDb: limitDb,
-              padMs: segment.pauseAfterMs,
-              output: leveled,
-              ...(parts > 1 ? { split: { parts, outRate: SAMPLE_RATE, frame: SAMPLES_PER_FRAME, gap: ENCODER_DELAY + FRAME_MARGIN } } : {}),
-            })
-            .catch((err: unknown) => {
-              throw err instanceof AppError && err.code === 'INVALID_AUDIO'
-                ? new AppError('INVALID_AUDIO', `The clip for segment ${segment.id} is unreadable: ${err.message}`, { cause: err })
-                : err
-            })
-          const content = Math.round((m.samples * SAMPLE_RATE) / m.sampleRate)
-          // Part k covers output samples [starts[k], starts[k + 1]) of the piece, a whole number of frames; its
-          // encoder delay and the frame margin take the place of the last `gap` samples before the next cut,
-          // which are silence, so every sample of speech stays where the whole clip would have it.
-          const starts = [0, ...(m.splits ?? [])]
-          const files = starts.length === 1 ? [tmp] : starts.map((_, k) => runDir.file(`piece-${index}-part${k}.mp3`))
-          try {
-            await Promise.all(
-              starts.map((start, k) => {
-                const totalSamples = k === starts.length - 1 ? frameAlignedLength(content - start, pauseSamples) : starts[k + 1]! - start - ENCODER_DELAY - FRAME_MARGIN
-                return encodeSlot(() => ffmpeg.encodePiece({ input: leveled, output: files[k]!, gainDb: 0, startSample: start, totalSamples, bitrateKbps }, signal))
-              }),
-            )
-            // Bare MP3 frames: the piece is the parts' bytes in order (as the episode is the pieces').
-            if (files.length > 1) await fs.writeFile(tmp, Buffer.concat(await Promise.all(files.map((f) => fs.readFile(f)))))
-          } finally {
-            await Promise.all([leveled, ...(files.length > 1 ? files : [])].map((f) => fs.rm(f, { force: true })))
+          let ceilingDb = limitDb
+          for (let attempt = 0; ; attempt++) {
+            const parts = Math.max(1, encodeSlot.idle())
+            const m = await meter
+              .measure(clip.wavPath, {
+                targetLufs: targetLufs + LIMITER_BIAS_LU,
+                ceilingDb,
+                padMs: segment.pauseAfterMs,
+                output: leveled,
+                ...(parts > 1 ? { split: { parts, outRate: SAMPLE_RATE, frame: SAMPLES_PER_FRAME, gap: ENCODER_DELAY + FRAME_MARGIN } } : {}),
+              })
+              .catch((err: unknown) => {
+                throw err instanceof AppError && err.code === 'INVALID_AUDIO'
+                  ? new AppError('INVALID_AUDIO', `The clip for segment ${segment.id} is unreadable: ${err.message}`, { cause: err })
+                  : err
+              })
+            const content = Math.round((m.samples * SAMPLE_RATE) / m.sampleRate)
+            // Part k covers output samples [starts[k], starts[k + 1]) of the piece, a whole number of frames; its
+            // encoder delay and the frame margin take the place of the last `gap` samples before the next cut,
+            // which are silence, so every sample of speech stays where the whole clip would have it.
+            const starts = [0, ...(m.splits ?? [])]
+            const files = starts.length === 1 ? [tmp] : starts.map((_, k) => runDir.file(`piece-${index}-part${k}.mp3`))
+            try {
+              await Promise.all(
+                starts.map((start, k) => {
+                  const totalSamples = k === starts.length - 1 ? frameAlignedLength(content - start, pauseSamples) : starts[k + 1]! - start - ENCODER_DELAY - FRAME_MARGIN
+                  return encodeSlot(() => encoder.encodePiece({ input: leveled, output: files[k]!, startSample: start, totalSamples, bitrateKbps }, signal))
+                }),
+              )
+              // Bare MP3 frames: the piece is the parts' bytes in order (as the episode is the pieces').
+              if (files.length > 1) await fs.writeFile(tmp, Buffer.concat(await Promise.all(files.map((f) => fs.readFile(f)))))
+            } finally {
+              await Promise.all([leveled, ...(files.length > 1 ? files : [])].map((f) => fs.rm(f, { force: true })))
+            }
+            const loudness = await encodeSlot(() => meter.measureMp3(tmp))
+            const excess = loudness.truePeakDb - (truePeakDb - TRUE_PEAK_MARGIN_DB)
+            if (excess <= 0 || attempt === MAX_RELEVELS) {
+              relevels += attempt
+              return { speechStart: ENCODER_DELAY, speechEnd: ENCODER_DELAY + content, parts: starts.length, loudness }
+            }
+            ceilingDb -= excess + 0.1
           }
-          return { speechStart: ENCODER_DELAY, speechEnd: ENCODER_DELAY + content, parts: starts.length }
         },
         (samples) => ({ speechStart: ENCODER_DELAY, speechEnd: Math.min(samples, ENCODER_DELAY + clipSamples) }),
       )
@@ -636,6 +662,7 @@ export async function renderEpisode(
         cached: cachedClips,
         encoded,
         encodedParts,
+        relevels,
         elapsedMs: Date.now() - started,
       },
     }
@@ -647,5 +674,6 @@ export async function renderEpisode(
     await Promise.allSettled(measurements)
     await run?.remove()
     await ownMeter?.close()
+    await ownEncoder?.close()
   }
 }

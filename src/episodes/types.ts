@@ -61,6 +61,10 @@ export interface EpisodeResult {
   loudness: { integratedLufs: number; truePeakDb: number }
   chapters: Chapter[]
   timings: SegmentTiming[]
-  /** encoded: pieces encoded by this render; encodedParts: the MP3 parts they were encoded as (a long clip may be encoded in parallel parts). */
-  stats: { segments: number; synthesized: number; cached: number; encoded: number; encodedParts: number; elapsedMs: number }
+  /**
+   * encoded: pieces encoded by this render; encodedParts: the MP3 parts they were encoded as (a long clip may be
+   * encoded in parallel parts); relevels: encodes repeated with a lower limiter ceiling (MP3 coding had taken
+   * a piece's true peak too close to the target).
+   */
+  stats: { segments: number; synthesized: number; cached: number; encoded: number; encodedParts: number; relevels: number; elapsedMs: number }
 }

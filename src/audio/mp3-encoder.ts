@@ -1,0 +1,117 @@
+/**
+ * Encodes MP3 pieces in worker threads, with LAME compiled to WebAssembly
+ * (src/audio/mp3-encoder-worker.mjs): no process per piece, so a render's cost does not
+ * depend on how slowly an ffmpeg binary starts, and the event loop never waits on encoding.
+ * A piece is a clip (16-bit WAV at any rate, already leveled) resampled to 44.1 kHz, cut or padded to
+ * an exact number of samples and encoded as bare CBR frames; the encoder delay is LAME's (1105
+ * samples, ENCODER_DELAY), as with ffmpeg's libmp3lame, so the frame arithmetic of render.ts holds.
+ * Jobs go to the first idle thread; the threads start with the encoder and are unref'd while idle.
+ */
+import type { Worker } from 'node:worker_threads'
+import { AppError, throwIfAborted, type ErrorCode } from '../errors.ts'
+import { fileError } from '../util/files.ts'
+import { startWorker } from '../util/worker.ts'
+
+export interface Mp3PieceOptions {
+  /** A 16-bit PCM WAV file (mono, or the first channel is used), any sample rate. */
+  input: string
+  output: string
+  /** Exact number of 44.1 kHz samples the encoder receives (silence past the clip's end). */
+  totalSamples: number
+  /** Start this many 44.1 kHz samples into the resampled clip (one part of a clip encoded in parts). */
+  startSample?: number
+  bitrateKbps: number
+}
+
+export interface Mp3Encoder {
+  encodePiece(options: Mp3PieceOptions, signal?: AbortSignal): Promise<void>
+  close(): Promise<void>
+}
+
+type Job = { message: Record<string, unknown>; resolve(v: unknown): void; reject(e: unknown): void }
+type Reply = { id: number; result?: unknown; error?: { code?: string; message: string; errno?: string; target?: string } }
+
+export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
+  const threads = Math.max(1, options.threads)
+  const idle: Worker[] = []
+  const all = new Set<Worker>()
+  const queue: Job[] = []
+  const running = new Map<number, { job: Job; worker: Worker }>()
+  let nextId = 1
+  let closed = false
+
+  const fail = (w: Worker, err: unknown) => {
+    all.delete(w)
+    const i = idle.indexOf(w)
+    if (i >= 0) idle.splice(i, 1)
+    for (const [id, r] of running) {
+      if (r.worker !== w) continue
+      running.delete(id)
+      r.job.reject(err)
+    }
+  }
+
+  const spawn = (): Worker => {
+    // A plain-JS entry: no TypeScript loader in these threads.
+    const w = startWorker(new URL('./mp3-encoder-worker.mjs', import.meta.url), { execArgv: [] })
+    all.add(w)
+    w.on('message', (msg: Reply) => {
+      const r = running.get(msg.id)
+      if (!r) return
+      running.delete(msg.id)
+      if (msg.error?.code === 'FILE_ERROR') r.job.reject(fileError(Object.assign(new Error(msg.error.message), { code: msg.error.errno }), msg.error.target ?? ''))
+      else if (msg.error) r.job.reject(new AppError((msg.error.code as ErrorCode | undefined) ?? 'UNEXPECTED_ERROR', msg.error.message))
+      else r.job.resolve(msg.result)
+      release(w)
+    })
+    w.on('error', (err) => fail(w, err))
+    w.on('exit', (code) => fail(w, new AppError('UNEXPECTED_ERROR', `MP3 encoder thread exited with ${code}.`)))
+    return w
+  }
+
+  const release = (w: Worker) => {
+    if (!all.has(w)) return
+    const job = queue.shift()
+    if (job) return run(w, job)
+    w.unref()
+    idle.push(w)
+  }
+
+  const run = (w: Worker, job: Job) => {
+    const id = nextId++
+    running.set(id, { job, worker: w })
+    w.ref()
+    w.postMessage({ id, ...job.message })
+  }
+
+  const post = <T>(message: Record<string, unknown>, signal?: AbortSignal): Promise<T> => {
+    throwIfAborted(signal)
+    if (closed) return Promise.reject(new AppError('ABORTED', 'The MP3 encoder is closed.'))
+    return new Promise<T>((resolve, reject) => {
+      const job: Job = { message, resolve: resolve as (v: unknown) => void, reject }
+      const w = idle.pop() ?? (all.size < threads ? spawn() : undefined)
+      if (w) run(w, job)
+      else queue.push(job)
+    })
+  }
+
+  // Start the threads now, idle: their start-up and the WebAssembly compile overlap synthesis instead
+  // of delaying the first piece.
+  for (let i = 0; i < threads; i++) {
+    const w = spawn()
+    w.unref()
+    idle.push(w)
+  }
+
+  return {
+    async encodePiece(o, signal) {
+      await post({ op: 'encode', input: o.input, output: o.output, totalSamples: o.totalSamples, startSample: o.startSample ?? 0, bitrateKbps: o.bitrateKbps }, signal)
+    },
+    async close() {
+      closed = true
+      const err = new AppError('ABORTED', 'The MP3 encoder was closed.')
+      for (const job of queue.splice(0)) job.reject(err)
+      await Promise.all([...all].map((w) => w.terminate()))
+    },
+  }
+}
