@@ -57,6 +57,26 @@ export const OPENAPI = {
         responses: { 200: json(ref('Readiness')), 503: json(ref('Readiness'), 'Not ready; the failing check is named') },
       },
     },
+    '/voices/{profile}/sample.wav': {
+      get: {
+        summary: "A short sample of a voice profile: a fixed sentence in the profile's language, rendered once and cached (at most 6 new samples a minute)",
+        tags: ['public'],
+        parameters: [{ name: 'profile', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: 'WAV', content: { 'audio/wav': {} } }, 404: { description: 'UNKNOWN_PROFILE' }, 429: { description: 'RATE_LIMITED' } },
+      },
+    },
+    '/api/voices': {
+      get: { summary: 'Voice profiles with their engine, language and sample URL', tags: ['admin'], security: bearer, responses: { 200: json({ type: 'object' }) } },
+    },
+    '/api/usage': {
+      get: {
+        summary: 'Characters sent to cloud speech engines, per engine and calendar month (?month=YYYY-MM or all)',
+        tags: ['admin'],
+        security: bearer,
+        parameters: [{ name: 'month', in: 'query', required: false, schema: { type: 'string' } }],
+        responses: { 200: json({ type: 'object' }) },
+      },
+    },
     '/openapi.json': { get: { summary: 'This document', tags: ['operations'], responses: { 200: json({ type: 'object' }) } } },
     '/': { get: { summary: 'Home page: articles, an upload form, the feed URL and the embed snippet', tags: ['public'], responses: { 200: { description: 'HTML', content: { 'text/html': {} } } } } },
     '/home.js': { get: { summary: 'Script of the home page', tags: ['public'], responses: { 200: { description: 'JavaScript', content: { 'text/javascript': {} } } } } },
