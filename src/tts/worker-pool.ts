@@ -82,6 +82,9 @@ export class WorkerPool<Job extends { id: number }, Reply extends PoolReply> {
       this.resolveFirstReady = resolve
       this.rejectFirstReady = reject
     })
+    // Nobody may be waiting for the first worker when it fails to start (the failure then reaches the
+    // jobs instead): never an unhandled rejection. Callers of ready() still see it.
+    this.firstReady.catch(() => {})
     this.slots.push(this.spawn())
   }
 
