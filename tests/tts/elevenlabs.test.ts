@@ -1,28 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { createElevenLabsEngine, wordsFromAlignment, type ElevenLabsEngine } from '../../src/tts/elevenlabs.ts'
-import { engineContract } from './contract.ts'
-import { waitForCancel, type FakeHttpServer } from './fake-http.ts'
+import { fakeServerContract, type FakeHttpServer } from './fake-http.ts'
 import { createFakeElevenLabsEngine, elevenLabsErrors, RACHEL, startFakeElevenLabs } from './fake-elevenlabs.ts'
 
-{
-  let fake: FakeHttpServer
-  engineContract('elevenlabs (local ElevenLabs server)', async () => {
-    fake = await startFakeElevenLabs()
-    return {
-      engine: await createFakeElevenLabsEngine(fake),
-      voice: { name: RACHEL, language: 'en-US' },
-      longText: 'A long article paragraph. '.repeat(100),
-      async assertWorkStopped() {
-        await waitForCancel(fake)
-        fake.delayMs = 0
-      },
-      close: () => fake.close(),
-    }
-  })
-  beforeEach((ctx) => {
-    if (fake) fake.delayMs = ctx.task.name.includes('aborted request') ? 3000 : 0
-  })
-}
+fakeServerContract('elevenlabs (local ElevenLabs server)', startFakeElevenLabs, createFakeElevenLabsEngine, { name: RACHEL, language: 'en-US' })
 
 describe('ElevenLabs engine against a local server', () => {
   let fake: FakeHttpServer

@@ -8,6 +8,9 @@
 import http from 'node:http'
 import http2 from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
+import { beforeEach } from 'vitest'
+import type { TtsEngine, VoiceSettings } from '../../src/tts/engine.ts'
+import { engineContract } from './contract.ts'
 
 export interface RecordedRequest {
   method: string
@@ -108,4 +111,35 @@ export async function waitForCancel(fake: FakeHttpServer): Promise<void> {
   const t = Date.now()
   while (fake.cancelled === 0 && Date.now() - t < 5000) await new Promise((r) => setTimeout(r, 10))
   if (fake.cancelled === 0) throw new Error('the server never saw the request cancelled')
+}
+
+/**
+ * The shared engine contract (tests/tts/contract.ts) for an engine on a fake provider server: the
+ * abort case gets a request still in flight after 100 ms, and passes once the server saw the
+ * client give up on it.
+ */
+export function fakeServerContract<F extends FakeHttpServer>(
+  name: string,
+  start: () => Promise<F>,
+  create: (fake: F) => Promise<TtsEngine>,
+  voice: VoiceSettings,
+): void {
+  let fake: F | undefined
+  engineContract(name, async () => {
+    const server = await start()
+    fake = server
+    return {
+      engine: await create(server),
+      voice,
+      longText: 'A long article paragraph. '.repeat(100),
+      async assertWorkStopped() {
+        await waitForCancel(server)
+        server.delayMs = 0
+      },
+      close: () => server.close(),
+    }
+  })
+  beforeEach((ctx) => {
+    if (fake) fake.delayMs = ctx.task.name.includes('aborted request') ? 3000 : 0
+  })
 }

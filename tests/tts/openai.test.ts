@@ -1,29 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { createOpenAiEngine, streamedWavToPcm, type OpenAiEngine } from '../../src/tts/openai.ts'
 import { wavFromPcm } from '../../src/tts/wav.ts'
-import { engineContract } from './contract.ts'
-import { waitForCancel } from './fake-http.ts'
+import { fakeServerContract } from './fake-http.ts'
 import { createFakeOpenAiEngine, openAiErrors, startFakeOpenAi, type FakeOpenAi } from './fake-openai.ts'
 
-{
-  let fake: FakeOpenAi
-  engineContract('openai (local OpenAI-compatible server)', async () => {
-    fake = await startFakeOpenAi()
-    return {
-      engine: await createFakeOpenAiEngine(fake),
-      voice: { name: 'nova', language: 'en-US' },
-      longText: 'A long article paragraph. '.repeat(100),
-      async assertWorkStopped() {
-        await waitForCancel(fake)
-        fake.delayMs = 0
-      },
-      close: () => fake.close(),
-    }
-  })
-  beforeEach((ctx) => {
-    if (fake) fake.delayMs = ctx.task.name.includes('aborted request') ? 3000 : 0
-  })
-}
+fakeServerContract('openai (local OpenAI-compatible server)', startFakeOpenAi, createFakeOpenAiEngine, { name: 'nova', language: 'en-US' })
 
 describe('OpenAI-compatible engine against a local server', () => {
   let fake: FakeOpenAi

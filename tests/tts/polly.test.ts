@@ -3,29 +3,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { createPollyEngine, pollyInput, type PollyEngine } from '../../src/tts/polly.ts'
-import { engineContract } from './contract.ts'
-import { waitForCancel, type FakeHttpServer } from './fake-http.ts'
+import { fakeServerContract, type FakeHttpServer } from './fake-http.ts'
 import { createFakePollyEngine, POLLY_KEY_ID, pollyErrors, startFakePolly } from './fake-polly.ts'
 
-{
-  let fake: FakeHttpServer
-  engineContract('polly (local Polly REST server, real AWS SDK)', async () => {
-    fake = await startFakePolly()
-    return {
-      engine: await createFakePollyEngine(fake),
-      voice: { name: 'Joanna', language: 'en-US' },
-      longText: 'A long article paragraph. '.repeat(100),
-      async assertWorkStopped() {
-        await waitForCancel(fake)
-        fake.delayMs = 0
-      },
-      close: () => fake.close(),
-    }
-  })
-  beforeEach((ctx) => {
-    if (fake) fake.delayMs = ctx.task.name.includes('aborted request') ? 3000 : 0
-  })
-}
+fakeServerContract('polly (local Polly REST server, real AWS SDK)', startFakePolly, createFakePollyEngine, { name: 'Joanna', language: 'en-US' })
 
 describe('Polly engine against a local Polly server', () => {
   let fake: FakeHttpServer
