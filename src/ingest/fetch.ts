@@ -23,6 +23,8 @@ export interface SafeFetchOptions {
   signal?: AbortSignal
   /** Resolver (tests may inject); defaults to dns.lookup with all addresses. */
   resolve?: (host: string) => Promise<{ address: string; family: number }[]>
+  /** Extra request headers, e.g. If-None-Match / If-Modified-Since for a conditional GET, or Accept. */
+  headers?: Record<string, string>
 }
 
 export interface FetchedPage {
@@ -30,6 +32,8 @@ export interface FetchedPage {
   status: number
   contentType: string
   body: Buffer
+  /** Response headers (lower-case names). */
+  headers: http.IncomingHttpHeaders
 }
 
 const blocked = new net.BlockList()
@@ -135,6 +139,11 @@ export async function safeFetch(rawUrl: string, options: SafeFetchOptions): Prom
       url = new URL(location, url)
       continue
     }
+    // A conditional GET answered "not modified": an empty body, and the caller keeps its copy.
+    if (res.status === 304 && options.headers && Object.keys(options.headers).some((h) => /^if-(none-match|modified-since)$/i.test(h))) {
+      res.stream.resume()
+      return { url: url.href, status: 304, contentType: '', body: Buffer.alloc(0), headers: res.headers }
+    }
     if (res.status < 200 || res.status >= 300) {
       res.stream.resume()
       throw new AppError('FETCH_FAILED', `${url.href} answered HTTP ${res.status}.`, { details: { status: res.status } })
@@ -159,7 +168,7 @@ export async function safeFetch(rawUrl: string, options: SafeFetchOptions): Prom
       if (err instanceof AppError) throw err
       throw timeoutOr(err, signal, rawUrl, options.timeoutMs)
     }
-    return { url: url.href, status: res.status, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }
+    return { url: url.href, status: res.status, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks), headers: res.headers }
   }
 }
 
@@ -197,7 +206,7 @@ function request(
         method: 'GET',
         lookup,
         signal,
-        headers: { 'user-agent': 'briefcast/0.1 (+article ingest)', accept: 'text/html, text/markdown, text/plain;q=0.9, */*;q=0.1' },
+        headers: { 'user-agent': 'briefcast/0.1 (+article ingest)', accept: 'text/html, text/markdown, text/plain;q=0.9, */*;q=0.1', ...options.headers },
       },
       (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, stream: res }),
     )
