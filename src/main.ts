@@ -20,6 +20,7 @@ import { feedRuntime } from './http/routes/feed.ts'
 import type { AppDeps } from './http/deps.ts'
 import { publicUrls } from './http/urls.ts'
 import { openStore } from './store/sqlite.ts'
+import { sourcesRuntime } from './sources/runtime.ts'
 import { createSpeechService } from './tts/index.ts'
 
 export interface StartOptions extends LoadConfigOptions {
@@ -148,6 +149,7 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   server.on('request', handle)
   deps.jobs.start()
   deps.renderProcess.start()
+  sourcesRuntime(deps).start()
   logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir }, 'briefcast listening')
 
   let closing: Promise<void> | undefined
@@ -156,6 +158,7 @@ export async function startService(options: StartOptions = {}): Promise<Service>
       logger.info('shutting down: no new connections; finishing or checkpointing jobs')
       // The daily-briefing cron timer would otherwise keep the process alive and enqueue work into a closing queue.
       feedRuntime(deps).schedule?.stop()
+      await sourcesRuntime(deps).stop()
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       await deps.close(options.shutdownGraceMs ?? 10_000)

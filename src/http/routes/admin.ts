@@ -33,6 +33,24 @@ export function requireApiKey(deps: AppDeps): express.RequestHandler {
   }
 }
 
+/** Delete an article, its episodes and (when no other episode shares them) their files; a pending render is cancelled. */
+export async function deleteArticle(deps: AppDeps, a: ArticleRecord): Promise<void> {
+  const { config, store } = deps
+  const cacheDir = path.resolve(config.cacheDir)
+  deps.renders.cancel(a.id)
+  const episodes = store.episodes.listForArticle(a.id)
+  store.db.transaction(() => {
+    for (const ep of episodes) store.episodes.delete(ep.id)
+    store.articles.delete(a.id)
+  })()
+  // Files are named by content hash and may be shared with another article of the same content and voice: kept while referenced.
+  for (const ep of episodes) {
+    await removeEpisodeFiles(config, store, ep)
+    for (const f of [ep.audioFile, ep.vttFile, ep.chaptersFile, ep.timingsFile]) forgetFile(path.resolve(cacheDir, f))
+  }
+  deps.logger.info({ article: a.id }, 'article deleted')
+}
+
 export function articleJson(deps: AppDeps, a: ArticleRecord) {
   const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
   const info = articleInfo(deps, a, ep)
@@ -203,19 +221,7 @@ export function adminRouter(deps: AppDeps): express.Router {
   })
 
   router.delete('/articles/:id', async (req, res) => {
-    const a = loadArticle(req.params.id)
-    deps.renders.cancel(a.id)
-    const episodes = store.episodes.listForArticle(a.id)
-    store.db.transaction(() => {
-      for (const ep of episodes) store.episodes.delete(ep.id)
-      store.articles.delete(a.id)
-    })()
-    // Files are named by content hash and may be shared with another article of the same content and voice: kept while referenced.
-    for (const ep of episodes) {
-      await removeEpisodeFiles(config, store, ep)
-      for (const f of [ep.audioFile, ep.vttFile, ep.chaptersFile, ep.timingsFile]) forgetFile(path.resolve(cacheDir, f))
-    }
-    deps.logger.info({ article: a.id }, 'article deleted')
+    await deleteArticle(deps, loadArticle(req.params.id))
     res.status(204).end()
   })
 
