@@ -124,27 +124,34 @@ export class SourcePoller {
     try {
       const page = await this.#fetch(source, source.url, bytes)
       result.documents++
+      let sitemaps: string[] | undefined
+      let entries: SourceEntry[] = []
       if (page.status === 304) {
-        result.notModified = true
+        // An unchanged sitemap index still has sitemaps that may have changed: they are asked too, each conditionally.
+        const children = this.#repo.childDocuments(source.id, source.url)
+        if (children.length > 0) sitemaps = children
       } else {
         validated.push({ url: source.url, page })
-        let parsed = parseSourceDocument(page.body, page.contentType, page.url)
-        let entries: SourceEntry[] = []
-        let complete = true
-        if (parsed.kind === 'sitemap-index') {
-          // A news sitemap index: each sitemap conditionally; one that did not change adds nothing new.
-          complete = false
-          for (const child of parsed.sitemaps.slice(0, MAX_CHILD_SITEMAPS)) {
-            const cp = await this.#fetch(source, child, bytes)
-            result.documents++
-            if (cp.status === 304) continue
-            validated.push({ url: child, page: cp })
-            parsed = parseSourceDocument(cp.body, cp.contentType, cp.url)
-            if (parsed.kind === 'entries') entries.push(...parsed.entries)
-          }
-        } else entries = parsed.entries
-        await this.#ingestEntries(source, entries, complete, result)
+        const parsed = parseSourceDocument(page.body, page.contentType, page.url)
+        if (parsed.kind === 'sitemap-index') sitemaps = parsed.sitemaps.slice(0, MAX_CHILD_SITEMAPS)
+        else entries = parsed.entries
       }
+      let changed = page.status !== 304
+      if (sitemaps) {
+        for (const child of sitemaps) {
+          const cp = await this.#fetch(source, child, bytes)
+          result.documents++
+          if (cp.status === 304) continue
+          changed = true
+          validated.push({ url: child, page: cp })
+          const parsed = parseSourceDocument(cp.body, cp.contentType, cp.url)
+          if (parsed.kind === 'entries') entries.push(...parsed.entries)
+        }
+      }
+      result.notModified = !changed
+      // With sitemaps, a poll sees only the sitemaps that changed: nothing can be judged removed from that.
+      if (changed) await this.#ingestEntries(source, entries, !sitemaps, result)
+      if (sitemaps && validated.some((v) => v.url === source.url)) this.#repo.pruneChildDocuments(source.id, source.url, sitemaps)
       for (const { url, page } of validated) {
         const etag = page.headers.etag
         const lm = page.headers['last-modified']

@@ -189,6 +189,17 @@ export class SourceRepository {
     return r ? { etag: r.etag, lastModified: r.last_modified } : undefined
   }
 
+  /** URLs of the documents a source fetched besides its own (a sitemap index's sitemaps). */
+  childDocuments(sourceId: string, ownUrl: string): string[] {
+    return (this.db.prepare('SELECT url FROM source_documents WHERE source_id = ? AND url != ? ORDER BY url').all(sourceId, ownUrl) as { url: string }[]).map((r) => r.url)
+  }
+
+  /** Keep only these children (a sitemap that left the index is not fetched again). */
+  pruneChildDocuments(sourceId: string, ownUrl: string, keep: string[]): void {
+    const del = this.db.prepare('DELETE FROM source_documents WHERE source_id = ? AND url = ?')
+    for (const url of this.childDocuments(sourceId, ownUrl)) if (!keep.includes(url)) del.run(sourceId, url)
+  }
+
   setValidators(sourceId: string, url: string, v: { etag: string | null; lastModified: string | null }): void {
     this.db
       .prepare(`INSERT INTO source_documents (source_id, url, etag, last_modified) VALUES (?, ?, ?, ?)
