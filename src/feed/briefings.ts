@@ -122,7 +122,7 @@ export class BriefingService {
           if (!Number.isNaN(t) && t < cutoff - 86_400_000) older++
           continue
         }
-        if (t <= now.getTime() + 60_000) seen.set(article.id, article)
+        if (t <= now.getTime()) seen.set(article.id, article)
       }
       if (page.length < pageSize || older === page.length) break
     }
@@ -130,7 +130,7 @@ export class BriefingService {
     const { items } = this.#deps.store.articles.list({ limit: 500, offset: 0 })
     for (const a of items) {
       const t = Date.parse(a.publishedAt ?? a.createdAt)
-      if (!Number.isNaN(t) && t >= cutoff && t <= now.getTime() + 60_000 && a.status !== 'failed') seen.set(a.id, a)
+      if (!Number.isNaN(t) && t >= cutoff && t <= now.getTime() && a.status !== 'failed') seen.set(a.id, a)
     }
     return [...seen.values()]
       .filter((a) => a.status !== 'failed')

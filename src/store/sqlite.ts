@@ -242,6 +242,8 @@ function episodeRepository(db: Database.Database): EpisodeRepository {
       a.source_format, a.content_hash, a.excerpt, a.revision, a.status, a.progress, a.error_json, a.episode_id, a.created_at, a.updated_at,
       ${EPISODE_COLUMNS}
     FROM articles a JOIN episodes e ON e.id = a.episode_id
+    -- embargo (src/sources/embargo.ts): a publication time in the future keeps the article out of every feed
+    WHERE a.published_at IS NULL OR COALESCE(julianday(a.published_at) <= julianday('now'), 1)
     ORDER BY COALESCE(a.published_at, a.created_at) DESC, a.id DESC LIMIT ? OFFSET ?`)
   return {
     insert(ep) {

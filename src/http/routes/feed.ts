@@ -217,7 +217,8 @@ export function feedRouter(deps: AppDeps): express.Router {
     const rows = deps.store.episodes.listPublished({ limit: config.feed.itemLimit })
     let latest = 0
     const items = rows.map(({ article, episode }) => {
-      latest = Math.max(latest, Date.parse(episode.createdAt), Date.parse(article.updatedAt))
+      // An embargoed article that just went public changes the feed at its publication time.
+      latest = Math.max(latest, Date.parse(episode.createdAt), Date.parse(article.updatedAt), article.publishedAt ? Date.parse(article.publishedAt) || 0 : 0)
       return articleFeedItem(article, episode, deps)
     })
     const modified = httpDate(latest)

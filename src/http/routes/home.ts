@@ -9,6 +9,7 @@ import express from 'express'
 import type { ArticleRecord } from '../../store/types.ts'
 import type { AppDeps } from '../deps.ts'
 import { embedSnippets } from '../player/snippet.ts'
+import { isPublic } from '../../sources/embargo.ts'
 import { listenStatsRepository, type ListenCounts } from '../player/stats.ts'
 
 export function escapeHtml(value: unknown): string {
@@ -44,7 +45,10 @@ export function homeRouter(deps: AppDeps): express.Router {
     res.send(HOME_JS)
   })
   router.get('/', (_req, res) => {
-    const { items, total } = deps.store.articles.list({ limit: 50, offset: 0 })
+    const page = deps.store.articles.list({ limit: 50, offset: 0 })
+    // Embargoed articles are not public yet (src/sources/embargo.ts); the admin API lists them.
+    const items = page.items.filter((a) => isPublic(a))
+    const total = page.total - (page.items.length - items.length)
     const listens = listenStatsRepository(deps.store.db).totalsFor(items.map((a) => a.id))
     const { urls, config } = deps
     const exampleId = items[0]?.id ?? 'ARTICLE_ID'

@@ -10,11 +10,16 @@ import { sourceConfigSchema } from '../../config.ts'
 import { AppError, toAppError } from '../../errors.ts'
 import { newSecret, sourceFromConfig, sourcesRuntime } from '../../sources/runtime.ts'
 import { entryAllowed } from '../../sources/parse.ts'
+import { isPublic } from '../../sources/embargo.ts'
 import { verifySignature } from '../../sources/signature.ts'
+import { urlKey } from '../../sources/url-key.ts'
 import type { SourceRecord } from '../../sources/store.ts'
 import { sha256 } from '../../util/files.ts'
 import type { AppDeps } from '../deps.ts'
+import { CORS_EXPOSE } from '../serve-file.ts'
 import { requireApiKey } from './admin.ts'
+import { preflight } from './audio.ts'
+import { articleInfo } from './listen.ts'
 
 function validation(error: z.ZodError, what: string): AppError {
   const problems = error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }))
@@ -178,6 +183,21 @@ export function sourcesRouter(deps: AppDeps): express.Router {
     repo.recordDelivery(source.id, deliveryId, out.status, out.body, KEEP_DELIVERIES_MS)
     return out
   }
+
+  // ---- the player's lookup by page URL (public, like info.json) ----
+  const byUrlKey = deps.store.db.prepare('SELECT id FROM articles WHERE url_key = ? ORDER BY updated_at DESC, id LIMIT 5')
+  router.options('/lookup.json', preflight)
+  router.get('/lookup.json', (req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*')
+    res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSE)
+    const url = typeof req.query.url === 'string' ? req.query.url : ''
+    const key = urlKey(url)
+    if (!key) throw new AppError('VALIDATION_FAILED', 'Send the page address as ?url=<absolute http(s) URL>.', { details: { field: 'url' } })
+    const found = (byUrlKey.all(key) as { id: string }[]).map((r) => deps.store.articles.get(r.id)).find((a) => a && isPublic(a))
+    if (!found) throw new AppError('ARTICLE_NOT_FOUND', `No article for the page ${url}.`, { help: 'Publish the story through a source, or send its url with POST /api/articles.' })
+    res.setHeader('Cache-Control', 'no-cache')
+    res.json(articleInfo(deps, found))
+  })
 
   // ---- admin ----
   const admin = express.Router()
