@@ -101,6 +101,8 @@ export const configSchema = z.object({
       explicit: bool.default(false),
       imageUrl: z.url().optional(),
       siteUrl: z.url().optional(),
+      /** podcast:locked with the owner e-mail: "yes" tells other platforms not to import the feed. */
+      locked: bool.default(true),
       /** Stable podcast:guid for the show; derived from the public URL when unset. */
       guid: optionalString,
     })
@@ -213,6 +215,7 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_SHOW_EXPLICIT: 'show.explicit',
   BRIEFCAST_SHOW_IMAGE_URL: 'show.imageUrl',
   BRIEFCAST_SHOW_SITE_URL: 'show.siteUrl',
+  BRIEFCAST_SHOW_LOCKED: 'show.locked',
   BRIEFCAST_BRIEFING_SCHEDULE: 'briefing.schedule',
   BRIEFCAST_BRIEFING_TIMEZONE: 'briefing.timeZone',
   BRIEFCAST_BRIEFING_LOOKBACK_HOURS: 'briefing.lookbackHours',

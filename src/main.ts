@@ -10,6 +10,7 @@ import path from 'node:path'
 import { pino, type Logger } from 'pino'
 import { createFfmpeg } from './audio/ffmpeg.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
+import { ensureDefaultCover } from './feed/cover.ts'
 import { FfmpegSpawner } from './episodes/ffmpeg-spawner.ts'
 import { JobQueue } from './episodes/jobs.ts'
 import { RenderProcess, serviceEngines } from './episodes/render-client.ts'
@@ -18,7 +19,7 @@ import { AppError, toAppError } from './errors.ts'
 import { createRequestHandler } from './http/app.ts'
 import { feedRuntime } from './http/routes/feed.ts'
 import type { AppDeps } from './http/deps.ts'
-import { publicUrls } from './http/urls.ts'
+import { publicUrlProblem, publicUrls } from './http/urls.ts'
 import { openStore } from './store/sqlite.ts'
 import { sourcesRuntime } from './sources/runtime.ts'
 import { createSpeechService } from './tts/index.ts'
@@ -145,12 +146,20 @@ export async function startService(options: StartOptions = {}): Promise<Service>
     server.close()
     throw err
   }
+  if (!config.show.imageUrl) {
+    // Podcast apps refuse a feed without artwork: a generated cover with the show's title until one is uploaded.
+    await ensureDefaultCover(config.show.title, { store: deps.store, ffmpeg: deps.ffmpeg, cacheDir: config.cacheDir }).catch((err: unknown) =>
+      logger.warn({ err }, 'cannot make the default cover art; upload one with POST /api/assets (kind=cover)'),
+    )
+  }
   const { handle } = createRequestHandler(deps)
   server.on('request', handle)
   deps.jobs.start()
   deps.renderProcess.start()
   sourcesRuntime(deps).start()
   logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir }, 'briefcast listening')
+  const unreachable = publicUrlProblem(config.publicUrl)
+  if (unreachable) logger.warn({ publicUrl: config.publicUrl, publicUrlSet: publicUrlGiven }, unreachable)
 
   let closing: Promise<void> | undefined
   const close = () =>

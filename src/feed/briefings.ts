@@ -21,6 +21,7 @@ import { composeBriefing, dayInZone, type BriefingStory, type StoryMode } from '
 import { episodeFields, removeEpisodeFiles, type RenderFn } from '../episodes/render-coordinator.ts'
 import type { JobContext } from '../episodes/jobs.ts'
 import type { AppDeps } from '../http/deps.ts'
+import type { Script } from '../script/types.ts'
 import type { ArticleRecord, EpisodeRecord } from '../store/types.ts'
 import type { SpeechService, VoiceProfile } from '../tts/types.ts'
 import { briefingRepository, type BriefingOptions, type BriefingRecord, type BriefingStoryRef, type SkippedStory } from './briefing-store.ts'
@@ -405,13 +406,25 @@ function briefingFeedItem(b: BriefingRecord, ep: EpisodeRecord, urls: ReturnType
 }
 
 /** An article's feed item: the guid is the article id, so it survives edits and re-renders; the enclosure follows the episode. */
-export function articleFeedItem(article: ArticleRecord, ep: EpisodeRecord, deps: Pick<AppDeps, 'urls' | 'config'>): FeedItem {
+/** The article's first paragraph as written (the episode description when the article has no summary). */
+export function firstParagraph(script: Pick<Script, 'segments'> | undefined): string | undefined {
+  const segs = script?.segments ?? []
+  const first = segs.find((s) => s.kind === 'paragraph')
+  if (!first) return undefined
+  const text = segs
+    .filter((s) => s.kind === 'paragraph' && s.blockIndex === first.blockIndex && (first.blockIndex !== undefined || s === first))
+    .map((s) => (s.displayText ?? s.text).trim())
+    .join(' ')
+  return text || undefined
+}
+
+export function articleFeedItem(article: ArticleRecord, ep: EpisodeRecord, deps: Pick<AppDeps, 'urls' | 'config'>, fallbackDescription?: string): FeedItem {
   const asEp = { articleId: article.id, hash: ep.hash, format: ep.format }
   return {
     guid: `briefcast:article:${article.id}`,
     title: article.title,
-    // Apple wants a description on every episode; the title when the article has no excerpt.
-    description: article.excerpt ?? article.title,
+    // Apple wants a description on every episode: the article's summary, else its first paragraph (never just the title).
+    description: article.excerpt ?? fallbackDescription ?? article.title,
     link: article.url && /^https?:\/\//i.test(article.url) ? article.url : deps.urls.listen(article.id),
     ...(article.author ? { author: article.author } : {}),
     publishedAt: article.publishedAt && !Number.isNaN(Date.parse(article.publishedAt)) ? article.publishedAt : article.createdAt,

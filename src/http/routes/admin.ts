@@ -251,8 +251,20 @@ export function adminRouter(deps: AppDeps): express.Router {
     let record: AssetRecord
     if (kind === 'cover') {
       const img = inspectImage(file.buffer)
+      if (img.width !== img.height || img.width < 1400 || img.width > 3000)
+        throw new AppError('COVER_SIZE', `Podcast directories take square cover art from 1400x1400 to 3000x3000 pixels; this one is ${img.width}x${img.height}.`, { details: { width: img.width, height: img.height } })
       const rel = path.join('assets', `${id}.${img.type === 'jpeg' ? 'jpg' : 'png'}`)
-      await writeFileAtomic(path.join(cacheDir, rel), file.buffer)
+      // The header alone can lie (a truncated or corrupt file): ffmpeg decodes the whole image before it is kept.
+      const target = path.join(cacheDir, rel)
+      const tmp = tempPathFor(target)
+      try {
+        await fs.mkdir(path.dirname(target), { recursive: true })
+        await fs.writeFile(tmp, file.buffer)
+        await deps.ffmpeg.checkImage(tmp)
+        await fs.rename(tmp, target)
+      } finally {
+        await fs.rm(tmp, { force: true })
+      }
       record = { id, kind, file: rel, originalName: file.originalname || null, mimeType: img.mimeType, bytes: file.size, durationMs: null, width: img.width, height: img.height, createdAt: new Date().toISOString() }
     } else {
       // Probe a temp copy with ffprobe; only a readable audio file is renamed into place.
