@@ -22,6 +22,7 @@ import { episodeFields, removeEpisodeFiles, type RenderFn } from '../episodes/re
 import type { JobContext } from '../episodes/jobs.ts'
 import type { AppDeps } from '../http/deps.ts'
 import type { Script } from '../script/types.ts'
+import { sourceStoryMode } from '../sources/store.ts'
 import type { ArticleRecord, EpisodeRecord } from '../store/types.ts'
 import type { SpeechService, VoiceProfile } from '../tts/types.ts'
 import { briefingRepository, type BriefingOptions, type BriefingRecord, type BriefingStoryRef, type SkippedStory } from './briefing-store.ts'
@@ -153,7 +154,11 @@ export class BriefingService {
     else if (req.articleIds) wanted = req.articleIds.map((articleId) => ({ articleId }))
     else if (req.sinceHours !== undefined) {
       const recent = this.recentArticles(req.sinceHours, date).filter((a) => primary(a.language) === primary(language))
-      wanted = recent.slice(0, req.maxStories ?? cfg.maxStories).map((a) => ({ articleId: a.id }))
+      // A story from a source with its own storyMode (docs/publishing.md) keeps that mode unless the request sets one.
+      wanted = recent.slice(0, req.maxStories ?? cfg.maxStories).map((a) => {
+        const mode = req.mode ? undefined : sourceStoryMode(store.db, a.id)
+        return { articleId: a.id, ...(mode ? { mode } : {}) }
+      })
       if (wanted.length === 0)
         throw new AppError('BRIEFING_EMPTY', `No articles in ${language} were published in the last ${req.sinceHours} hours.`, {
           details: { sinceHours: req.sinceHours, language },

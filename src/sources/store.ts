@@ -254,3 +254,10 @@ export class SourceRepository {
       .run(sourceId, deliveryId, now, status, JSON.stringify(body))
   }
 }
+
+/** The storyMode of the source an article came from, if that source sets one (briefings use it). */
+export function sourceStoryMode(db: Database.Database, articleId: string): 'full' | 'lede' | undefined {
+  const row = db.prepare('SELECT s.options_json AS o FROM source_items i JOIN sources s ON s.id = i.source_id WHERE i.article_id = ? LIMIT 1').get(articleId) as { o: string } | undefined
+  const mode = row ? parse<SourceOptions>(row.o, {}).storyMode : undefined
+  return mode === 'full' || mode === 'lede' ? mode : undefined
+}

@@ -182,3 +182,16 @@ describe('embargo', () => {
     expect((await fetch(`${svc.url}/lookup.json?url=${encodeURIComponent(url)}`)).status).toBe(200)
   }, 240_000)
 })
+
+describe('source story mode', () => {
+  it('is found for an article that came from a source with one', async () => {
+    const { sourceStoryMode } = await import('../../src/sources/store.ts')
+    const r = await api('/api/sources', { method: 'POST', body: JSON.stringify({ id: 'ledes', kind: 'webhook', storyMode: 'lede' }) })
+    const { secret: s2 } = (await r.json()) as { secret: string }
+    const res = await deliver({ event: 'upsert', externalId: 'lede-1', title: 'Lede story', text: paragraphs(2) }, { key: s2, source: 'ledes' })
+    const { articleId } = (await res.json()) as { articleId: string }
+    expect(sourceStoryMode(svc.deps.store.db, articleId)).toBe('lede')
+    const other = (await (await api('/api/articles/cms-101')).json()) as { id: string }
+    expect(sourceStoryMode(svc.deps.store.db, other.id)).toBeUndefined()
+  })
+})
