@@ -49,6 +49,10 @@ export const SERVICE_TESTS = [
   'tests/tts/espeak-wasm.test.ts',
   'tests/tts/espeak.test.ts',
   'tests/tts/service.test.ts',
+  'tests/integrations/wordpress.test.ts',
+  'tests/sources/acceptance.test.ts',
+  'tests/sources/sources.test.ts',
+  'tests/sources/webhooks.test.ts',
 ]
 
 export default defineConfig({

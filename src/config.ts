@@ -206,6 +206,8 @@ export const configSchema = z.object({
       explicit: bool.default(false),
       imageUrl: z.url().optional(),
       siteUrl: z.url().optional(),
+      /** podcast:locked with the owner e-mail: "yes" tells other platforms not to import the feed. */
+      locked: bool.default(true),
       /** Stable podcast:guid for the show; derived from the public URL when unset. */
       guid: optionalString,
     })
@@ -240,7 +242,46 @@ export const configSchema = z.object({
       itemLimit: int(1, 10_000).default(100),
     })
     .prefault({}),
+  sources: z
+    .object({
+      /** Feed or sitemap URLs to poll with the defaults below (ids from their host and path). */
+      urls: z.array(z.url({ protocol: /^https?$/ })).default([]),
+      /** Sources with their own settings (config file only); see docs/publishing.md. */
+      list: z.array(z.lazy(() => sourceConfigSchema)).default([]),
+      intervalSeconds: int(10, 86_400).default(300),
+      /** Largest feed or sitemap document read. */
+      maxBytes: int(1024).default(10 * 1024 * 1024),
+      concurrency: int(1, 16).default(2),
+      /** Shortest time between two polling rounds (the scheduler's tick). */
+      tickMs: int(10, 60_000).default(1000),
+      /** How old a webhook's signed timestamp may be (either way), in seconds. */
+      webhookToleranceSeconds: int(30, 3600).default(300),
+    })
+    .prefault({}),
 })
+
+const sourceRule = z.object({ categories: z.array(z.string().trim().min(1)).max(100).optional(), paths: z.array(z.string().trim().startsWith('/')).max(100).optional() }).strict()
+
+/** A source, as the config file and POST /api/sources take it. */
+export const sourceConfigSchema = z
+  .object({
+    id: z.string().trim().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes (up to 63), e.g. "main-feed"'),
+    kind: z.enum(['feed', 'sitemap', 'webhook']).optional(),
+    url: z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }).optional(),
+    intervalSeconds: z.coerce.number().int().min(1).max(86_400).optional(),
+    enabled: z.boolean().optional(),
+    voice: z.string().trim().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be a voice profile id').optional(),
+    language: z.string().trim().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'must be a BCP 47 language tag').optional(),
+    storyMode: z.enum(['full', 'lede']).optional(),
+    include: sourceRule.optional(),
+    exclude: sourceRule.optional(),
+    /** Webhook secret (at least 24 characters); the API can generate one instead. */
+    secret: z.string().min(24, 'must be at least 24 characters').max(256).optional(),
+  })
+  .strict()
+  .refine((s) => s.kind === 'webhook' || s.url !== undefined, { message: 'a feed or sitemap source needs a "url"', path: ['url'] })
+
+export type SourceConfig = z.infer<typeof sourceConfigSchema>
 
 export type Config = Readonly<z.infer<typeof configSchema>> & {
   readonly publicUrl: string
@@ -313,6 +354,7 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_SHOW_EXPLICIT: 'show.explicit',
   BRIEFCAST_SHOW_IMAGE_URL: 'show.imageUrl',
   BRIEFCAST_SHOW_SITE_URL: 'show.siteUrl',
+  BRIEFCAST_SHOW_LOCKED: 'show.locked',
   BRIEFCAST_BRIEFING_SCHEDULE: 'briefing.schedule',
   BRIEFCAST_BRIEFING_TIMEZONE: 'briefing.timeZone',
   BRIEFCAST_BRIEFING_LOOKBACK_HOURS: 'briefing.lookbackHours',
@@ -320,9 +362,14 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_BRIEFING_LEDE_SECONDS: 'briefing.ledeSeconds',
   BRIEFCAST_BRIEFING_MAX_STORIES: 'briefing.maxStories',
   BRIEFCAST_FEED_ITEM_LIMIT: 'feed.itemLimit',
+  BRIEFCAST_SOURCE_URLS: 'sources.urls',
+  BRIEFCAST_SOURCE_INTERVAL_SECONDS: 'sources.intervalSeconds',
+  BRIEFCAST_SOURCE_MAX_BYTES: 'sources.maxBytes',
+  BRIEFCAST_SOURCE_CONCURRENCY: 'sources.concurrency',
+  BRIEFCAST_WEBHOOK_TOLERANCE_SECONDS: 'sources.webhookToleranceSeconds',
 }
 
-const LIST_PATHS = new Set(['fetch.allowlist'])
+const LIST_PATHS = new Set(['fetch.allowlist', 'sources.urls'])
 
 type Tree = Record<string, unknown>
 

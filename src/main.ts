@@ -10,6 +10,7 @@ import path from 'node:path'
 import { pino, type Logger } from 'pino'
 import { createFfmpeg } from './audio/ffmpeg.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
+import { ensureDefaultCover } from './feed/cover.ts'
 import { FfmpegSpawner } from './episodes/ffmpeg-spawner.ts'
 import { JobQueue } from './episodes/jobs.ts'
 import { RenderProcess, serviceEngines } from './episodes/render-client.ts'
@@ -20,8 +21,9 @@ import { limitConnectionsPerClient, serverOptions } from './http/limits.ts'
 import { preparePlayerBundle } from './http/player/bundle.ts'
 import { feedRuntime } from './http/routes/feed.ts'
 import type { AppDeps } from './http/deps.ts'
-import { publicUrls } from './http/urls.ts'
+import { publicUrlProblem, publicUrls } from './http/urls.ts'
 import { openStore } from './store/sqlite.ts'
+import { sourcesRuntime } from './sources/runtime.ts'
 import { createSpeechService } from './tts/index.ts'
 import { engineUsageRepository, type EngineUsageRepository } from './tts/usage.ts'
 
@@ -168,13 +170,22 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   }
   // Before the app is built (playerRouter takes the cached bundle): see preparePlayerBundle.
   await preparePlayerBundle({ onWarning: (m) => logger.warn(m) })
+  if (!config.show.imageUrl) {
+    // Podcast apps refuse a feed without artwork: a generated cover with the show's title until one is uploaded.
+    await ensureDefaultCover(config.show.title, { store: deps.store, ffmpeg: deps.ffmpeg, cacheDir: config.cacheDir }).catch((err: unknown) =>
+      logger.warn({ err }, 'cannot make the default cover art; upload one with POST /api/assets (kind=cover)'),
+    )
+  }
   const { app, handle } = createRequestHandler(deps)
   const trust = app.get('trust proxy fn') as (address: string, hop: number) => boolean
   isTrustedProxy = (address) => trust(address, 0)
   handler = handle
   deps.jobs.start()
   deps.renderProcess.start()
+  sourcesRuntime(deps).start()
   logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir }, 'briefcast listening')
+  const unreachable = publicUrlProblem(config.publicUrl)
+  if (unreachable) logger.warn({ publicUrl: config.publicUrl, publicUrlSet: publicUrlGiven }, unreachable)
 
   let closing: Promise<void> | undefined
   const close = () =>
@@ -182,6 +193,7 @@ export async function startService(options: StartOptions = {}): Promise<Service>
       logger.info('shutting down: no new connections; finishing or checkpointing jobs')
       // The daily-briefing cron timer would otherwise keep the process alive and enqueue work into a closing queue.
       feedRuntime(deps).schedule?.stop()
+      await sourcesRuntime(deps).stop()
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       await deps.close(options.shutdownGraceMs ?? 10_000)

@@ -12,6 +12,38 @@ export interface TimedSegment extends SegmentTiming {
   speechEndMs?: number
   /** Sentence starts relative to speechStartMs, when the engine reported word timings. */
   sentenceStartsMs?: number[]
+  /** Word starts relative to speechStartMs, one per whitespace-separated word of the text, when the engine reported them. */
+  wordStartsMs?: number[]
+}
+
+/** Longest cue line podcast apps and players show without wrapping it themselves. */
+export const MAX_CUE_CHARS = 65
+
+/**
+ * A sentence longer than MAX_CUE_CHARS as several cues, split between words;
+ * each cue starts when its first word is spoken (word timings), else at its
+ * share of the sentence's time by length.
+ */
+function splitCue(cue: VttCue, wordTimes: number[] | undefined): VttCue[] {
+  if (cue.text.length <= MAX_CUE_CHARS) return [cue]
+  const words = cue.text.split(/\s+/).filter(Boolean)
+  const chunks: { text: string; firstWord: number; charStart: number }[] = []
+  let chars = 0
+  words.forEach((w, i) => {
+    const last = chunks.at(-1)
+    if (last && last.text.length + 1 + w.length <= MAX_CUE_CHARS) last.text += ' ' + w
+    else chunks.push({ text: w, firstWord: i, charStart: chars })
+    chars += w.length + 1
+  })
+  const span = cue.endMs - cue.startMs
+  const starts = chunks.map((c, i) => {
+    if (i === 0) return cue.startMs
+    const t = wordTimes?.[c.firstWord]
+    const at = t !== undefined ? t : cue.startMs + (span * c.charStart) / Math.max(1, chars - 1)
+    return Math.round(Math.min(Math.max(at, cue.startMs), cue.endMs))
+  })
+  for (let i = 1; i < starts.length; i++) starts[i] = Math.max(starts[i]!, starts[i - 1]!)
+  return chunks.map((c, i) => ({ startMs: starts[i]!, endMs: i + 1 < chunks.length ? starts[i + 1]! : cue.endMs, text: c.text }))
 }
 
 /** Splits text into sentences; the pieces joined with '' give back the text. */
@@ -51,10 +83,16 @@ export function sentenceCues(timings: TimedSegment[]): VttCue[] {
       acc += sentences[i - 1]!.trim().length
       return given !== undefined ? speechStart + given : Math.round(speechStart + ((speechEnd - speechStart) * acc) / total)
     })
+    const wordCount = (x: string) => x.split(/\s+/).filter(Boolean).length
+    const aligned = t.wordStartsMs && t.wordStartsMs.length === wordCount(t.text) ? t.wordStartsMs : undefined
+    let firstWord = 0
     sentences.forEach((s, i) => {
       const startMs = Math.min(Math.max(starts[i]!, t.startMs), t.endMs)
       const endMs = i + 1 < sentences.length ? Math.max(startMs, Math.min(starts[i + 1]!, t.endMs)) : t.endMs
-      cues.push({ startMs, endMs, text: s.trim() })
+      const n = wordCount(s)
+      const wordTimes = aligned?.slice(firstWord, firstWord + n).map((w) => speechStart + w)
+      firstWord += n
+      cues.push(...splitCue({ startMs, endMs, text: s.trim() }, wordTimes))
     })
   }
   return cues.filter((c) => c.text.length > 0)

@@ -50,6 +50,9 @@ export interface ComposeBriefingInput {
 }
 
 interface Phrases {
+  /** Without a show title (none configured, or only the product's name, which is never spoken). */
+  untitledOpening(date: string): string
+  untitledClosing: string
   opening(show: string, date: string): string
   next: string
   last: string
@@ -63,48 +66,64 @@ interface Phrases {
  */
 export const BRIEFING_PHRASES: Record<string, Phrases> = {
   en: {
+    untitledOpening: (d) => `Your news briefing for ${d}.`,
+    untitledClosing: 'That was the briefing. Thanks for listening.',
     opening: (s, d) => `This is ${s} for ${d}.`,
     next: 'Next.',
     last: 'And finally.',
     closing: (s) => `That was ${s}. Thanks for listening.`,
   },
   de: {
+    untitledOpening: (d) => `Ihr Nachrichtenüberblick für ${d}.`,
+    untitledClosing: 'Das war der Überblick. Danke fürs Zuhören.',
     opening: (s, d) => `Das ist ${s} für ${d}.`,
     next: 'Das nächste Thema.',
     last: 'Und zum Schluss.',
     closing: (s) => `Das war ${s}. Danke fürs Zuhören.`,
   },
   fr: {
+    untitledOpening: (d) => `Votre point info du ${d}.`,
+    untitledClosing: "C'était le point info. Merci de votre écoute.",
     opening: (s, d) => `Voici ${s} du ${d}.`,
     next: 'Sujet suivant.',
     last: 'Et pour finir.',
     closing: (s) => `C'était ${s}. Merci de votre écoute.`,
   },
   es: {
+    untitledOpening: (d) => `Su resumen de noticias del ${d}.`,
+    untitledClosing: 'Esto fue el resumen. Gracias por escuchar.',
     opening: (s, d) => `Esto es ${s} del ${d}.`,
     next: 'Siguiente noticia.',
     last: 'Y por último.',
     closing: (s) => `Esto fue ${s}. Gracias por escuchar.`,
   },
   ru: {
+    untitledOpening: (d) => `Обзор новостей за ${d}.`,
+    untitledClosing: 'Это был обзор новостей. Спасибо, что слушали.',
     opening: (s, d) => `Это ${s} за ${d}.`,
     next: 'Следующая новость.',
     last: 'И напоследок.',
     closing: (s) => `Это был выпуск ${s}. Спасибо, что слушали.`,
   },
   it: {
+    untitledOpening: (d) => `La rassegna di notizie di ${d}.`,
+    untitledClosing: "Era la rassegna. Grazie per l'ascolto.",
     opening: (s, d) => `Questo è ${s} di ${d}.`,
     next: 'Notizia successiva.',
     last: 'E infine.',
     closing: (s) => `Era ${s}. Grazie per l'ascolto.`,
   },
   pt: {
+    untitledOpening: (d) => `O resumo de notícias de ${d}.`,
+    untitledClosing: 'Este foi o resumo. Obrigado por ouvir.',
     opening: (s, d) => `Este é o ${s} de ${d}.`,
     next: 'Próxima notícia.',
     last: 'E, por fim.',
     closing: (s) => `Este foi o ${s}. Obrigado por ouvir.`,
   },
   nl: {
+    untitledOpening: (d) => `Het nieuwsoverzicht voor ${d}.`,
+    untitledClosing: 'Dat was het overzicht. Bedankt voor het luisteren.',
     opening: (s, d) => `Dit is ${s} voor ${d}.`,
     next: 'Het volgende nieuws.',
     last: 'En tot slot.',
@@ -207,7 +226,8 @@ export function composeBriefing(input: ComposeBriefingInput): Script {
   if (stories.length === 0) throw new AppError('BRIEFING_EMPTY', 'A briefing needs at least one story with text.')
   const timeZone = input.timeZone ?? 'UTC'
   const { phrases } = briefingLocale(input.language)
-  const show = input.show.trim() || 'briefcast'
+  // The show's own title only: the product's name (the default title) is not something to say on air.
+  const show = /^briefcast$/i.test(input.show.trim()) ? '' : input.show.trim()
   const date = spokenDate(input.date, input.language, timeZone)
   const hostPause = input.pauses?.host ?? 600
   const betweenStories = input.pauses?.betweenStories ?? 1000
@@ -221,7 +241,7 @@ export function composeBriefing(input: ComposeBriefingInput): Script {
     segments.push(n === 0 ? seg : { ...seg, id: `${seg.id}~${n}` })
   }
 
-  push(hostSegment(phrases.opening(show, date), undefined, hostPause))
+  push(hostSegment(show ? phrases.opening(show, date) : phrases.untitledOpening(date), undefined, hostPause))
   stories.forEach((story, storyIndex) => {
     if (storyIndex > 0) push(hostSegment(storyIndex === stories.length - 1 ? phrases.last : phrases.next, storyIndex, hostPause))
     const src = story.script.segments
@@ -247,7 +267,7 @@ export function composeBriefing(input: ComposeBriefingInput): Script {
       })
     })
   })
-  push(hostSegment(phrases.closing(show, date), stories.length - 1, 0))
+  push(hostSegment(show ? phrases.closing(show, date) : phrases.untitledClosing, stories.length - 1, 0))
 
   const title = input.title?.trim() || `${show}: ${date}`
   return {

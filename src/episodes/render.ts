@@ -206,7 +206,7 @@ export function combineLoudness(pieces: { loudness: Loudness; speechStart: numbe
  * one-to-one with the whitespace-separated words of the text (otherwise the
  * transcript shares a segment's time among its sentences by length).
  */
-function sentenceStarts(text: string, wordStartsMs: number[] | undefined, engineSentenceStartsMs?: number[]): { sentenceStartsMs?: number[] } {
+function sentenceStarts(text: string, wordStartsMs: number[] | undefined, engineSentenceStartsMs?: number[]): { sentenceStartsMs?: number[]; wordStartsMs?: number[] } {
   if (engineSentenceStartsMs && splitSentences(text).length === engineSentenceStartsMs.length) return { sentenceStartsMs: engineSentenceStartsMs }
   if (!wordStartsMs) return {}
   const words = (t: string) => t.split(/\s+/).filter(Boolean).length
@@ -217,7 +217,7 @@ function sentenceStarts(text: string, wordStartsMs: number[] | undefined, engine
     starts.push(wordStartsMs[Math.min(w, wordStartsMs.length - 1)]!)
     w += words(sentence)
   }
-  return { sentenceStartsMs: starts }
+  return { sentenceStartsMs: starts, wordStartsMs }
 }
 
 /** One chapter per heading (sectionIndex), or per story when the script is a briefing (storyIndex). */
@@ -565,7 +565,7 @@ export async function renderEpisode(
     // The first cue starts at 0 and the last ends with the file, so the transcript covers all of it.
     if (timed.length > 0 && !profile.intro) timed[0]!.startMs = 0
     if (timed.length > 0 && !profile.outro) timed[timed.length - 1]!.endMs = durationMs
-    const timings: SegmentTiming[] = timed.map(({ speechStartMs: _a, speechEndMs: _b, sentenceStartsMs: _c, ...t }) => t)
+    const timings: SegmentTiming[] = timed.map(({ speechStartMs: _a, speechEndMs: _b, sentenceStartsMs: _c, wordStartsMs: _d, ...t }) => t)
     const chapters = buildChapters(script, timings, durationMs)
 
     const meta = options.metadata ?? {}

@@ -21,6 +21,8 @@ import { composeBriefing, dayInZone, type BriefingStory, type StoryMode } from '
 import { episodeFields, removeEpisodeFiles, type RenderFn } from '../episodes/render-coordinator.ts'
 import type { JobContext } from '../episodes/jobs.ts'
 import type { AppDeps } from '../http/deps.ts'
+import type { Script } from '../script/types.ts'
+import { sourceStoryMode } from '../sources/store.ts'
 import type { ArticleRecord, EpisodeRecord } from '../store/types.ts'
 import type { SpeechService, VoiceProfile } from '../tts/types.ts'
 import { briefingRepository, type BriefingOptions, type BriefingRecord, type BriefingStoryRef, type SkippedStory } from './briefing-store.ts'
@@ -122,7 +124,7 @@ export class BriefingService {
           if (!Number.isNaN(t) && t < cutoff - 86_400_000) older++
           continue
         }
-        if (t <= now.getTime() + 60_000) seen.set(article.id, article)
+        if (t <= now.getTime()) seen.set(article.id, article)
       }
       if (page.length < pageSize || older === page.length) break
     }
@@ -130,7 +132,7 @@ export class BriefingService {
     const { items } = this.#deps.store.articles.list({ limit: 500, offset: 0 })
     for (const a of items) {
       const t = Date.parse(a.publishedAt ?? a.createdAt)
-      if (!Number.isNaN(t) && t >= cutoff && t <= now.getTime() + 60_000 && a.status !== 'failed') seen.set(a.id, a)
+      if (!Number.isNaN(t) && t >= cutoff && t <= now.getTime() && a.status !== 'failed') seen.set(a.id, a)
     }
     return [...seen.values()]
       .filter((a) => a.status !== 'failed')
@@ -152,7 +154,11 @@ export class BriefingService {
     else if (req.articleIds) wanted = req.articleIds.map((articleId) => ({ articleId }))
     else if (req.sinceHours !== undefined) {
       const recent = this.recentArticles(req.sinceHours, date).filter((a) => primary(a.language) === primary(language))
-      wanted = recent.slice(0, req.maxStories ?? cfg.maxStories).map((a) => ({ articleId: a.id }))
+      // A story from a source with its own storyMode (docs/publishing.md) keeps that mode unless the request sets one.
+      wanted = recent.slice(0, req.maxStories ?? cfg.maxStories).map((a) => {
+        const mode = req.mode ? undefined : sourceStoryMode(store.db, a.id)
+        return { articleId: a.id, ...(mode ? { mode } : {}) }
+      })
       if (wanted.length === 0)
         throw new AppError('BRIEFING_EMPTY', `No articles in ${language} were published in the last ${req.sinceHours} hours.`, {
           details: { sinceHours: req.sinceHours, language },
@@ -405,13 +411,25 @@ function briefingFeedItem(b: BriefingRecord, ep: EpisodeRecord, urls: ReturnType
 }
 
 /** An article's feed item: the guid is the article id, so it survives edits and re-renders; the enclosure follows the episode. */
-export function articleFeedItem(article: ArticleRecord, ep: EpisodeRecord, deps: Pick<AppDeps, 'urls' | 'config'>): FeedItem {
+/** The article's first paragraph as written (the episode description when the article has no summary). */
+export function firstParagraph(script: Pick<Script, 'segments'> | undefined): string | undefined {
+  const segs = script?.segments ?? []
+  const first = segs.find((s) => s.kind === 'paragraph')
+  if (!first) return undefined
+  const text = segs
+    .filter((s) => s.kind === 'paragraph' && s.blockIndex === first.blockIndex && (first.blockIndex !== undefined || s === first))
+    .map((s) => (s.displayText ?? s.text).trim())
+    .join(' ')
+  return text || undefined
+}
+
+export function articleFeedItem(article: ArticleRecord, ep: EpisodeRecord, deps: Pick<AppDeps, 'urls' | 'config'>, fallbackDescription?: string): FeedItem {
   const asEp = { articleId: article.id, hash: ep.hash, format: ep.format }
   return {
     guid: `briefcast:article:${article.id}`,
     title: article.title,
-    // Apple wants a description on every episode; the title when the article has no excerpt.
-    description: article.excerpt ?? article.title,
+    // Apple wants a description on every episode: the article's summary, else its first paragraph (never just the title).
+    description: article.excerpt ?? fallbackDescription ?? article.title,
     link: article.url && /^https?:\/\//i.test(article.url) ? article.url : deps.urls.listen(article.id),
     ...(article.author ? { author: article.author } : {}),
     publishedAt: article.publishedAt && !Number.isNaN(Date.parse(article.publishedAt)) ? article.publishedAt : article.createdAt,

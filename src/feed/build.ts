@@ -33,6 +33,8 @@ export interface FeedShow {
   siteUrl?: string
   /** podcast:guid; derived from the feed URL when unset. */
   guid?: string
+  /** podcast:locked: other platforms must not import the feed without the owner's e-mail confirming. */
+  locked?: boolean
 }
 
 export interface FeedItem {
@@ -185,6 +187,7 @@ export function buildFeed(show: FeedShow, items: readonly FeedItem[], options: B
       // RSS 2.0 <image> for generic readers (the podcast package only writes itunes:image).
       ...(imageUrl ? [{ image: [{ url: imageUrl }, { title }, { link: siteUrl }] }] : []),
       { 'podcast:guid': guid },
+      ...(show.locked !== undefined ? [{ 'podcast:locked': [{ _attr: { owner: xmlSafeLine(show.ownerEmail) } }, show.locked ? 'yes' : 'no'] }] : []),
     ],
   }
   const podcast = new Podcast(feedOptions)

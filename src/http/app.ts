@@ -18,6 +18,7 @@ import { homeRouter } from './routes/home.ts'
 import { listenRouter } from './routes/listen.ts'
 import { playerRouter } from './routes/player.ts'
 import { voicesRouter } from './routes/voices.ts'
+import { sourcesRouter } from './routes/sources.ts'
 
 /**
  * A request listener for http.createServer: the audio fast path first
@@ -55,6 +56,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(listenRouter(deps))
   app.use(playerRouter(deps))
   app.use(feedRouter(deps))
+  app.use(sourcesRouter(deps))
   app.use('/api', adminRouter(deps))
   app.use(voicesRouter(deps))
   app.use(homeRouter(deps))

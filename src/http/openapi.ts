@@ -77,6 +77,56 @@ export const OPENAPI = {
         responses: { 200: json({ type: 'object' }) },
       },
     },
+    '/api/sources': {
+      get: { summary: 'The sources: feeds and sitemaps polled, webhooks pushed, with their health', tags: ['sources'], security: bearer, responses: { 200: json({ type: 'object' }) } },
+      post: {
+        summary: 'Add a feed, sitemap or webhook source (a webhook secret is shown once)',
+        tags: ['sources'],
+        security: bearer,
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: { 201: json({ type: 'object' }, 'Created'), 400: error('VALIDATION_FAILED'), 409: error('CONFLICT: the id is taken') },
+      },
+    },
+    '/api/sources/{id}': {
+      get: { summary: 'One source and its health', tags: ['sources'], security: bearer, parameters: [idParam('Source id')], responses: { 200: json({ type: 'object' }), 404: error('SOURCE_NOT_FOUND') } },
+      patch: {
+        summary: 'Change a source (interval, rules, voice, enabled ...)',
+        tags: ['sources'],
+        security: bearer,
+        parameters: [idParam('Source id')],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: { 200: json({ type: 'object' }), 400: error('VALIDATION_FAILED'), 404: error('SOURCE_NOT_FOUND') },
+      },
+      delete: { summary: 'Remove a source (its articles stay)', tags: ['sources'], security: bearer, parameters: [idParam('Source id')], responses: { 204: { description: 'Deleted' }, 404: error('SOURCE_NOT_FOUND') } },
+    },
+    '/api/sources/{id}/items': {
+      get: { summary: 'The stories a source has carried, with their state', tags: ['sources'], security: bearer, parameters: [idParam('Source id')], responses: { 200: json({ type: 'object' }), 404: error('SOURCE_NOT_FOUND') } },
+    },
+    '/api/sources/{id}/poll': {
+      post: { summary: 'Poll a feed or sitemap source now', tags: ['sources'], security: bearer, parameters: [idParam('Source id')], responses: { 200: json({ type: 'object' }), 400: error('VALIDATION_FAILED: a webhook source'), 404: error('SOURCE_NOT_FOUND') } },
+    },
+    '/api/hooks/{source}': {
+      post: {
+        summary: 'A signed webhook from the site: {"event": "upsert" | "delete", "externalId", ...} (see docs/publishing.md)',
+        tags: ['sources'],
+        parameters: [
+          { name: 'source', in: 'path', required: true, schema: { type: 'string' }, description: 'Webhook source id' },
+          { name: 'Briefcast-Signature', in: 'header', required: true, schema: { type: 'string' }, description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">' },
+          { name: 'Briefcast-Delivery', in: 'header', required: true, schema: { type: 'string' }, description: 'Unique per delivery, the same on every retry (idempotency key)' },
+        ],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: { 200: json({ type: 'object' }), 202: json({ type: 'object' }, 'Accepted'), 400: error('VALIDATION_FAILED or INVALID_JSON'), 401: error('INVALID_SIGNATURE'), 404: error('SOURCE_NOT_FOUND') },
+      },
+    },
+    '/lookup.json': {
+      ...preflight('GET'),
+      get: {
+        summary: "Find an article by its page URL (the player's url= attribute)",
+        tags: ['public'],
+        parameters: [{ name: 'url', in: 'query', required: true, schema: { type: 'string' }, description: 'Absolute http(s) URL of the article page' }],
+        responses: { 200: json({ type: 'object' }), 400: error('VALIDATION_FAILED'), 404: error('ARTICLE_NOT_FOUND') },
+      },
+    },
     '/openapi.json': { get: { summary: 'This document', tags: ['operations'], responses: { 200: json({ type: 'object' }) } } },
     '/': { get: { summary: 'Home page: articles, an upload form, the feed URL and the embed snippet', tags: ['public'], responses: { 200: { description: 'HTML', content: { 'text/html': {} } } } } },
     '/home.js': { get: { summary: 'Script of the home page', tags: ['public'], responses: { 200: { description: 'JavaScript', content: { 'text/javascript': {} } } } } },

@@ -24,6 +24,8 @@ export interface SafeFetchOptions {
   signal?: AbortSignal
   /** Resolver (tests may inject); defaults to dns.lookup with all addresses. */
   resolve?: (host: string) => Promise<{ address: string; family: number }[]>
+  /** Extra request headers, e.g. If-None-Match / If-Modified-Since for a conditional GET, or Accept. */
+  headers?: Record<string, string>
 }
 
 export interface FetchedPage {
@@ -31,6 +33,8 @@ export interface FetchedPage {
   status: number
   contentType: string
   body: Buffer
+  /** Response headers (lower-case names). */
+  headers: http.IncomingHttpHeaders
 }
 
 /**
@@ -162,6 +166,11 @@ export async function safeFetchStream(rawUrl: string, options: SafeFetchOptions 
       }
       continue
     }
+    // A conditional GET answered "not modified": an empty body, and the caller keeps its copy.
+    if (res.status === 304 && options.headers && Object.keys(options.headers).some((h) => /^if-(none-match|modified-since)$/i.test(h))) {
+      res.stream.resume()
+      return { url: url.href, status: 304, headers: res.headers, stream: res.stream }
+    }
     if (res.status < 200 || res.status >= 300) {
       res.stream.resume()
       throw new AppError('FETCH_FAILED', `${url.href} answered HTTP ${res.status}.`, { details: { status: res.status } })
@@ -175,6 +184,7 @@ export async function safeFetch(rawUrl: string, options: SafeFetchOptions): Prom
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
   const res = await safeFetchStream(rawUrl, { ...options, signal })
   const url = new URL(res.url)
+  if (res.status === 304) return { url: url.href, status: 304, contentType: '', body: Buffer.alloc(0), headers: res.headers }
   const declared = Number(res.headers['content-length'])
   if (Number.isFinite(declared) && declared > options.maxBytes) {
     res.stream.destroy()
@@ -195,7 +205,7 @@ export async function safeFetch(rawUrl: string, options: SafeFetchOptions): Prom
     if (err instanceof AppError) throw err
     throw timeoutOr(err, signal, rawUrl, options.timeoutMs)
   }
-  return { url: url.href, status: res.status, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }
+  return { url: url.href, status: res.status, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks), headers: res.headers }
 }
 
 function timeoutOr(err: unknown, signal: AbortSignal, url: string, timeoutMs: number): AppError {

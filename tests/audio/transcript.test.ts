@@ -42,6 +42,30 @@ describe('transcript files', () => {
     ])
   })
 
+  it('splits a long sentence into cues of at most 65 characters between words, timed by the engine\'s word starts', () => {
+    const words = 'The council agreed on Tuesday to extend the harbour wall by another two hundred metres before the winter storms arrive.'.split(' ')
+    const text = `Short one. ${words.join(' ')}`
+    // Word starts relative to speech start: 300 ms per word (2 words of the first sentence, then the long one).
+    const wordStartsMs = Array.from({ length: 2 + words.length }, (_, i) => i * 300)
+    const cues = parseVtt(buildVtt([timed(text, 0, 10_000, { speechStartMs: 100, speechEndMs: 9900, sentenceStartsMs: [0, 600], wordStartsMs })]))
+    expect(cues[0]).toMatchObject({ text: 'Short one.', startMs: 0 })
+    const long = cues.slice(1)
+    expect(long.length).toBeGreaterThan(1)
+    expect(long.map((c) => c.text).join(' ')).toBe(words.join(' '))
+    for (const c of long) expect(c.text.length).toBeLessThanOrEqual(65)
+    // The second line starts when its first word is spoken.
+    const firstWordOfSecond = long[0]!.text.split(' ').length
+    expect(long[1]!.startMs).toBe(100 + (2 + firstWordOfSecond) * 300)
+    for (let i = 1; i < cues.length; i++) expect(cues[i]!.startMs).toBe(cues[i - 1]!.endMs)
+    expect(cues.at(-1)!.endMs).toBe(10_000)
+    // Without word timings the split is timed by length, still contiguous.
+    const byLength = parseVtt(buildVtt([timed(words.join(' '), 0, 6000)]))
+    expect(byLength.length).toBeGreaterThan(1)
+    for (const c of byLength) expect(c.text.length).toBeLessThanOrEqual(65)
+    expect(byLength[1]!.startMs).toBeGreaterThan(0)
+    expect(byLength[1]!.startMs).toBeLessThan(6000)
+  })
+
   it('writes Podcasting 2.0 chapters, timings by id and ffmetadata with escaping', () => {
     expect(buildChaptersJson([{ title: 'A', startMs: 0, endMs: 1500 }])).toEqual({ version: '1.2.0', chapters: [{ startTime: 0, endTime: 1.5, title: 'A' }] })
     const t = buildTimingsJson(

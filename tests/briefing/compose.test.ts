@@ -85,6 +85,14 @@ describe('composeBriefing', () => {
     expect(script.segments[0]!.voiceRole).toBe('host')
   })
 
+  it.each(['', 'briefcast', 'BRIEFCAST'])('never speaks the product name: show title %j reads as an untitled briefing', (show) => {
+    const script = composeBriefing({ show, date: THURSDAY, language: 'en', stories: [{ script: story(1, ['a']), mode: 'full' }] })
+    const spoken = script.segments.map((s) => s.text).join(' ')
+    expect(script.segments[0]!.text).toBe('Your news briefing for Thursday, November 26.')
+    expect(script.segments.at(-1)!.text).toBe('That was the briefing. Thanks for listening.')
+    expect(spoken.toLowerCase()).not.toContain('briefcast')
+  })
+
   it('lede mode keeps the first paragraphs that fit the time budget (and never less than a sentence)', () => {
     // 26 words ≈ 10 s each
     const p = [words(26, 'alpha'), words(26, 'beta'), words(26, 'gamma'), words(26, 'delta')]

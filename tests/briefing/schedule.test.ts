@@ -88,7 +88,7 @@ describe('daily briefing schedule', () => {
     expect(made.day).toBe('2026-11-26')
     expect(made.stories.map((s) => s.articleId)).toEqual([b, a]) // newest first, last week's left out
     expect(made.stories.every((s) => s.mode === 'lede')).toBe(true)
-    expect(briefingRepository(svc.deps.store.db).getScript(made.id)!.segments[0]!.text).toBe('This is briefcast for Thursday, November 26.')
+    expect(briefingRepository(svc.deps.store.db).getScript(made.id)!.segments[0]!.text).toBe('Your news briefing for Thursday, November 26.')
 
     // later the same day: nothing more
     expect(schedule.runOnce(new Date('2026-11-26T02:00:00Z'))).toBeUndefined()

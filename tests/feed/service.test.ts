@@ -168,7 +168,10 @@ describe('a briefing of the three plain-corpus stories', () => {
     for (let i = 1; i < cues.length; i++) expect(cues[i]!.startMs).toBeGreaterThanOrEqual(cues[i - 1]!.startMs)
     const text = cues.map((c) => c.text)
     expect(text[0]).toBe('This is The Daily Brief for Thursday, November 26.')
-    const at = titles.map((t) => text.indexOf(t))
+    // Cues are at most 65 characters (split between words): a long title may span two cues.
+    for (const t of text) expect(t.length).toBeLessThanOrEqual(65)
+    const joined = text.join(' ')
+    const at = titles.map((t) => joined.indexOf(t))
     expect(at.every((i) => i > 0)).toBe(true)
     expect([...at].sort((a, b) => a - b)).toEqual(at)
     expect(text[text.length - 1]).toMatch(/Thanks for listening/)

@@ -570,19 +570,39 @@ describe('assets', () => {
     return svc.api('/api/assets', { method: 'POST', body: fd })
   }
 
-  it('accepts cover art, reports dimensions and serves it', async () => {
-    const r = await upload('cover', png(1000, 1000), 'cover.png', 'image/png')
+  /** A real PNG of w x h made by ffmpeg. */
+  const realPng = async (w: number, h: number) => {
+    const out = path.join(svc.dir, `cover-${w}x${h}.png`)
+    await svc.deps.ffmpeg.runner(svc.deps.ffmpeg.paths.ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=c=0x336699:s=${w}x${h}`, '-frames:v', '1', out])
+    return readFileSync(out)
+  }
+
+  it('accepts square cover art of 1400-3000 px, decoded in full, and serves it; refuses other sizes and broken images', async () => {
+    const good = await realPng(1400, 1400)
+    const r = await upload('cover', good, 'cover.png', 'image/png')
     expect(r.status).toBe(201)
     const a = (await r.json()) as { id: string; width: number; height: number; url: string; warnings: string[]; mimeType: string }
-    expect(a.width).toBe(1000)
+    expect(a.width).toBe(1400)
     expect(a.mimeType).toBe('image/png')
-    expect(a.warnings.join(' ')).toMatch(/1400/)
+    expect(a.warnings).toEqual([])
     const served = await fetch(a.url)
     expect(served.status).toBe(200)
-    expect(Buffer.from(await served.arrayBuffer()).equals(png(1000, 1000))).toBe(true)
+    expect(Buffer.from(await served.arrayBuffer()).equals(good)).toBe(true)
+    for (const [w, h] of [[1000, 1000], [1400, 1500], [3200, 3200]] as const) {
+      const small = await upload('cover', await realPng(w, h), 'c.png', 'image/png')
+      expect(small.status, `${w}x${h}`).toBe(422)
+      expect((await errorOf(small)).code).toBe('COVER_SIZE')
+    }
+    // A PNG header that claims 1400x1400 with nothing behind it: the full decode refuses it.
+    const headerOnly = await upload('cover', png(1400, 1400), 'cover.png', 'image/png')
+    expect(headerOnly.status).toBe(415)
+    expect((await errorOf(headerOnly)).code).toBe('INVALID_IMAGE')
+    const truncated = await upload('cover', good.subarray(0, Math.floor(good.length / 2)), 'cover.png', 'image/png')
+    expect(truncated.status).toBe(415)
     const bad = await upload('cover', Buffer.from('GIF89a not supported'), 'x.gif', 'image/gif')
     expect(bad.status).toBe(415)
     expect((await errorOf(bad)).code).toBe('INVALID_IMAGE')
+    expect(readdirSync(path.join(svc.config.cacheDir, 'assets')).filter((f) => f.includes('.tmp'))).toEqual([])
   })
 
   it('accepts a jingle checked with ffprobe and rejects non-audio', async () => {
@@ -596,11 +616,12 @@ describe('assets', () => {
     // The rejected upload left no file behind.
     const files = readdirSync(path.join(svc.config.cacheDir, 'assets'))
     expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([])
-    expect(files).toHaveLength(2)
+    // The generated default cover, the uploaded cover and the jingle.
+    expect(files).toHaveLength(3)
     const list = (await (await svc.api('/api/assets')).json()) as { items: unknown[] }
-    expect(list.items).toHaveLength(2)
+    expect(list.items).toHaveLength(3)
     expect((await svc.api(`/api/assets/${a.id}`, { method: 'DELETE' })).status).toBe(204)
-    expect(readdirSync(path.join(svc.config.cacheDir, 'assets'))).toHaveLength(1)
+    expect(readdirSync(path.join(svc.config.cacheDir, 'assets'))).toHaveLength(2)
   })
 
   it('rejects a wrong kind and a non-multipart request', async () => {

@@ -1,5 +1,6 @@
 /*!
- * briefcast player: <briefcast-player article="ID"></briefcast-player>
+ * briefcast player: <briefcast-player article="ID"></briefcast-player>, or
+ * <briefcast-player></briefcast-player> to find the story by the page's canonical URL
  * Plain browser JavaScript, no framework, no third-party requests. The server
  * minifies it at start-up (esbuild) and serves it gzipped; budget 15 KB gzip.
  *
@@ -78,6 +79,12 @@
     } catch {
       return false
     }
+  }
+
+  // The page's canonical URL (<link rel="canonical">), else its address without the fragment.
+  const pageUrl = () => {
+    const link = document.querySelector('link[rel~="canonical"][href]')
+    return (link && link.href) || location.href.split('#')[0]
   }
 
   // Fetch JSON without cookies; a status error carries .status so 404 reads "unknown article".
@@ -289,17 +296,20 @@ svg{width:22px;height:22px;fill:currentColor;flex:none}
       this._sr.innerHTML = `${shadowSheet && this._sr.adoptedStyleSheets ? '' : `<style>${STYLE}</style>`}<div class="w"></div><audio preload="none"></audio>`
       this._w = this._q('.w')
       this._color()
+      // Without an article attribute the story is looked up by the page's canonical URL (else its own).
+      const byUrl = !this.hasAttribute('article')
       const id = (this.getAttribute('article') || '').trim()
-      if (!/^[\w.~-]{1,200}$/.test(id)) return this._fail({ status: 404 }, false)
+      if (!byUrl && !/^[\w.~-]{1,200}$/.test(id)) return this._fail({ status: 404 }, false)
       this._id = id
       this._w.innerHTML = `<button class="listen" type="button">${svg(I_PLAY)}<span>Listen to article</span><span class="d"></span></button>`
       const btn = this._q('.listen')
       this._on(btn, 'click', () => this._activate())
       // Only the small info.json is fetched on load; audio waits for the reader's press (preload none).
-      getJson(`${ORIGIN}/listen/${encodeURIComponent(id)}/info.json`).then(
+      getJson(byUrl ? `${ORIGIN}/lookup.json?url=${encodeURIComponent(pageUrl())}` : `${ORIGIN}/listen/${encodeURIComponent(id)}/info.json`).then(
         guard((info) => {
           if (gen !== this._gen) return
           if (!info || typeof info !== 'object' || !info.streamUrl) throw new Error('bad info.json')
+          if (byUrl) this._id = String(info.id)
           this._info = info
           if (info.status === 'failed') return this._fail(null, true, 'This article’s audio could not be prepared.')
           if (info.durationMs > 0) {

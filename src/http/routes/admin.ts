@@ -71,6 +71,24 @@ function multipartBoundary(req: express.Request, next: express.NextFunction): bo
   return false
 }
 
+/** Delete an article, its episodes and (when no other episode shares them) their files; a pending render is cancelled. */
+export async function deleteArticle(deps: AppDeps, a: ArticleRecord): Promise<void> {
+  const { config, store } = deps
+  const cacheDir = path.resolve(config.cacheDir)
+  deps.renders.cancel(a.id)
+  const episodes = store.episodes.listForArticle(a.id)
+  store.db.transaction(() => {
+    for (const ep of episodes) store.episodes.delete(ep.id)
+    store.articles.delete(a.id)
+  })()
+  // Files are named by content hash and may be shared with another article of the same content and voice: kept while referenced.
+  for (const ep of episodes) {
+    await removeEpisodeFiles(config, store, ep)
+    for (const f of [ep.audioFile, ep.vttFile, ep.chaptersFile, ep.timingsFile]) forgetFile(path.resolve(cacheDir, f))
+  }
+  deps.logger.info({ article: a.id }, 'article deleted')
+}
+
 export function articleJson(deps: AppDeps, a: ArticleRecord) {
   const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
   const info = articleInfo(deps, a, ep)
@@ -280,17 +298,7 @@ export function adminRouter(deps: AppDeps): express.Router {
       deps.renders.cancel(current.id)
       return current
     })
-    const episodes = store.episodes.listForArticle(a.id)
-    store.db.transaction(() => {
-      for (const ep of episodes) store.episodes.delete(ep.id)
-      store.articles.delete(a.id)
-    })()
-    // Files are named by content hash and may be shared with another article of the same content and voice: kept while referenced.
-    for (const ep of episodes) {
-      await removeEpisodeFiles(config, store, ep)
-      for (const f of [ep.audioFile, ep.vttFile, ep.chaptersFile, ep.timingsFile]) forgetFile(path.resolve(cacheDir, f))
-    }
-    deps.logger.info({ article: a.id }, 'article deleted')
+    await deleteArticle(deps, a)
     res.status(204).end()
   })
 
@@ -320,6 +328,8 @@ export function adminRouter(deps: AppDeps): express.Router {
     let record: AssetRecord
     if (kind === 'cover') {
       const img = inspectImage(file.buffer)
+      if (img.width !== img.height || img.width < 1400 || img.width > 3000)
+        throw new AppError('COVER_SIZE', `Podcast directories take square cover art from 1400x1400 to 3000x3000 pixels; this one is ${img.width}x${img.height}.`, { details: { width: img.width, height: img.height } })
       const rel = path.join('assets', `${id}.${img.type === 'jpeg' ? 'jpg' : 'png'}`)
       const target = path.join(cacheDir, rel)
       const tmp = tempPathFor(target)

@@ -2,6 +2,7 @@
  * Versioned, immutable episode files: /audio/:articleId/:hash.(mp3|m4a|vtt|chapters.json|timings.json).
  * The hash names the content, so these responses are cached forever.
  */
+import { isPublic } from '../../sources/embargo.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import path from 'node:path'
 import express from 'express'
@@ -18,7 +19,7 @@ const KINDS = {
   mp3: { type: 'audio/mpeg', file: (e: EpisodeRecord) => e.audioFile },
   m4a: { type: 'audio/mp4', file: (e: EpisodeRecord) => e.audioFile },
   vtt: { type: 'text/vtt; charset=utf-8', file: (e: EpisodeRecord) => e.vttFile },
-  'chapters.json': { type: 'application/json; charset=utf-8', file: (e: EpisodeRecord) => e.chaptersFile },
+  'chapters.json': { type: 'application/json+chapters; charset=utf-8', file: (e: EpisodeRecord) => e.chaptersFile },
   'timings.json': { type: 'application/json; charset=utf-8', file: (e: EpisodeRecord) => e.timingsFile },
 } as const
 
@@ -29,6 +30,8 @@ function resolveEpisodeFile(deps: AppDeps, cacheDir: string, id: string, fileNam
   const [, hash, ext] = m as unknown as [string, string, keyof typeof KINDS]
   const ep = deps.store.episodes.findByArticleAndHash(id, hash)
   if (!ep || ((ext === 'mp3' || ext === 'm4a') && ep.format !== ext)) return new AppError('NOT_FOUND', 'No such episode file; it may have been replaced by a newer version.')
+  const article = deps.store.articles.get(id)
+  if (article && !isPublic(article)) return new AppError('NOT_FOUND', 'No such episode file.')
   const kind = KINDS[ext]
   return { path: path.resolve(cacheDir, kind.file(ep)), contentType: kind.type, etag: `"${hash}-${ext}"`, cacheControl: IMMUTABLE }
 }

@@ -19,7 +19,8 @@ import { AppError } from '../../errors.ts'
 import { startBriefingSchedule, type BriefingSchedule } from '../../episodes/schedule.ts'
 import type { BriefingRecord } from '../../feed/briefing-store.ts'
 import { buildFeed } from '../../feed/build.ts'
-import { articleFeedItem, BriefingService, briefingUrls } from '../../feed/briefings.ts'
+import { DEFAULT_COVER_PREFIX } from '../../feed/cover.ts'
+import { articleFeedItem, BriefingService, briefingUrls, firstParagraph } from '../../feed/briefings.ts'
 import type { EpisodeRecord } from '../../store/types.ts'
 import { sha256 } from '../../util/files.ts'
 import { EncodedBody } from '../compress.ts'
@@ -178,7 +179,9 @@ export function feedRouter(deps: AppDeps): express.Router {
   /** Show metadata; without a configured cover, the newest cover uploaded to /api/assets. */
   const show = () => {
     if (config.show.imageUrl) return config.show
-    const cover = deps.store.assets.list('cover')[0]
+    // An uploaded cover wins over the generated default (src/feed/cover.ts).
+    const covers = deps.store.assets.list('cover')
+    const cover = covers.find((c) => !c.id.startsWith(DEFAULT_COVER_PREFIX)) ?? covers[0]
     return cover ? { ...config.show, imageUrl: `${base}/assets/${encodeURIComponent(path.basename(cover.file))}` } : config.show
   }
 
@@ -218,8 +221,9 @@ export function feedRouter(deps: AppDeps): express.Router {
     const rows = deps.store.episodes.listPublished({ limit: config.feed.itemLimit })
     let latest = 0
     const items = rows.map(({ article, episode }) => {
-      latest = Math.max(latest, Date.parse(episode.createdAt), Date.parse(article.updatedAt))
-      return articleFeedItem(article, episode, deps)
+      // An embargoed article that just went public changes the feed at its publication time.
+      latest = Math.max(latest, Date.parse(episode.createdAt), Date.parse(article.updatedAt), article.publishedAt ? Date.parse(article.publishedAt) || 0 : 0)
+      return articleFeedItem(article, episode, deps, article.excerpt ? undefined : firstParagraph(deps.store.articles.getScript(article.id)?.script))
     })
     const modified = httpDate(latest)
     const meta = show()

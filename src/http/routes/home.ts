@@ -8,7 +8,9 @@
 import express from 'express'
 import type { ArticleRecord } from '../../store/types.ts'
 import type { AppDeps } from '../deps.ts'
+import { publicUrlProblem } from '../urls.ts'
 import { embedSnippets } from '../player/snippet.ts'
+import { isPublic } from '../../sources/embargo.ts'
 import { listenStatsRepository, type ListenCounts } from '../player/stats.ts'
 import { voicesSection } from './voices.ts'
 
@@ -45,9 +47,13 @@ export function homeRouter(deps: AppDeps): express.Router {
     res.send(HOME_JS)
   })
   router.get('/', (_req, res) => {
-    const { items, total } = deps.store.articles.list({ limit: 50, offset: 0 })
+    const page = deps.store.articles.list({ limit: 50, offset: 0 })
+    // Embargoed articles are not public yet (src/sources/embargo.ts); the admin API lists them.
+    const items = page.items.filter((a) => isPublic(a))
+    const total = page.total - (page.items.length - items.length)
     const listens = listenStatsRepository(deps.store.db).totalsFor(items.map((a) => a.id))
     const { urls, config } = deps
+    const unreachable = publicUrlProblem(urls.base)
     const exampleId = items[0]?.id ?? 'ARTICLE_ID'
     const { script: snippet, iframe } = embedSnippets(urls, exampleId)
     res.setHeader('Content-Security-Policy', CSP)
@@ -67,6 +73,7 @@ export function homeRouter(deps: AppDeps): express.Router {
   input[type=text], input[type=url], input[type=password], textarea { width: 100%; box-sizing: border-box; font: inherit; padding: .4rem; }
   button { font: inherit; padding: .3rem .8rem; cursor: pointer; }
   #result { white-space: pre-wrap; }
+  .warning { background: #fff4d6; border: 1px solid #c99a00; padding: .75rem; }
 </style>
 </head>
 <body>
@@ -94,8 +101,12 @@ export function homeRouter(deps: AppDeps): express.Router {
 </section>
 ${voicesSection(deps)}
 <section aria-labelledby="feed-h">
-  <h2 id="feed-h">Podcast feed</h2>
-  <p><a href="${escapeHtml(urls.feed())}">${escapeHtml(urls.feed())}</a></p>
+  <h2 id="feed-h">Podcast feeds</h2>
+  ${unreachable ? `<p class="warning" role="alert"><strong>Warning:</strong> ${escapeHtml(unreachable)}</p>` : ''}
+  <ul>
+    <li><a href="${escapeHtml(urls.base)}/feeds/articles.xml">${escapeHtml(urls.base)}/feeds/articles.xml</a>: every article as an episode. <strong>Submit this one</strong> to Apple Podcasts, Spotify and other directories.</li>
+    <li><a href="${escapeHtml(urls.feed())}">${escapeHtml(urls.feed())}</a>: briefings only (several stories per episode); submit it as a second show if you publish briefings.</li>
+  </ul>
 </section>
 <section aria-labelledby="embed-h">
   <h2 id="embed-h">Embed the player</h2>

@@ -12,10 +12,12 @@ import type { ArticleRecord, EpisodeRecord } from '../../store/types.ts'
 import type { AppDeps } from '../deps.ts'
 import { CORS_EXPOSE } from '../serve-file.ts'
 import { preflight, preflightFor } from './audio.ts'
+import { isPublic } from '../../sources/embargo.ts'
 
 export function findArticle(deps: AppDeps, id: string): ArticleRecord {
   const a = deps.store.articles.get(id) ?? deps.store.articles.getByExternalId(id)
-  if (!a) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
+  // An embargoed article is not found, like an unknown one: its existence is not public either.
+  if (!a || !isPublic(a)) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
   return a
 }
 

@@ -3,6 +3,7 @@
  * the iframe page GET /embed/:id, listen counts POST /listen/:id/events and the
  * admin view GET /api/articles/:id/stats. See docs/player.md.
  */
+import { isPublic } from '../../sources/embargo.ts'
 import express from 'express'
 import { z } from 'zod'
 import { AppError } from '../../errors.ts'
@@ -68,7 +69,8 @@ export function playerRouter(deps: AppDeps): express.Router {
 
   router.get('/embed/:id', (req, res) => {
     const id = req.params.id
-    const article = ID_RE.test(id) ? (deps.store.articles.get(id) ?? deps.store.articles.getByExternalId(id)) : undefined
+    const found = ID_RE.test(id) ? (deps.store.articles.get(id) ?? deps.store.articles.getByExternalId(id)) : undefined
+    const article = found && isPublic(found) ? found : undefined
     const theme = req.query.theme === 'light' || req.query.theme === 'dark' ? req.query.theme : undefined
     const color = typeof req.query.color === 'string' && /^(#[0-9a-f]{3,8}|[a-z]{3,20})$/i.test(req.query.color) ? req.query.color : undefined
     const base = deps.urls.base
