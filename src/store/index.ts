@@ -1,3 +1,6 @@
 export * from './types.ts'
-export { openStore, type OpenStoreOptions } from './sqlite.ts'
-export { migrations, migrate, type Migration } from './migrations.ts'
+export { openStore, describeDatabaseUrl, DATABASE_URL_SETTING, type OpenStoreOptions, type SqliteStoreOptions, type PostgresStoreOptions } from './open.ts'
+export { migrations, migrate, migratePostgres, type Migration } from './migrations.ts'
+export type * from './briefings.ts'
+export type * from './sources.ts'
+export type * from './stats.ts'

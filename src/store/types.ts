@@ -1,10 +1,14 @@
 /**
- * Repository interfaces: the only way the rest of the service touches SQLite.
- * Records are plain objects with camelCase fields; times are ISO 8601 strings.
+ * Repository interfaces: the only way the rest of the service touches the
+ * database (SQLite by default, PostgreSQL with BRIEFCAST_DATABASE_URL). Every
+ * method is asynchronous. Records are plain objects with camelCase fields;
+ * times are ISO 8601 strings.
  */
 import type { InputFormat, Script } from '../script/types.ts'
 import type { Chapter } from '../episodes/types.ts'
-import type Database from 'better-sqlite3'
+import type { BriefingRepository } from './briefings.ts'
+import type { SourceRepository } from './sources.ts'
+import type { EngineUsageRepository, ListenStatsRepository } from './stats.ts'
 
 export type ArticleStatus = 'queued' | 'rendering' | 'ready' | 'failed'
 
@@ -68,23 +72,25 @@ export interface ArticlePage {
 }
 
 export interface ArticleRepository {
-  insert(article: NewArticle): ArticleRecord
+  insert(article: NewArticle): Promise<ArticleRecord>
   /**
    * Replaces content and metadata, bumps the revision, status back to queued (episode kept).
    * With `expectedRevision`, only if the stored revision is still that one: otherwise PRECONDITION_FAILED and nothing is written.
    */
-  update(id: string, article: ArticleUpdate, expectedRevision?: number): ArticleRecord
-  get(id: string): ArticleRecord | undefined
-  getByExternalId(externalId: string): ArticleRecord | undefined
+  update(id: string, article: ArticleUpdate, expectedRevision?: number): Promise<ArticleRecord>
+  get(id: string): Promise<ArticleRecord | undefined>
+  getByExternalId(externalId: string): Promise<ArticleRecord | undefined>
   /** Newest first. */
-  list(options: { limit: number; offset: number; status?: ArticleStatus }): ArticlePage
-  getScript(id: string): { script: Script; revision: number; profileId: string } | undefined
-  getSource(id: string): { source: Buffer; format: InputFormat | null } | undefined
-  setStatus(id: string, status: ArticleStatus, fields?: { progress?: number; error?: StoredError | null }): void
-  setProgress(id: string, progress: number): void
+  list(options: { limit: number; offset: number; status?: ArticleStatus }): Promise<ArticlePage>
+  getScript(id: string): Promise<{ script: Script; revision: number; profileId: string } | undefined>
+  getSource(id: string): Promise<{ source: Buffer; format: InputFormat | null } | undefined>
+  setStatus(id: string, status: ArticleStatus, fields?: { progress?: number; error?: StoredError | null }): Promise<void>
+  setProgress(id: string, progress: number): Promise<void>
   /** Only when `revision` is still the current one: a render of an older revision never overwrites a newer edit's state. */
-  publishEpisode(id: string, revision: number, episodeId: number): boolean
-  delete(id: string): boolean
+  publishEpisode(id: string, revision: number, episodeId: number): Promise<boolean>
+  delete(id: string): Promise<boolean>
+  /** Ids of articles whose page URL has this key (src/sources/url-key.ts), most recently updated first. */
+  idsByUrlKey(key: string, limit: number): Promise<string[]>
 }
 
 export interface EpisodeRecord {
@@ -110,16 +116,16 @@ export interface EpisodeRecord {
 export type NewEpisode = Omit<EpisodeRecord, 'id' | 'createdAt'>
 
 export interface EpisodeRepository {
-  insert(episode: NewEpisode): EpisodeRecord
-  get(id: number): EpisodeRecord | undefined
+  insert(episode: NewEpisode): Promise<EpisodeRecord>
+  get(id: number): Promise<EpisodeRecord | undefined>
   /** The episode of an article with this content hash (versioned URLs). */
-  findByArticleAndHash(articleId: string, hash: string): EpisodeRecord | undefined
-  listForArticle(articleId: string): EpisodeRecord[]
+  findByArticleAndHash(articleId: string, hash: string): Promise<EpisodeRecord | undefined>
+  listForArticle(articleId: string): Promise<EpisodeRecord[]>
   /** How many episode rows reference this hash (files are shared by content hash). */
-  countByHash(hash: string): number
-  delete(id: number): void
+  countByHash(hash: string): Promise<number>
+  delete(id: number): Promise<void>
   /** Ready articles joined with their served episode, newest published first (feeds). */
-  listPublished(options: { limit: number; offset?: number }): { article: ArticleRecord; episode: EpisodeRecord }[]
+  listPublished(options: { limit: number; offset?: number }): Promise<{ article: ArticleRecord; episode: EpisodeRecord }[]>
 }
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
@@ -144,27 +150,27 @@ export interface JobRecord {
 }
 
 export interface JobRepository {
-  enqueue(job: { kind: string; subjectId: string; payload?: Record<string, unknown>; maxAttempts: number; runAfter?: number }): JobRecord
-  get(id: number): JobRecord | undefined
+  enqueue(job: { kind: string; subjectId: string; payload?: Record<string, unknown>; maxAttempts: number; runAfter?: number }): Promise<JobRecord>
+  get(id: number): Promise<JobRecord | undefined>
   /** Queued jobs due at `now`: prioritized ones first, then oldest first. */
-  listRunnable(now: number, limit: number): JobRecord[]
+  listRunnable(now: number, limit: number): Promise<JobRecord[]>
   /** The queued or running job for a subject, if any. */
-  findActive(kind: string, subjectId: string): JobRecord | undefined
+  findActive(kind: string, subjectId: string): Promise<JobRecord | undefined>
   /** Let the subject's queued job run before others that are due (it still waits for its run_after). True if one was queued. */
-  prioritize(kind: string, subjectId: string): boolean
+  prioritize(kind: string, subjectId: string): Promise<boolean>
   /** Atomically queued -> running, attempts + 1. False when someone else claimed it. */
-  claim(id: number): JobRecord | undefined
-  setProgress(id: number, progress: number): void
-  complete(id: number): void
+  claim(id: number): Promise<JobRecord | undefined>
+  setProgress(id: number, progress: number): Promise<void>
+  complete(id: number): Promise<void>
   /** Back to queued with a backoff, or failed when no attempts remain. */
-  retryLater(id: number, error: StoredError, runAfter: number): void
-  fail(id: number, error: StoredError): void
-  cancelForSubject(kind: string, subjectId: string): number
+  retryLater(id: number, error: StoredError, runAfter: number): Promise<void>
+  fail(id: number, error: StoredError): Promise<void>
+  cancelForSubject(kind: string, subjectId: string): Promise<number>
   /** After a crash: running -> queued (the attempt that was interrupted is not counted again). Returns how many. */
-  requeueInterrupted(): number
+  requeueInterrupted(): Promise<number>
   /** Earliest run_after of queued jobs, for the scheduler's timer. */
-  nextRunAfter(): number | undefined
-  counts(): Record<JobStatus, number>
+  nextRunAfter(): Promise<number | undefined>
+  counts(): Promise<Record<JobStatus, number>>
 }
 
 export interface AssetRecord {
@@ -182,20 +188,47 @@ export interface AssetRecord {
 }
 
 export interface AssetRepository {
-  insert(asset: AssetRecord): AssetRecord
-  get(id: string): AssetRecord | undefined
-  list(kind?: AssetRecord['kind']): AssetRecord[]
-  delete(id: string): boolean
+  insert(asset: AssetRecord): Promise<AssetRecord>
+  get(id: string): Promise<AssetRecord | undefined>
+  list(kind?: AssetRecord['kind']): Promise<AssetRecord[]>
+  delete(id: string): Promise<boolean>
 }
 
-export interface Store {
-  /** The raw connection, for other helpers' own tables (add them via migrations.ts). */
-  readonly db: Database.Database
+/** The repositories; inside store.transaction() they all run in that one transaction. */
+export interface Repositories {
   readonly articles: ArticleRepository
   readonly episodes: EpisodeRepository
   readonly jobs: JobRepository
   readonly assets: AssetRepository
+  readonly briefings: BriefingRepository
+  readonly listenStats: ListenStatsRepository
+  readonly usage: EngineUsageRepository
+  readonly sources: SourceRepository
+  /**
+   * Run `fn` in one transaction: everything it does through `tx` commits together or not at all.
+   * Inside, use only `tx` (on SQLite the outer store waits for the transaction to end: using it inside is an error).
+   * Nested calls join the outer transaction.
+   */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>
+}
+
+export type StoreDialect = 'sqlite' | 'postgres'
+
+export interface MigrationStatus {
+  applied: string[]
+  pending: string[]
+}
+
+export interface Store extends Repositories {
+  readonly dialect: StoreDialect
+  /** Where the data lives, without credentials (a file path, or host:port/database). */
+  readonly location: string
+  /** A round trip to the database (readiness checks). Rejects when it is unreachable. */
+  ping(): Promise<void>
+  /** The server version (e.g. "SQLite 3.49.1", "PostgreSQL 15.2"). */
+  version(): Promise<string>
+  migrationStatus(): Promise<MigrationStatus>
   /** True until close(). */
   isOpen(): boolean
-  close(): void
+  close(): Promise<void>
 }
