@@ -14,6 +14,10 @@ export const CONFIG_DOCS_PATH = fileURLToPath(new URL('../docs/configuration.md'
 
 /** What each setting does, by dotted path (a `.describe()` in the schema wins). */
 export const DESCRIPTIONS: Record<string, string> = {
+  'database.url': "PostgreSQL for several nodes: `postgres://user:password@host:5432/database` (or `postgresql://`). Unset: the SQLite file `<dataDir>/briefcast.db`. An unreachable database stops start-up with CONFIG_INVALID naming this setting and the host; the password is never printed. See docs/deployment.md.",
+  'database.poolMax': "PostgreSQL: connections per process at most.",
+  'database.statementTimeoutMs': "PostgreSQL: a statement running longer is cancelled by the server (statement_timeout).",
+  'database.connectTimeoutMs': "PostgreSQL: how long to wait for a connection, a new one or a free one in the pool.",
   'server.trustProxy': "Reverse proxies whose X-Forwarded-For is believed, as Express's trust proxy: a number of hops, `loopback`, or comma-separated addresses/CIDRs. Used wherever a client address matters (rate limits, listen stats, per-client connection limit). See docs/security.md.",
   'server.headersTimeoutMs': "Time a client has to send the request headers.",
   'server.requestTimeoutMs': "Time a client has to send the whole request, body included.",

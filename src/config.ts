@@ -63,6 +63,16 @@ function isAddressOrCidr(entry: string): boolean {
   }
 }
 
+/** postgres://host/db or postgresql://... with a host and a database name. */
+function isPostgresUrl(value: string): boolean {
+  try {
+    const u = new URL(value)
+    return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '' && u.pathname.length > 1
+  } catch {
+    return false
+  }
+}
+
 export const configSchema = z.object({
   port: int(0, 65535).default(8080),
   host: z.string().default('0.0.0.0'),
@@ -74,6 +84,18 @@ export const configSchema = z.object({
   /** Absolute base URL used for every link in feeds and the player; defaults to http://localhost:<port>. */
   publicUrl: z.url({ protocol: /^https?$/ }).optional(),
   defaultVoice: z.string().default('default'),
+  /** The database: unset url = the SQLite file in dataDir; postgres:// = PostgreSQL (docs/deployment.md). */
+  database: z
+    .object({
+      url: z
+        .string()
+        .refine(isPostgresUrl, { message: 'must be a postgres:// or postgresql:// URL, e.g. postgres://briefcast:secret@db.internal:5432/briefcast (unset = the SQLite file in the data dir)' })
+        .optional(),
+      poolMax: int(1, 1000).default(10),
+      statementTimeoutMs: int(100, 3_600_000).default(30_000),
+      connectTimeoutMs: int(100, 600_000).default(5_000),
+    })
+    .prefault({}),
   /** HTTP server limits and proxy trust: docs/security.md. */
   server: z
     .object({
@@ -295,6 +317,10 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_HOST: 'host',
   BRIEFCAST_LOG_LEVEL: 'logLevel',
   BRIEFCAST_DATA_DIR: 'dataDir',
+  BRIEFCAST_DATABASE_URL: 'database.url',
+  BRIEFCAST_DATABASE_POOL_MAX: 'database.poolMax',
+  BRIEFCAST_DATABASE_STATEMENT_TIMEOUT_MS: 'database.statementTimeoutMs',
+  BRIEFCAST_DATABASE_CONNECT_TIMEOUT_MS: 'database.connectTimeoutMs',
   BRIEFCAST_CACHE_DIR: 'cacheDir',
   BRIEFCAST_VOICES_DIR: 'voicesDir',
   BRIEFCAST_API_KEY: 'apiKey',

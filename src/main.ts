@@ -22,10 +22,10 @@ import { preparePlayerBundle } from './http/player/bundle.ts'
 import { feedRuntime } from './http/routes/feed.ts'
 import type { AppDeps } from './http/deps.ts'
 import { publicUrlProblem, publicUrls } from './http/urls.ts'
-import { openStore } from './store/sqlite.ts'
+import { openStore, type OpenStoreOptions } from './store/index.ts'
 import { sourcesRuntime } from './sources/runtime.ts'
 import { createSpeechService } from './tts/index.ts'
-import { engineUsageRepository, type EngineUsageRepository } from './tts/usage.ts'
+import type { EngineUsageRepository } from './tts/usage.ts'
 
 export interface StartOptions extends LoadConfigOptions {
   /** Defaults to a pino JSON logger at config.logLevel on stdout. */
@@ -68,6 +68,13 @@ export async function resolveApiKey(config: Config, print: (line: string) => voi
   return key
 }
 
+/** Where the store lives: PostgreSQL with database.url (BRIEFCAST_DATABASE_URL), else the SQLite file in the data dir. */
+export function storeOptions(config: Config): OpenStoreOptions {
+  const db = config.database
+  if (db.url) return { url: db.url, poolMax: db.poolMax, statementTimeoutMs: db.statementTimeoutMs, connectTimeoutMs: db.connectTimeoutMs }
+  return { file: path.join(config.dataDir, 'briefcast.db') }
+}
+
 /** Build every adapter. Every start-up problem (ffmpeg, engines, database) is reported at once. */
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps & { renderProcess: RenderProcess; close(graceMs?: number): Promise<void> }> {
   await fs.mkdir(config.dataDir, { recursive: true })
@@ -77,22 +84,18 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   // Cloud characters billed in this process (voice samples) and in the render process, recorded once the store is open.
   const usage: { repo?: EngineUsageRepository } = {}
   const onUsage = (u: { engine: string; characters: number }) => {
-    try {
-      usage.repo?.add(u.engine, u.characters)
-    } catch (err) {
-      logger.warn({ err, engine: u.engine }, 'recording engine usage failed')
-    }
+    usage.repo?.add(u.engine, u.characters).catch((err: unknown) => logger.warn({ err, engine: u.engine }, 'recording engine usage failed'))
   }
   const [ffmpegR, speechR, storeR] = await Promise.allSettled([
     createFfmpeg(config, spawner.runner),
     // Profiles and espeak-ng's voice list only: synthesis runs in the render process (see serviceEngines).
     createSpeechService(config, { engines: serviceEngines(), warmUp: false, onUsage }),
-    (async () => openStore({ file: path.join(config.dataDir, 'briefcast.db') }))(),
+    openStore(storeOptions(config)),
   ])
   const problems = [ffmpegR, speechR, storeR].flatMap((r) => (r.status === 'rejected' ? [toAppError(r.reason)] : []))
   if (problems.length > 0) {
     if (speechR.status === 'fulfilled') await speechR.value.close().catch(() => {})
-    if (storeR.status === 'fulfilled') storeR.value.close()
+    if (storeR.status === 'fulfilled') await storeR.value.close()
     await spawner.close()
     throw new AppError('CONFIG_INVALID', `Cannot start:\n  - ${problems.map((p) => `${p.code}: ${p.message}${p.help ? ` (${p.help})` : ''}`).join('\n  - ')}`, {
       details: { problems: problems.map((p) => p.toJSON()) },
@@ -100,8 +103,9 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   }
   const ffmpeg = (ffmpegR as PromiseFulfilledResult<Awaited<ReturnType<typeof createFfmpeg>>>).value
   const speech = (speechR as PromiseFulfilledResult<Awaited<ReturnType<typeof createSpeechService>>>).value
-  const store = (storeR as PromiseFulfilledResult<ReturnType<typeof openStore>>).value
-  usage.repo = engineUsageRepository(store.db)
+  const store = (storeR as PromiseFulfilledResult<Awaited<ReturnType<typeof openStore>>>).value
+  usage.repo = store.usage
+  logger.info({ database: store.dialect, location: store.location }, 'store open')
   const jobs = new JobQueue({ store, logger: logger.child({ component: 'jobs' }), concurrency: config.jobs.concurrency, maxAttempts: config.jobs.maxAttempts, retryBaseMs: config.jobs.retryBaseMs })
   // Renders (articles, and briefings through renders.render) run in a child process at idle priority: synthesis and
   // encoding never compete with serving.
@@ -133,7 +137,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       await renderProcess.close().catch((err) => logger.warn({ err }, 'closing the render process failed'))
       await spawner.close()
       await speech.close().catch((err) => logger.warn({ err }, 'closing speech engines failed'))
-      store.close()
+      await store.close()
     },
   }
 }
@@ -180,9 +184,9 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   const trust = app.get('trust proxy fn') as (address: string, hop: number) => boolean
   isTrustedProxy = (address) => trust(address, 0)
   handler = handle
-  deps.jobs.start()
+  await deps.jobs.start()
   deps.renderProcess.start()
-  sourcesRuntime(deps).start()
+  await sourcesRuntime(deps).start()
   logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir }, 'briefcast listening')
   const unreachable = publicUrlProblem(config.publicUrl)
   if (unreachable) logger.warn({ publicUrl: config.publicUrl, publicUrlSet: publicUrlGiven }, unreachable)

@@ -1,9 +1,11 @@
 /**
- * Durable job queue on SQLite. Jobs survive restarts: on start, jobs left
+ * Durable job queue in the store (SQLite or PostgreSQL). Jobs survive restarts: on start, jobs left
  * 'running' by a crash go back to 'queued' and run again. Failures retry with
  * exponential backoff (retryBaseMs * 2^(attempt-1)) until maxAttempts, then the
  * job ends 'failed' with the error. User-caused errors (AppError with a 4xx
- * status) fail at once: retrying cannot fix the input.
+ * status) fail at once: retrying cannot fix the input. A database that is
+ * unreachable meanwhile (isTransientStoreError) never fails a job: it waits
+ * and retries, and writes of the job's outcome are retried until they land.
  *
  * At most `concurrency` jobs run at once, whoever asks: a public Listen
  * request cannot start work of its own. prioritize() lets a job someone is
@@ -12,7 +14,8 @@
  */
 import type { Logger } from 'pino'
 import { AppError, toAppError } from '../errors.ts'
-import type { JobRecord, Store, StoredError } from '../store/types.ts'
+import { isTransientStoreError } from '../store/errors.ts'
+import type { JobRecord, Repositories, Store, StoredError } from '../store/types.ts'
 
 export interface JobContext {
   job: JobRecord
@@ -70,10 +73,10 @@ export class JobQueue {
   }
 
   /** Resume interrupted jobs and start the scheduler. */
-  start(): void {
+  async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
-    const n = this.#store.jobs.requeueInterrupted()
+    const n = await this.#store.jobs.requeueInterrupted()
     if (n > 0) this.#logger.info({ jobs: n }, 'resuming jobs interrupted by a restart')
     this.#wake()
   }
@@ -81,21 +84,22 @@ export class JobQueue {
   /**
    * Enqueue a job. An active (queued or running) job of the same kind and
    * subject is cancelled first: the newest request supersedes it (an edit
-   * while rendering renders the new revision only).
+   * while rendering renders the new revision only). With `tx`, the job's rows are written in that transaction
+   * (it runs once the transaction has committed).
    */
-  enqueue(kind: string, subjectId: string, payload: Record<string, unknown> = {}): JobRecord {
-    this.cancel(kind, subjectId)
-    const job = this.#store.jobs.enqueue({ kind, subjectId, payload, maxAttempts: this.#opts.maxAttempts })
+  async enqueue(kind: string, subjectId: string, payload: Record<string, unknown> = {}, tx?: Repositories): Promise<JobRecord> {
+    await this.cancel(kind, subjectId, tx)
+    const job = await (tx ?? this.#store).jobs.enqueue({ kind, subjectId, payload, maxAttempts: this.#opts.maxAttempts })
     this.#wake()
     return job
   }
 
   /** Cancel the active job of a subject; a running attempt is aborted. */
-  cancel(kind: string, subjectId: string): void {
+  async cancel(kind: string, subjectId: string, tx?: Repositories): Promise<void> {
     for (const r of this.#running.values()) {
       if (r.job.kind === kind && r.job.subjectId === subjectId) r.controller.abort(new AppError('ABORTED', 'Superseded or cancelled.'))
     }
-    this.#store.jobs.cancelForSubject(kind, subjectId)
+    await (tx ?? this.#store).jobs.cancelForSubject(kind, subjectId)
   }
 
   /** The in-process attempt running for a subject, if any. */
@@ -109,10 +113,10 @@ export class JobQueue {
    * are due, within the concurrency limit and after its backoff. Returns the
    * active job (queued or running), or undefined if there is none.
    */
-  prioritize(kind: string, subjectId: string): JobRecord | undefined {
-    const job = this.#store.jobs.findActive(kind, subjectId)
+  async prioritize(kind: string, subjectId: string): Promise<JobRecord | undefined> {
+    const job = await this.#store.jobs.findActive(kind, subjectId)
     if (!job) return undefined
-    if (job.status === 'queued' && this.#store.jobs.prioritize(kind, subjectId)) this.#wake()
+    if (job.status === 'queued' && (await this.#store.jobs.prioritize(kind, subjectId))) this.#wake()
     return job
   }
 
@@ -130,26 +134,27 @@ export class JobQueue {
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = setTimeout(() => {
       this.#timer = undefined
-      this.#pump()
+      void this.#pump()
     }, delay)
     this.#timer.unref?.()
   }
 
-  #pump(): void {
+  async #pump(): Promise<void> {
     if (this.#pumping || this.#stopping) return
     this.#pumping = true
     try {
       const free = this.#opts.concurrency - this.#running.size
       if (free > 0) {
-        const due = this.#store.jobs.listRunnable(Date.now(), free + this.#running.size)
+        const due = await this.#store.jobs.listRunnable(Date.now(), free + this.#running.size)
         let started = 0
         for (const job of due) {
           if (started >= free) break
           if (this.#running.has(job.id)) continue
-          if (this.#run(job)) started++
+          if (this.#stopping) break
+          if (await this.#run(job)) started++
         }
       }
-      const next = this.#store.jobs.nextRunAfter()
+      const next = await this.#store.jobs.nextRunAfter()
       const poll = this.#opts.pollMs ?? 5000
       const delay = next === undefined ? poll : Math.max(10, Math.min(poll, next - Date.now()))
       this.#wake(delay)
@@ -161,13 +166,13 @@ export class JobQueue {
     }
   }
 
-  #run(queued: JobRecord): Running | undefined {
+  async #run(queued: JobRecord): Promise<Running | undefined> {
     const entry = this.#handlers.get(queued.kind)
     if (!entry) {
-      this.#store.jobs.fail(queued.id, { code: 'UNEXPECTED_ERROR', message: `No handler for job kind "${queued.kind}".` })
+      await this.#store.jobs.fail(queued.id, { code: 'UNEXPECTED_ERROR', message: `No handler for job kind "${queued.kind}".` })
       return undefined
     }
-    const job = this.#store.jobs.claim(queued.id)
+    const job = await this.#store.jobs.claim(queued.id)
     if (!job) return undefined
     const controller = new AbortController()
     const log = this.#logger.child({ job: job.id, kind: job.kind, subject: job.subjectId, attempt: job.attempts })
@@ -176,9 +181,7 @@ export class JobQueue {
       const t = Date.now()
       if (t - lastSaved < 250 && fraction < 1) return
       lastSaved = t
-      try {
-        this.#store.jobs.setProgress(job.id, Math.max(0, Math.min(1, fraction)))
-      } catch {}
+      this.#store.jobs.setProgress(job.id, Math.max(0, Math.min(1, fraction))).catch(() => {})
     }
     const record: Running = { job, controller, done: Promise.resolve() }
     this.#running.set(job.id, record)
@@ -189,11 +192,11 @@ export class JobQueue {
       try {
         await entry.handler({ job, signal: controller.signal, setProgress, logger: log })
         if (!this.#store.isOpen()) return
-        this.#store.jobs.complete(job.id)
+        await this.#persist(() => this.#store.jobs.complete(job.id), log)
         log.info({ ms: Date.now() - started }, 'job done')
       } catch (err) {
         if (!this.#store.isOpen()) return
-        this.#settleFailure(job, err, controller.signal, entry.hooks, log)
+        await this.#settleFailure(job, err, controller.signal, entry.hooks, log)
       } finally {
         this.#running.delete(job.id)
         this.#wake()
@@ -202,7 +205,25 @@ export class JobQueue {
     return record
   }
 
-  #settleFailure(job: JobRecord, err: unknown, signal: AbortSignal, hooks: JobHandlerHooks, log: Logger): void {
+  /**
+   * A write of a job's outcome, retried while the database is unreachable (the job stays 'running' meanwhile; a
+   * restart would requeue it). Gives up only when the queue stops.
+   */
+  async #persist(write: () => Promise<unknown>, log: Logger): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await write()
+        return
+      } catch (err) {
+        if (!isTransientStoreError(err) || this.#stopping || !this.#store.isOpen()) throw err
+        const wait = Math.min(5_000, 250 * 2 ** attempt)
+        log.warn({ err, retryInMs: wait }, 'the database is unavailable; retrying the job update')
+        await new Promise((resolve) => setTimeout(resolve, wait).unref?.())
+      }
+    }
+  }
+
+  async #settleFailure(job: JobRecord, err: unknown, signal: AbortSignal, hooks: JobHandlerHooks, log: Logger): Promise<void> {
     const e = toAppError(err)
     const error: StoredError = { code: e.code, message: e.message }
     if (signal.aborted) {
@@ -211,14 +232,17 @@ export class JobQueue {
       return
     }
     const permanent = e.status >= 400 && e.status < 500 && e.code !== 'RATE_LIMITED'
-    if (!permanent && job.attempts < job.maxAttempts) {
-      const runAfter = Date.now() + this.#opts.retryBaseMs * 2 ** (job.attempts - 1)
-      this.#store.jobs.retryLater(job.id, error, runAfter)
+    // The database being away is nobody's fault: wait and retry however many attempts were used (capped backoff).
+    const storeDown = isTransientStoreError(err)
+    if (storeDown || (!permanent && job.attempts < job.maxAttempts)) {
+      const backoff = this.#opts.retryBaseMs * 2 ** (Math.min(job.attempts, 10) - 1)
+      const runAfter = Date.now() + (storeDown ? Math.min(backoff, 60_000) : backoff)
+      await this.#persist(() => this.#store.jobs.retryLater(job.id, error, runAfter), log)
       log.warn({ err: e, code: e.code, runAfter: new Date(runAfter).toISOString() }, 'job failed; will retry')
       hooks.onRetry?.(job, error, runAfter)
       return
     }
-    this.#store.jobs.fail(job.id, error)
+    await this.#persist(() => this.#store.jobs.fail(job.id, error), log)
     if (e.code === 'UNEXPECTED_ERROR') log.error({ err }, 'job failed')
     else log.warn({ code: e.code, message: e.message }, 'job failed')
     hooks.onFailed?.(job, error)
@@ -244,7 +268,7 @@ export class JobQueue {
     if (timedOut) {
       for (const r of this.#running.values()) r.controller.abort(new AppError('ABORTED', 'The service is shutting down.'))
       await Promise.allSettled(all.map((r) => r.done))
-      if (this.#store.isOpen()) this.#store.jobs.requeueInterrupted()
+      if (this.#store.isOpen()) await this.#store.jobs.requeueInterrupted()
     }
   }
 }

@@ -16,7 +16,7 @@ import path from 'node:path'
 import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
 import { AppError, toAppError } from '../errors.ts'
-import type { ArticleRecord, EpisodeRecord, NewEpisode, Store, StoredError } from '../store/types.ts'
+import type { ArticleRecord, EpisodeRecord, NewEpisode, Repositories, Store, StoredError } from '../store/types.ts'
 import type { SpeechService } from '../tts/types.ts'
 import type { EpisodeResult, RenderOptions } from './types.ts'
 import type { JobContext, JobQueue } from './jobs.ts'
@@ -107,8 +107,8 @@ export class RenderCoordinator {
     this.#o = options
     this.#render = options.render ?? renderEpisode
     options.jobs.register(RENDER_ARTICLE, (ctx) => this.#handle(ctx), {
-      onRetry: (job, error) => this.#safe(() => this.#o.store.articles.setStatus(job.subjectId, 'queued', { error })),
-      onFailed: (job, error) => this.#safe(() => this.#markFailed(job.subjectId, job.payload.revision, error)),
+      onRetry: (job, error) => void this.#safe(() => this.#o.store.articles.setStatus(job.subjectId, 'queued', { error })),
+      onFailed: (job, error) => void this.#safe(() => this.#markFailed(job.subjectId, job.payload.revision, error)),
     })
   }
 
@@ -120,14 +120,14 @@ export class RenderCoordinator {
     return this.#render
   }
 
-  /** Enqueue a render of the article's current revision (after an ingest or an edit). */
-  enqueue(article: Pick<ArticleRecord, 'id' | 'revision'>): void {
-    this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision })
+  /** Enqueue a render of the article's current revision (after an ingest or an edit); with `tx`, in that transaction. */
+  async enqueue(article: Pick<ArticleRecord, 'id' | 'revision'>, tx?: Repositories): Promise<void> {
+    await this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision }, tx)
   }
 
   /** Stop any render of the article (it is being deleted). */
-  cancel(articleId: string): void {
-    this.#o.jobs.cancel(RENDER_ARTICLE, articleId)
+  async cancel(articleId: string): Promise<void> {
+    await this.#o.jobs.cancel(RENDER_ARTICLE, articleId)
     const f = this.#flights.get(articleId)
     if (f) f.end(new AppError('ABORTED', 'The article was deleted.'))
     this.#flights.delete(articleId)
@@ -139,10 +139,10 @@ export class RenderCoordinator {
    * render concurrency limit and the retry backoff, and hear the article when
    * its turn comes. Undefined when there is nothing to render.
    */
-  join(articleId: string): Flight | undefined {
+  async join(articleId: string): Promise<Flight | undefined> {
     const existing = this.#flights.get(articleId)
     if (existing && !existing.finished) return existing
-    const job = this.#o.jobs.prioritize(RENDER_ARTICLE, articleId)
+    const job = await this.#o.jobs.prioritize(RENDER_ARTICLE, articleId)
     if (!job) return undefined
     const running = this.#flights.get(articleId)
     if (running && !running.finished) return running
@@ -156,30 +156,31 @@ export class RenderCoordinator {
     return this.#flights.get(articleId)
   }
 
-  #safe(fn: () => void): void {
+  async #safe(fn: () => Promise<void>): Promise<void> {
     try {
-      if (this.#o.store.isOpen()) fn()
+      if (this.#o.store.isOpen()) await fn()
     } catch (err) {
       this.#o.logger.error({ err }, 'updating article status failed')
     }
   }
 
-  #markFailed(articleId: string, revision: unknown, error: StoredError): void {
-    const a = this.#o.store.articles.get(articleId)
+  async #markFailed(articleId: string, revision: unknown, error: StoredError): Promise<void> {
+    const a = await this.#o.store.articles.get(articleId)
     if (!a || (typeof revision === 'number' && a.revision !== revision)) return
-    this.#o.store.articles.setStatus(articleId, 'failed', { error })
+    await this.#o.store.articles.setStatus(articleId, 'failed', { error })
   }
 
 
   async #handle({ job, signal, setProgress, logger }: JobContext): Promise<void> {
     const { store, config } = this.#o
     const articleId = job.subjectId
-    const loaded = store.articles.getScript(articleId)
+    const loaded = await store.articles.getScript(articleId)
     if (!loaded) return // deleted meanwhile: nothing to do
-    const article = store.articles.get(articleId)!
+    const article = await store.articles.get(articleId)
+    if (!article) return
     if (typeof job.payload.revision === 'number' && job.payload.revision !== loaded.revision) return // superseded by an edit
 
-    // Synchronously, before any await: a Listen request that joins now finds the flight right away.
+    // Synchronously, with no await in between: a Listen request that joins now finds the flight right away.
     let flight = this.#flights.get(articleId)
     if (flight && !flight.finished && !flight.started) flight.revision = loaded.revision // readers were waiting for this turn
     if (!flight || flight.finished || flight.revision !== loaded.revision) {
@@ -193,9 +194,8 @@ export class RenderCoordinator {
     const release = () => {
       if (this.#flights.get(articleId) === current) this.#flights.delete(articleId)
     }
-    store.articles.setStatus(articleId, 'rendering', { progress: 0 })
-
     try {
+      await store.articles.setStatus(articleId, 'rendering', { progress: 0 })
       const render = this.#render
       const profile = this.#o.speech.getProfile(loaded.profileId)
       let lastProgress = 0
@@ -211,7 +211,7 @@ export class RenderCoordinator {
             const t = Date.now()
             if (t - lastProgress > 250 || p.fraction >= 1) {
               lastProgress = t
-              this.#safe(() => store.articles.setProgress(articleId, Math.min(0.99, p.fraction)))
+              void this.#safe(() => store.articles.setProgress(articleId, Math.min(0.99, p.fraction)))
             }
           },
           onPiece: (piece) => {
@@ -232,7 +232,7 @@ export class RenderCoordinator {
         },
       )
       signal.throwIfAborted()
-      this.#publish(article, loaded.revision, result, logger)
+      await this.#publish(article, loaded.revision, result, logger)
       current.end()
     } catch (err) {
       current.end(toAppError(err))
@@ -242,22 +242,21 @@ export class RenderCoordinator {
     }
   }
 
-  #publish(article: ArticleRecord, revision: number, result: EpisodeResult, logger: Logger): void {
+  async #publish(article: ArticleRecord, revision: number, result: EpisodeResult, logger: Logger): Promise<void> {
     const { store, config } = this.#o
     const rel = (p: string) => path.relative(config.cacheDir, p)
-    const publish = store.db.transaction(() => {
-      const ep = store.episodes.insert({
+    const ep = await store.transaction(async (tx) => {
+      const ep = await tx.episodes.insert({
         articleId: article.id,
         revision,
         ...episodeFields(result, config.cacheDir),
       })
-      if (!store.articles.publishEpisode(article.id, revision, ep.id)) {
-        store.episodes.delete(ep.id)
+      if (!(await tx.articles.publishEpisode(article.id, revision, ep.id))) {
+        await tx.episodes.delete(ep.id)
         return undefined
       }
       return ep
     })
-    const ep = publish()
     if (!ep) {
       logger.info('render finished for a superseded revision; discarded')
       // Its files too, unless another episode shares the content hash.
@@ -276,10 +275,10 @@ export class RenderCoordinator {
    */
   async #collectOldEpisodes(articleId: string, keepId: number): Promise<void> {
     const { store } = this.#o
-    const all = store.episodes.listForArticle(articleId)
+    const all = await store.episodes.listForArticle(articleId)
     const old = all.filter((e) => e.id !== keepId).slice(1)
     for (const ep of old) {
-      store.episodes.delete(ep.id)
+      await store.episodes.delete(ep.id)
       await removeEpisodeFiles(this.#o.config, store, ep)
     }
   }
@@ -291,7 +290,7 @@ export async function removeEpisodeFiles(
   store: Store,
   ep: Pick<EpisodeRecord, 'hash' | 'audioFile' | 'vttFile' | 'chaptersFile' | 'timingsFile'>,
 ): Promise<void> {
-  if (store.episodes.countByHash(ep.hash) > 0) return
+  if ((await store.episodes.countByHash(ep.hash)) > 0) return
   const root = path.resolve(config.cacheDir) + path.sep
   const files = new Set([ep.audioFile, ep.vttFile, ep.chaptersFile, ep.timingsFile].map((f) => path.resolve(config.cacheDir, f)))
   // The renderer may write more sidecars named <hash>.* beside the audio (e.g. <hash>.info.json).

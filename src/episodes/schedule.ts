@@ -14,7 +14,8 @@
 import { Cron } from 'croner'
 import { AppError, isAppError } from '../errors.ts'
 import type { AppDeps } from '../http/deps.ts'
-import type { BriefingRecord } from '../feed/briefing-store.ts'
+import type { BriefingRecord } from '../store/briefings.ts'
+import { isUniqueViolation } from '../store/repositories.ts'
 import type { BriefingService } from '../feed/briefings.ts'
 import { dayInZone } from './briefing.ts'
 
@@ -22,7 +23,7 @@ export interface BriefingSchedule {
   /** Next planned run, or null when the expression has none. */
   nextRun(): Date | null
   /** Build the scheduled briefing for `now` (what the timer calls); undefined when there is nothing new or it exists already. */
-  runOnce(now?: Date): BriefingRecord | undefined
+  runOnce(now?: Date): Promise<BriefingRecord | undefined>
   stop(): void
 }
 
@@ -31,23 +32,23 @@ export function startBriefingSchedule(deps: Pick<AppDeps, 'config' | 'logger' | 
   if (!schedule) return undefined
   const log = deps.logger.child({ component: 'briefing-schedule' })
 
-  const runOnce = (now = new Date()): BriefingRecord | undefined => {
+  const runOnce = async (now = new Date()): Promise<BriefingRecord | undefined> => {
     if (!deps.store.isOpen()) return undefined
     const day = dayInZone(now, timeZone)
     const repo = service.repo
-    if (repo.getScheduled(day)) {
+    if (await repo.getScheduled(day)) {
       log.info({ day }, 'the scheduled briefing for today exists already')
       return undefined
     }
     // "New" articles: since the previous scheduled briefing, but never more than lookbackHours back.
-    const previous = repo.list({ limit: 50, offset: 0 }).items.find((b) => b.origin === 'schedule')
+    const previous = (await repo.list({ limit: 50, offset: 0 })).items.find((b) => b.origin === 'schedule')
     let hours = lookbackHours
     if (previous) {
       const since = (now.getTime() - Date.parse(previous.publishedAt)) / 3_600_000
       if (since > 0) hours = Math.min(hours, since)
     }
     try {
-      const b = service.create({ sinceHours: hours, allowPartial: true, date: now.toISOString() }, 'schedule')
+      const b = await service.create({ sinceHours: hours, allowPartial: true, date: now.toISOString() }, 'schedule')
       log.info({ day, briefing: b.id, stories: b.stories.length }, 'scheduled briefing queued')
       return b
     } catch (err) {
@@ -55,7 +56,7 @@ export function startBriefingSchedule(deps: Pick<AppDeps, 'config' | 'logger' | 
         log.info({ day, sinceHours: hours }, 'no new articles: no briefing today')
         return undefined
       }
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      if (isUniqueViolation(err)) {
         log.info({ day }, 'another process made today\'s briefing')
         return undefined
       }
@@ -73,9 +74,9 @@ export function startBriefingSchedule(deps: Pick<AppDeps, 'config' | 'logger' | 
         unref: true,
         protect: true,
       },
-      () => {
+      async () => {
         try {
-          runOnce()
+          await runOnce()
         } catch (err) {
           log.error({ err }, 'the scheduled briefing failed')
         }
@@ -90,13 +91,13 @@ export function startBriefingSchedule(deps: Pick<AppDeps, 'config' | 'logger' | 
   log.info({ schedule, timeZone, next: job.nextRun()?.toISOString() }, 'daily briefing scheduled')
   // Catch up after downtime: if today's run time passed while the service was down (a deploy at 06:05
   // for a 06:00 schedule), make today's briefing now instead of skipping the day.
-  const catchUp = setImmediate(() => {
+  const catchUp = setImmediate(async () => {
     try {
       const now = new Date()
       const last = job.previousRuns(1, now)[0]
-      if (last && dayInZone(last, timeZone) === dayInZone(now, timeZone) && !service.repo.getScheduled(dayInZone(now, timeZone))) {
+      if (last && dayInZone(last, timeZone) === dayInZone(now, timeZone) && !(await service.repo.getScheduled(dayInZone(now, timeZone)))) {
         log.info({ missed: last.toISOString() }, 'catching up on a missed scheduled briefing')
-        runOnce(now)
+        await runOnce(now)
       }
     } catch (err) {
       log.error({ err }, 'catching up on the scheduled briefing failed')

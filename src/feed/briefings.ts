@@ -22,10 +22,9 @@ import { episodeFields, removeEpisodeFiles, type RenderFn } from '../episodes/re
 import type { JobContext } from '../episodes/jobs.ts'
 import type { AppDeps } from '../http/deps.ts'
 import type { Script } from '../script/types.ts'
-import { sourceStoryMode } from '../sources/store.ts'
 import type { ArticleRecord, EpisodeRecord } from '../store/types.ts'
 import type { SpeechService, VoiceProfile } from '../tts/types.ts'
-import { briefingRepository, type BriefingOptions, type BriefingRecord, type BriefingStoryRef, type SkippedStory } from './briefing-store.ts'
+import type { BriefingOptions, BriefingRecord, BriefingRepository, BriefingStoryRef, SkippedStory } from '../store/briefings.ts'
 import type { FeedItem } from './build.ts'
 import { escapeHtml } from './text.ts'
 
@@ -82,41 +81,41 @@ export class BriefingService {
     this.#opts = options
     this.#render = options.render ?? deps.renders.render
     deps.jobs.register(RENDER_BRIEFING, (ctx) => this.#handle(ctx), {
-      onRetry: (job, error) => this.#safe(() => this.repo.setStatus(job.subjectId, 'queued', { error })),
-      onFailed: (job, error) => this.#safe(() => this.repo.setStatus(job.subjectId, 'failed', { error })),
+      onRetry: (job, error) => void this.#safe(() => this.repo.setStatus(job.subjectId, 'queued', { error })),
+      onFailed: (job, error) => void this.#safe(() => this.repo.setStatus(job.subjectId, 'failed', { error })),
     })
   }
 
-  get repo() {
-    return briefingRepository(this.#deps.store.db)
+  get repo(): BriefingRepository {
+    return this.#deps.store.briefings
   }
 
   #now(): Date {
     return this.#opts.now?.() ?? new Date()
   }
 
-  #safe(fn: () => void): void {
+  async #safe(fn: () => Promise<void>): Promise<void> {
     try {
-      if (this.#deps.store.isOpen()) fn()
+      if (this.#deps.store.isOpen()) await fn()
     } catch (err) {
       this.#deps.logger.error({ err }, 'updating briefing status failed')
     }
   }
 
-  #findArticle(id: string): ArticleRecord | undefined {
+  async #findArticle(id: string): Promise<ArticleRecord | undefined> {
     const { articles } = this.#deps.store
-    return articles.get(id) ?? articles.getByExternalId(id)
+    return (await articles.get(id)) ?? (await articles.getByExternalId(id))
   }
 
   /** Articles published (or, without a date, added) in the last `hours`, newest first. */
-  recentArticles(hours: number, now = this.#now()): ArticleRecord[] {
+  async recentArticles(hours: number, now = this.#now()): Promise<ArticleRecord[]> {
     const cutoff = now.getTime() - hours * 3_600_000
     const seen = new Map<string, ArticleRecord>()
     const pageSize = 200
     // listPublished orders by the stored date strings; dates with offsets may sort slightly out of
     // order, so page on past the cutoff by a day before stopping, and cap the scan.
     for (let offset = 0; offset < 5000; offset += pageSize) {
-      const page = this.#deps.store.episodes.listPublished({ limit: pageSize, offset })
+      const page = await this.#deps.store.episodes.listPublished({ limit: pageSize, offset })
       let older = 0
       for (const { article } of page) {
         const t = Date.parse(article.publishedAt ?? article.createdAt)
@@ -129,7 +128,7 @@ export class BriefingService {
       if (page.length < pageSize || older === page.length) break
     }
     // Articles without a first episode yet (just added, still rendering) count too.
-    const { items } = this.#deps.store.articles.list({ limit: 500, offset: 0 })
+    const { items } = await this.#deps.store.articles.list({ limit: 500, offset: 0 })
     for (const a of items) {
       const t = Date.parse(a.publishedAt ?? a.createdAt)
       if (!Number.isNaN(t) && t >= cutoff && t <= now.getTime() && a.status !== 'failed') seen.set(a.id, a)
@@ -140,7 +139,7 @@ export class BriefingService {
   }
 
   /** Validate the request, compose the script and queue the render. */
-  create(req: CreateBriefingRequest, origin: 'api' | 'schedule' = 'api'): BriefingRecord {
+  async create(req: CreateBriefingRequest, origin: 'api' | 'schedule' = 'api'): Promise<BriefingRecord> {
     const { config, store, speech } = this.#deps
     const cfg = config.briefing
     const date = req.date ? new Date(req.date) : this.#now()
@@ -153,12 +152,13 @@ export class BriefingService {
     if (req.stories) wanted = req.stories
     else if (req.articleIds) wanted = req.articleIds.map((articleId) => ({ articleId }))
     else if (req.sinceHours !== undefined) {
-      const recent = this.recentArticles(req.sinceHours, date).filter((a) => primary(a.language) === primary(language))
+      const recent = (await this.recentArticles(req.sinceHours, date)).filter((a) => primary(a.language) === primary(language))
       // A story from a source with its own storyMode (docs/publishing.md) keeps that mode unless the request sets one.
-      wanted = recent.slice(0, req.maxStories ?? cfg.maxStories).map((a) => {
-        const mode = req.mode ? undefined : sourceStoryMode(store.db, a.id)
-        return { articleId: a.id, ...(mode ? { mode } : {}) }
-      })
+      wanted = []
+      for (const a of recent.slice(0, req.maxStories ?? cfg.maxStories)) {
+        const mode = req.mode ? undefined : await store.sources.storyModeFor(a.id)
+        wanted.push({ articleId: a.id, ...(mode ? { mode } : {}) })
+      }
       if (wanted.length === 0)
         throw new AppError('BRIEFING_EMPTY', `No articles in ${language} were published in the last ${req.sinceHours} hours.`, {
           details: { sinceHours: req.sinceHours, language },
@@ -172,7 +172,7 @@ export class BriefingService {
     const chosen: { article: ArticleRecord; req: BriefingStoryRequest }[] = []
     const seen = new Set<string>()
     for (const w of wanted) {
-      const article = this.#findArticle(w.articleId)
+      const article = await this.#findArticle(w.articleId)
       if (!article) {
         skipped.push({ articleId: w.articleId, code: 'ARTICLE_NOT_FOUND', message: `No article with id "${w.articleId}".` })
         continue
@@ -212,7 +212,7 @@ export class BriefingService {
     const stories: BriefingStory[] = []
     const refs: BriefingStoryRef[] = []
     for (const { article, req: w } of chosen) {
-      const loaded = store.articles.getScript(article.id)
+      const loaded = await store.articles.getScript(article.id)
       if (!loaded) throw new AppError('ARTICLE_NOT_FOUND', `Article "${w.articleId}" was deleted meanwhile.`)
       const mode = w.mode ?? defaultMode
       const ledeSeconds = w.ledeSeconds ?? defaultLede
@@ -225,15 +225,15 @@ export class BriefingService {
     for (const which of ['introJingle', 'outroJingle'] as const) {
       const id = req[which]
       if (!id) continue
-      const asset = store.assets.get(id)
+      const asset = await store.assets.get(id)
       if (!asset || asset.kind !== 'jingle')
         throw new AppError('VALIDATION_FAILED', `"${which}" must be the id of a jingle uploaded to /api/assets; "${id}" is not.`, { details: { field: which } })
       options[which] = id
     }
     const script = composeBriefing({ show: config.show.title, date, timeZone: cfg.timeZone, language, stories, ...(req.title ? { title: req.title } : {}) })
     // The row and its render job are written together: a crash cannot leave a briefing without a job.
-    const record = this.#deps.store.db.transaction(() => {
-      const inserted = this.repo.insert({
+    const record = await this.#deps.store.transaction(async (tx) => {
+      const inserted = await tx.briefings.insert({
         title: script.title,
         origin,
         day: origin === 'schedule' ? dayInZone(date, cfg.timeZone) : null,
@@ -245,9 +245,9 @@ export class BriefingService {
         script,
         publishedAt: date.toISOString(),
       })
-      this.#deps.jobs.enqueue(RENDER_BRIEFING, inserted.id, {})
+      await this.#deps.jobs.enqueue(RENDER_BRIEFING, inserted.id, {}, tx)
       return inserted
-    })()
+    })
     return record
   }
 
@@ -264,32 +264,32 @@ export class BriefingService {
   }
 
   /** Render again (e.g. after a failure, or with a new voice profile). */
-  rerender(id: string): BriefingRecord {
-    const b = this.repo.get(id)
+  async rerender(id: string): Promise<BriefingRecord> {
+    const b = await this.repo.get(id)
     if (!b) throw new AppError('NOT_FOUND', `No briefing with id "${id}".`)
-    this.#deps.store.db.transaction(() => {
-      this.repo.setStatus(id, 'queued', { progress: 0, error: null })
-      this.#deps.jobs.enqueue(RENDER_BRIEFING, id, {})
-    })()
-    return this.repo.get(id)!
+    await this.#deps.store.transaction(async (tx) => {
+      await tx.briefings.setStatus(id, 'queued', { progress: 0, error: null })
+      await this.#deps.jobs.enqueue(RENDER_BRIEFING, id, {}, tx)
+    })
+    return (await this.repo.get(id))!
   }
 
   async delete(id: string): Promise<boolean> {
-    const b = this.repo.get(id)
+    const b = await this.repo.get(id)
     if (!b) return false
-    this.#deps.jobs.cancel(RENDER_BRIEFING, id)
-    const ep = b.episodeId !== null ? this.#deps.store.episodes.get(b.episodeId) : undefined
-    this.repo.delete(id)
+    await this.#deps.jobs.cancel(RENDER_BRIEFING, id)
+    const ep = b.episodeId !== null ? await this.#deps.store.episodes.get(b.episodeId) : undefined
+    await this.repo.delete(id)
     if (ep) {
-      this.#deps.store.episodes.delete(ep.id)
+      await this.#deps.store.episodes.delete(ep.id)
       await removeEpisodeFiles(this.#deps.config, this.#deps.store, ep)
     }
     return true
   }
 
-  #jinglePath(assetId: string | undefined): string | undefined {
+  async #jinglePath(assetId: string | undefined): Promise<string | undefined> {
     if (!assetId) return undefined
-    const asset = this.#deps.store.assets.get(assetId)
+    const asset = await this.#deps.store.assets.get(assetId)
     if (!asset) throw new AppError('VALIDATION_FAILED', `The jingle asset "${assetId}" was deleted; re-create the briefing with another jingle.`)
     return path.resolve(this.#deps.config.cacheDir, asset.file)
   }
@@ -297,13 +297,13 @@ export class BriefingService {
   async #handle({ job, signal, setProgress, logger }: JobContext): Promise<void> {
     const { store, config, speech } = this.#deps
     const id = job.subjectId
-    const briefing = this.repo.get(id)
-    const script = this.repo.getScript(id)
+    const briefing = await this.repo.get(id)
+    const script = await this.repo.getScript(id)
     if (!briefing || !script) return // deleted meanwhile
-    this.repo.setStatus(id, 'rendering', { progress: 0, error: null })
+    await this.repo.setStatus(id, 'rendering', { progress: 0, error: null })
     const base = speech.getProfile(briefing.profileId)
-    const intro = this.#jinglePath(briefing.options.introJingle)
-    const outro = this.#jinglePath(briefing.options.outroJingle)
+    const intro = await this.#jinglePath(briefing.options.introJingle)
+    const outro = await this.#jinglePath(briefing.options.outroJingle)
     const profile: VoiceProfile = { ...base, ...(intro ? { intro } : {}), ...(outro ? { outro } : {}) }
     let last = 0
     const result = await this.#render(
@@ -318,7 +318,7 @@ export class BriefingService {
           const t = Date.now()
           if (t - last > 250) {
             last = t
-            this.#safe(() => this.repo.setProgress(id, Math.min(0.99, p.fraction)))
+            void this.#safe(() => this.repo.setProgress(id, Math.min(0.99, p.fraction)))
           }
         },
         metadata: {
@@ -331,17 +331,17 @@ export class BriefingService {
     )
     signal.throwIfAborted()
     const rel = (p: string) => path.relative(config.cacheDir, p)
-    const previous = briefing.episodeId !== null ? store.episodes.get(briefing.episodeId) : undefined
-    const ep = store.db.transaction(() => {
-      if (!this.repo.get(id)) return undefined // deleted while rendering
-      const inserted = store.episodes.insert({
+    const previous = briefing.episodeId !== null ? await store.episodes.get(briefing.episodeId) : undefined
+    const ep = await store.transaction(async (tx) => {
+      if (!(await tx.briefings.get(id))) return undefined // deleted while rendering
+      const inserted = await tx.episodes.insert({
         articleId: null,
         revision: 1,
         ...episodeFields(result, config.cacheDir),
       })
-      this.repo.publishEpisode(id, inserted.id)
+      await tx.briefings.publishEpisode(id, inserted.id)
       return inserted
-    })()
+    })
     if (!ep) {
       // Deleted while rendering: drop the files unless another episode shares them.
       const files = { hash: result.hash, audioFile: rel(result.audioPath), vttFile: rel(result.vttPath), chaptersFile: rel(result.chaptersPath), timingsFile: rel(result.timingsPath) }
@@ -350,24 +350,24 @@ export class BriefingService {
     }
     logger.info({ briefing: id, episode: ep.id, hash: ep.hash, durationMs: ep.durationMs, stats: result.stats }, 'briefing published')
     if (previous && previous.id !== ep.id) {
-      store.episodes.delete(previous.id)
+      await store.episodes.delete(previous.id)
       await removeEpisodeFiles(config, store, previous).catch((err) => logger.warn({ err }, 'removing the old briefing episode failed'))
     }
   }
 
   /** A briefing with its episode, for the API. */
-  withEpisode(b: BriefingRecord): { briefing: BriefingRecord; episode: EpisodeRecord | undefined } {
-    return { briefing: b, episode: b.episodeId !== null ? this.#deps.store.episodes.get(b.episodeId) : undefined }
+  async withEpisode(b: BriefingRecord): Promise<{ briefing: BriefingRecord; episode: EpisodeRecord | undefined }> {
+    return { briefing: b, episode: b.episodeId !== null ? await this.#deps.store.episodes.get(b.episodeId) : undefined }
   }
 
   /** Published briefings, newest first, as feed items. */
-  feedItems(limit: number): { items: FeedItem[]; lastModified: Date } {
+  async feedItems(limit: number): Promise<{ items: FeedItem[]; lastModified: Date }> {
     const urls = briefingUrls(this.#deps.config.publicUrl)
     const items: FeedItem[] = []
     let lastModified = 0
-    for (const id of this.repo.listPublishedIds(limit)) {
-      const b = this.repo.get(id)
-      const ep = b?.episodeId != null ? this.#deps.store.episodes.get(b.episodeId) : undefined
+    for (const id of await this.repo.listPublishedIds(limit)) {
+      const b = await this.repo.get(id)
+      const ep = b?.episodeId != null ? await this.#deps.store.episodes.get(b.episodeId) : undefined
       if (!b || !ep) continue
       lastModified = Math.max(lastModified, Date.parse(b.updatedAt), Date.parse(ep.createdAt), Date.parse(b.publishedAt))
       items.push(briefingFeedItem(b, ep, urls, this.#deps.config))

@@ -100,7 +100,7 @@ export function drawCover(title: string): Buffer {
 /** The default cover asset for this title, made when missing; older default covers are removed. */
 export async function ensureDefaultCover(title: string, deps: { store: Store; ffmpeg: Ffmpeg; cacheDir: string }): Promise<AssetRecord> {
   const id = `${DEFAULT_COVER_PREFIX}${sha256('cover-v1', title).slice(0, 16)}`
-  const existing = deps.store.assets.get(id)
+  const existing = await deps.store.assets.get(id)
   const rel = path.join('assets', `${id}.png`)
   const target = path.join(deps.cacheDir, rel)
   if (existing) {
@@ -108,7 +108,7 @@ export async function ensureDefaultCover(title: string, deps: { store: Store; ff
       await fs.access(target)
       return existing
     } catch {
-      deps.store.assets.delete(id)
+      await deps.store.assets.delete(id)
     }
   }
   await fs.mkdir(path.dirname(target), { recursive: true })
@@ -122,9 +122,9 @@ export async function ensureDefaultCover(title: string, deps: { store: Store; ff
     const info = await deps.ffmpeg.checkImage(tmp)
     await fs.rename(tmp, target)
     const stat = await fs.stat(target)
-    for (const a of deps.store.assets.list('cover')) {
+    for (const a of await deps.store.assets.list('cover')) {
       if (a.id.startsWith(DEFAULT_COVER_PREFIX) && a.id !== id) {
-        deps.store.assets.delete(a.id)
+        await deps.store.assets.delete(a.id)
         await fs.rm(path.join(deps.cacheDir, a.file), { force: true })
       }
     }

@@ -12,7 +12,7 @@ import { newArticleId, parseArticleFields, prepareArticle } from '../ingest/arti
 import { Scripter } from '../ingest/scripter.ts'
 import type { ArticleRecord } from '../store/types.ts'
 import { sha256 } from '../util/files.ts'
-import type { SourceRecord, SourceRepository } from './store.ts'
+import type { SourceRecord, SourceRepository } from '../store/sources.ts'
 
 export interface Story {
   externalId: string
@@ -56,17 +56,17 @@ export class StoryIngest {
    */
   async upsert(source: SourceRecord, itemKey: string, story: Story, fingerprint: string, options: { revive?: boolean; signal?: AbortSignal } = {}): Promise<{ action: UpsertAction; article?: ArticleRecord }> {
     const { store } = this.#deps
-    const item = this.#repo.item(source.id, itemKey)
-    const existing = item?.articleId ? store.articles.get(item.articleId) : undefined
+    const item = await this.#repo.item(source.id, itemKey)
+    const existing = item?.articleId ? await store.articles.get(item.articleId) : undefined
     if (item && !existing && (item.state === 'live' || item.state === 'removed') && !options.revive) {
-      this.#repo.touchItem(source.id, itemKey)
+      await this.#repo.touchItem(source.id, itemKey)
       return { action: 'tombstoned' }
     }
     if (item && existing && item.state === 'live' && item.fingerprint === fingerprint) {
-      this.#repo.touchItem(source.id, itemKey)
+      await this.#repo.touchItem(source.id, itemKey)
       return { action: 'unchanged', article: existing }
     }
-    const byExternal = existing ?? store.articles.getByExternalId(story.externalId)
+    const byExternal = existing ?? (await store.articles.getByExternalId(story.externalId))
     const fields = parseArticleFields({
       externalId: story.externalId,
       url: story.url,
@@ -95,29 +95,29 @@ export class StoryIngest {
           article = byExternal
         } else {
           // Only the segments whose text changed are synthesized again: clips and pieces are cached by content.
-          article = store.db.transaction(() => {
-            const a = store.articles.update(byExternal.id, prepared)
-            this.#deps.renders.enqueue(a)
+          article = await store.transaction(async (tx) => {
+            const a = await tx.articles.update(byExternal.id, prepared)
+            await this.#deps.renders.enqueue(a, tx)
             return a
-          })()
+          })
           action = 'updated'
         }
       } else {
         const id = newArticleId()
-        article = store.db.transaction(() => {
-          const a = store.articles.insert({ id, ...prepared })
-          this.#deps.renders.enqueue(a)
+        article = await store.transaction(async (tx) => {
+          const a = await tx.articles.insert({ id, ...prepared })
+          await this.#deps.renders.enqueue(a, tx)
           return a
-        })()
+        })
         action = 'created'
       }
-      this.#repo.saveItem({ sourceId: source.id, itemKey, externalId: story.externalId, articleId: article.id, fingerprint, publishedAt: article.publishedAt, state: 'live', error: null })
+      await this.#repo.saveItem({ sourceId: source.id, itemKey, externalId: story.externalId, articleId: article.id, fingerprint, publishedAt: article.publishedAt, state: 'live', error: null })
       if (action !== 'unchanged') this.#deps.logger.info({ source: source.id, article: article.id, externalId: story.externalId, action }, 'story ingested')
       return { action, article }
     } catch (err) {
       const e = toAppError(err)
       // Recorded per item (GET /api/sources/:id/items); a failed item is tried again on the next poll that reads the feed.
-      this.#repo.saveItem({ sourceId: source.id, itemKey, externalId: story.externalId, articleId: byExternal?.id ?? null, fingerprint, publishedAt: story.publishedAt, state: 'failed', error: { code: e.code, message: e.message } })
+      await this.#repo.saveItem({ sourceId: source.id, itemKey, externalId: story.externalId, articleId: byExternal?.id ?? null, fingerprint, publishedAt: story.publishedAt, state: 'failed', error: { code: e.code, message: e.message } })
       throw e
     }
   }
@@ -125,9 +125,9 @@ export class StoryIngest {
   /** Delete a story's article (unpublished or deleted at the source); its item stays as a tombstone. */
   async remove(source: SourceRecord, itemKey: string, externalId: string): Promise<boolean> {
     const { store } = this.#deps
-    const item = this.#repo.item(source.id, itemKey)
-    const article = (item?.articleId ? store.articles.get(item.articleId) : undefined) ?? store.articles.getByExternalId(externalId)
-    this.#repo.saveItem({ sourceId: source.id, itemKey, externalId, articleId: null, fingerprint: item?.fingerprint ?? '', publishedAt: item?.publishedAt ?? null, state: 'removed', error: null })
+    const item = await this.#repo.item(source.id, itemKey)
+    const article = (item?.articleId ? await store.articles.get(item.articleId) : undefined) ?? (await store.articles.getByExternalId(externalId))
+    await this.#repo.saveItem({ sourceId: source.id, itemKey, externalId, articleId: null, fingerprint: item?.fingerprint ?? '', publishedAt: item?.publishedAt ?? null, state: 'removed', error: null })
     if (!article) return false
     await deleteArticle(this.#deps, article)
     this.#deps.logger.info({ source: source.id, article: article.id, externalId }, 'story removed at its source')

@@ -12,7 +12,7 @@ import type { AppDeps } from '../http/deps.ts'
 import { safeFetch, type FetchedPage } from '../ingest/fetch.ts'
 import { entryAllowed, entryFingerprint, holdsWholeStory, parseSourceDocument, type SourceEntry } from './parse.ts'
 import { externalIdFor, type StoryIngest } from './ingest.ts'
-import type { SourceRecord, SourceRepository } from './store.ts'
+import type { SourceRecord, SourceRepository } from '../store/sources.ts'
 
 export interface PollResult {
   source: string
@@ -49,7 +49,7 @@ export class SourcePoller {
 
   start(): void {
     this.#stopped = false
-    this.#schedule()
+    void this.#schedule()
   }
 
   async stop(): Promise<void> {
@@ -61,21 +61,35 @@ export class SourcePoller {
 
   /** Re-arm the timer for the earliest due source (after a source is added or changed). */
   wake(): void {
-    if (!this.#stopped) this.#schedule()
+    if (!this.#stopped) void this.#schedule()
   }
 
-  #schedule(): void {
+  async #schedule(): Promise<void> {
+    let delay: number
+    try {
+      const next = await this.#repo.nextDue()
+      if (next === undefined) return
+      delay = Math.max(0, Math.min(next - Date.now(), 60_000))
+    } catch (err) {
+      // The database is unavailable: look again in a while.
+      this.#deps.logger.warn({ err }, 'source scheduling failed; retrying')
+      delay = 5_000
+    }
+    if (this.#stopped) return
     if (this.#timer) clearTimeout(this.#timer)
-    const next = this.#repo.nextDue()
-    if (next === undefined) return
-    const delay = Math.max(0, Math.min(next - Date.now(), 60_000))
     this.#timer = setTimeout(() => void this.#tick(), delay)
     this.#timer.unref()
   }
 
   async #tick(): Promise<void> {
     if (this.#stopped || !this.#deps.store.isOpen()) return
-    const due = this.#repo.due(Date.now()).filter((s) => !this.#running.has(s.id))
+    let due: SourceRecord[]
+    try {
+      due = (await this.#repo.due(Date.now())).filter((s) => !this.#running.has(s.id))
+    } catch (err) {
+      this.#deps.logger.warn({ err }, 'reading due sources failed; retrying')
+      due = []
+    }
     const limit = this.#deps.config.sources.concurrency
     const queue = [...due]
     const workers = Array.from({ length: Math.min(limit, queue.length) }, async () => {
@@ -85,7 +99,7 @@ export class SourcePoller {
     if (!this.#stopped) {
       // At most once per tick even when a source is overdue (a clock jump, a long outage).
       await sleep(this.#deps.config.sources.tickMs, undefined, { ref: false }).catch(() => {})
-      this.#schedule()
+      await this.#schedule()
     }
   }
 
@@ -100,7 +114,7 @@ export class SourcePoller {
 
   async #fetch(source: SourceRecord, url: string, bytes: { n: number }): Promise<FetchedPage> {
     const { config } = this.#deps
-    const v = this.#repo.validators(source.id, url)
+    const v = await this.#repo.validators(source.id, url)
     const headers: Record<string, string> = { accept: 'application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1' }
     if (v?.etag) headers['if-none-match'] = v.etag
     if (v?.lastModified) headers['if-modified-since'] = v.lastModified
@@ -116,7 +130,7 @@ export class SourcePoller {
   }
 
   async #poll(id: string): Promise<PollResult> {
-    const source = this.#repo.get(id)
+    const source = await this.#repo.get(id)
     const result: PollResult = { source: id, notModified: false, bytes: 0, documents: 0, seen: 0, created: 0, updated: 0, unchanged: 0, removed: 0, skipped: 0, failed: [] }
     if (!source || !source.url || source.kind === 'webhook') return result
     const bytes = { n: 0 }
@@ -128,7 +142,7 @@ export class SourcePoller {
       let entries: SourceEntry[] = []
       if (page.status === 304) {
         // An unchanged sitemap index still has sitemaps that may have changed: they are asked too, each conditionally.
-        const children = this.#repo.childDocuments(source.id, source.url)
+        const children = await this.#repo.childDocuments(source.id, source.url)
         if (children.length > 0) sitemaps = children
       } else {
         validated.push({ url: source.url, page })
@@ -151,20 +165,20 @@ export class SourcePoller {
       result.notModified = !changed
       // With sitemaps, a poll sees only the sitemaps that changed: nothing can be judged removed from that.
       if (changed) await this.#ingestEntries(source, entries, !sitemaps, result)
-      if (sitemaps && validated.some((v) => v.url === source.url)) this.#repo.pruneChildDocuments(source.id, source.url, sitemaps)
+      if (sitemaps && validated.some((v) => v.url === source.url)) await this.#repo.pruneChildDocuments(source.id, source.url, sitemaps)
       for (const { url, page } of validated) {
         const etag = page.headers.etag
         const lm = page.headers['last-modified']
-        this.#repo.setValidators(source.id, url, { etag: typeof etag === 'string' ? etag : null, lastModified: typeof lm === 'string' ? lm : null })
+        await this.#repo.setValidators(source.id, url, { etag: typeof etag === 'string' ? etag : null, lastModified: typeof lm === 'string' ? lm : null })
       }
       result.bytes = bytes.n
-      this.#repo.recordPoll(id, { ok: true, notModified: result.notModified, bytes: bytes.n, seen: result.seen, ingested: result.created + result.updated, nextPollAt: Date.now() + source.intervalSeconds * 1000 })
+      await this.#repo.recordPoll(id, { ok: true, notModified: result.notModified, bytes: bytes.n, seen: result.seen, ingested: result.created + result.updated, nextPollAt: Date.now() + source.intervalSeconds * 1000 })
     } catch (err) {
       const e: AppError = toAppError(err)
       result.error = { code: e.code, message: e.message }
       result.bytes = bytes.n
       const backoff = Math.min(source.intervalSeconds * 2 ** Math.min(source.failures + 1, 10), Math.max(MAX_BACKOFF_S, source.intervalSeconds))
-      this.#repo.recordPoll(id, { ok: false, error: result.error, bytes: bytes.n, nextPollAt: Date.now() + backoff * 1000 })
+      await this.#repo.recordPoll(id, { ok: false, error: result.error, bytes: bytes.n, nextPollAt: Date.now() + backoff * 1000 })
       this.#deps.logger.warn({ source: id, code: e.code, err: e.message, retryInSeconds: backoff }, 'polling a source failed')
     }
     return result
@@ -212,7 +226,7 @@ export class SourcePoller {
     // everything left only fell off the end of the feed's window and stays.
     const times = entries.map((e) => Date.parse(e.publishedAt ?? '')).filter((t) => !Number.isNaN(t))
     const oldest = times.length > 0 ? Math.min(...times) : undefined
-    for (const item of this.#repo.liveItems(source.id)) {
+    for (const item of await this.#repo.liveItems(source.id)) {
       if (keys.has(item.itemKey)) continue
       const t = Date.parse(item.publishedAt ?? '')
       if (oldest === undefined || Number.isNaN(t) || t < oldest) continue

@@ -9,14 +9,15 @@ import type { AppDeps } from '../http/deps.ts'
 import { StoryIngest } from './ingest.ts'
 import { SourcePoller } from './poller.ts'
 import { secretBox, type SecretBox } from './secrets.ts'
-import { SourceRepository, type NewSource, type SourceKind } from './store.ts'
+import type { NewSource, SourceKind, SourceRepository } from '../store/sources.ts'
+import type { Repositories } from '../store/types.ts'
 
 export interface SourcesRuntime {
   repo: SourceRepository
   ingest: StoryIngest
   poller: SourcePoller
   secrets: SecretBox
-  start(): void
+  start(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -25,7 +26,7 @@ const runtimes = new WeakMap<AppDeps, SourcesRuntime>()
 export function sourcesRuntime(deps: AppDeps): SourcesRuntime {
   let rt = runtimes.get(deps)
   if (rt) return rt
-  const repo = new SourceRepository(deps.store.db)
+  const repo = deps.store.sources
   const ingest = new StoryIngest(deps, repo)
   const poller = new SourcePoller(deps, repo, ingest)
   const secrets = secretBox(deps.config.dataDir)
@@ -34,8 +35,8 @@ export function sourcesRuntime(deps: AppDeps): SourcesRuntime {
     ingest,
     poller,
     secrets,
-    start() {
-      syncConfigSources(deps, repo, secrets)
+    async start() {
+      await syncConfigSources(deps, secrets)
       poller.start()
     },
     stop: () => poller.stop(),
@@ -86,21 +87,22 @@ export function idForUrl(url: string): string {
 }
 
 /** The config file's sources (and BRIEFCAST_SOURCE_URLS) into the table; config sources no longer configured are disabled. */
-function syncConfigSources(deps: AppDeps, repo: SourceRepository, secrets: SecretBox): void {
+async function syncConfigSources(deps: AppDeps, secrets: SecretBox): Promise<void> {
   const { config } = deps
   const wanted: SourceConfig[] = [...config.sources.list, ...config.sources.urls.filter((u) => !config.sources.list.some((s) => s.url === u)).map((url) => ({ id: idForUrl(url), url }))]
   const ids = new Set<string>()
-  deps.store.db.transaction(() => {
+  await deps.store.transaction(async (tx: Repositories) => {
+    const repo = tx.sources
     for (const s of wanted) {
       if (ids.has(s.id)) continue
       ids.add(s.id)
-      const existing = repo.get(s.id)
+      const existing = await repo.get(s.id)
       const sealed = s.secret ? secrets.seal(s.secret) : (existing?.secretSealed ?? null)
       const next = sourceFromConfig(s, 'config', config.sources, sealed)
-      if (existing) repo.update(s.id, next)
-      else repo.insert(next)
+      if (existing) await repo.update(s.id, next)
+      else await repo.insert(next)
     }
-    for (const s of repo.list()) if (s.origin === 'config' && !ids.has(s.id) && s.enabled) repo.update(s.id, { ...s, enabled: false })
-  })()
+    for (const s of await repo.list()) if (s.origin === 'config' && !ids.has(s.id) && s.enabled) await repo.update(s.id, { ...s, enabled: false })
+  })
   if (wanted.length > 0) deps.logger.info({ sources: [...ids] }, 'sources from the configuration')
 }

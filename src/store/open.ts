@@ -57,13 +57,20 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
 interface TxScope {
   owner: object
   active: boolean
+  /** Resolves when the transaction's callback has returned. */
+  ended: Promise<void>
 }
 const txScope = new AsyncLocalStorage<TxScope>()
 
+/** How long a query on the outer store, made from inside one of its transactions, waits for that transaction to end. */
+const OUTER_WAIT_MS = 3000
+
 /**
- * A dialect whose driver refuses to hand out a connection to code running inside one of this store's transactions:
- * that code must use `tx`. On SQLite it would wait forever for the one connection the transaction holds; on
- * PostgreSQL it would read outside the transaction. Failing loudly turns both into a clear bug report.
+ * A dialect whose driver makes code running inside one of this store's transactions wait for the transaction to
+ * end before it gets a connection of its own. Work the transaction only scheduled (a timer) thus runs after the
+ * commit and sees it; code that the transaction awaits (a mistake: inside, use `tx`) would wait forever on SQLite's
+ * one connection, and read outside the transaction on PostgreSQL, so after OUTER_WAIT_MS it fails with a clear
+ * message instead, on both.
  */
 function guarded(dialect: Dialect, owner: object): Dialect {
   return {
@@ -75,7 +82,15 @@ function guarded(dialect: Dialect, owner: object): Dialect {
       const acquire = driver.acquireConnection.bind(driver)
       driver.acquireConnection = async () => {
         const scope = txScope.getStore()
-        if (scope?.active && scope.owner === owner) throw new Error('The store was used inside store.transaction(): use the transaction\'s repositories (tx) there.')
+        if (scope?.active && scope.owner === owner) {
+          let timer: NodeJS.Timeout | undefined
+          const ended = await Promise.race([
+            scope.ended.then(() => true),
+            new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), OUTER_WAIT_MS))),
+          ])
+          clearTimeout(timer)
+          if (!ended) throw new Error("The store was used inside store.transaction() and waited for it: use the transaction's repositories (tx) there.")
+        }
         return acquire()
       }
       return driver
@@ -97,13 +112,15 @@ function repositories(db: Kysely<DB>, owner: object, inTx: boolean): Repositorie
     transaction: <T>(fn: (tx: Repositories) => Promise<T>): Promise<T> => {
       if (inTx) return fn(repos)
       return db.transaction().execute((trx) => {
-        const scope: TxScope = { owner, active: true }
+        let end = () => {}
+        const scope: TxScope = { owner, active: true, ended: new Promise<void>((resolve) => (end = resolve)) }
         return txScope.run(scope, async () => {
           try {
             return await fn(repositories(trx, owner, true))
           } finally {
-            // Work the transaction scheduled for later (timers) inherits this scope; it runs outside the transaction.
+            // Work the transaction scheduled for later (timers) inherits this scope; from now on it runs as usual.
             scope.active = false
+            end()
           }
         })
       })

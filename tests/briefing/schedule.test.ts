@@ -9,7 +9,6 @@ import path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { startBriefingSchedule } from '../../src/episodes/schedule.ts'
 import { isAppError } from '../../src/errors.ts'
-import { briefingRepository } from '../../src/feed/briefing-store.ts'
 import { feedRuntime } from '../../src/http/routes/feed.ts'
 import { startService, type Service } from '../../src/main.ts'
 

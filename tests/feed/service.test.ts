@@ -10,7 +10,6 @@ import { XMLValidator } from 'fast-xml-parser'
 import Parser from 'rss-parser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseVtt } from '../../src/audio/transcript.ts'
-import { briefingRepository } from '../../src/feed/briefing-store.ts'
 import { API_KEY, startTestService, type TestService } from '../http/helpers.ts'
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/plain')

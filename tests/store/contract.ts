@@ -254,6 +254,14 @@ export function storeContract(name: string, open: (same?: Store) => Promise<Stor
       expect(await store.jobs.findActive('k', 't2')).toBeUndefined()
 
       await expect(store.transaction(async () => store.articles.get('t1'))).rejects.toThrow(/use the transaction's repositories/)
+      // Work a transaction schedules but does not wait for runs once it has committed.
+      let seen: Promise<unknown> | undefined
+      await store.transaction(async (tx) => {
+        await tx.articles.insert(article('t3'))
+        seen = new Promise((resolve) => setImmediate(resolve)).then(() => store.articles.get('t3'))
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      })
+      expect(await seen).toMatchObject({ id: 't3' })
       // Work scheduled by a transaction runs after it, outside it, with the store.
       let later: Promise<unknown> | undefined
       await store.transaction(async (tx) => {

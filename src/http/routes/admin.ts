@@ -75,12 +75,12 @@ function multipartBoundary(req: express.Request, next: express.NextFunction): bo
 export async function deleteArticle(deps: AppDeps, a: ArticleRecord): Promise<void> {
   const { config, store } = deps
   const cacheDir = path.resolve(config.cacheDir)
-  deps.renders.cancel(a.id)
-  const episodes = store.episodes.listForArticle(a.id)
-  store.db.transaction(() => {
-    for (const ep of episodes) store.episodes.delete(ep.id)
-    store.articles.delete(a.id)
-  })()
+  await deps.renders.cancel(a.id)
+  const episodes = await store.episodes.listForArticle(a.id)
+  await store.transaction(async (tx) => {
+    for (const ep of episodes) await tx.episodes.delete(ep.id)
+    await tx.articles.delete(a.id)
+  })
   // Files are named by content hash and may be shared with another article of the same content and voice: kept while referenced.
   for (const ep of episodes) {
     await removeEpisodeFiles(config, store, ep)
@@ -89,9 +89,9 @@ export async function deleteArticle(deps: AppDeps, a: ArticleRecord): Promise<vo
   deps.logger.info({ article: a.id }, 'article deleted')
 }
 
-export function articleJson(deps: AppDeps, a: ArticleRecord) {
-  const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
-  const info = articleInfo(deps, a, ep)
+export async function articleJson(deps: AppDeps, a: ArticleRecord) {
+  const ep = a.episodeId !== null ? await deps.store.episodes.get(a.episodeId) : undefined
+  const info = await articleInfo(deps, a, ep)
   return {
     ...info,
     url: a.url,
@@ -168,7 +168,7 @@ export function adminRouter(deps: AppDeps): express.Router {
     const { fields, file } = readArticleRequest(req)
     if (fields.externalId) {
       // Equal to another article's id, it would shadow that article wherever an id or an externalId is accepted.
-      const existing = store.articles.getByExternalId(fields.externalId) ?? store.articles.get(fields.externalId)
+      const existing = (await store.articles.getByExternalId(fields.externalId)) ?? (await store.articles.get(fields.externalId))
       if (existing)
         throw new AppError('CONFLICT', existing.id === fields.externalId ? `externalId "${fields.externalId}" is another article's id.` : `An article with externalId "${fields.externalId}" already exists (id ${existing.id}).`, {
           help: `Edit it with PUT /api/articles/${existing.id}.`,
@@ -178,27 +178,27 @@ export function adminRouter(deps: AppDeps): express.Router {
     const prepared = await prepareArticle(fields, file, { config, speech: deps.speech, scripter })
     let id = newArticleId()
     // Nor may a new id equal an existing externalId (72 random bits: this loop runs once).
-    while (store.articles.getByExternalId(id)) id = newArticleId()
+    while (await store.articles.getByExternalId(id)) id = newArticleId()
     // The row and its render job are written together: a crash cannot leave an article without a job.
-    const article = store.db.transaction(() => {
-      const a = store.articles.insert({ id, ...prepared })
-      deps.renders.enqueue(a)
+    const article = await store.transaction(async (tx) => {
+      const a = await tx.articles.insert({ id, ...prepared })
+      await deps.renders.enqueue(a, tx)
       return a
-    })()
+    })
     deps.logger.info({ article: id, externalId: article.externalId, segments: prepared.script.segments.length }, 'article ingested')
     res.status(201).location(`/api/articles/${id}`).setHeader('ETag', articleEtag(article))
-    res.json(articleJson(deps, store.articles.get(id)!))
+    res.json(await articleJson(deps, (await store.articles.get(id))!))
   })
 
-  router.get('/articles', (req, res) => {
+  router.get('/articles', async (req, res) => {
     const limit = intParam(req.query.limit, 'limit', 20, 1, 100)
     const offset = intParam(req.query.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
     const status = req.query.status as string | undefined
     if (status !== undefined && !ARTICLE_STATUSES.has(status as ArticleStatus))
       throw new AppError('VALIDATION_FAILED', 'status must be one of queued, rendering, ready, failed.', { details: { field: 'status' } })
-    const page = store.articles.list({ limit, offset, status: status as ArticleStatus | undefined })
+    const page = await store.articles.list({ limit, offset, status: status as ArticleStatus | undefined })
     res.json({
-      items: page.items.map((a) => articleJson(deps, a)),
+      items: await Promise.all(page.items.map((a) => articleJson(deps, a))),
       total: page.total,
       limit,
       offset,
@@ -207,17 +207,17 @@ export function adminRouter(deps: AppDeps): express.Router {
   })
 
   // By our id, or by the site's externalId (a CMS may only know its own id).
-  const loadArticle = (id: string): ArticleRecord => {
-    const a = store.articles.get(id) ?? store.articles.getByExternalId(id)
+  const loadArticle = async (id: string): Promise<ArticleRecord> => {
+    const a = (await store.articles.get(id)) ?? (await store.articles.getByExternalId(id))
     if (!a) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
     return a
   }
 
   router.get('/articles/:id', async (req, res) => {
-    const a = loadArticle(req.params.id)
-    const body = articleJson(deps, a)
+    const a = await loadArticle(req.params.id)
+    const body = await articleJson(deps, a)
     let segments: unknown = null
-    const ep = a.episodeId !== null ? store.episodes.get(a.episodeId) : undefined
+    const ep = a.episodeId !== null ? await store.episodes.get(a.episodeId) : undefined
     if (ep) {
       try {
         const timings = JSON.parse(await fs.readFile(path.resolve(cacheDir, ep.timingsFile), 'utf8')) as { segments?: unknown }
@@ -226,7 +226,7 @@ export function adminRouter(deps: AppDeps): express.Router {
         deps.logger.warn({ err, article: a.id }, 'cannot read the timings file')
       }
     }
-    const job = store.jobs.findActive('render-article', a.id)
+    const job = await store.jobs.findActive('render-article', a.id)
     res.setHeader('Cache-Control', 'no-store')
     res.setHeader('ETag', articleEtag(a))
     res.json({ ...body, segments, job: job ? { id: job.id, status: job.status, attempts: job.attempts, maxAttempts: job.maxAttempts, runAfter: new Date(job.runAfter).toISOString(), error: job.error } : null })
@@ -240,11 +240,11 @@ export function adminRouter(deps: AppDeps): express.Router {
    */
   router.put('/articles/:id', articleBody, async (req, res) => {
     const ifMatch = ifMatchTags(req)
-    const target = loadArticle(String(req.params.id))
+    const target = await loadArticle(String(req.params.id))
     const { fields, file, raw } = readArticleRequest(req)
     const updated = await edits.run(target.id, async () => {
       for (let attempt = 1; ; attempt++) {
-        const current = store.articles.get(target.id)
+        const current = await store.articles.get(target.id)
         if (!current) throw new AppError('ARTICLE_NOT_FOUND', `Article "${target.id}" was deleted meanwhile.`)
         checkIfMatch(ifMatch, articleEtag(current), `Article "${current.id}"`)
         const merged: ArticleFields = {
@@ -260,22 +260,22 @@ export function adminRouter(deps: AppDeps): express.Router {
         let upload = file
         const hasBody = file || fields.html !== undefined || fields.markdown !== undefined || fields.text !== undefined
         if (!hasBody && !('url' in raw && fields.url)) {
-          const source = store.articles.getSource(current.id)!
+          const source = (await store.articles.getSource(current.id))!
           const format = source.format ?? 'text'
           const ext = { html: '.html', markdown: '.md', text: '.txt', json: '.json' }[format]
           upload = { buffer: source.source, originalname: `stored${ext}`, mimetype: 'application/octet-stream' }
         }
         if (merged.externalId && merged.externalId !== current.externalId) {
-          const other = store.articles.getByExternalId(merged.externalId) ?? store.articles.get(merged.externalId)
+          const other = (await store.articles.getByExternalId(merged.externalId)) ?? (await store.articles.get(merged.externalId))
           if (other && other.id !== current.id) throw new AppError('CONFLICT', `externalId "${merged.externalId}" belongs to article ${other.id}.`, { details: { id: other.id } })
         }
         const prepared = await prepareArticle(merged, upload, { config, speech: deps.speech, scripter })
         try {
-          return store.db.transaction(() => {
-            const a = store.articles.update(current.id, prepared, current.revision)
-            deps.renders.enqueue(a)
+          return await store.transaction(async (tx) => {
+            const a = await tx.articles.update(current.id, prepared, current.revision)
+            await deps.renders.enqueue(a, tx)
             return a
-          })()
+          })
         } catch (err) {
           // Another process wrote this article meanwhile: merge again with its state (unless the client named a revision).
           if (err instanceof AppError && err.code === 'PRECONDITION_FAILED' && !ifMatch && attempt < 5) continue
@@ -285,17 +285,17 @@ export function adminRouter(deps: AppDeps): express.Router {
     })
     deps.logger.info({ article: updated.id, revision: updated.revision }, 'article edited')
     res.setHeader('ETag', articleEtag(updated))
-    res.json(articleJson(deps, updated))
+    res.json(await articleJson(deps, updated))
   })
 
   router.delete('/articles/:id', async (req, res) => {
     const ifMatch = ifMatchTags(req)
-    const target = loadArticle(req.params.id)
+    const target = await loadArticle(req.params.id)
     const a = await edits.run(target.id, async () => {
-      const current = store.articles.get(target.id)
+      const current = await store.articles.get(target.id)
       if (!current) throw new AppError('ARTICLE_NOT_FOUND', `Article "${target.id}" was deleted meanwhile.`)
       checkIfMatch(ifMatch, articleEtag(current), `Article "${current.id}"`)
-      deps.renders.cancel(current.id)
+      await deps.renders.cancel(current.id)
       return current
     })
     await deleteArticle(deps, a)
@@ -369,7 +369,7 @@ export function adminRouter(deps: AppDeps): express.Router {
       }
     }
     try {
-      store.assets.insert(record)
+      await store.assets.insert(record)
     } catch (err) {
       await fs.rm(path.join(cacheDir, record.file), { force: true })
       throw err
@@ -377,22 +377,22 @@ export function adminRouter(deps: AppDeps): express.Router {
     res.status(201).location(`/api/assets/${id}`).json(assetJson(record))
   })
 
-  router.get('/assets', (req, res) => {
+  router.get('/assets', async (req, res) => {
     const kind = req.query.kind as string | undefined
     if (kind !== undefined && kind !== 'jingle' && kind !== 'cover') throw new AppError('VALIDATION_FAILED', 'kind must be "jingle" or "cover".')
-    res.json({ items: store.assets.list(kind).map(assetJson) })
+    res.json({ items: (await store.assets.list(kind)).map(assetJson) })
   })
 
-  router.get('/assets/:id', (req, res) => {
-    const a = store.assets.get(req.params.id)
+  router.get('/assets/:id', async (req, res) => {
+    const a = await store.assets.get(req.params.id)
     if (!a) throw new AppError('NOT_FOUND', `No asset with id "${req.params.id}".`)
     res.json(assetJson(a))
   })
 
   router.delete('/assets/:id', async (req, res) => {
-    const a = store.assets.get(req.params.id)
+    const a = await store.assets.get(req.params.id)
     if (!a) throw new AppError('NOT_FOUND', `No asset with id "${req.params.id}".`)
-    store.assets.delete(a.id)
+    await store.assets.delete(a.id)
     await fs.rm(path.join(cacheDir, a.file), { force: true })
     forgetFile(path.join(cacheDir, a.file))
     res.status(204).end()

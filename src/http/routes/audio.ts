@@ -24,13 +24,13 @@ const KINDS = {
 } as const
 
 /** Resolve /audio/:id/:file to the file and how to serve it; an AppError when there is no such file. */
-function resolveEpisodeFile(deps: AppDeps, cacheDir: string, id: string, fileName: string): ServeFileOptions | AppError {
+async function resolveEpisodeFile(deps: AppDeps, cacheDir: string, id: string, fileName: string): Promise<ServeFileOptions | AppError> {
   const m = FILE_RE.exec(fileName)
   if (!m) return new AppError('NOT_FOUND', 'No such episode file.')
   const [, hash, ext] = m as unknown as [string, string, keyof typeof KINDS]
-  const ep = deps.store.episodes.findByArticleAndHash(id, hash)
+  const ep = await deps.store.episodes.findByArticleAndHash(id, hash)
   if (!ep || ((ext === 'mp3' || ext === 'm4a') && ep.format !== ext)) return new AppError('NOT_FOUND', 'No such episode file; it may have been replaced by a newer version.')
-  const article = deps.store.articles.get(id)
+  const article = await deps.store.articles.get(id)
   if (article && !isPublic(article)) return new AppError('NOT_FOUND', 'No such episode file.')
   const kind = KINDS[ext]
   return { path: path.resolve(cacheDir, kind.file(ep)), contentType: kind.type, etag: `"${hash}-${ext}"`, cacheControl: IMMUTABLE }
@@ -52,19 +52,20 @@ export function audioFastPath(deps: AppDeps): (req: IncomingMessage, res: Server
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !req.url?.startsWith('/audio/')) return fallback()
     const m = AUDIO_PATH.exec(req.url)
     if (!m) return fallback()
-    let opts: ServeFileOptions | AppError
+    let name: string
     try {
-      opts = resolveEpisodeFile(deps, cacheDir, m[1]!, decodeURIComponent(m[2]!))
+      name = decodeURIComponent(m[2]!)
     } catch {
       return fallback()
     }
-    if (opts instanceof AppError) return fallback()
-    serveFileRaw(req, res, opts).then(
-      (err) => {
-        if (err) fallback()
-      },
-      () => fallback(),
-    )
+    resolveEpisodeFile(deps, cacheDir, m[1]!, name)
+      .then((opts) => (opts instanceof AppError ? opts : serveFileRaw(req, res, opts)))
+      .then(
+        (err) => {
+          if (err) fallback()
+        },
+        () => fallback(),
+      )
   }
 }
 
@@ -74,7 +75,7 @@ export function audioRouter(deps: AppDeps): express.Router {
 
   router.options('/audio/:id/:file', preflight)
   router.get('/audio/:id/:file', async (req, res, next) => {
-    const opts = resolveEpisodeFile(deps, cacheDir, req.params.id, req.params.file)
+    const opts = await resolveEpisodeFile(deps, cacheDir, req.params.id, req.params.file)
     if (opts instanceof AppError) return next(opts)
     await serveFile(req, res, next, opts)
   })
@@ -82,7 +83,7 @@ export function audioRouter(deps: AppDeps): express.Router {
   router.options('/assets/:file', preflight)
   router.get('/assets/:file', async (req, res, next) => {
     const m = /^([A-Za-z0-9_-]{6,64})\.(jpg|png|mp3|wav|m4a|ogg|oga|opus|flac|aac|audio)$/.exec(req.params.file)
-    const asset = m ? deps.store.assets.get(m[1]!) : undefined
+    const asset = m ? await deps.store.assets.get(m[1]!) : undefined
     if (!asset || path.basename(asset.file) !== req.params.file) return next(new AppError('NOT_FOUND', 'No such asset.'))
     await serveFile(req, res, next, { path: path.resolve(cacheDir, asset.file), contentType: asset.mimeType, etag: `"${asset.id}"`, cacheControl: IMMUTABLE })
   })

@@ -17,8 +17,8 @@ import express from 'express'
 import { z } from 'zod'
 import { AppError } from '../../errors.ts'
 import { startBriefingSchedule, type BriefingSchedule } from '../../episodes/schedule.ts'
-import type { BriefingRecord } from '../../feed/briefing-store.ts'
-import { buildFeed } from '../../feed/build.ts'
+import type { BriefingRecord } from '../../store/briefings.ts'
+import { buildFeed, type FeedItem } from '../../feed/build.ts'
 import { DEFAULT_COVER_PREFIX } from '../../feed/cover.ts'
 import { articleFeedItem, BriefingService, briefingUrls, firstParagraph } from '../../feed/briefings.ts'
 import type { EpisodeRecord } from '../../store/types.ts'
@@ -177,10 +177,10 @@ export function feedRouter(deps: AppDeps): express.Router {
   const base = config.publicUrl.replace(/\/+$/, '')
 
   /** Show metadata; without a configured cover, the newest cover uploaded to /api/assets. */
-  const show = () => {
+  const show = async () => {
     if (config.show.imageUrl) return config.show
     // An uploaded cover wins over the generated default (src/feed/cover.ts).
-    const covers = deps.store.assets.list('cover')
+    const covers = await deps.store.assets.list('cover')
     const cover = covers.find((c) => !c.id.startsWith(DEFAULT_COVER_PREFIX)) ?? covers[0]
     return cover ? { ...config.show, imageUrl: `${base}/assets/${encodeURIComponent(path.basename(cover.file))}` } : config.show
   }
@@ -204,9 +204,9 @@ export function feedRouter(deps: AppDeps): express.Router {
   }
 
   router.get('/feed.xml', async (req, res) => {
-    const { items, lastModified } = service.feedItems(config.feed.itemLimit)
+    const { items, lastModified } = await service.feedItems(config.feed.itemLimit)
     const modified = httpDate(lastModified.getTime())
-    const meta = show()
+    const meta = await show()
     const options = {
       feedUrl: `${base}/feed.xml`,
       ...(config.show.guid ? { guid: config.show.guid } : {}),
@@ -218,15 +218,16 @@ export function feedRouter(deps: AppDeps): express.Router {
   })
 
   router.get('/feeds/articles.xml', async (req, res) => {
-    const rows = deps.store.episodes.listPublished({ limit: config.feed.itemLimit })
+    const rows = await deps.store.episodes.listPublished({ limit: config.feed.itemLimit })
     let latest = 0
-    const items = rows.map(({ article, episode }) => {
+    const items: FeedItem[] = []
+    for (const { article, episode } of rows) {
       // An embargoed article that just went public changes the feed at its publication time.
       latest = Math.max(latest, Date.parse(episode.createdAt), Date.parse(article.updatedAt), article.publishedAt ? Date.parse(article.publishedAt) || 0 : 0)
-      return articleFeedItem(article, episode, deps, article.excerpt ? undefined : firstParagraph(deps.store.articles.getScript(article.id)?.script))
-    })
+      items.push(articleFeedItem(article, episode, deps, article.excerpt ? undefined : firstParagraph((await deps.store.articles.getScript(article.id))?.script)))
+    }
     const modified = httpDate(latest)
-    const meta = show()
+    const meta = await show()
     const options = {
       feedUrl: `${base}/feeds/articles.xml`,
       title: `${config.show.title}: all articles`,
@@ -242,8 +243,8 @@ export function feedRouter(deps: AppDeps): express.Router {
     const m = FILE_RE.exec(req.params.file)
     if (!m) return next(new AppError('NOT_FOUND', 'No such briefing file.'))
     const [, hash, ext] = m as unknown as [string, string, keyof typeof KINDS]
-    const b = service.repo.get(req.params.id)
-    const ep = b?.episodeId != null ? deps.store.episodes.get(b.episodeId) : undefined
+    const b = await service.repo.get(req.params.id)
+    const ep = b?.episodeId != null ? await deps.store.episodes.get(b.episodeId) : undefined
     if (!ep || ep.hash !== hash || ((ext === 'mp3' || ext === 'm4a') && ep.format !== ext))
       return next(new AppError('NOT_FOUND', 'No such briefing file; it may have been replaced by a newer render.'))
     const kind = KINDS[ext]
@@ -256,36 +257,37 @@ export function feedRouter(deps: AppDeps): express.Router {
     res.setHeader('Cache-Control', 'no-store')
     next()
   })
-  admin.post('/', express.json({ limit: '256kb' }), (req, res) => {
+  admin.post('/', express.json({ limit: '256kb' }), async (req, res) => {
     const parsed = createSchema.safeParse(req.body ?? {})
     if (!parsed.success) throw validation(parsed.error)
-    const b = service.create(parsed.data)
+    const b = await service.create(parsed.data)
     res.status(202).location(`${base}/api/briefings/${b.id}`).json(briefingJson(deps, b, undefined))
   })
-  admin.get('/', (req, res) => {
+  admin.get('/', async (req, res) => {
     const parsed = listSchema.safeParse(req.query)
     if (!parsed.success) throw validation(parsed.error)
-    const { items, total } = service.repo.list(parsed.data)
-    res.json({ items: items.map((b) => briefingJson(deps, b, service.withEpisode(b).episode)), total, limit: parsed.data.limit, offset: parsed.data.offset })
+    const { items, total } = await service.repo.list(parsed.data)
+    const withEpisodes = await Promise.all(items.map(async (b) => briefingJson(deps, b, (await service.withEpisode(b)).episode)))
+    res.json({ items: withEpisodes, total, limit: parsed.data.limit, offset: parsed.data.offset })
   })
-  admin.get('/:id', (req, res) => {
-    const b = service.repo.get(req.params.id)
+  admin.get('/:id', async (req, res) => {
+    const b = await service.repo.get(req.params.id)
     if (!b) throw new AppError('NOT_FOUND', `No briefing with id "${req.params.id}".`)
     res.setHeader('ETag', briefingEtag(b))
-    res.json(briefingJson(deps, b, service.withEpisode(b).episode))
+    res.json(briefingJson(deps, b, (await service.withEpisode(b)).episode))
   })
-  // If-Match is checked synchronously right before the change: nothing can slip in between.
-  const ifMatches = (req: express.Request) => {
-    const b = service.repo.get(req.params.id as string)
+  // If-Match is checked right before the change.
+  const ifMatches = async (req: express.Request) => {
+    const b = await service.repo.get(req.params.id as string)
     if (b) checkIfMatch(ifMatchTags(req), briefingEtag(b), `Briefing "${b.id}"`)
   }
-  admin.post('/:id/render', (req, res) => {
-    ifMatches(req)
-    const b = service.rerender(req.params.id)
-    res.status(202).json(briefingJson(deps, b, service.withEpisode(b).episode))
+  admin.post('/:id/render', async (req, res) => {
+    await ifMatches(req)
+    const b = await service.rerender(req.params.id)
+    res.status(202).json(briefingJson(deps, b, (await service.withEpisode(b)).episode))
   })
   admin.delete('/:id', async (req, res) => {
-    ifMatches(req)
+    await ifMatches(req)
     if (!(await service.delete(req.params.id))) throw new AppError('NOT_FOUND', `No briefing with id "${req.params.id}".`)
     res.status(204).end()
   })

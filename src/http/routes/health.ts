@@ -1,4 +1,7 @@
-/** /healthz: the process is alive. /readyz: DB open, ffmpeg found, engines ready (503 otherwise). */
+/**
+ * /healthz: the process is alive. /readyz: the database answers, ffmpeg found, engines ready (503 otherwise).
+ * `dependencies` says per dependency "ok" or "down: <why>" (e.g. { database: "down: connect ECONNREFUSED 10.0.0.5:5432" }).
+ */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import express from 'express'
 import type { AppDeps } from '../deps.ts'
@@ -15,10 +18,15 @@ export function healthRouter(deps: AppDeps): express.Router {
   router.get('/readyz', async (_req, res) => {
     const checks: Record<string, { ok: boolean; detail?: string }> = {}
     try {
-      deps.store.db.prepare('SELECT 1').get()
-      checks.database = { ok: deps.store.isOpen() }
+      // A round trip, bounded: an unreachable database must not hang the probe.
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        deps.store.ping(),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS))),
+      ]).finally(() => clearTimeout(timer))
+      checks.database = { ok: deps.store.isOpen(), detail: `${deps.store.dialect} ${deps.store.location}` }
     } catch (err) {
-      checks.database = { ok: false, detail: (err as Error).message }
+      checks.database = { ok: false, detail: `${deps.store.dialect} ${deps.store.location}: ${(err as Error).message || String((err as { code?: string }).code)}` }
     }
     if (deps.readiness) {
       try {
@@ -31,9 +39,13 @@ export function healthRouter(deps: AppDeps): express.Router {
     res.setHeader('Cache-Control', 'no-store')
     const eventLoop = { p50Ms: round(loop.percentile(50) / 1e6), p99Ms: round(loop.percentile(99) / 1e6), maxMs: round(loop.max / 1e6) }
     loop.reset()
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not-ready', checks, jobs: deps.store.isOpen() ? deps.store.jobs.counts() : undefined, eventLoop })
+    const dependencies = Object.fromEntries(Object.entries(checks).map(([name, c]) => [name, c.ok ? 'ok' : `down: ${c.detail ?? 'not ready'}`]))
+    const jobs = checks.database.ok ? await deps.store.jobs.counts().catch(() => undefined) : undefined
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not-ready', dependencies, checks, jobs, eventLoop })
   })
   return router
 }
+
+const PING_TIMEOUT_MS = 2000
 
 const round = (n: number) => (Number.isFinite(n) ? Math.round(n * 10) / 10 : 0)

@@ -6,12 +6,12 @@
  * Content-Security-Policy holds) handles the form and the key.
  */
 import express from 'express'
-import type { ArticleRecord } from '../../store/types.ts'
+import type { ArticleRecord, EpisodeRecord } from '../../store/types.ts'
 import type { AppDeps } from '../deps.ts'
 import { publicUrlProblem } from '../urls.ts'
 import { embedSnippets } from '../player/snippet.ts'
 import { isPublic } from '../../sources/embargo.ts'
-import { listenStatsRepository, type ListenCounts } from '../player/stats.ts'
+import type { ListenCounts } from '../../store/stats.ts'
 import { voicesSection } from './voices.ts'
 
 export function escapeHtml(value: unknown): string {
@@ -26,8 +26,7 @@ const formatDuration = (ms: number | null | undefined) => {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
 }
 
-function row(deps: AppDeps, a: ArticleRecord, listens?: ListenCounts): string {
-  const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
+function row(deps: AppDeps, a: ArticleRecord, ep: EpisodeRecord | undefined, listens?: ListenCounts): string {
   const status = a.status === 'rendering' ? `rendering ${Math.round(a.progress * 100)}%` : a.status
   const listen = deps.urls.listen(a.id)
   return `<tr>
@@ -46,12 +45,14 @@ export function homeRouter(deps: AppDeps): express.Router {
     res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
     res.send(HOME_JS)
   })
-  router.get('/', (_req, res) => {
-    const page = deps.store.articles.list({ limit: 50, offset: 0 })
+  router.get('/', async (_req, res) => {
+    const page = await deps.store.articles.list({ limit: 50, offset: 0 })
     // Embargoed articles are not public yet (src/sources/embargo.ts); the admin API lists them.
     const items = page.items.filter((a) => isPublic(a))
     const total = page.total - (page.items.length - items.length)
-    const listens = listenStatsRepository(deps.store.db).totalsFor(items.map((a) => a.id))
+    const voices = await voicesSection(deps)
+    const listens = await deps.store.listenStats.totalsFor(items.map((a) => a.id))
+    const episodes = await Promise.all(items.map((a) => (a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined)))
     const { urls, config } = deps
     const unreachable = publicUrlProblem(urls.base)
     const exampleId = items[0]?.id ?? 'ARTICLE_ID'
@@ -81,7 +82,7 @@ export function homeRouter(deps: AppDeps): express.Router {
 <main>
 <section aria-labelledby="articles-h">
   <h2 id="articles-h">Articles <small>(${total})</small></h2>
-  ${items.length === 0 ? '<p>No articles yet: add one below.</p>' : `<table><thead><tr><th scope="col">Title</th><th scope="col">Status</th><th scope="col">Length</th><th scope="col">Listens</th><th scope="col">Listen</th></tr></thead><tbody>${items.map((a) => row(deps, a, listens.get(a.id))).join('')}</tbody></table>`}
+  ${items.length === 0 ? '<p>No articles yet: add one below.</p>' : `<table><thead><tr><th scope="col">Title</th><th scope="col">Status</th><th scope="col">Length</th><th scope="col">Listens</th><th scope="col">Listen</th></tr></thead><tbody>${items.map((a, i) => row(deps, a, episodes[i], listens.get(a.id))).join('')}</tbody></table>`}
   <audio id="audio" controls preload="none" hidden></audio>
 </section>
 <section aria-labelledby="add-h">
@@ -99,7 +100,7 @@ export function homeRouter(deps: AppDeps): express.Router {
     <p id="result" role="status" aria-live="polite"></p>
   </form>
 </section>
-${voicesSection(deps)}
+${voices}
 <section aria-labelledby="feed-h">
   <h2 id="feed-h">Podcast feeds</h2>
   ${unreachable ? `<p class="warning" role="alert"><strong>Warning:</strong> ${escapeHtml(unreachable)}</p>` : ''}

@@ -14,8 +14,8 @@ import { CORS_EXPOSE } from '../serve-file.ts'
 import { preflight, preflightFor } from './audio.ts'
 import { isPublic } from '../../sources/embargo.ts'
 
-export function findArticle(deps: AppDeps, id: string): ArticleRecord {
-  const a = deps.store.articles.get(id) ?? deps.store.articles.getByExternalId(id)
+export async function findArticle(deps: AppDeps, id: string): Promise<ArticleRecord> {
+  const a = (await deps.store.articles.get(id)) ?? (await deps.store.articles.getByExternalId(id))
   // An embargoed article is not found, like an unknown one: its existence is not public either.
   if (!a || !isPublic(a)) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
   return a
@@ -38,8 +38,8 @@ export interface ArticleInfo {
   error: { code: string; message: string } | null
 }
 
-export function articleInfo(deps: AppDeps, a: ArticleRecord, ep?: EpisodeRecord): ArticleInfo {
-  const episode = ep ?? (a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined)
+export async function articleInfo(deps: AppDeps, a: ArticleRecord, ep?: EpisodeRecord): Promise<ArticleInfo> {
+  const episode = ep ?? (a.episodeId !== null ? await deps.store.episodes.get(a.episodeId) : undefined)
   const { urls } = deps
   return {
     id: a.id,
@@ -79,11 +79,11 @@ export function listenRouter(deps: AppDeps): express.Router {
   router.options('/listen/:id/events', preflightFor('POST, OPTIONS'))
   router.options(['/listen/:id', '/listen/:id/:file'], preflight)
 
-  router.get('/listen/:id/info.json', (req, res) => {
-    const a = findArticle(deps, req.params.id)
+  router.get('/listen/:id/info.json', async (req, res) => {
+    const a = await findArticle(deps, req.params.id)
     cors(res)
     res.setHeader('Cache-Control', 'no-cache')
-    res.json(articleInfo(deps, a))
+    res.json(await articleInfo(deps, a))
   })
 
   const redirects: Record<string, (ep: EpisodeRecord) => string> = {
@@ -91,11 +91,11 @@ export function listenRouter(deps: AppDeps): express.Router {
     'transcript.vtt': (ep) => deps.urls.transcript(ep),
     'chapters.json': (ep) => deps.urls.chapters(ep),
   }
-  router.get('/listen/:id/:file', (req, res, next) => {
+  router.get('/listen/:id/:file', async (req, res, next) => {
     const to = redirects[req.params.file]
     if (!to) return next()
-    const a = findArticle(deps, req.params.id)
-    const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
+    const a = await findArticle(deps, req.params.id)
+    const ep = a.episodeId !== null ? await deps.store.episodes.get(a.episodeId) : undefined
     cors(res)
     if (!ep) throw new AppError('EPISODE_NOT_READY', `The episode of "${a.id}" is not ready yet (status: ${a.status}).`, { status: 404 })
     res.setHeader('Cache-Control', 'no-cache')
@@ -103,9 +103,9 @@ export function listenRouter(deps: AppDeps): express.Router {
   })
 
   router.get('/listen/:id', async (req, res) => {
-    const a = findArticle(deps, req.params.id)
+    const a = await findArticle(deps, req.params.id)
     cors(res)
-    const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
+    const ep = a.episodeId !== null ? await deps.store.episodes.get(a.episodeId) : undefined
     if (ep) {
       // The current (or, during a re-render, the previous) episode: its versioned URL is immutable and cacheable.
       res.setHeader('Cache-Control', 'no-cache')
@@ -119,11 +119,11 @@ export function listenRouter(deps: AppDeps): express.Router {
         details: { error: a.error ? publicError(a.error) : null },
       })
     }
-    let flight = deps.renders.join(a.id)
-    if (!flight && !deps.store.jobs.findActive(RENDER_ARTICLE, a.id)) {
+    let flight = await deps.renders.join(a.id)
+    if (!flight && !(await deps.store.jobs.findActive(RENDER_ARTICLE, a.id))) {
       // A queued article without a job (should not happen: they are written together): enqueue and join.
-      deps.renders.enqueue(a)
-      flight = deps.renders.join(a.id)
+      await deps.renders.enqueue(a)
+      flight = await deps.renders.join(a.id)
     }
     // No flight while a job is active: the service is stopping, or a render is settling this very moment.
     if (!flight) throw new AppError('EPISODE_NOT_READY', 'The episode is not ready and cannot be streamed right now; retry shortly.', { status: 503 })

@@ -9,7 +9,7 @@ import { z } from 'zod'
 import { AppError } from '../../errors.ts'
 import type { AppDeps } from '../deps.ts'
 import { playerBundle, type PlayerBundle } from '../player/bundle.ts'
-import { listenStatsRepository, type ListenEvent } from '../player/stats.ts'
+import type { ListenEvent } from '../../store/stats.ts'
 import { requireApiKey } from './admin.ts'
 
 /**
@@ -32,7 +32,7 @@ const ID_RE = /^[\w.~-]{1,200}$/
 export function playerRouter(deps: AppDeps): express.Router {
   const router = express.Router()
   const bundle = playerBundle({ onWarning: (m) => deps.logger.warn(m) })
-  const stats = listenStatsRepository(deps.store.db)
+  const stats = deps.store.listenStats
   const limiter = eventRateLimiter()
 
   const sendScript = (req: express.Request, res: express.Response, cacheControl: string) => {
@@ -67,9 +67,9 @@ export function playerRouter(deps: AppDeps): express.Router {
     sendScript(req, res, IMMUTABLE)
   })
 
-  router.get('/embed/:id', (req, res) => {
+  router.get('/embed/:id', async (req, res) => {
     const id = req.params.id
-    const found = ID_RE.test(id) ? (deps.store.articles.get(id) ?? deps.store.articles.getByExternalId(id)) : undefined
+    const found = ID_RE.test(id) ? ((await deps.store.articles.get(id)) ?? (await deps.store.articles.getByExternalId(id))) : undefined
     const article = found && isPublic(found) ? found : undefined
     const theme = req.query.theme === 'light' || req.query.theme === 'dark' ? req.query.theme : undefined
     const color = typeof req.query.color === 'string' && /^(#[0-9a-f]{3,8}|[a-z]{3,20})$/i.test(req.query.color) ? req.query.color : undefined
@@ -98,7 +98,7 @@ export function playerRouter(deps: AppDeps): express.Router {
   })
 
   // Listen counts. The player sends JSON as text/plain: a "simple" CORS request, so no preflight.
-  router.post('/listen/:id/events', express.text({ type: () => true, limit: 1024 }), (req, res) => {
+  router.post('/listen/:id/events', express.text({ type: () => true, limit: 1024 }), async (req, res) => {
     res.setHeader('Access-Control-Allow-Origin', '*')
     res.setHeader('Cache-Control', 'no-store')
     const retryAfter = limiter.take(clientKey(req))
@@ -108,15 +108,15 @@ export function playerRouter(deps: AppDeps): express.Router {
     }
     const event = parseEvent(req.body)
     // The element's article attribute may hold the site's externalId, as info.json accepts.
-    const article = deps.store.articles.get(req.params.id) ?? deps.store.articles.getByExternalId(req.params.id)
+    const article = (await deps.store.articles.get(req.params.id)) ?? (await deps.store.articles.getByExternalId(req.params.id))
     if (!article) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${req.params.id}".`)
-    stats.record(article.id, event)
+    await stats.record(article.id, event)
     res.status(204).end()
   })
 
-  router.get('/api/articles/:id/stats', requireApiKey(deps), (req, res) => {
+  router.get('/api/articles/:id/stats', requireApiKey(deps), async (req, res) => {
     const id = String(req.params.id)
-    const article = deps.store.articles.get(id) ?? deps.store.articles.getByExternalId(id)
+    const article = (await deps.store.articles.get(id)) ?? (await deps.store.articles.getByExternalId(id))
     if (!article) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
     const daysParam = req.query.days
     let days = 90
@@ -126,7 +126,7 @@ export function playerRouter(deps: AppDeps): express.Router {
       days = n
     }
     res.setHeader('Cache-Control', 'no-store')
-    res.json(stats.forArticle(article.id, { days }))
+    res.json(await stats.forArticle(article.id, { days }))
   })
 
   return router

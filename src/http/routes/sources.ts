@@ -13,7 +13,8 @@ import { entryAllowed } from '../../sources/parse.ts'
 import { isPublic } from '../../sources/embargo.ts'
 import { verifySignature } from '../../sources/signature.ts'
 import { urlKey } from '../../sources/url-key.ts'
-import type { SourceRecord } from '../../sources/store.ts'
+import type { SourceRecord } from '../../store/sources.ts'
+import type { ArticleRecord } from '../../store/types.ts'
 import { sha256 } from '../../util/files.ts'
 import type { AppDeps } from '../deps.ts'
 import { CORS_EXPOSE } from '../serve-file.ts'
@@ -101,8 +102,8 @@ export function sourcesRouter(deps: AppDeps): express.Router {
   const { repo } = rt
   const { config } = deps
 
-  const load = (id: string) => {
-    const s = repo.get(id)
+  const load = async (id: string) => {
+    const s = await repo.get(id)
     if (!s) throw new AppError('SOURCE_NOT_FOUND', `No source with id "${id}".`)
     return s
   }
@@ -111,7 +112,7 @@ export function sourcesRouter(deps: AppDeps): express.Router {
   const inflight = new Map<string, Promise<{ status: number; body: unknown }>>()
   router.post('/api/hooks/:source', express.raw({ type: () => true, limit: config.uploads.maxArticleBytes + 64 * 1024 }), async (req, res) => {
     res.setHeader('Cache-Control', 'no-store')
-    const source = repo.get(req.params.source)
+    const source = await repo.get(req.params.source)
     if (!source || !source.secretSealed || !source.enabled) throw new AppError('SOURCE_NOT_FOUND', `No source "${req.params.source}" takes webhooks.`, { help: 'Create the source with POST /api/sources; its secret is shown once.' })
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
     const check = verifySignature(req.get('briefcast-signature'), rt.secrets.open(source.secretSealed), body, config.sources.webhookToleranceSeconds)
@@ -123,7 +124,7 @@ export function sourcesRouter(deps: AppDeps): express.Router {
     if (!deliveryId || !DELIVERY_RE.test(deliveryId))
       throw new AppError('VALIDATION_FAILED', 'Send a Briefcast-Delivery header: a unique id per delivery (1-200 printable characters), the same on every retry of it.', { details: { field: 'Briefcast-Delivery' } })
     const key = `${source.id}\n${deliveryId}`
-    const done = repo.delivery(source.id, deliveryId)
+    const done = await repo.delivery(source.id, deliveryId)
     if (done) {
       res.setHeader('Briefcast-Replayed', 'true')
       res.status(done.status).json(done.body)
@@ -180,23 +181,29 @@ export function sourcesRouter(deps: AppDeps): express.Router {
       if (e.status >= 500) throw e // not recorded: a retry of this delivery may succeed
       out = { status: e.status, body: { error: e.toJSON() } }
     }
-    repo.recordDelivery(source.id, deliveryId, out.status, out.body, KEEP_DELIVERIES_MS)
+    await repo.recordDelivery(source.id, deliveryId, out.status, out.body, KEEP_DELIVERIES_MS)
     return out
   }
 
   // ---- the player's lookup by page URL (public, like info.json) ----
-  const byUrlKey = deps.store.db.prepare('SELECT id FROM articles WHERE url_key = ? ORDER BY updated_at DESC, id LIMIT 5')
   router.options('/lookup.json', preflight)
-  router.get('/lookup.json', (req, res) => {
+  router.get('/lookup.json', async (req, res) => {
     res.setHeader('Access-Control-Allow-Origin', '*')
     res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSE)
     const url = typeof req.query.url === 'string' ? req.query.url : ''
     const key = urlKey(url)
     if (!key) throw new AppError('VALIDATION_FAILED', 'Send the page address as ?url=<absolute http(s) URL>.', { details: { field: 'url' } })
-    const found = (byUrlKey.all(key) as { id: string }[]).map((r) => deps.store.articles.get(r.id)).find((a) => a && isPublic(a))
+    let found: ArticleRecord | undefined
+    for (const id of await deps.store.articles.idsByUrlKey(key, 5)) {
+      const a = await deps.store.articles.get(id)
+      if (a && isPublic(a)) {
+        found = a
+        break
+      }
+    }
     if (!found) throw new AppError('ARTICLE_NOT_FOUND', `No article for the page ${url}.`, { help: 'Publish the story through a source, or send its url with POST /api/articles.' })
     res.setHeader('Cache-Control', 'no-cache')
-    res.json(articleInfo(deps, found))
+    res.json(await articleInfo(deps, found))
   })
 
   // ---- admin ----
@@ -208,31 +215,31 @@ export function sourcesRouter(deps: AppDeps): express.Router {
   })
   const json = express.json({ limit: '64kb' })
 
-  admin.get('/', (_req, res) => {
-    res.json({ items: repo.list().map((s) => sourceJson(deps, s)) })
+  admin.get('/', async (_req, res) => {
+    res.json({ items: (await repo.list()).map((s) => sourceJson(deps, s)) })
   })
 
-  admin.post('/', json, (req, res) => {
+  admin.post('/', json, async (req, res) => {
     const parsed = createSchema.safeParse(req.body ?? {})
     if (!parsed.success) throw validation(parsed.error, 'source')
     const secret = parsed.data.secret ?? newSecret()
-    const s = repo.insert(sourceFromConfig(parsed.data, 'api', config.sources, rt.secrets.seal(secret)))
+    const s = await repo.insert(sourceFromConfig(parsed.data, 'api', config.sources, rt.secrets.seal(secret)))
     rt.poller.wake()
     // The secret is shown once; it is stored sealed (docs/publishing.md) and never logged.
     res.status(201).location(`/api/sources/${s.id}`).json({ ...sourceJson(deps, s), secret })
   })
 
-  admin.get('/:id', (req, res) => {
-    res.json(sourceJson(deps, load(req.params.id)))
+  admin.get('/:id', async (req, res) => {
+    res.json(sourceJson(deps, await load(req.params.id)))
   })
 
-  admin.get('/:id/items', (req, res) => {
-    const s = load(req.params.id)
-    res.json({ items: repo.items(s.id, 200) })
+  admin.get('/:id/items', async (req, res) => {
+    const s = await load(req.params.id)
+    res.json({ items: await repo.items(s.id, 200) })
   })
 
-  admin.patch('/:id', json, (req, res) => {
-    const s = load(req.params.id)
+  admin.patch('/:id', json, async (req, res) => {
+    const s = await load(req.params.id)
     const parsed = patchSchema.safeParse(req.body ?? {})
     if (!parsed.success) throw validation(parsed.error, 'source')
     const p = parsed.data
@@ -246,7 +253,7 @@ export function sourcesRouter(deps: AppDeps): express.Router {
     const kind = p.kind ?? (url ? (s.kind === 'webhook' ? 'feed' : s.kind) : 'webhook')
     if (kind !== 'webhook' && !url) throw new AppError('VALIDATION_FAILED', 'A feed or sitemap source needs a url.', { details: { field: 'url' } })
     const secret = p.rotateSecret ? newSecret() : undefined
-    const updated = repo.update(s.id, {
+    const updated = await repo.update(s.id, {
       kind,
       url,
       origin: s.origin,
@@ -259,17 +266,17 @@ export function sourcesRouter(deps: AppDeps): express.Router {
     res.json({ ...sourceJson(deps, updated), ...(secret ? { secret } : {}) })
   })
 
-  admin.delete('/:id', (req, res) => {
-    if (!repo.delete(load(req.params.id).id)) throw new AppError('SOURCE_NOT_FOUND', `No source with id "${req.params.id}".`)
+  admin.delete('/:id', async (req, res) => {
+    if (!(await repo.delete((await load(req.params.id)).id))) throw new AppError('SOURCE_NOT_FOUND', `No source with id "${req.params.id}".`)
     res.status(204).end()
   })
 
   admin.post('/:id/poll', async (req, res) => {
-    const s = load(req.params.id)
+    const s = await load(req.params.id)
     if (s.kind === 'webhook' || !s.url) throw new AppError('VALIDATION_FAILED', `Source "${s.id}" takes webhooks only; there is nothing to poll.`)
     const result = await rt.poller.poll(s.id)
     rt.poller.wake()
-    res.json({ result, source: sourceJson(deps, repo.get(s.id)!) })
+    res.json({ result, source: sourceJson(deps, (await repo.get(s.id))!) })
   })
 
   router.use('/api/sources', admin)

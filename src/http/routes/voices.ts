@@ -16,7 +16,7 @@ import { AppError } from '../../errors.ts'
 import { ENGINES } from '../../tts/registry.ts'
 import type { CachedClip, VoiceProfile } from '../../tts/types.ts'
 import type { BriefcastSpeechService } from '../../tts/index.ts'
-import { engineUsageRepository, usageMonth } from '../../tts/usage.ts'
+import { usageMonth } from '../../tts/usage.ts'
 import type { AppDeps } from '../deps.ts'
 import { requireApiKey } from './admin.ts'
 import { escapeHtml } from './home.ts'
@@ -108,11 +108,11 @@ export function voicesRouter(deps: AppDeps): express.Router {
       })),
     })
   })
-  api.get('/usage', (req, res) => {
+  api.get('/usage', async (req, res) => {
     const month = typeof req.query.month === 'string' ? req.query.month : usageMonth()
     if (month !== 'all' && !/^\d{4}-(0[1-9]|1[0-2])$/.test(month))
       throw new AppError('VALIDATION_FAILED', `month must be YYYY-MM or "all", not "${month}".`, { details: { field: 'month' } })
-    const rows = engineUsageRepository(deps.store.db).list(month)
+    const rows = await deps.store.usage.list(month)
     res.json({ month, unit: 'characters', usage: rows })
   })
   router.use('/api', api)
@@ -120,9 +120,9 @@ export function voicesRouter(deps: AppDeps): express.Router {
 }
 
 /** The home page's voice section: each profile with a sample to play, and this month's cloud characters. */
-export function voicesSection(deps: AppDeps): string {
+export async function voicesSection(deps: AppDeps): Promise<string> {
   const profiles = deps.speech.listProfiles()
-  const usage = engineUsageRepository(deps.store.db).list()
+  const usage = await deps.store.usage.list()
   const month = usageMonth()
   const rows = profiles
     .map(
