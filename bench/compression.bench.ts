@@ -50,7 +50,7 @@ async function serve(dir: string): Promise<void> {
     const id = `bench${String(i).padStart(4, '0')}`
     const excerpt = `${sentence(40)}. ${sentence(45)}.`
     const title = sentence(8)
-    store.articles.insert({
+    await store.articles.insert({
       id,
       externalId: `cms-${i}`,
       url: `https://news.example.com/2026/11/${id}`,
@@ -68,7 +68,7 @@ async function serve(dir: string): Promise<void> {
     })
     // A content hash per episode, as renders make (incompressible, like the real URLs).
     const hex = createHash('sha256').update(id).digest('hex').slice(0, 32)
-    const ep = store.episodes.insert({
+    const ep = await store.episodes.insert({
       articleId: id,
       revision: 1,
       hash: hex,
@@ -87,7 +87,7 @@ async function serve(dir: string): Promise<void> {
       loudness: { integratedLufs: -16, truePeakDb: -1.2 },
       stats: {},
     })
-    store.articles.publishEpisode(id, 1, ep.id)
+    await store.articles.publishEpisode(id, 1, ep.id)
   }
   process.stdout.write(`SERVE ${svc.url}\n`)
   process.once('SIGTERM', () => void svc.close().then(() => process.exit(0)))

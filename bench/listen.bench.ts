@@ -58,7 +58,7 @@ async function listen(id: string, start: number): Promise<{ firstByteMs: number;
 
 async function readyAt(id: string, start: number): Promise<number> {
   for (;;) {
-    const a = svc.deps.store.articles.get(id)!
+    const a = (await svc.deps.store.articles.get(id))!
     if (a.status === 'ready') return performance.now() - start
     if (a.status === 'failed') throw new Error(`render failed: ${JSON.stringify(a.error)}`)
     await new Promise((r) => setTimeout(r, 10))
@@ -75,7 +75,7 @@ try {
     const id = await post(`Breaking story ${i}`, article(`run-${i}-${Date.now()}`))
     const start = performance.now()
     const [heard, ready] = await Promise.all([listen(id, start), readyAt(id, start)])
-    const ep = svc.deps.store.episodes.get(svc.deps.store.articles.get(id)!.episodeId!)!
+    const ep = (await svc.deps.store.episodes.get((await svc.deps.store.articles.get(id))!.episodeId!))!
     const ratio = heard.firstByteMs / ready
     ratios.push(ratio)
     process.stdout.write(

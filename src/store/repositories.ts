@@ -396,6 +396,10 @@ export function jobRepository(db: Kysely<DB>): JobRepository {
         .execute()
       return rows.map(toJob)
     },
+    async listForSubject(kind, subjectId) {
+      const rows = await db.selectFrom('jobs').selectAll().where('kind', '=', kind).where('subject_id', '=', subjectId).orderBy('id', 'desc').execute()
+      return rows.map(toJob)
+    },
     async findActive(kind, subjectId) {
       const r = await db
         .selectFrom('jobs')

@@ -154,6 +154,8 @@ export interface JobRepository {
   get(id: number): Promise<JobRecord | undefined>
   /** Queued jobs due at `now`: prioritized ones first, then oldest first. */
   listRunnable(now: number, limit: number): Promise<JobRecord[]>
+  /** Every job of a subject, newest first (history, tests). */
+  listForSubject(kind: string, subjectId: string): Promise<JobRecord[]>
   /** The queued or running job for a subject, if any. */
   findActive(kind: string, subjectId: string): Promise<JobRecord | undefined>
   /** Let the subject's queued job run before others that are due (it still waits for its run_after). True if one was queued. */

@@ -157,8 +157,8 @@ describe('briefings render in the render child process', () => {
     else expect(os.getPriority(pid)).toBe(10)
 
     // The host lines were synthesized and the stories' clips came from the shared cache...
-    const rec = briefingRepository(svc.deps.store.db).get(id)!
-    const ep = svc.deps.store.episodes.get(rec.episodeId!)!
+    const rec = (await svc.deps.store.briefings.get(id))!
+    const ep = (await svc.deps.store.episodes.get(rec.episodeId!))!
     const hostLines = 1 + 1 + 1 // opening, one transition, closing
     expect(ep.stats.synthesized).toBe(hostLines)
     expect(ep.stats.cached).toBe(ep.stats.segments! - hostLines)
@@ -173,8 +173,8 @@ describe('briefings render in the render child process', () => {
     const id = await createBriefing({ articleIds: [long], mode: 'full', voice: 'auto-en', title: 'An aborted briefing' })
     await waitFor(
       'the render to start',
-      () => {
-        const b = briefingRepository(svc.deps.store.db).get(id)!
+      async () => {
+        const b = (await svc.deps.store.briefings.get(id))!
         if (b.status === 'ready' || b.status === 'failed') throw new Error(`the briefing ended before it was seen rendering: ${JSON.stringify(b)}`)
         return b.status === 'rendering' && child.pending > 0 ? true : undefined
       },
@@ -192,7 +192,7 @@ describe('briefings render in the render child process', () => {
     await waitFor('ffmpeg to stop', () => (childrenOf(pid).some((c) => c.startsWith('ffmpeg')) ? undefined : true), 30_000)
     expect(child.pid).toBe(pid)
     expect(alive(pid)).toBe(true)
-    expect(briefingRepository(svc.deps.store.db).get(id)).toBeUndefined()
+    expect(await svc.deps.store.briefings.get(id)).toBeUndefined()
 
     // The next briefing renders in the same child.
     const next = await createBriefing({ articleIds: short, mode: 'lede', ledeSeconds: 10, date: '2026-11-28T06:00:00Z' })
@@ -207,8 +207,8 @@ describe('briefings render in the render child process', () => {
     const id = await createBriefing({ articleIds: [long, ...short], mode: 'full', voice: 'auto-en', date: '2026-11-27T06:00:00Z' })
     const seen = await waitFor(
       'progress of the briefing',
-      () => {
-        const b = briefingRepository(svc.deps.store.db).get(id)!
+      async () => {
+        const b = (await svc.deps.store.briefings.get(id))!
         if (b.status === 'ready' || b.status === 'failed') throw new Error(`the briefing ended before it was seen rendering: ${JSON.stringify(b)}`)
         return b.status === 'rendering' && b.progress > 0 && b.progress < 1 ? b : undefined
       },
@@ -236,12 +236,12 @@ describe('briefings render in the render child process', () => {
 
     const done = await waitReady(id)
     // The service resolved the derived profile (from espeak-ng's voice list it keeps); the child rendered with it.
-    expect(briefingRepository(svc.deps.store.db).get(id)!.profileId).toBe('auto-en')
+    expect((await svc.deps.store.briefings.get(id))!.profileId).toBe('auto-en')
     expect(done.chapters.map((c) => c.title).slice(1)).toEqual(['A long day at the town hall', expect.any(String), expect.any(String)])
     expect(child.lastRenderPid).not.toBe(killed)
     expect(child.lastRenderPid).toBe(child.pid)
     expect(alive(killed)).toBe(false)
-    const job = svc.deps.store.db.prepare(`SELECT attempts, status FROM jobs WHERE kind = 'render-briefing' AND subject_id = ?`).get(id) as { attempts: number; status: string }
+    const job = (await svc.deps.store.jobs.listForSubject('render-briefing', id)).map((j) => ({ attempts: j.attempts, status: j.status }))[0]!
     expect(job).toEqual({ attempts: 2, status: 'done' })
   }, 400_000)
 })

@@ -72,31 +72,31 @@ describe('daily briefing schedule', () => {
     const schedule = feedRuntime(svc.deps).schedule!
     const next = schedule.nextRun()!
     expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', hour: '2-digit', minute: '2-digit' }).format(next)).toBe('06:30')
-    const repo = briefingRepository(svc.deps.store.db)
+    const repo = svc.deps.store.briefings
 
     // 06:30 in Tokyo on Nov 26 is 21:30 UTC on Nov 25.
     const day1 = new Date('2026-11-25T21:30:00Z')
-    expect(schedule.runOnce(day1)).toBeUndefined() // no articles at all: no episode
-    expect(repo.list({ limit: 10, offset: 0 }).total).toBe(0)
+    expect(await schedule.runOnce(day1)).toBeUndefined() // no articles at all: no episode
+    expect((await repo.list({ limit: 10, offset: 0 })).total).toBe(0)
 
     const a = await ingest(svc, 'Morning story one', new Date('2026-11-25T20:00:00Z'))
     const b = await ingest(svc, 'Morning story two', new Date('2026-11-25T21:00:00Z'))
     await ingest(svc, 'Story from last week', new Date('2026-11-18T21:00:00Z'))
-    const made = schedule.runOnce(day1)!
+    const made = (await schedule.runOnce(day1))!
     expect(made.origin).toBe('schedule')
     expect(made.day).toBe('2026-11-26')
     expect(made.stories.map((s) => s.articleId)).toEqual([b, a]) // newest first, last week's left out
     expect(made.stories.every((s) => s.mode === 'lede')).toBe(true)
-    expect(briefingRepository(svc.deps.store.db).getScript(made.id)!.segments[0]!.text).toBe('Your news briefing for Thursday, November 26.')
+    expect((await svc.deps.store.briefings.getScript(made.id))!.segments[0]!.text).toBe('Your news briefing for Thursday, November 26.')
 
     // later the same day: nothing more
-    expect(schedule.runOnce(new Date('2026-11-26T02:00:00Z'))).toBeUndefined()
+    expect(await schedule.runOnce(new Date('2026-11-26T02:00:00Z'))).toBeUndefined()
     // the next day without new articles: no episode
-    expect(schedule.runOnce(new Date('2026-11-26T21:30:00Z'))).toBeUndefined()
-    expect(repo.list({ limit: 10, offset: 0 }).total).toBe(1)
+    expect(await schedule.runOnce(new Date('2026-11-26T21:30:00Z'))).toBeUndefined()
+    expect((await repo.list({ limit: 10, offset: 0 })).total).toBe(1)
     // a new article the next day: a new briefing with only that story
     const c = await ingest(svc, 'Next day story', new Date('2026-11-26T20:00:00Z'))
-    const second = schedule.runOnce(new Date('2026-11-26T21:30:00Z'))!
+    const second = (await schedule.runOnce(new Date('2026-11-26T21:30:00Z')))!
     expect(second.day).toBe('2026-11-27')
     expect(second.stories.map((s) => s.articleId)).toEqual([c])
   })
@@ -107,7 +107,7 @@ describe('daily briefing schedule', () => {
     // Renders (the article's, the briefing's) are not this test's subject, and must not start on the fake clock.
     await svc.deps.jobs.stop(0)
     await ingest(svc, 'A story for the timer', new Date('2026-11-26T05:00:00Z'))
-    const repo = briefingRepository(svc.deps.store.db)
+    const repo = svc.deps.store.briefings
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: new Date('2026-11-26T05:59:00Z') })
     try {
       const config = { ...svc.config, briefing: { ...svc.config.briefing, schedule: '0 6 * * *', timeZone: 'UTC' } }
@@ -115,9 +115,9 @@ describe('daily briefing schedule', () => {
       try {
         expect(schedule.nextRun()!.toISOString()).toBe('2026-11-26T06:00:00.000Z')
         await vi.advanceTimersByTimeAsync(59_000)
-        expect(repo.list({ limit: 1, offset: 0 }).total).toBe(0) // 05:59:59: not yet
+        expect((await repo.list({ limit: 1, offset: 0 })).total).toBe(0) // 05:59:59: not yet
         await vi.advanceTimersByTimeAsync(2_000)
-        const { items } = repo.list({ limit: 10, offset: 0 })
+        const { items } = await repo.list({ limit: 10, offset: 0 })
         expect(items).toHaveLength(1)
         expect(items[0]!.origin).toBe('schedule')
         expect(items[0]!.day).toBe('2026-11-26')
@@ -142,10 +142,10 @@ describe('daily briefing schedule', () => {
     await first.close()
 
     const svc = await start({ schedule: `${missed.getUTCMinutes()} ${missed.getUTCHours()} * * *`, timeZone: 'UTC' }, dir)
-    const repo = briefingRepository(svc.deps.store.db)
+    const repo = svc.deps.store.briefings
     const deadline = Date.now() + 10_000
-    while (repo.list({ limit: 1, offset: 0 }).total === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
-    const { items } = repo.list({ limit: 10, offset: 0 })
+    while ((await repo.list({ limit: 1, offset: 0 })).total === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    const { items } = await repo.list({ limit: 10, offset: 0 })
     expect(items).toHaveLength(1)
     expect(items[0]!.origin).toBe('schedule')
     expect(items[0]!.day).toBe(now.toISOString().slice(0, 10))

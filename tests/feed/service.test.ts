@@ -177,8 +177,8 @@ describe('a briefing of the three plain-corpus stories', () => {
   })
 
   it('reused the articles\' cached clips: only the host lines were synthesized', async () => {
-    const rec = briefingRepository(svc.deps.store.db).get(briefing.id)!
-    const ep = svc.deps.store.episodes.get(rec.episodeId!)!
+    const rec = (await svc.deps.store.briefings.get(briefing.id))!
+    const ep = (await svc.deps.store.episodes.get(rec.episodeId!))!
     const hostLines = 1 + 2 + 1 // opening, two transitions, closing
     expect(ep.stats.synthesized).toBe(hostLines)
     expect(ep.stats.cached).toBe(ep.stats.segments! - hostLines)

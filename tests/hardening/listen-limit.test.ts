@@ -27,7 +27,7 @@ describe('listener-triggered renders', () => {
     let sampling = true
     const sampler = (async () => {
       while (sampling) {
-        peak = Math.max(peak, svc.deps.store.jobs.counts().running)
+        peak = Math.max(peak, (await svc.deps.store.jobs.counts()).running)
         await new Promise((r) => setTimeout(r, 5))
       }
     })()

@@ -57,7 +57,7 @@ beforeAll(async () => {
   articleId = ((await r.json()) as { id: string }).id
   const a = await waitForArticle(svc, articleId, ready, 180_000)
   expect(a.status).toBe('ready')
-  const record = svc.deps.store.episodes.get(svc.deps.store.articles.get(articleId)!.episodeId!)!
+  const record = (await svc.deps.store.episodes.get((await svc.deps.store.articles.get(articleId))!.episodeId!))!
   ep = { hash: record.hash, audioFile: path.resolve(svc.dir, 'cache', record.audioFile) }
 }, 240_000)
 

@@ -46,9 +46,9 @@ afterAll(async () => {
 })
 
 /** Poll until `get` returns a value (generous: the machine is shared). */
-async function until<T>(get: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+async function until<T>(get: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
-  for (let v = get(); ; v = get()) {
+  for (let v = await get(); ; v = await get()) {
     if (v !== undefined) return v
     if (Date.now() > deadline) throw new Error('timed out waiting')
     await new Promise((r) => setTimeout(r, 50))
@@ -207,7 +207,7 @@ describe('bad input', () => {
   it('leaves no rows behind after rejected requests', async () => {
     const r = await svc.api('/api/articles')
     const body = (await r.json()) as { total: number }
-    const count = svc.deps.store.db.prepare('SELECT COUNT(*) AS n FROM articles').get() as { n: number }
+    const count = { n: (await svc.deps.store.articles.list({ limit: 1, offset: 0 })).total }
     expect(body.total).toBe(count.n)
     expect(count.n).toBe(0)
   })
@@ -233,7 +233,7 @@ describe('articles', () => {
     expect((done.segments as unknown[]).length).toBeGreaterThan(2)
     audioUrl = done.audioUrl as string
     expect(audioUrl).toMatch(new RegExp(`/audio/${id}/[A-Za-z0-9_-]+\\.mp3$`))
-    const ep = svc.deps.store.episodes.get(svc.deps.store.articles.get(id)!.episodeId!)!
+    const ep = (await svc.deps.store.episodes.get((await svc.deps.store.articles.get(id))!.episodeId!))!
     audioFile = path.join(svc.config.cacheDir, ep.audioFile)
     expect(readFileSync(audioFile).length).toBe(ep.bytes)
   })
@@ -360,7 +360,7 @@ describe('articles', () => {
   })
 
   it('an edit re-renders with the clip cache while the old episode stays served', async () => {
-    const before = svc.deps.store.articles.get(id)!
+    const before = (await svc.deps.store.articles.get(id))!
     // The render must still be running while Listen is checked, however fast the machine: freeze the render
     // process (SIGSTOP) until the check is done; the job is sent to it and waits.
     const renderProcess = (svc.deps as unknown as { renderProcess: RenderProcess }).renderProcess
@@ -374,7 +374,7 @@ describe('articles', () => {
       expect(edited.revision).toBe(2)
       expect(edited.title).toBe('Budget talks <continue>') // kept: not sent
       // Until the new render completes, Listen still redirects to the old file.
-      await until(() => (svc.deps.store.articles.get(id)!.status === 'rendering' ? true : undefined))
+      await until(async () => ((await svc.deps.store.articles.get(id))!.status === 'rendering' ? true : undefined))
       const l = await fetch(svc.url + `/listen/${id}`, { redirect: 'manual' })
       expect(l.status).toBe(302)
       expect(l.headers.get('location')).toBe(audioUrl)
@@ -384,7 +384,7 @@ describe('articles', () => {
     const done = await waitForArticle(svc, id, (a) => ready(a) && a.revision === 2 && (a.episode as { revision: number } | null)?.revision === 2)
     expect(done.status).toBe('ready')
     expect(done.audioUrl).not.toBe(audioUrl)
-    const ep = svc.deps.store.episodes.get(svc.deps.store.articles.get(id)!.episodeId!)!
+    const ep = (await svc.deps.store.episodes.get((await svc.deps.store.articles.get(id))!.episodeId!))!
     expect(ep.stats.cached).toBeGreaterThan(0)
     expect(ep.stats.synthesized).toBeLessThan(ep.stats.segments!)
     expect(before.episodeId).not.toBe(ep.id)
@@ -409,7 +409,7 @@ describe('articles', () => {
   })
 
   it('DELETE removes the article and its episode files', async () => {
-    const eps = svc.deps.store.episodes.listForArticle(id)
+    const eps = await svc.deps.store.episodes.listForArticle(id)
     expect(eps.length).toBeGreaterThan(0)
     const files = eps.map((e) => path.join(svc.config.cacheDir, e.audioFile))
     for (const f of files) expect(existsSync(f)).toBe(true)
@@ -434,7 +434,7 @@ describe('failed renders', () => {
     const err = failed.error as { code: string; message: string }
     expect(err.code).toBe('MISSING_CREDENTIALS')
     expect(err.message.length).toBeGreaterThan(0)
-    const jobs = svc.deps.store.db.prepare("SELECT status, attempts, max_attempts FROM jobs WHERE subject_id = ?").all(id) as { status: string; attempts: number; max_attempts: number }[]
+    const jobs = (await svc.deps.store.jobs.listForSubject('render-article', id)).map((j) => ({ status: j.status, attempts: j.attempts, max_attempts: j.maxAttempts }))
     expect(jobs).toHaveLength(1)
     expect(jobs[0]!.status).toBe('failed')
     // Permanent (4xx) errors fail at once; engine/credential errors use every attempt.
@@ -477,8 +477,8 @@ describe('progressive listening', () => {
     expect(streamed.length).toBeGreaterThan(0)
     for (const b of streamed) expect(b.body.equals(streamed[0]!.body)).toBe(true)
     // The streamed pieces are the episode's audio frames: the final file contains them, in order.
-    const a = svc.deps.store.articles.get(id)!
-    const ep = svc.deps.store.episodes.get(a.episodeId!)!
+    const a = (await svc.deps.store.articles.get(id))!
+    const ep = (await svc.deps.store.episodes.get(a.episodeId!))!
     const file = readFileSync(path.join(svc.config.cacheDir, ep.audioFile))
     expect(file.indexOf(streamed[0]!.body)).toBeGreaterThanOrEqual(0)
   })

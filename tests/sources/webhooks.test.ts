@@ -63,7 +63,7 @@ describe('webhooks', () => {
     expect(a).toMatchObject({ id: body.articleId, title: 'Harbour reopens' })
     const src = await (await api('/api/sources/cms')).text()
     expect(src).not.toContain(secret)
-    const row = svc.deps.store.db.prepare("SELECT secret_enc FROM sources WHERE id = 'cms'").get() as { secret_enc: string }
+    const row = { secret_enc: (await svc.deps.store.sources.get('cms'))!.secretSealed! }
     expect(row.secret_enc).not.toContain(secret)
   })
 
@@ -185,13 +185,12 @@ describe('embargo', () => {
 
 describe('source story mode', () => {
   it('is found for an article that came from a source with one', async () => {
-    const { sourceStoryMode } = await import('../../src/sources/store.ts')
-    const r = await api('/api/sources', { method: 'POST', body: JSON.stringify({ id: 'ledes', kind: 'webhook', storyMode: 'lede' }) })
+        const r = await api('/api/sources', { method: 'POST', body: JSON.stringify({ id: 'ledes', kind: 'webhook', storyMode: 'lede' }) })
     const { secret: s2 } = (await r.json()) as { secret: string }
     const res = await deliver({ event: 'upsert', externalId: 'lede-1', title: 'Lede story', text: paragraphs(2) }, { key: s2, source: 'ledes' })
     const { articleId } = (await res.json()) as { articleId: string }
-    expect(sourceStoryMode(svc.deps.store.db, articleId)).toBe('lede')
+    expect(await svc.deps.store.sources.storyModeFor(articleId)).toBe('lede')
     const other = (await (await api('/api/articles/cms-101')).json()) as { id: string }
-    expect(sourceStoryMode(svc.deps.store.db, other.id)).toBeUndefined()
+    expect(await svc.deps.store.sources.storyModeFor(other.id)).toBeUndefined()
   })
 })

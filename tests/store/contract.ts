@@ -216,6 +216,8 @@ export function storeContract(name: string, open: (same?: Store) => Promise<Stor
       await store.jobs.fail(j2.id, { code: 'ENGINE_FAILED', message: 'no' })
       expect(await store.jobs.get(j2.id)).toMatchObject({ status: 'failed', error: { code: 'ENGINE_FAILED' } })
       expect(await store.jobs.counts()).toEqual({ queued: 1, running: 0, done: 1, failed: 1, cancelled: 1 })
+      expect((await store.jobs.listForSubject('k', 's')).map((j) => j.status)).toEqual(['cancelled'])
+      expect(await store.jobs.listForSubject('k', 'nobody')).toEqual([])
       expect(j3.runAfter).toBe(t + 60_000)
     })
 

@@ -6,32 +6,32 @@ import { loadConfig } from '../../src/config.ts'
 import { openStore } from '../../src/store/index.ts'
 import { backoffMs, MAX_RETRY_DELAY_MS, retryAfterMs } from '../../src/tts/cloud.ts'
 import { createSpeechService, type EngineUsage } from '../../src/tts/index.ts'
-import { engineUsageRepository, usageMonth } from '../../src/tts/usage.ts'
+import { usageMonth } from '../../src/tts/usage.ts'
 import { fakeOpenAiOptions, startFakeOpenAi } from './fake-openai.ts'
 
 const tmp = (p: string) => mkdtempSync(path.join(os.tmpdir(), `briefcast-${p}-`))
 
 describe('engine usage', () => {
-  test('is kept per engine and UTC calendar month in SQLite, across a reopen', () => {
+  test('is kept per engine and UTC calendar month in SQLite, across a reopen', async () => {
     const file = path.join(tmp('usage'), 'briefcast.db')
-    let store = openStore({ file })
-    const usage = engineUsageRepository(store.db)
-    usage.add('openai', 120, new Date('2026-11-30T23:59:59Z'))
-    usage.add('openai', 30, new Date('2026-12-01T00:00:00Z'))
-    usage.add('openai', 12, new Date('2026-12-15T10:00:00Z'))
-    usage.add('polly', 500, new Date('2026-12-02T10:00:00Z'))
-    usage.add('polly', 0, new Date('2026-12-02T10:00:00Z')) // nothing billed: no request counted
-    store.close()
-    store = openStore({ file })
-    const again = engineUsageRepository(store.db)
-    expect(again.list('2026-12')).toEqual([
+    let store = await openStore({ file })
+    const usage = store.usage
+    await usage.add('openai', 120, new Date('2026-11-30T23:59:59Z'))
+    await usage.add('openai', 30, new Date('2026-12-01T00:00:00Z'))
+    await usage.add('openai', 12, new Date('2026-12-15T10:00:00Z'))
+    await usage.add('polly', 500, new Date('2026-12-02T10:00:00Z'))
+    await usage.add('polly', 0, new Date('2026-12-02T10:00:00Z')) // nothing billed: no request counted
+    await store.close()
+    store = await openStore({ file })
+    const again = store.usage
+    expect(await again.list('2026-12')).toEqual([
       { engine: 'openai', month: '2026-12', characters: 42, requests: 2 },
       { engine: 'polly', month: '2026-12', characters: 500, requests: 1 },
     ])
-    expect(again.list('2026-11')).toEqual([{ engine: 'openai', month: '2026-11', characters: 120, requests: 1 }])
-    expect(again.list('all').map((r) => r.month)).toEqual(['2026-12', '2026-12', '2026-11'])
+    expect(await again.list('2026-11')).toEqual([{ engine: 'openai', month: '2026-11', characters: 120, requests: 1 }])
+    expect((await again.list('all')).map((r) => r.month)).toEqual(['2026-12', '2026-12', '2026-11'])
     expect(usageMonth(new Date('2027-01-01T00:00:00Z'))).toBe('2027-01')
-    store.close()
+    await store.close()
   })
 
   test('the speech service reports characters for cloud engine calls only, not for clip-cache hits', async () => {
