@@ -53,6 +53,7 @@ export const SERVICE_TESTS = [
   'tests/sources/acceptance.test.ts',
   'tests/sources/sources.test.ts',
   'tests/sources/webhooks.test.ts',
+  'tests/store/postgres-service.test.ts',
 ]
 
 export default defineConfig({

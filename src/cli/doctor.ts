@@ -5,8 +5,8 @@
  *
  * Each area is one function returning its checks. An engine contributes its
  * own check through its registry entry (src/tts/registry.ts `check`). The
- * fleet settings of issue #14 (database, Redis, bucket) are not built yet;
- * their checks go in `fleetChecks` when they are.
+ * fleet settings of issue #14 (database, Redis, bucket) are checked in
+ * `fleetChecks`.
  */
 import { constants as fsConstants, promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -14,6 +14,7 @@ import { locateFfmpeg, parseFfmpegVersion, spawnRunner } from '../audio/ffmpeg.t
 import { loadConfig, type Config } from '../config.ts'
 import { toAppError } from '../errors.ts'
 import { loadLexicon } from '../script/lexicon.ts'
+import { inspectDatabase } from '../store/inspect.ts'
 import { lexiconFileExists, lexiconNameFor } from '../tts/lexicon.ts'
 import { ENGINES, type EngineCheck, type EngineEntry } from '../tts/registry.ts'
 import { readProfiles } from '../tts/voices.ts'
@@ -190,12 +191,33 @@ export function publicUrlCheck(config: Config): Check {
   return { area, name, status: 'ok', detail: config.publicUrl }
 }
 
-/**
- * Database, job queue and object storage of a multi-machine install (issue #14): not built yet, so
- * nothing to check. Their checks (reachable, migrations current, bucket writable) belong here.
- */
-export async function fleetChecks(): Promise<Check[]> {
-  return []
+/** The database (SQLite file or PostgreSQL): reachable, its version, migrations applied; read-only. */
+export async function databaseChecks(config: Config): Promise<Check[]> {
+  const db = await inspectDatabase(config)
+  const where = `${db.dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'} ${db.location}`
+  if (db.error)
+    return [
+      {
+        area: 'database',
+        name: 'reachable',
+        status: 'fail',
+        detail: `${where}: ${db.error}`,
+        fix: db.dialect === 'postgres' ? 'Check BRIEFCAST_DATABASE_URL (host, port, user, database) and that PostgreSQL accepts connections from here.' : 'Check the data directory (BRIEFCAST_DATA_DIR) and its permissions.',
+      },
+    ]
+  if (db.fresh) return [{ area: 'database', name: 'reachable', status: 'ok', detail: `${where}: not created yet (made and migrated at first start)` }]
+  const checks: Check[] = [{ area: 'database', name: 'reachable', status: 'ok', detail: `${where} (${db.version})` }]
+  if (db.unknown.length > 0)
+    checks.push({ area: 'database', name: 'migrations', status: 'fail', detail: `migrated by a newer briefcast (${db.unknown.join(', ')})`, fix: 'Run the release that migrated this database, or a newer one.' })
+  else if (db.pending.length > 0)
+    checks.push({ area: 'database', name: 'migrations', status: 'warn', detail: `${db.pending.length} pending: ${db.pending.join(', ')}`, fix: 'They are applied when the service starts (back up first: docs/deployment.md).' })
+  else checks.push({ area: 'database', name: 'migrations', status: 'ok', detail: `all ${db.applied.length} applied` })
+  return checks
+}
+
+/** Database, job queue and object storage of a multi-machine install (issue #14). */
+export async function fleetChecks(config: Config): Promise<Check[]> {
+  return [...(await databaseChecks(config))]
 }
 
 export async function runChecks(options: { file?: string; voicesDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Check[]> {
@@ -213,7 +235,7 @@ export async function runChecks(options: { file?: string; voicesDir?: string; en
   checks.push(...(await voiceChecks(config)))
   checks.push(...(await storageChecks(config)))
   checks.push(publicUrlCheck(config))
-  checks.push(...(await fleetChecks()))
+  checks.push(...(await fleetChecks(config)))
   return checks
 }
 

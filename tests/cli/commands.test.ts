@@ -216,6 +216,19 @@ describe('briefcast doctor', () => {
     expect(good.report.checks.find((c) => c.name === 'public URL')).toMatchObject({ status: 'ok', detail: 'https://audio.example.com' })
   })
 
+  it('the database: a fresh SQLite file is fine; a bad or unreachable BRIEFCAST_DATABASE_URL fails, naming the setting and the host', async () => {
+    const fresh = await doctor()
+    expect(fresh.report.checks.find((c) => c.area === 'database')).toMatchObject({ name: 'reachable', status: 'ok', detail: expect.stringMatching(/^SQLite .*briefcast\.db: not created yet/) })
+    const bad = await doctor({ BRIEFCAST_DATABASE_URL: 'mysql://db.example.com/news' })
+    expect(bad.code).toBe(1)
+    expect(bad.report.checks.find((c) => c.area === 'config')).toMatchObject({ status: 'fail', detail: expect.stringContaining('BRIEFCAST_DATABASE_URL') })
+    expect(bad.text).not.toContain('db.example.com')
+    const down = await doctor({ BRIEFCAST_DATABASE_URL: 'postgres://briefcast:s3cret-pw@127.0.0.1:1/news', BRIEFCAST_DATABASE_CONNECT_TIMEOUT_MS: '2000' })
+    expect(down.code).toBe(1)
+    expect(down.report.checks.find((c) => c.area === 'database')).toMatchObject({ status: 'fail', detail: expect.stringContaining('PostgreSQL 127.0.0.1:1/news'), fix: expect.stringContaining('BRIEFCAST_DATABASE_URL') })
+    expect(down.text).not.toContain('s3cret-pw')
+  })
+
   it('invalid settings: one failed check naming the setting', async () => {
     const { code, report } = await doctor({ BRIEFCAST_BITRATE_KBPS: 'loud' })
     expect(code).toBe(1)
