@@ -17,7 +17,7 @@ export type FfmpegTools = Ffmpeg
 export interface AppDeps {
   config: Config
   logger: Logger
-  /** SQLite repositories: store.articles, store.episodes, store.jobs, store.assets; store.db for your own tables. */
+  /** The store (SQLite or PostgreSQL, async): store.articles, .episodes, .jobs, .assets, .briefings, .listenStats, .usage, .sources; store.transaction(). */
   store: Store
   speech: SpeechService
   ffmpeg: FfmpegTools
