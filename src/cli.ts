@@ -22,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   say: { summary: 'speak a line of text into a WAV file', load: () => import('./cli/say.ts'), espeak: false },
   script: { summary: 'print the script an article converts to', load: () => import('./cli/script.ts') },
   render: { summary: 'render one article to an MP3/M4A episode with transcript and chapters', load: () => import('./cli/render.ts'), espeak: false },
+  users: { summary: 'dashboard accounts: add, list, remove, reset-password', load: () => import('./cli/users.ts') },
   briefing: {
     summary: 'join several articles into one briefing episode (opening, stories, transitions, chapters)',
     load: () => import('./cli/briefing.ts'),

@@ -135,6 +135,16 @@ export const configSchema = z.object({
       itemLimit: int(1, 10_000).default(100),
     })
     .prefault({}),
+  admin: z
+    .object({
+      /** Name of the admin account created on first start (when there are no users yet). */
+      initialUser: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$/, 'must be 2-64 letters, digits, ".", "_", "@" or "-"').default('admin'),
+      /** A dashboard session lasts this long after signing in. */
+      sessionHours: int(1, 24 * 90).default(12),
+      /** Wrong passwords (per user name or per client address) within a minute before further tries are refused. */
+      loginMaxFailures: int(1, 1000).default(10),
+    })
+    .prefault({}),
 })
 
 export type Config = Readonly<z.infer<typeof configSchema>> & { readonly publicUrl: string }
@@ -181,6 +191,9 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_BRIEFING_LEDE_SECONDS: 'briefing.ledeSeconds',
   BRIEFCAST_BRIEFING_MAX_STORIES: 'briefing.maxStories',
   BRIEFCAST_FEED_ITEM_LIMIT: 'feed.itemLimit',
+  BRIEFCAST_ADMIN_USER: 'admin.initialUser',
+  BRIEFCAST_SESSION_HOURS: 'admin.sessionHours',
+  BRIEFCAST_LOGIN_MAX_FAILURES: 'admin.loginMaxFailures',
 }
 
 const LIST_PATHS = new Set(['fetch.allowlist'])

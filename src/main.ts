@@ -8,6 +8,8 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
+import { accounts } from './admin/accounts.ts'
+import { generatePassword } from './admin/secrets.ts'
 import { createFfmpeg } from './audio/ffmpeg.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
 import { FfmpegSpawner } from './episodes/ffmpeg-spawner.ts'
@@ -29,6 +31,8 @@ export interface StartOptions extends LoadConfigOptions {
   handleSignals?: boolean
   /** Seconds running jobs get to finish on shutdown before they are checkpointed (default 10). */
   shutdownGraceMs?: number
+  /** Where first-start secrets (a generated API key, the first admin's password) are shown once; default stdout. */
+  print?: (text: string) => void
 }
 
 export interface Service {
@@ -59,6 +63,20 @@ export async function resolveApiKey(config: Config, print: (line: string) => voi
   await fs.chmod(file, 0o600)
   print(`\nGenerated an API key (shown once; saved in ${file}, mode 0600):\n\n    ${key}\n\nUse it as "Authorization: Bearer <key>" for /api. Set BRIEFCAST_API_KEY to choose your own.\n\n`)
   return key
+}
+
+/**
+ * On a fresh database: an admin account (config.admin.initialUser) with a
+ * generated password, printed once. Only its scrypt hash is stored; a lost
+ * password is reset with `briefcast users reset-password <name>`.
+ */
+export async function createFirstAdmin(deps: Pick<AppDeps, 'config' | 'store' | 'logger'>, print: (line: string) => void): Promise<void> {
+  const repo = accounts(deps.store.db)
+  if (repo.countUsers() > 0) return
+  const password = generatePassword()
+  const user = await repo.addUser(deps.config.admin.initialUser, password, 'admin')
+  deps.logger.info({ username: user.username }, 'created the first admin account')
+  print(`\nCreated the dashboard's first admin (shown once; only a hash is stored):\n\n    user:     ${user.username}\n    password: ${password}\n\nSign in at ${deps.config.publicUrl}/admin. Reset it with \`briefcast users reset-password ${user.username}\`.\n\n`)
 }
 
 /** Build every adapter. Every start-up problem (ffmpeg, engines, database) is reported at once. */
@@ -123,7 +141,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
 
 export async function startService(options: StartOptions = {}): Promise<Service> {
   let config = loadConfig(options)
-  const print = (s: string) => process.stdout.write(s)
+  const print = options.print ?? ((s: string) => void process.stdout.write(s))
   const apiKey = await resolveApiKey(config, print)
 
   // Bind first: with port 0 (tests) the public URL is only known once listening.
@@ -142,6 +160,13 @@ export async function startService(options: StartOptions = {}): Promise<Service>
     deps = await createDeps(config, logger)
   } catch (err) {
     server.close()
+    throw err
+  }
+  try {
+    await createFirstAdmin(deps, print)
+  } catch (err) {
+    server.close()
+    await deps.close(0)
     throw err
   }
   const { handle } = createRequestHandler(deps)

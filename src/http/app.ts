@@ -7,8 +7,10 @@ import express from 'express'
 import { compressResponse, compressResponses } from './compress.ts'
 import type { AppDeps } from './deps.ts'
 import { errorHandler, notFound } from './error-handler.ts'
+import { accountsRouter } from './routes/accounts.ts'
 import { adminRouter } from './routes/admin.ts'
 import { audioFastPath, audioRouter } from './routes/audio.ts'
+import { dashboardRouter } from './routes/dashboard.ts'
 import { feedRouter } from './routes/feed.ts'
 import { healthRouter } from './routes/health.ts'
 import { homeRouter } from './routes/home.ts'
@@ -46,7 +48,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(listenRouter(deps))
   app.use(playerRouter(deps))
   app.use(feedRouter(deps))
+  app.use(accountsRouter(deps))
   app.use('/api', adminRouter(deps))
+  app.use(dashboardRouter(deps))
   app.use(homeRouter(deps))
   app.use(notFound)
   app.use(errorHandler(deps.logger))

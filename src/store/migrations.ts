@@ -140,6 +140,79 @@ export const migrations: Migration[] = [
       CREATE UNIQUE INDEX briefings_scheduled_day ON briefings (day) WHERE origin = 'schedule';
     `,
   },
+  {
+    // Admin: dashboard accounts, their sessions, and named API keys. Secrets are stored hashed only:
+    // passwords with scrypt (salted, slow), session tokens and API keys (256-bit random) with sha256.
+    id: 'admin-001-accounts',
+    up: `
+      CREATE TABLE users (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('admin','editor','viewer')),
+        created_at    TEXT NOT NULL,
+        last_login_at TEXT
+      );
+      CREATE TABLE sessions (
+        token_hash   TEXT PRIMARY KEY,
+        user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        csrf_token   TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        expires_at   INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX sessions_user ON sessions (user_id);
+      CREATE TABLE api_keys (
+        id           TEXT PRIMARY KEY,
+        name         TEXT NOT NULL,
+        key_hash     TEXT NOT NULL UNIQUE,
+        prefix       TEXT NOT NULL,
+        role         TEXT NOT NULL CHECK (role IN ('admin','editor','viewer')),
+        created_by   TEXT,
+        created_at   TEXT NOT NULL,
+        last_used_at TEXT,
+        revoked_at   TEXT
+      );
+    `,
+  },
+  {
+    // Admin: pronunciation lexicons, editable in the dashboard. Seeded once per lexicon from voices/lexicon/<name>.json
+    // (lexicon_sources records that the seed happened, so a lexicon emptied by an editor is not seeded again).
+    id: 'admin-002-lexicons',
+    up: `
+      CREATE TABLE lexicon_sources (
+        name      TEXT PRIMARY KEY,
+        seeded_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE lexicon_entries (
+        name           TEXT NOT NULL,
+        match          TEXT NOT NULL,
+        say            TEXT NOT NULL,
+        case_sensitive INTEGER NOT NULL DEFAULT 0,
+        updated_at     TEXT NOT NULL,
+        PRIMARY KEY (name, match)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    // Admin: podcast downloads, IAB-style: one per client per episode per UTC day. A client is a salted hash of
+    // address and user agent (the salt changes daily and is never stored with the counts); seen-rows older
+    // than two days are deleted.
+    id: 'admin-003-downloads',
+    up: `
+      CREATE TABLE download_stats (
+        article_id TEXT NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        day        TEXT NOT NULL,
+        downloads  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (article_id, day)
+      ) WITHOUT ROWID;
+      CREATE TABLE download_clients (
+        day        TEXT NOT NULL,
+        article_id TEXT NOT NULL,
+        client     TEXT NOT NULL,
+        PRIMARY KEY (day, article_id, client)
+      ) WITHOUT ROWID;
+    `,
+  },
 ]
 
 /** Apply pending migrations in order; each in its own transaction. Returns the ids applied. */

@@ -1,0 +1,329 @@
+/**
+ * The newsroom's dashboard under /admin: server-rendered pages behind a
+ * session (sign in at /admin/login), a small page script for live status and
+ * the forms (which call /api with the session's CSRF token). A viewer gets the
+ * same pages without the buttons; the API refuses them anyway (403).
+ */
+import express from 'express'
+import { accounts } from '../../admin/accounts.ts'
+import { AppError, toAppError } from '../../errors.ts'
+import type { ArticleRecord, ArticleStatus } from '../../store/types.ts'
+import { checkCsrf, identify, LoginLimiter, parseCookies, sessionCookie, sessionCookieName, type Principal } from '../auth.ts'
+import { ADMIN_CLIENT_JS } from '../admin/client.ts'
+import { ADMIN_CSP, ADMIN_CSS, escapeHtml, formatDuration, page } from '../admin/layout.ts'
+import type { AppDeps } from '../deps.ts'
+import { listenStatsRepository } from '../player/stats.ts'
+
+export interface DashboardPage {
+  path: string
+  title: string
+  render(ctx: PageContext): string | Promise<string>
+  role?: Principal['role']
+}
+
+export interface PageContext {
+  deps: AppDeps
+  req: express.Request
+  principal: Principal
+  canEdit: boolean
+}
+
+const STATUSES: ArticleStatus[] = ['queued', 'rendering', 'ready', 'failed']
+
+export function statusHtml(a: { id: string; status: string; progress: number }): string {
+  const live = a.status === 'queued' || a.status === 'rendering'
+  return `<span class="status status-${escapeHtml(a.status)}" data-live-article="${escapeHtml(a.id)}"${live ? ' data-live="1"' : ''}>${escapeHtml(a.status)}${
+    a.status === 'rendering' ? ` ${Math.round(a.progress * 100)}%` : ''
+  }</span>${live ? ` <progress max="1" value="${a.progress}" aria-label="Render progress"></progress>` : ''}`
+}
+
+function searchArticles(deps: AppDeps, q: string, status: string | undefined, limit: number): { items: ArticleRecord[]; total: number } {
+  const where: string[] = []
+  const args: unknown[] = []
+  if (q) {
+    where.push("(title LIKE ? ESCAPE '\\' OR external_id LIKE ? ESCAPE '\\' OR id = ? OR author LIKE ? ESCAPE '\\')")
+    const like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    args.push(like, like, q, like)
+  }
+  if (status) {
+    where.push('status = ?')
+    args.push(status)
+  }
+  const clause = where.length ? `WHERE ${where.join(' AND ')}` : ''
+  const db = deps.store.db
+  const ids = db.prepare(`SELECT id FROM articles ${clause} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...args, limit) as { id: string }[]
+  const total = (db.prepare(`SELECT COUNT(*) AS n FROM articles ${clause}`).get(...args) as { n: number }).n
+  return { items: ids.map((r) => deps.store.articles.get(r.id)!).filter(Boolean), total }
+}
+
+function articlesPage(ctx: PageContext): string {
+  const { deps, req, canEdit } = ctx
+  const q = typeof req.query.q === 'string' ? req.query.q.trim().slice(0, 200) : ''
+  const status = typeof req.query.status === 'string' && (STATUSES as string[]).includes(req.query.status) ? req.query.status : undefined
+  const { items, total } = searchArticles(deps, q, status, 100)
+  const listens = listenStatsRepository(deps.store.db).totalsFor(items.map((a) => a.id))
+  const profiles = deps.speech.listProfiles()
+  const rows = items
+    .map((a) => {
+      const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
+      const l = listens.get(a.id)
+      const future = a.publishedAt && Date.parse(a.publishedAt) > Date.now() ? ' <small>(embargoed)</small>' : ''
+      return `<tr>
+  <td data-label="Title"><a href="/admin/articles/${encodeURIComponent(a.id)}">${escapeHtml(a.title)}</a>${future}<br><small>${escapeHtml(a.externalId ?? a.id)}${a.author ? ` · ${escapeHtml(a.author)}` : ''}</small></td>
+  <td data-label="Status">${statusHtml(a)}</td>
+  <td data-label="Length" class="num" data-length="${escapeHtml(a.id)}">${escapeHtml(formatDuration(ep?.durationMs))}</td>
+  <td data-label="Starts" class="num">${l?.starts ?? 0}</td>
+  <td data-label="Finished" class="num">${l?.p100 ?? 0}</td>
+</tr>`
+    })
+    .join('')
+  const addForm = canEdit
+    ? `<section aria-labelledby="add-h" class="panel">
+  <h2 id="add-h">Add an article</h2>
+  <form id="add-article" data-api="/api/articles" data-method="POST" data-multipart="1" data-then="add-row">
+    <div class="row">
+      <div><label for="add-title">Title (optional)</label><input id="add-title" name="title" type="text"></div>
+      <div><label for="add-voice">Voice profile</label><select id="add-voice" name="voice" class="wide"><option value="">By language (default)</option>${profiles
+        .map((p) => `<option value="${escapeHtml(p.id)}">${escapeHtml(p.id)} (${escapeHtml(p.language)})</option>`)
+        .join('')}</select></div>
+    </div>
+    <label for="add-url">Article URL (fetched when no text or file is given)</label><input id="add-url" name="url" type="url" placeholder="https://example.com/news/story">
+    <label for="add-body">Text, Markdown or HTML</label><textarea id="add-body" name="body" rows="6"></textarea>
+    <label for="add-file">…or upload a file (.html, .md, .txt, .json)</label><input id="add-file" name="file" type="file" accept=".html,.htm,.md,.markdown,.txt,.json,text/html,text/markdown,text/plain">
+    <p class="actions"><button type="submit">Add and render</button></p>
+    <p role="status" aria-live="polite" class="result"></p>
+  </form>
+</section>`
+    : ''
+  return `<form method="get" action="/admin" class="row" role="search" aria-label="Articles">
+  <div><label for="q">Search</label><input id="q" name="q" type="search" value="${escapeHtml(q)}" placeholder="Title, id, author"></div>
+  <div class="shrink"><label for="status">Status</label><select id="status" name="status"><option value="">Any</option>${STATUSES.map(
+    (s) => `<option value="${s}"${s === status ? ' selected' : ''}>${s}</option>`,
+  ).join('')}</select></div>
+  <div class="shrink"><button type="submit">Filter</button></div>
+</form>
+<p class="muted">${total} article${total === 1 ? '' : 's'}${q || status ? ' match' : ''}.</p>
+<table class="cards" id="articles"><thead><tr><th scope="col">Title</th><th scope="col">Status</th><th scope="col" class="num">Length</th><th scope="col" class="num">Starts</th><th scope="col" class="num">Finished</th></tr></thead>
+<tbody>${rows}</tbody></table>
+${items.length === 0 ? '<p>No articles yet.</p>' : ''}
+${addForm}`
+}
+
+function articlePage(ctx: PageContext): string {
+  const { deps, req, canEdit } = ctx
+  const id = String(req.params.id)
+  const a = deps.store.articles.get(id) ?? deps.store.articles.getByExternalId(id)
+  if (!a) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
+  const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
+  const script = deps.store.articles.getScript(a.id)
+  const profiles = deps.speech.listProfiles()
+  const l = listenStatsRepository(deps.store.db).forArticle(a.id, { days: 3660 }).totals
+  const segments = script?.script.segments ?? []
+  const scriptHtml = `<ol class="script">${segments
+    .map((s) => `<li><span class="kind">${escapeHtml(s.kind)}</span> ${escapeHtml(s.displayText ?? s.text)}</li>`)
+    .join('')}</ol>`
+  const controls = canEdit
+    ? `<section class="panel" aria-labelledby="edit-h"><h2 id="edit-h">Voice and rendering</h2>
+  <form data-api="/api/articles/${encodeURIComponent(a.id)}" data-method="PUT" data-then="reload" class="row">
+    <div><label for="voice">Voice profile</label><select id="voice" name="voice" class="wide"><option value="">By language (default)</option>${profiles
+      .map((p) => `<option value="${escapeHtml(p.id)}"${p.id === a.voice ? ' selected' : ''}>${escapeHtml(p.id)} (${escapeHtml(p.language)}, ${escapeHtml(p.engine)})</option>`)
+      .join('')}</select></div>
+    <div class="shrink"><button type="submit">Save and re-render</button></div>
+    <p role="status" aria-live="polite" class="result"></p>
+  </form>
+  <div class="actions">
+    <button type="button" class="secondary" data-api="/api/articles/${encodeURIComponent(a.id)}" data-method="PUT" data-body="{}" data-then="reload">Re-render</button>
+    <button type="button" class="danger" data-api="/api/articles/${encodeURIComponent(a.id)}" data-method="DELETE" data-confirm="Delete “${escapeHtml(a.title)}” and its audio?" data-then="go:/admin">Delete</button>
+  </div>
+  <p role="status" aria-live="polite" class="result"></p>
+</section>`
+    : ''
+  return `<dl class="panel">
+  <dt>Status</dt><dd>${statusHtml(a)}${a.error ? `<br><small class="status-failed">${escapeHtml(a.error.code)}: ${escapeHtml(a.error.message)}</small>` : ''}</dd>
+  <dt>Length</dt><dd data-length="${escapeHtml(a.id)}">${escapeHtml(formatDuration(ep?.durationMs)) || '—'}</dd>
+  <dt>Voice profile</dt><dd>${escapeHtml(a.profileId)}</dd>
+  <dt>Published</dt><dd>${escapeHtml(a.publishedAt ?? '—')}</dd>
+  <dt>Ids</dt><dd><code>${escapeHtml(a.id)}</code>${a.externalId ? ` · <code>${escapeHtml(a.externalId)}</code>` : ''}</dd>
+  <dt>Listens</dt><dd>${l.starts} started, ${l.p100} finished</dd>
+</dl>
+<h2>Listen</h2>
+${ep ? `<audio controls preload="none" src="${escapeHtml(deps.urls.audio(ep))}" aria-label="Episode audio"></audio>` : '<p class="muted">No audio yet.</p>'}
+${controls}
+<h2>The script that is read (${segments.length} segments)</h2>
+${scriptHtml}`
+}
+
+function keysPage(ctx: PageContext): string {
+  const keys = accounts(ctx.deps.store.db).listKeys()
+  const when = (t: string | null) => (t ? escapeHtml(t.slice(0, 16).replace('T', ' ')) : 'never')
+  return `<p>Give each integration (a CMS, a build job) its own key: revoke one without touching the others. A key is shown once, when it is created; only a hash is kept.</p>
+<section class="panel" aria-labelledby="newkey-h"><h2 id="newkey-h">New key</h2>
+<form data-api="/api/keys" data-method="POST" data-then="secret" class="row">
+  <div><label for="key-name">Name</label><input id="key-name" name="name" type="text" required placeholder="CMS integration"></div>
+  <div class="shrink"><label for="key-role">Role</label><select id="key-role" name="role"><option value="editor">editor</option><option value="viewer">viewer</option><option value="admin">admin</option></select></div>
+  <div class="shrink"><button type="submit">Create key</button></div>
+  <p role="status" aria-live="polite" class="result"></p>
+</form></section>
+<table class="cards"><thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Key</th><th scope="col">Last used</th><th scope="col">State</th></tr></thead><tbody>
+<tr><td data-label="Name">BRIEFCAST_API_KEY <small>(from the settings)</small></td><td data-label="Role">admin</td><td data-label="Key">—</td><td data-label="Last used">—</td><td data-label="State">active</td></tr>
+${keys
+  .map(
+    (k) => `<tr><td data-label="Name">${escapeHtml(k.name)}</td><td data-label="Role">${escapeHtml(k.role)}</td><td data-label="Key"><code>${escapeHtml(k.prefix)}…</code></td><td data-label="Last used">${when(k.lastUsedAt)}</td>
+<td data-label="State">${k.revokedAt ? `revoked ${when(k.revokedAt)}` : `<button type="button" class="danger" data-api="/api/keys/${encodeURIComponent(k.id)}" data-method="DELETE" data-confirm="Revoke the key “${escapeHtml(k.name)}”? Integrations using it stop working." data-then="reload">Revoke</button>`}</td></tr>`,
+  )
+  .join('')}
+</tbody></table>`
+}
+
+function usersPage(ctx: PageContext): string {
+  const users = accounts(ctx.deps.store.db).listUsers()
+  const roleSelect = (id: string, current: string) =>
+    `<select id="${id}" name="role">${['admin', 'editor', 'viewer'].map((r) => `<option value="${r}"${r === current ? ' selected' : ''}>${r}</option>`).join('')}</select>`
+  return `<p>Admins manage users, keys and settings; editors articles, briefings, pronunciation and voices; viewers read and see the figures.</p>
+<section class="panel" aria-labelledby="newuser-h"><h2 id="newuser-h">Add a user</h2>
+<form data-api="/api/users" data-method="POST" data-then="secret" class="row">
+  <div><label for="user-name">User name</label><input id="user-name" name="username" type="text" required autocomplete="off"></div>
+  <div class="shrink"><label for="user-role">Role</label>${roleSelect('user-role', 'editor')}</div>
+  <div class="shrink"><button type="submit">Add user</button></div>
+  <p role="status" aria-live="polite" class="result"></p>
+</form>
+<p class="muted">A password is generated and shown once; hand it over in person or by a password manager.</p></section>
+<table class="cards"><thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Last sign-in</th><th scope="col">Actions</th></tr></thead><tbody>
+${users
+  .map((u, i) => {
+    const self = u.username.toLowerCase() === ctx.principal.name.toLowerCase()
+    return `<tr><td data-label="User">${escapeHtml(u.username)}${self ? ' <small>(you)</small>' : ''}</td>
+<td data-label="Role"><form data-api="/api/users/${encodeURIComponent(u.username)}" data-method="PATCH" data-then="reload" class="actions"><label class="visually-hidden" for="role-${i}">Role of ${escapeHtml(u.username)}</label>${roleSelect(`role-${i}`, u.role)} <button type="submit" class="secondary">Change</button><span role="status" aria-live="polite" class="result"></span></form></td>
+<td data-label="Last sign-in">${escapeHtml(u.lastLoginAt?.slice(0, 16).replace('T', ' ') ?? 'never')}</td>
+<td data-label="Actions"><div class="actions"><button type="button" class="secondary" data-api="/api/users/${encodeURIComponent(u.username)}/password" data-method="POST" data-body="{}" data-confirm="Set a new password for ${escapeHtml(u.username)}? Their sessions end." data-then="secret">Reset password</button>${
+      self ? '' : `<button type="button" class="danger" data-api="/api/users/${encodeURIComponent(u.username)}" data-method="DELETE" data-confirm="Remove ${escapeHtml(u.username)}?" data-then="reload">Remove</button>`
+    }</div><span role="status" aria-live="polite" class="result"></span></td></tr>`
+  })
+  .join('')}
+</tbody></table>`
+}
+
+export const PAGES: DashboardPage[] = [
+  { path: '/admin', title: 'Articles', render: articlesPage },
+  { path: '/admin/articles/:id', title: 'Article', render: articlePage },
+  { path: '/admin/keys', title: 'API keys', render: keysPage, role: 'admin' },
+  { path: '/admin/users', title: 'Users', render: usersPage, role: 'admin' },
+]
+
+function loginPage(showTitle: string, o: { error?: string; next?: string; username?: string } = {}): string {
+  return page({
+    title: 'Sign in',
+    showTitle,
+    body: `<div class="login panel">
+${o.error ? `<p class="notice error" role="alert">${escapeHtml(o.error)}</p>` : ''}
+<form method="post" action="/admin/login">
+  <input type="hidden" name="next" value="${escapeHtml(o.next ?? '/admin')}">
+  <label for="username">User name</label><input id="username" name="username" type="text" autocomplete="username" required value="${escapeHtml(o.username ?? '')}">
+  <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+  <p><button type="submit">Sign in</button></p>
+</form></div>`,
+  })
+}
+
+/** Only our own dashboard paths: a `next` pointing elsewhere would make the login an open redirect. */
+const safeNext = (n: unknown) => (typeof n === 'string' && /^\/admin(\/[A-Za-z0-9/_\-.%?=&]*)?$/.test(n) && !n.startsWith('//') ? n : '/admin')
+
+export function dashboardRouter(deps: AppDeps, extraPages: DashboardPage[] = []): express.Router {
+  const router = express.Router()
+  const limiter = new LoginLimiter(deps.config.admin.loginMaxFailures, 60_000)
+  const repo = accounts(deps.store.db)
+  const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 })
+  const showTitle = deps.config.show.title
+
+  const headers: express.RequestHandler = (_req, res, next) => {
+    res.setHeader('Content-Security-Policy', ADMIN_CSP)
+    res.setHeader('Cache-Control', 'no-store')
+    res.setHeader('X-Frame-Options', 'DENY')
+    res.setHeader('Referrer-Policy', 'same-origin')
+    next()
+  }
+  router.use('/admin', headers)
+
+  router.get('/admin/assets/admin.css', (_req, res) => {
+    res.type('text/css').setHeader('Cache-Control', 'no-cache')
+    res.send(ADMIN_CSS)
+  })
+  router.get('/admin/assets/admin.js', (_req, res) => {
+    res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
+    res.send(ADMIN_CLIENT_JS)
+  })
+
+  router.get('/admin/login', (req, res) => {
+    if (identify(deps, req)?.kind === 'session') return res.redirect(303, safeNext(req.query.next))
+    res.type('html').send(loginPage(showTitle, { next: safeNext(req.query.next) }))
+  })
+
+  router.post('/admin/login', form, async (req, res) => {
+    // Login CSRF: a form on another site must not sign a browser in to an account of the attacker's choosing.
+    const origin = req.get('origin')
+    if (origin !== undefined && origin !== new URL(deps.config.publicUrl).origin && origin !== `${req.protocol}://${req.get('host')}`)
+      throw new AppError('CSRF_FAILED', `A sign-in from ${origin} is not accepted here.`)
+    const body = (req.body ?? {}) as Record<string, unknown>
+    const username = typeof body.username === 'string' ? body.username.trim().slice(0, 64) : ''
+    const password = typeof body.password === 'string' ? body.password : ''
+    const next = safeNext(body.next)
+    const keys = [`ip:${req.socket.remoteAddress ?? ''}`, `user:${username.toLowerCase()}`]
+    try {
+      limiter.check(keys)
+    } catch (err) {
+      const e = toAppError(err)
+      const retryAfter = (e.details as { retryAfter?: number } | undefined)?.retryAfter ?? 60
+      res.setHeader('Retry-After', String(retryAfter))
+      deps.logger.warn({ username, ip: req.socket.remoteAddress }, 'sign-in refused: too many wrong passwords')
+      res.status(429).type('html').send(loginPage(showTitle, { error: e.message, next, username }))
+      return
+    }
+    const user = username && password ? await repo.verifyLogin(username, password) : undefined
+    if (!user) {
+      limiter.fail(keys)
+      deps.logger.info({ username, ip: req.socket.remoteAddress }, 'sign-in failed')
+      res.status(401).type('html').send(loginPage(showTitle, { error: 'Wrong user name or password.', next, username }))
+      return
+    }
+    limiter.succeed([`user:${username.toLowerCase()}`])
+    const ttlMs = deps.config.admin.sessionHours * 3_600_000
+    const session = repo.createSession(user.id, ttlMs)
+    deps.logger.info({ username: user.username }, 'signed in')
+    res.setHeader('Set-Cookie', sessionCookie(deps, session.token, Math.floor(ttlMs / 1000)))
+    res.redirect(303, next)
+  })
+
+  router.post('/admin/logout', form, (req, res) => {
+    const p = identify(deps, req)
+    if (p?.kind === 'session') {
+      checkCsrf(deps, req, p)
+      const token = parseCookies(req.get('cookie'))[sessionCookieName(deps)]
+      if (token) repo.endSession(token)
+    }
+    res.setHeader('Set-Cookie', sessionCookie(deps, '', 0))
+    res.redirect(303, '/admin/login')
+  })
+
+  for (const def of [...PAGES, ...extraPages]) {
+    router.get(def.path, async (req, res) => {
+      const principal = identify(deps, req)
+      if (!principal || principal.kind !== 'session') return res.redirect(303, `/admin/login?next=${encodeURIComponent(req.originalUrl)}`)
+      if (def.role && principal.role !== def.role) {
+        res.status(403).type('html').send(page({ title: 'Not allowed', showTitle, principal, body: `<p class="notice error">This page is for ${escapeHtml(def.role)}s; you are ${escapeHtml(principal.role)}.</p>` }))
+        return
+      }
+      const ctx: PageContext = { deps, req, principal, canEdit: principal.role !== 'viewer' }
+      let body: string
+      try {
+        body = await def.render(ctx)
+      } catch (err) {
+        const e = toAppError(err)
+        if (e.status >= 500) throw err
+        res.status(e.status).type('html').send(page({ title: 'Not found', showTitle, principal, body: `<p class="notice error">${escapeHtml(e.message)}</p>` }))
+        return
+      }
+      res.type('html').send(page({ title: def.title, showTitle, principal, current: def.path, body }))
+    })
+  }
+  return router
+}
