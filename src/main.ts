@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
 import { accounts } from './admin/accounts.ts'
+import { lexiconStore } from './admin/lexicons.ts'
 import { generatePassword } from './admin/secrets.ts'
 import { createFfmpeg } from './audio/ffmpeg.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
@@ -23,6 +24,7 @@ import type { AppDeps } from './http/deps.ts'
 import { publicUrls } from './http/urls.ts'
 import { openStore } from './store/sqlite.ts'
 import { createSpeechService } from './tts/index.ts'
+import { lexiconNameFor } from './tts/lexicon.ts'
 
 export interface StartOptions extends LoadConfigOptions {
   /** Defaults to a pino JSON logger at config.logLevel on stdout. */
@@ -107,6 +109,14 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   // Renders (articles, and briefings through renders.render) run in a child process at idle priority: synthesis and
   // encoding never compete with serving.
   const renderProcess = new RenderProcess(config)
+  // Pronunciation: the database is the editable source, seeded from voices/lexicon/ (src/admin/lexicons.ts).
+  const lexicons = lexiconStore(store.db)
+  lexicons.seed(config.voicesDir)
+  for (const name of lexicons.names()) speech.useLexicon(name, lexicons.get(name))
+  renderProcess.lexiconSource = (profile) => {
+    const name = lexiconNameFor(profile)
+    return { name, lexicon: speech.lexiconFor(profile) }
+  }
   const renders = new RenderCoordinator({ config, logger: logger.child({ component: 'render' }), store, speech, ffmpeg, jobs, render: renderProcess.render })
   const deps: AppDeps = {
     config,

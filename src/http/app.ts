@@ -13,6 +13,7 @@ import { audioFastPath, audioRouter } from './routes/audio.ts'
 import { dashboardRouter } from './routes/dashboard.ts'
 import { feedRouter } from './routes/feed.ts'
 import { healthRouter } from './routes/health.ts'
+import { lexiconRouter } from './routes/lexicon.ts'
 import { homeRouter } from './routes/home.ts'
 import { listenRouter } from './routes/listen.ts'
 import { playerRouter } from './routes/player.ts'
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(playerRouter(deps))
   app.use(feedRouter(deps))
   app.use(accountsRouter(deps))
+  app.use('/api/lexicon', lexiconRouter(deps))
   app.use('/api', adminRouter(deps))
   app.use(dashboardRouter(deps))
   app.use(homeRouter(deps))

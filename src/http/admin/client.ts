@@ -177,6 +177,79 @@ export const ADMIN_CLIENT_JS = `'use strict'
     var p = player.play()
     if (p && p.catch) p.catch(function () {})
   }
+  // Pronunciation: edit the table, hear an entry, save, then offer to re-render what the change touches.
+  var lex = document.getElementById('lexicon')
+  if (lex && document.getElementById('lexicon-row')) {
+    var lang = lex.getAttribute('data-language')
+    var tbody = lex.querySelector('tbody')
+    var out = document.getElementById('lexicon-result')
+    var n = 0
+    document.getElementById('add-entry').addEventListener('click', function () {
+      var tpl = document.getElementById('lexicon-row').content.cloneNode(true)
+      n++
+      tpl.querySelectorAll('[id]').forEach(function (el) { el.id = el.id.replace('9999', 'new' + n) })
+      tpl.querySelectorAll('label[for]').forEach(function (el) { el.htmlFor = el.htmlFor.replace('9999', 'new' + n) })
+      tbody.appendChild(tpl)
+      tbody.lastElementChild.querySelector('input').focus()
+    })
+    lex.addEventListener('click', function (ev) {
+      var rm = ev.target.closest('[data-remove-row]')
+      if (rm) { var tr = rm.closest('tr'); var next = tr.nextElementSibling || tr.previousElementSibling; tr.remove(); if (next) next.querySelector('input').focus(); return }
+      var hear = ev.target.closest('[data-hear]')
+      if (!hear) return
+      var row = hear.closest('tr')
+      var text = row.querySelector('input[name=say]').value.trim() || row.querySelector('input[name=match]').value.trim()
+      if (!text) { say(out, 'Type the word and how to say it first.', true); return }
+      hear.disabled = true
+      say(out, 'Speaking “' + text + '”…')
+      api('POST', '/api/lexicon/' + encodeURIComponent(lang) + '/hear', { text: text, voice: document.getElementById('hear-voice').value })
+        .then(function (r) {
+          if (!r.ok) return say(out, message(r), true)
+          say(out, 'Playing “' + text + '”.')
+          window.briefcastPlay(r.body)
+        })
+        .catch(function (e) { say(out, e.message, true) })
+        .then(function () { hear.disabled = false })
+    })
+    lex.addEventListener('submit', function (ev) {
+      ev.preventDefault()
+      var entries = []
+      tbody.querySelectorAll('tr').forEach(function (tr) {
+        var m = tr.querySelector('input[name=match]').value.trim()
+        var s = tr.querySelector('input[name=say]').value.trim()
+        if (!m && !s) return
+        var e = { match: m, say: s }
+        if (tr.querySelector('input[name=caseSensitive]').checked) e.caseSensitive = true
+        entries.push(e)
+      })
+      say(out, 'Saving…')
+      api('PUT', '/api/lexicon/' + encodeURIComponent(lang), { entries: entries }).then(function (r) {
+        if (!r.ok) return say(out, message(r), true)
+        var a = r.body.affected
+        out.textContent = 'Saved ' + r.body.entries.length + ' entries. '
+        if (!a.length) { out.appendChild(document.createTextNode(r.body.changed.length ? 'No article contains the changed words.' : 'Nothing changed.')); return }
+        out.appendChild(document.createTextNode(a.length + ' article' + (a.length === 1 ? '' : 's') + ' contain' + (a.length === 1 ? 's' : '') + ' the changed words (' + r.body.changed.join(', ') + '): '))
+        var ul = document.createElement('ul')
+        a.forEach(function (x) { var li = document.createElement('li'); var l = document.createElement('a'); l.href = '/admin/articles/' + encodeURIComponent(x.id); l.textContent = x.title; li.appendChild(l); ul.appendChild(li) })
+        out.appendChild(ul)
+        var b = document.createElement('button')
+        b.type = 'button'
+        b.id = 'rerender-affected'
+        b.textContent = 'Re-render ' + (a.length === 1 ? 'it' : 'them') + ' (only the sentences with these words)'
+        b.addEventListener('click', function () {
+          b.disabled = true
+          api('POST', '/api/lexicon/' + encodeURIComponent(lang) + '/rerender', { articleIds: a.map(function (x) { return x.id }) }).then(function (r2) {
+            var p = document.createElement('p')
+            p.textContent = r2.ok ? 'Re-rendering ' + r2.body.queued.length + ' article' + (r2.body.queued.length === 1 ? '' : 's') + '.' : message(r2)
+            out.appendChild(p)
+          })
+        })
+        out.appendChild(b)
+        b.focus()
+      }).catch(function (e) { say(out, e.message, true) })
+    })
+  }
+
   window.briefcastApi = api
   window.briefcastSay = say
   window.briefcastAfter = window.briefcastAfter || {}

@@ -6,8 +6,10 @@
  */
 import express from 'express'
 import { accounts } from '../../admin/accounts.ts'
+import { lexiconStore } from '../../admin/lexicons.ts'
 import { AppError, toAppError } from '../../errors.ts'
 import type { ArticleRecord, ArticleStatus } from '../../store/types.ts'
+import { lexiconNameFor } from '../../tts/lexicon.ts'
 import { checkCsrf, identify, LoginLimiter, parseCookies, sessionCookie, sessionCookieName, type Principal } from '../auth.ts'
 import { ADMIN_CLIENT_JS } from '../admin/client.ts'
 import { ADMIN_CSP, ADMIN_CSS, escapeHtml, formatDuration, page } from '../admin/layout.ts'
@@ -203,9 +205,54 @@ ${users
 </tbody></table>`
 }
 
+function pronunciationPage(ctx: PageContext): string {
+  const { deps, req, canEdit } = ctx
+  const store = lexiconStore(deps.store.db)
+  const names = [...new Set([...store.names(), ...deps.speech.listProfiles().map((p) => lexiconNameFor(p))])].sort()
+  const wanted = typeof req.query.language === 'string' ? req.query.language : ''
+  const name = names.includes(wanted) ? wanted : names.includes(deps.config.show.language) ? deps.config.show.language : (names[0] ?? 'en')
+  const lexicon = store.get(name)
+  const profiles = deps.speech.listProfiles().filter((p) => lexiconNameFor(p) === name)
+  const row = (e: { match: string; say: string; caseSensitive?: boolean }, i: number) =>
+    canEdit
+      ? `<tr>
+  <td data-label="Word"><label class="visually-hidden" for="m-${i}">Word</label><input id="m-${i}" name="match" type="text" value="${escapeHtml(e.match)}" required></td>
+  <td data-label="Say as"><label class="visually-hidden" for="s-${i}">Say as</label><input id="s-${i}" name="say" type="text" value="${escapeHtml(e.say)}" required></td>
+  <td data-label="Case-sensitive"><label class="visually-hidden" for="c-${i}">Case-sensitive</label><input id="c-${i}" name="caseSensitive" type="checkbox"${e.caseSensitive ? ' checked' : ''}></td>
+  <td data-label="Actions"><div class="actions"><button type="button" class="secondary" data-hear>Hear it</button><button type="button" class="danger" data-remove-row>Remove</button></div></td>
+</tr>`
+      : `<tr><td data-label="Word">${escapeHtml(e.match)}</td><td data-label="Say as">${escapeHtml(e.say)}</td><td data-label="Case-sensitive">${e.caseSensitive ? 'yes' : 'no'}</td></tr>`
+  return `<p>Words the voices say differently from how they are written: names, brands, abbreviations. Whole words only; case-insensitive unless ticked.</p>
+<form method="get" action="/admin/pronunciation" class="row" aria-label="Choose a lexicon">
+  <div class="shrink"><label for="language">Lexicon</label><select id="language" name="language">${names.map((n) => `<option value="${escapeHtml(n)}"${n === name ? ' selected' : ''}>${escapeHtml(n)}</option>`).join('')}</select></div>
+  <div class="shrink"><button type="submit" class="secondary">Show</button></div>
+</form>
+<form id="lexicon" data-language="${escapeHtml(name)}">
+${
+  canEdit
+    ? `<div class="row"><div class="shrink"><label for="hear-voice">Hear with</label><select id="hear-voice" name="voice">${(profiles.length ? profiles : deps.speech.listProfiles())
+        .map((p) => `<option value="${escapeHtml(p.id)}">${escapeHtml(p.id)} (${escapeHtml(p.engine)})</option>`)
+        .join('')}</select></div></div>`
+    : ''
+}
+<table class="cards" id="lexicon-table"><thead><tr><th scope="col">Word</th><th scope="col">Say as</th><th scope="col">Case-sensitive</th>${canEdit ? '<th scope="col">Actions</th>' : ''}</tr></thead>
+<tbody>${lexicon.entries.map(row).join('')}</tbody></table>
+${lexicon.entries.length === 0 ? '<p class="muted">No entries yet.</p>' : ''}
+${
+  canEdit
+    ? `<template id="lexicon-row">${row({ match: '', say: '' }, 9999)}</template>
+<p class="actions"><button type="button" class="secondary" id="add-entry">Add a word</button><button type="submit">Save</button></p>`
+    : ''
+}
+<div role="status" aria-live="polite" class="result" id="lexicon-result"></div>
+</form>
+<audio id="preview-audio" controls hidden aria-label="Pronunciation preview"></audio>`
+}
+
 export const PAGES: DashboardPage[] = [
   { path: '/admin', title: 'Articles', render: articlesPage },
   { path: '/admin/articles/:id', title: 'Article', render: articlePage },
+  { path: '/admin/pronunciation', title: 'Pronunciation', render: pronunciationPage },
   { path: '/admin/keys', title: 'API keys', render: keysPage, role: 'admin' },
   { path: '/admin/users', title: 'Users', render: usersPage, role: 'admin' },
 ]
