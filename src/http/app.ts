@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import express from 'express'
+import { countEpisodeDownload, downloadCounter } from '../admin/downloads.ts'
 import { compressResponse, compressResponses } from './compress.ts'
 import type { AppDeps } from './deps.ts'
 import { errorHandler, notFound } from './error-handler.ts'
@@ -12,6 +13,7 @@ import { adminRouter } from './routes/admin.ts'
 import { audioFastPath, audioRouter } from './routes/audio.ts'
 import { dashboardRouter } from './routes/dashboard.ts'
 import { feedRouter } from './routes/feed.ts'
+import { figuresRouter } from './routes/figures.ts'
 import { healthRouter } from './routes/health.ts'
 import { lexiconRouter } from './routes/lexicon.ts'
 import { homeRouter } from './routes/home.ts'
@@ -25,9 +27,13 @@ import { playerRouter } from './routes/player.ts'
 export function createRequestHandler(deps: AppDeps): { app: express.Express; handle: (req: IncomingMessage, res: ServerResponse) => void } {
   const app = createApp(deps)
   const fast = audioFastPath(deps)
+  const downloads = downloadCounter(deps.store.db)
+  const onCountError = (err: unknown) => deps.logger.warn({ err }, 'could not count a download')
   return {
     app,
     handle: (req, res) => {
+      // Podcast downloads (IAB-style) of episode files, whichever path serves them.
+      countEpisodeDownload(downloads, req, res, onCountError)
       // Before the fast path too: its transcripts and JSON files are compressed like any other text.
       compressResponse(req, res)
       fast(req, res, () => app(req, res))
@@ -51,6 +57,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(feedRouter(deps))
   app.use(accountsRouter(deps))
   app.use('/api/lexicon', lexiconRouter(deps))
+  app.use(figuresRouter(deps))
   app.use('/api', adminRouter(deps))
   app.use(dashboardRouter(deps))
   app.use(homeRouter(deps))

@@ -194,9 +194,9 @@ export const migrations: Migration[] = [
     `,
   },
   {
-    // Admin: podcast downloads, IAB-style: one per client per episode per UTC day. A client is a salted hash of
-    // address and user agent (the salt changes daily and is never stored with the counts); seen-rows older
-    // than two days are deleted.
+    // Admin: podcast downloads, IAB-style: one per client per episode per UTC day. A client is a keyed hash
+    // (HMAC with a random key kept in admin_secrets) of day, address and user agent, never the address itself;
+    // seen-rows older than two days are deleted.
     id: 'admin-003-downloads',
     up: `
       CREATE TABLE download_stats (
@@ -210,6 +210,10 @@ export const migrations: Migration[] = [
         article_id TEXT NOT NULL,
         client     TEXT NOT NULL,
         PRIMARY KEY (day, article_id, client)
+      ) WITHOUT ROWID;
+      CREATE TABLE admin_secrets (
+        name  TEXT PRIMARY KEY,
+        value TEXT NOT NULL
       ) WITHOUT ROWID;
     `,
   },

@@ -125,7 +125,7 @@ figure { margin: 0; } figcaption { font-weight: 600; margin-bottom: .3rem; }
 svg.chart { width: 100%; height: auto; display: block; }
 svg.chart .axis { stroke: var(--line); } svg.chart text { fill: var(--muted); font-size: 10px; }
 svg.chart .s1 { fill: var(--chart1); } svg.chart .s2 { fill: var(--chart2); } svg.chart .s3 { fill: var(--chart3); }
-svg.chart .l1 { stroke: var(--chart1); fill: none; stroke-width: 2; } svg.chart .l2 { stroke: var(--chart2); fill: none; stroke-width: 2; }
+svg.chart .l3 { stroke: var(--chart3); fill: none; stroke-width: 2.5; }
 .legend { display: flex; flex-wrap: wrap; gap: .75rem; font-size: .85rem; color: var(--muted); margin: .25rem 0 0; padding: 0; list-style: none; }
 .legend i { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; border-radius: 2px; }
 .legend .k1 { background: var(--chart1); } .legend .k2 { background: var(--chart2); } .legend .k3 { background: var(--chart3); }

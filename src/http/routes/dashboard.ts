@@ -6,11 +6,13 @@
  */
 import express from 'express'
 import { accounts } from '../../admin/accounts.ts'
+import { figures } from '../../admin/figures.ts'
 import { lexiconStore } from '../../admin/lexicons.ts'
 import { AppError, toAppError } from '../../errors.ts'
 import type { ArticleRecord, ArticleStatus } from '../../store/types.ts'
 import { lexiconNameFor } from '../../tts/lexicon.ts'
 import { checkCsrf, identify, LoginLimiter, parseCookies, sessionCookie, sessionCookieName, type Principal } from '../auth.ts'
+import { completionChart, dailyChart } from '../admin/charts.ts'
 import { ADMIN_CLIENT_JS } from '../admin/client.ts'
 import { ADMIN_CSP, ADMIN_CSS, escapeHtml, formatDuration, page } from '../admin/layout.ts'
 import type { AppDeps } from '../deps.ts'
@@ -151,6 +153,8 @@ function articlePage(ctx: PageContext): string {
 <h2>Listen</h2>
 ${ep ? `<audio controls preload="none" src="${escapeHtml(deps.urls.audio(ep))}" aria-label="Episode audio"></audio>` : '<p class="muted">No audio yet.</p>'}
 ${controls}
+<h2>Listening, last 30 days</h2>
+<div class="charts">${dailyChart(figures(deps.store.db, { days: 30, articleId: a.id }).days, 'Per day')}</div>
 <h2>The script that is read (${segments.length} segments)</h2>
 ${scriptHtml}`
 }
@@ -249,10 +253,41 @@ ${
 <audio id="preview-audio" controls hidden aria-label="Pronunciation preview"></audio>`
 }
 
+function figuresPage(ctx: PageContext): string {
+  const { deps, req } = ctx
+  const choices = [7, 30, 90]
+  const days = choices.includes(Number(req.query.days)) ? Number(req.query.days) : 30
+  const f = figures(deps.store.db, { days, limit: 100 })
+  const t = f.totals
+  const rows = f.articles
+    .map(
+      (a) => `<tr><td data-label="Article"><a href="/admin/articles/${encodeURIComponent(a.id)}">${escapeHtml(a.title)}</a></td><td data-label="Length" class="num">${escapeHtml(formatDuration(a.durationMs))}</td>
+<td data-label="Started" class="num">${a.starts}</td><td data-label="25 %" class="num">${a.p25}</td><td data-label="50 %" class="num">${a.p50}</td><td data-label="75 %" class="num">${a.p75}</td><td data-label="Finished" class="num">${a.p100}</td><td data-label="Downloads" class="num">${a.downloads}</td></tr>`,
+    )
+    .join('')
+  return `<form method="get" action="/admin/figures" class="row" aria-label="Period">
+  <div class="shrink"><label for="days">Period</label><select id="days" name="days">${choices.map((d) => `<option value="${d}"${d === days ? ' selected' : ''}>Last ${d} days</option>`).join('')}</select></div>
+  <div class="shrink"><button type="submit" class="secondary">Show</button></div>
+  <div class="shrink"><a class="button secondary" href="/api/figures.csv?days=${days}" download>Export CSV</a></div>
+</form>
+<p>${f.from} to ${f.to} (UTC): <strong>${t.starts}</strong> listens started in the player, <strong>${t.p100}</strong> finished, <strong>${t.downloads}</strong> podcast downloads.</p>
+<div class="charts panel">
+${dailyChart(f.days, 'Per day')}
+${completionChart(t, 'How far listeners got')}
+</div>
+<p class="muted">Downloads are counted as podcast hosts count them: one per app or browser per episode per day, however many pieces it fetched; bots are left out.</p>
+<h2>Per article</h2>
+${f.articles.length === 0 ? '<p>No listens or downloads in this period.</p>' : `<table class="cards"><thead><tr><th scope="col">Article</th><th scope="col" class="num">Length</th><th scope="col" class="num">Started</th><th scope="col" class="num">25 %</th><th scope="col" class="num">50 %</th><th scope="col" class="num">75 %</th><th scope="col" class="num">Finished</th><th scope="col" class="num">Downloads</th></tr></thead><tbody>${rows}</tbody></table>`}
+<details><summary>Per day, as a table</summary><table class="cards"><thead><tr><th scope="col">Day</th><th scope="col" class="num">Started</th><th scope="col" class="num">Finished</th><th scope="col" class="num">Downloads</th></tr></thead><tbody>${f.days
+    .map((d) => `<tr><td data-label="Day">${d.day}</td><td data-label="Started" class="num">${d.starts}</td><td data-label="Finished" class="num">${d.p100}</td><td data-label="Downloads" class="num">${d.downloads}</td></tr>`)
+    .join('')}</tbody></table></details>`
+}
+
 export const PAGES: DashboardPage[] = [
   { path: '/admin', title: 'Articles', render: articlesPage },
   { path: '/admin/articles/:id', title: 'Article', render: articlePage },
   { path: '/admin/pronunciation', title: 'Pronunciation', render: pronunciationPage },
+  { path: '/admin/figures', title: 'Listening figures', render: figuresPage },
   { path: '/admin/keys', title: 'API keys', render: keysPage, role: 'admin' },
   { path: '/admin/users', title: 'Users', render: usersPage, role: 'admin' },
 ]
