@@ -19,6 +19,7 @@ import { lexiconRouter } from './routes/lexicon.ts'
 import { homeRouter } from './routes/home.ts'
 import { listenRouter } from './routes/listen.ts'
 import { playerRouter } from './routes/player.ts'
+import { voicesRouter } from './routes/voices.ts'
 
 /**
  * A request listener for http.createServer: the audio fast path first
@@ -58,6 +59,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(accountsRouter(deps))
   app.use('/api/lexicon', lexiconRouter(deps))
   app.use(figuresRouter(deps))
+  app.use('/api/voices', voicesRouter(deps))
   app.use('/api', adminRouter(deps))
   app.use(dashboardRouter(deps))
   app.use(homeRouter(deps))

@@ -250,6 +250,44 @@ export const ADMIN_CLIENT_JS = `'use strict'
     })
   }
 
+  // Voice samples and the briefing's opening: fetch the WAV, play it in place.
+  document.addEventListener('click', function (ev) {
+    var b = ev.target.closest && ev.target.closest('[data-sample], [data-hear-text]')
+    if (!b) return
+    var out = resultOf(b)
+    var req = b.hasAttribute('data-sample')
+      ? api('GET', '/api/voices/' + encodeURIComponent(b.getAttribute('data-sample')) + '/sample')
+      : api('POST', '/api/lexicon/' + encodeURIComponent(b.getAttribute('data-language')) + '/hear', { text: b.getAttribute('data-hear-text') })
+    b.disabled = true
+    say(out, 'Loading…')
+    req.then(function (r) {
+      if (!r.ok) return say(out, message(r), true)
+      say(out, 'Playing.')
+      window.briefcastPlay(r.body)
+    }).catch(function (e) { say(out, e.message, true) }).then(function () { b.disabled = false })
+  })
+
+  // Briefing composer: the ticked stories in list order become articleIds.
+  var compose = document.getElementById('compose')
+  if (compose) {
+    compose.addEventListener('submit', function (ev) {
+      ev.preventDefault()
+      ev.stopImmediatePropagation()
+      var out = resultOf(compose)
+      var ids = Array.prototype.map.call(compose.querySelectorAll('input[name=story]:checked'), function (c) { return c.value })
+      if (!ids.length) return say(out, 'Tick at least one story.', true)
+      var body = { articleIds: ids, mode: compose.querySelector('[name=mode]').value, allowPartial: true }
+      var t = compose.querySelector('[name=title]').value.trim()
+      if (t) body.title = t
+      say(out, 'Composing…')
+      api('POST', '/api/briefings', body).then(function (r) {
+        if (!r.ok) return say(out, message(r), true)
+        say(out, 'Queued “' + r.body.title + '” (' + r.body.stories.length + ' stories).')
+        setTimeout(function () { location.reload() }, 1200)
+      }).catch(function (e) { say(out, e.message, true) })
+    }, true)
+  }
+
   window.briefcastApi = api
   window.briefcastSay = say
   window.briefcastAfter = window.briefcastAfter || {}

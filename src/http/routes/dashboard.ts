@@ -8,6 +8,7 @@ import express from 'express'
 import { accounts } from '../../admin/accounts.ts'
 import { figures } from '../../admin/figures.ts'
 import { lexiconStore } from '../../admin/lexicons.ts'
+import { briefingLocale, spokenDate } from '../../episodes/briefing.ts'
 import { AppError, toAppError } from '../../errors.ts'
 import type { ArticleRecord, ArticleStatus } from '../../store/types.ts'
 import { lexiconNameFor } from '../../tts/lexicon.ts'
@@ -16,6 +17,8 @@ import { completionChart, dailyChart } from '../admin/charts.ts'
 import { ADMIN_CLIENT_JS } from '../admin/client.ts'
 import { ADMIN_CSP, ADMIN_CSS, escapeHtml, formatDuration, page } from '../admin/layout.ts'
 import type { AppDeps } from '../deps.ts'
+import { feedRuntime } from './feed.ts'
+import { isPublicArticle } from './listen.ts'
 import { listenStatsRepository } from '../player/stats.ts'
 
 export interface DashboardPage {
@@ -283,10 +286,79 @@ ${f.articles.length === 0 ? '<p>No listens or downloads in this period.</p>' : `
     .join('')}</tbody></table></details>`
 }
 
+function voicesPage(ctx: PageContext): string {
+  const { deps } = ctx
+  const profiles = deps.speech.listProfiles()
+  return `<p>Each voice profile names an engine and its voices; articles use the profile of their language unless one is chosen.</p>
+<table class="cards"><thead><tr><th scope="col">Profile</th><th scope="col">Engine</th><th scope="col">Language</th><th scope="col">Voices</th><th scope="col">Sample</th></tr></thead><tbody>
+${profiles
+  .map(
+    (p) => `<tr><td data-label="Profile"><strong>${escapeHtml(p.id)}</strong>${p.id === deps.config.defaultVoice ? ' <small>(default)</small>' : ''}${p.description ? `<br><small>${escapeHtml(p.description)}</small>` : ''}</td>
+<td data-label="Engine">${escapeHtml(p.engine)}</td><td data-label="Language">${escapeHtml(p.language)}</td>
+<td data-label="Voices">${Object.entries(p.voices)
+      .filter(([, v]) => v)
+      .map(([role, v]) => `${escapeHtml(role)}: ${escapeHtml(v!.name ?? v!.language)}`)
+      .join('<br>')}</td>
+<td data-label="Sample"><button type="button" class="secondary" data-sample="${escapeHtml(p.id)}" aria-label="Play a sample of ${escapeHtml(p.id)}">▶ Play</button><span role="status" aria-live="polite" class="result"></span></td></tr>`,
+  )
+  .join('')}
+</tbody></table>
+<audio id="preview-audio" controls hidden aria-label="Voice sample"></audio>`
+}
+
+function briefingsPage(ctx: PageContext): string {
+  const { deps, canEdit } = ctx
+  const rt = feedRuntime(deps)
+  const cfg = deps.config.briefing
+  const next = rt.schedule?.nextRun()
+  const { items } = rt.service.repo.list({ limit: 20, offset: 0 })
+  const stories = rt.service.recentArticles(cfg.lookbackHours).filter((a) => a.status === 'ready' && isPublicArticle(a))
+  const language = deps.config.show.language
+  const opening = briefingLocale(language).phrases.opening(deps.config.show.title, spokenDate(new Date(), language, cfg.timeZone))
+  const fmtTime = (d: Date) => new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: cfg.timeZone }).format(d)
+  const compose = canEdit
+    ? `<section class="panel" aria-labelledby="compose-h"><h2 id="compose-h">Compose a briefing</h2>
+<p>The opening: <q id="opening-text">${escapeHtml(opening)}</q> <button type="button" class="secondary" data-hear-text="${escapeHtml(opening)}" data-language="${escapeHtml(language.split('-')[0]!)}">Hear the opening</button><span role="status" aria-live="polite" class="result"></span></p>
+${
+  stories.length === 0
+    ? `<p class="muted">No stories ready from the last ${cfg.lookbackHours} hours.</p>`
+    : `<form id="compose">
+<fieldset><legend>Stories from the last ${cfg.lookbackHours} hours, in reading order (untick to leave one out)</legend>
+<ol>${stories.map((a, i) => `<li><label><input type="checkbox" name="story" value="${escapeHtml(a.id)}" checked> ${escapeHtml(a.title)}</label><input type="hidden" name="order" value="${i}"></li>`).join('')}</ol></fieldset>
+<div class="row"><div><label for="b-title">Title (optional)</label><input id="b-title" name="title" type="text" placeholder="${escapeHtml(deps.config.show.title)}: …"></div>
+<div class="shrink"><label for="b-mode">Each story</label><select id="b-mode" name="mode"><option value="lede"${cfg.storyMode === 'lede' ? ' selected' : ''}>Its first ${cfg.ledeSeconds} seconds</option><option value="full"${cfg.storyMode === 'full' ? ' selected' : ''}>In full</option></select></div>
+<div class="shrink"><button type="submit">Render the briefing</button></div></div>
+<p role="status" aria-live="polite" class="result"></p>
+</form>`
+}
+</section>`
+    : ''
+  return `<p class="panel">Schedule: ${
+    cfg.schedule ? `<code>${escapeHtml(cfg.schedule)}</code> (${escapeHtml(cfg.timeZone)}); next run <strong>${next ? escapeHtml(fmtTime(next)) : 'none'}</strong>.` : 'none (set BRIEFCAST_BRIEFING_SCHEDULE, e.g. "0 6 * * *").'
+  }</p>
+${compose}
+<h2>Recent briefings</h2>
+${
+  items.length === 0
+    ? '<p>No briefings yet.</p>'
+    : `<table class="cards"><thead><tr><th scope="col">Briefing</th><th scope="col">Status</th><th scope="col" class="num">Length</th><th scope="col">Stories</th></tr></thead><tbody>${items
+        .map((b) => {
+          const ep = b.episodeId !== null ? deps.store.episodes.get(b.episodeId) : undefined
+          return `<tr><td data-label="Briefing">${escapeHtml(b.title)}<br><small>${escapeHtml(b.origin)} · ${escapeHtml(b.publishedAt.slice(0, 16).replace('T', ' '))}</small></td>
+<td data-label="Status"><span class="status status-${escapeHtml(b.status)}">${escapeHtml(b.status)}${b.status === 'rendering' ? ` ${Math.round(b.progress * 100)}%` : ''}</span></td>
+<td data-label="Length" class="num">${escapeHtml(formatDuration(ep?.durationMs))}</td><td data-label="Stories">${b.stories.length}</td></tr>`
+        })
+        .join('')}</tbody></table>`
+}
+<audio id="preview-audio" controls hidden aria-label="Opening preview"></audio>`
+}
+
 export const PAGES: DashboardPage[] = [
   { path: '/admin', title: 'Articles', render: articlesPage },
   { path: '/admin/articles/:id', title: 'Article', render: articlePage },
+  { path: '/admin/briefings', title: 'Briefings', render: briefingsPage },
   { path: '/admin/pronunciation', title: 'Pronunciation', render: pronunciationPage },
+  { path: '/admin/voices', title: 'Voices', render: voicesPage },
   { path: '/admin/figures', title: 'Listening figures', render: figuresPage },
   { path: '/admin/keys', title: 'API keys', render: keysPage, role: 'admin' },
   { path: '/admin/users', title: 'Users', render: usersPage, role: 'admin' },
