@@ -190,7 +190,7 @@ describe.skipIf(browserSkipReason)('the dashboard (headless Chromium)', () => {
             await ctx.clearCookies()
           }
           await page.goto(svc.url + p)
-          const name = p === '/admin' ? 'articles' : p.replace('/admin/', '').replace(/\/.*/, '')
+          const name = p === '/admin' ? 'articles' : p.startsWith('/admin/articles/') ? 'article' : p.replace('/admin/', '')
           await page.screenshot({ path: `test-results/admin/${name}-${device}-${scheme}.png`, fullPage: true })
           const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
           expect(overflow, `${p} at ${width}px`).toBeLessThanOrEqual(0)

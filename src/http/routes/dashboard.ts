@@ -24,7 +24,8 @@ import { listenStatsRepository } from '../player/stats.ts'
 export interface DashboardPage {
   path: string
   title: string
-  render(ctx: PageContext): string | Promise<string>
+  /** The page's body, or its body and a title of its own (an article's). */
+  render(ctx: PageContext): string | { title: string; body: string } | Promise<string>
   role?: Principal['role']
 }
 
@@ -116,7 +117,7 @@ ${items.length === 0 ? '<p>No articles yet.</p>' : ''}
 ${addForm}`
 }
 
-function articlePage(ctx: PageContext): string {
+function articlePage(ctx: PageContext): { title: string; body: string } {
   const { deps, req, canEdit } = ctx
   const id = String(req.params.id)
   const a = deps.store.articles.get(id) ?? deps.store.articles.getByExternalId(id)
@@ -145,7 +146,8 @@ function articlePage(ctx: PageContext): string {
   <p role="status" aria-live="polite" class="result"></p>
 </section>`
     : ''
-  return `<dl class="panel">
+  return { title: a.title, body: `<p><a href="/admin">← Articles</a></p>
+<dl class="panel">
   <dt>Status</dt><dd>${statusHtml(a)}${a.error ? `<br><small class="status-failed">${escapeHtml(a.error.code)}: ${escapeHtml(a.error.message)}</small>` : ''}</dd>
   <dt>Length</dt><dd data-length="${escapeHtml(a.id)}">${escapeHtml(formatDuration(ep?.durationMs)) || '—'}</dd>
   <dt>Voice profile</dt><dd>${escapeHtml(a.profileId)}</dd>
@@ -159,7 +161,7 @@ ${controls}
 <h2>Listening, last 30 days</h2>
 <div class="charts">${dailyChart(figures(deps.store.db, { days: 30, articleId: a.id }).days, 'Per day')}</div>
 <h2>The script that is read (${segments.length} segments)</h2>
-${scriptHtml}`
+${scriptHtml}` }
 }
 
 function keysPage(ctx: PageContext): string {
@@ -468,15 +470,18 @@ export function dashboardRouter(deps: AppDeps, extraPages: DashboardPage[] = [])
       }
       const ctx: PageContext = { deps, req, principal, canEdit: principal.role !== 'viewer' }
       let body: string
+      let title = def.title
       try {
-        body = await def.render(ctx)
+        const out = await def.render(ctx)
+        if (typeof out === 'string') body = out
+        else ({ title, body } = out)
       } catch (err) {
         const e = toAppError(err)
         if (e.status >= 500) throw err
         res.status(e.status).type('html').send(page({ title: 'Not found', showTitle, principal, body: `<p class="notice error">${escapeHtml(e.message)}</p>` }))
         return
       }
-      res.type('html').send(page({ title: def.title, showTitle, principal, current: def.path, body }))
+      res.type('html').send(page({ title, showTitle, principal, current: def.path.startsWith('/admin/articles/') ? '/admin' : def.path, body }))
     })
   }
   return router
