@@ -3,6 +3,7 @@
  * Tables from migrations 'admin-001-accounts'. Only hashes of secrets are stored.
  */
 import type Database from 'better-sqlite3'
+import { perDatabase } from '../store/per-database.ts'
 import { AppError } from '../errors.ts'
 import { dummyPasswordHash, hashPassword, passwordProblem, randomToken, sha256Hex, verifyPassword } from './secrets.ts'
 
@@ -101,17 +102,8 @@ export interface Accounts {
   useKey(key: string): ApiKeyRecord | undefined
 }
 
-const cache = new WeakMap<Database.Database, Accounts>()
-
 /** One repository per connection (statements prepared once). */
-export function accounts(db: Database.Database): Accounts {
-  let a = cache.get(db)
-  if (!a) {
-    a = createAccounts(db)
-    cache.set(db, a)
-  }
-  return a
-}
+export const accounts = perDatabase(createAccounts)
 
 function createAccounts(db: Database.Database): Accounts {
   const now = () => new Date().toISOString()

@@ -7,6 +7,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto'
 import type Database from 'better-sqlite3'
+import { perDatabase } from '../store/per-database.ts'
 
 /**
  * User agents that are not listeners: crawlers, link previews, feed checkers,
@@ -40,16 +41,7 @@ export interface DownloadCounter {
   record(r: DownloadRequest, now?: Date): boolean
 }
 
-const cache = new WeakMap<Database.Database, DownloadCounter>()
-
-export function downloadCounter(db: Database.Database): DownloadCounter {
-  let c = cache.get(db)
-  if (!c) {
-    c = createCounter(db)
-    cache.set(db, c)
-  }
-  return c
-}
+export const downloadCounter = perDatabase(createCounter)
 
 function createCounter(db: Database.Database): DownloadCounter {
   db.prepare('INSERT OR IGNORE INTO admin_secrets (name, value) VALUES (?, ?)').run('download-client-key', randomBytes(32).toString('base64url'))

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import type Database from 'better-sqlite3'
+import { perDatabase } from '../store/per-database.ts'
 import { z } from 'zod'
 import { AppError } from '../errors.ts'
 import { applyLexicon, createLexicon, loadLexicon } from '../script/lexicon.ts'
@@ -59,16 +60,7 @@ export interface LexiconStore {
   replace(name: string, language: string, entries: LexiconEntry[]): { before: Lexicon; after: Lexicon }
 }
 
-const cache = new WeakMap<Database.Database, LexiconStore>()
-
-export function lexiconStore(db: Database.Database): LexiconStore {
-  let s = cache.get(db)
-  if (!s) {
-    s = createLexiconStore(db)
-    cache.set(db, s)
-  }
-  return s
-}
+export const lexiconStore = perDatabase(createLexiconStore)
 
 function createLexiconStore(db: Database.Database): LexiconStore {
   const select = db.prepare('SELECT match, say, case_sensitive FROM lexicon_entries WHERE name = ? ORDER BY match COLLATE NOCASE, match')
