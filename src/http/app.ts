@@ -30,11 +30,12 @@ export function createRequestHandler(deps: AppDeps): { app: express.Express; han
   const fast = audioFastPath(deps)
   const downloads = downloadCounter(deps.store.db)
   const onCountError = (err: unknown) => deps.logger.warn({ err }, 'could not count a download')
+  const episodeOf = (articleId: string, hash: string) => deps.store.episodes.findByArticleAndHash(articleId, hash)
   return {
     app,
     handle: (req, res) => {
       // Podcast downloads (IAB-style) of episode files, whichever path serves them.
-      countEpisodeDownload(downloads, req, res, onCountError)
+      countEpisodeDownload(downloads, episodeOf, req, res, onCountError)
       // Before the fast path too: its transcripts and JSON files are compressed like any other text.
       compressResponse(req, res)
       fast(req, res, () => app(req, res))

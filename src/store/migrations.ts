@@ -195,7 +195,8 @@ export const migrations: Migration[] = [
   },
   {
     // Admin: podcast downloads, IAB-style: one per client per episode per UTC day. A client is a keyed hash
-    // (HMAC with a random key kept in admin_secrets) of day, address and user agent, never the address itself;
+    // (HMAC with a random key kept in admin_secrets) of day, address and user agent, never the address itself; it
+    // counts once the client has fetched a minute of audio (or the whole episode when shorter);
     // seen-rows older than two days are deleted.
     id: 'admin-003-downloads',
     up: `
@@ -209,6 +210,8 @@ export const migrations: Migration[] = [
         day        TEXT NOT NULL,
         article_id TEXT NOT NULL,
         client     TEXT NOT NULL,
+        bytes      INTEGER NOT NULL DEFAULT 0,
+        counted    INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (day, article_id, client)
       ) WITHOUT ROWID;
       CREATE TABLE admin_secrets (

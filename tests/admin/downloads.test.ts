@@ -1,10 +1,10 @@
 /**
  * Podcast downloads, IAB-style, against the real service: a scripted podcast
  * client fetching an episode in ranges, twice, counts once; a bot counts zero;
- * probes and HEAD count zero. Then the figures (JSON, CSV, the page's charts).
+ * probes, HEAD and a client that fetched too little count zero. Then the figures (JSON, CSV, the page's charts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isBot } from '../../src/admin/downloads.ts'
+import { downloadThreshold, isBot } from '../../src/admin/downloads.ts'
 import { paragraphs, postJson, ready, startTestService, waitForArticle, type TestService } from '../http/helpers.ts'
 import { addUser, signIn } from './helpers.ts'
 
@@ -53,6 +53,8 @@ describe('podcast downloads', () => {
     expect((await get('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)')).status).toBe(200)
     expect((await get('curl/8.5.0')).status).toBe(200)
     expect((await get('Overcast/3.0 (+http://overcast.fm/; iOS podcast app)', {}, 'HEAD')).status).toBe(200)
+    // A client that only sampled the start (less than a minute of audio, and not the whole short episode): no download.
+    expect((await get('Podcasts/1.0 (sampler)', { range: 'bytes=0-999' })).status).toBe(206)
     await new Promise((r) => setTimeout(r, 100))
     expect(downloads()).toBe(1)
 
@@ -66,6 +68,11 @@ describe('podcast downloads', () => {
     const clients = JSON.stringify(svc.deps.store.db.prepare('SELECT * FROM download_clients').all())
     expect(clients).not.toContain('127.0.0.1')
     expect(clients).not.toContain('Overcast')
+  })
+
+  it('a download needs a minute of audio, or the whole episode when it is shorter', () => {
+    expect(downloadThreshold({ bytes: 960_000, durationMs: 120_000 })).toBe(480_000)
+    expect(downloadThreshold({ bytes: 120_000, durationMs: 15_000 })).toBe(120_000)
   })
 
   it('knows common bots and common podcast apps apart', () => {
