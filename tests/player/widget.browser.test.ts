@@ -278,7 +278,7 @@ describe.skipIf(browserSkipReason)('briefcast-player widget (headless Chromium, 
     await expect.poll(() => shadow(page, '.msg').textContent()).toMatch(/Audio is unavailable right now/)
     await page.unroute('**/info.json')
     await shadow(page, '.msg button').click()
-    await expect.poll(() => shadow(page, 'button.listen').textContent()).toContain('24 sec')
+    await expect.poll(() => shadow(page, 'button.listen').textContent()).toContain('0:24')
 
     // The audio request fails: a short message, the widget stays whole; pressing play again resumes.
     await page.route('**/audio/**/*.mp3', (r) => r.abort('connectionreset'))
