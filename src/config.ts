@@ -258,6 +258,16 @@ export const configSchema = z.object({
       webhookToleranceSeconds: int(30, 3600).default(300),
     })
     .prefault({}),
+  admin: z
+    .object({
+      /** Name of the admin account created on first start (when there are no users yet). */
+      initialUser: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$/, 'must be 2-64 letters, digits, ".", "_", "@" or "-"').default('admin'),
+      /** A dashboard session lasts this long after signing in. */
+      sessionHours: int(1, 24 * 90).default(12),
+      /** Wrong passwords (per user name or per client address) within a minute before further tries are refused. */
+      loginMaxFailures: int(1, 1000).default(10),
+    })
+    .prefault({}),
 })
 
 const sourceRule = z.object({ categories: z.array(z.string().trim().min(1)).max(100).optional(), paths: z.array(z.string().trim().startsWith('/')).max(100).optional() }).strict()
@@ -367,6 +377,9 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_SOURCE_MAX_BYTES: 'sources.maxBytes',
   BRIEFCAST_SOURCE_CONCURRENCY: 'sources.concurrency',
   BRIEFCAST_WEBHOOK_TOLERANCE_SECONDS: 'sources.webhookToleranceSeconds',
+  BRIEFCAST_ADMIN_USER: 'admin.initialUser',
+  BRIEFCAST_SESSION_HOURS: 'admin.sessionHours',
+  BRIEFCAST_LOGIN_MAX_FAILURES: 'admin.loginMaxFailures',
 }
 
 const LIST_PATHS = new Set(['fetch.allowlist', 'sources.urls'])

@@ -43,6 +43,8 @@ export const ERROR_CATALOGUE = {
   ABORTED: { status: 499, help: 'The operation was cancelled.' },
   // service
   UNAUTHORIZED: { status: 401, help: 'Send the API key as "Authorization: Bearer <key>".' },
+  FORBIDDEN: { status: 403, help: 'Ask an admin for a role that allows this, or use a key with that role.' },
+  CSRF_FAILED: { status: 403, help: 'Send the form from the dashboard itself; reload the page to get a fresh token.' },
   NOT_FOUND: { status: 404, help: 'Check the id or URL.' },
   ARTICLE_NOT_FOUND: { status: 404, help: 'Check the article id.' },
   EPISODE_NOT_READY: { status: 409, help: 'The episode is still rendering; retry shortly or use the progressive stream.' },

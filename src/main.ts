@@ -8,6 +8,9 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
+import { accounts } from './admin/accounts.ts'
+import { lexiconStore } from './admin/lexicons.ts'
+import { generatePassword } from './admin/secrets.ts'
 import { createFfmpeg } from './audio/ffmpeg.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
 import { ensureDefaultCover } from './feed/cover.ts'
@@ -26,6 +29,7 @@ import { openStore } from './store/sqlite.ts'
 import { sourcesRuntime } from './sources/runtime.ts'
 import { createSpeechService } from './tts/index.ts'
 import { engineUsageRepository, type EngineUsageRepository } from './tts/usage.ts'
+import { lexiconNameFor } from './tts/lexicon.ts'
 
 export interface StartOptions extends LoadConfigOptions {
   /** Defaults to a pino JSON logger at config.logLevel on stdout. */
@@ -36,6 +40,8 @@ export interface StartOptions extends LoadConfigOptions {
   shutdownGraceMs?: number
   /** Called once the socket is bound, before the service is ready (requests meanwhile get 503 SERVICE_UNAVAILABLE). */
   onListening?: (url: string) => void
+  /** Where first-start secrets (a generated API key, the first admin's password) are shown once; default stdout. */
+  print?: (text: string) => void
 }
 
 export interface Service {
@@ -66,6 +72,20 @@ export async function resolveApiKey(config: Config, print: (line: string) => voi
   await fs.chmod(file, 0o600)
   print(`\nGenerated an API key (shown once; saved in ${file}, mode 0600):\n\n    ${key}\n\nUse it as "Authorization: Bearer <key>" for /api. Set BRIEFCAST_API_KEY to choose your own.\n\n`)
   return key
+}
+
+/**
+ * On a fresh database: an admin account (config.admin.initialUser) with a
+ * generated password, printed once. Only its scrypt hash is stored; a lost
+ * password is reset with `briefcast users reset-password <name>`.
+ */
+export async function createFirstAdmin(deps: Pick<AppDeps, 'config' | 'store' | 'logger'>, print: (line: string) => void): Promise<void> {
+  const repo = accounts(deps.store.db)
+  if (repo.countUsers() > 0) return
+  const password = generatePassword()
+  const user = await repo.addUser(deps.config.admin.initialUser, password, 'admin')
+  deps.logger.info({ username: user.username }, 'created the first admin account')
+  print(`\nCreated the dashboard's first admin (shown once; only a hash is stored):\n\n    user:     ${user.username}\n    password: ${password}\n\nSign in at ${deps.config.publicUrl}/admin. Reset it with \`briefcast users reset-password ${user.username}\`.\n\n`)
 }
 
 /** Build every adapter. Every start-up problem (ffmpeg, engines, database) is reported at once. */
@@ -106,6 +126,14 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   // Renders (articles, and briefings through renders.render) run in a child process at idle priority: synthesis and
   // encoding never compete with serving.
   const renderProcess = new RenderProcess(config, { onUsage })
+  // Pronunciation: the database is the editable source, seeded from voices/lexicon/ (src/admin/lexicons.ts).
+  const lexicons = lexiconStore(store.db)
+  lexicons.seed(config.voicesDir)
+  for (const name of lexicons.names()) speech.useLexicon(name, lexicons.get(name))
+  renderProcess.lexiconSource = (profile) => {
+    const name = lexiconNameFor(profile)
+    return { name, lexicon: speech.lexiconFor(profile) }
+  }
   const renders = new RenderCoordinator({ config, logger: logger.child({ component: 'render' }), store, speech, ffmpeg, jobs, render: renderProcess.render })
   const deps: AppDeps = {
     config,
@@ -140,7 +168,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
 
 export async function startService(options: StartOptions = {}): Promise<Service> {
   let config = loadConfig(options)
-  const print = (s: string) => process.stdout.write(s)
+  const print = options.print ?? ((s: string) => void process.stdout.write(s))
   const apiKey = await resolveApiKey(config, print)
 
   // Bind first: with port 0 (tests) the public URL is only known once listening. Until the adapters are
@@ -175,6 +203,13 @@ export async function startService(options: StartOptions = {}): Promise<Service>
     await ensureDefaultCover(config.show.title, { store: deps.store, ffmpeg: deps.ffmpeg, cacheDir: config.cacheDir }).catch((err: unknown) =>
       logger.warn({ err }, 'cannot make the default cover art; upload one with POST /api/assets (kind=cover)'),
     )
+  }
+  try {
+    await createFirstAdmin(deps, print)
+  } catch (err) {
+    server.close()
+    await deps.close(0)
+    throw err
   }
   const { app, handle } = createRequestHandler(deps)
   const trust = app.get('trust proxy fn') as (address: string, hop: number) => boolean

@@ -10,7 +10,9 @@ import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../config.ts'
 import { AppError, type ErrorCode } from '../errors.ts'
+import type { Lexicon } from '../script/types.ts'
 import type { TtsEngine } from '../tts/engine.ts'
+import type { VoiceProfile } from '../tts/types.ts'
 import { DEFAULT_ENGINE, ENGINES, type EngineEntry } from '../tts/registry.ts'
 import type { EncodedPiece, EpisodeResult, RenderOptions, RenderProgress } from './types.ts'
 import type { RenderFn } from './render-coordinator.ts'
@@ -90,6 +92,12 @@ export class RenderProcess {
     this.#config = config
     this.#onUsage = options.onUsage
   }
+
+  /**
+   * Where the lexicon a render speaks with comes from (the service's database);
+   * sent with each render, so an edit applies from the next render on.
+   */
+  lexiconSource: ((profile: VoiceProfile) => { name: string; lexicon: Lexicon } | undefined) | undefined
 
   #ensure(): Promise<void> {
     if (this.#child?.connected && this.#ready) return this.#ready
@@ -232,7 +240,8 @@ export class RenderProcess {
     const { format, metadata } = options
     // The whole profile, not just its id: callers may adjust it (a briefing's intro and outro jingles).
     // Pieces cross the IPC channel only for callers that stream them (articles; briefings do not).
-    this.#child!.send({ type: 'render', id, script, profileId: profile.id, profile, pieces: Boolean(options.onPiece), options: { format, metadata } })
+    const lexicon = this.lexiconSource?.(profile)
+    this.#child!.send({ type: 'render', id, script, profileId: profile.id, profile, lexicon, pieces: Boolean(options.onPiece), options: { format, metadata } })
     return await done
   }
 

@@ -7,7 +7,7 @@
  * Articles and briefings both render here (the service composes a briefing's
  * script; the render of it, like an article's, is this process's work).
  *
- * Protocol (IPC, JSON): parent -> {type:'init', config} | {type:'render', id, script, profileId, profile?, pieces?, options}
+ * Protocol (IPC, JSON): parent -> {type:'init', config} | {type:'render', id, script, profileId, profile?, lexicon?, pieces?, options}
  * | {type:'abort', id}; child -> {type:'ready'} | {type:'progress'|'piece'|'done'|'error', id, ...} | {type:'usage', engine,
  * characters} (a cloud engine's billed characters); 'done' carries this
  * process's pid (the service reports which process rendered).
@@ -16,7 +16,7 @@ import { readdirSync } from 'node:fs'
 import os from 'node:os'
 import type { Config } from '../config.ts'
 import type { EncodedPiece } from './types.ts'
-import type { Script } from '../script/types.ts'
+import type { Lexicon, Script } from '../script/types.ts'
 import type { VoiceProfile } from '../tts/types.ts'
 
 // Threads inherit the nice value of the thread that creates them (Linux), so lowering it here first makes the
@@ -63,6 +63,8 @@ type Msg =
       profileId: string
       /** The profile as the service resolved it (e.g. with a briefing's jingles); else looked up by id here. */
       profile?: VoiceProfile
+      /** The lexicon to speak with (the service's editable copy), by the name profiles use. */
+      lexicon?: { name: string; lexicon: Lexicon }
       /** Send each encoded piece (articles stream them; briefings do not). Default true. */
       pieces?: boolean
       options: { format?: 'mp3' | 'm4a'; metadata?: Record<string, string | undefined> }
@@ -112,6 +114,7 @@ process.on('message', (msg: Msg) => {
     try {
       const t = await tools!
       const profile = msg.profile ?? t.speech.getProfile(msg.profileId)
+      if (msg.lexicon) t.speech.useLexicon(msg.lexicon.name, msg.lexicon.lexicon)
       const result = await renderEpisode(msg.script, profile, t, {
         ...msg.options,
         signal: controller.signal,

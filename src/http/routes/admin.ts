@@ -1,8 +1,8 @@
 /**
- * Admin API under /api (Bearer API key): articles and assets.
+ * Admin API under /api (API key or dashboard session): articles and assets.
  * See docs/api.md and src/http/openapi.ts for the request and response shapes.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import express from 'express'
@@ -17,23 +17,18 @@ import type { ArticleRecord, ArticleStatus, AssetRecord } from '../../store/type
 import { tempPathFor } from '../../util/files.ts'
 import { KeyedLock } from '../../util/keyed-lock.ts'
 import { articleEtag, checkIfMatch, ifMatchTags } from '../conditional.ts'
+import { requireApiAuth } from '../auth.ts'
 import type { AppDeps } from '../deps.ts'
 import { embedSnippets } from '../player/snippet.ts'
 import { forgetFile } from '../serve-file.ts'
 import { articleInfo } from './listen.ts'
 
-/** Constant-time check of "Authorization: Bearer <key>". */
+/**
+ * The /api guard: an API key (Bearer) or a dashboard session with its CSRF token;
+ * reading needs the viewer role, changing needs editor (see ../auth.ts).
+ */
 export function requireApiKey(deps: AppDeps): express.RequestHandler {
-  const key = deps.config.apiKey
-  const expected = key ? createHash('sha256').update(key).digest() : undefined
-  return (req, _res, next) => {
-    const header = req.get('authorization') ?? ''
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
-    if (!m) return next(new AppError('UNAUTHORIZED', 'Missing API key: send "Authorization: Bearer <key>".'))
-    const given = createHash('sha256').update(m[1]!).digest()
-    if (!expected || !timingSafeEqual(given, expected)) return next(new AppError('UNAUTHORIZED', 'Wrong API key.'))
-    next()
-  }
+  return requireApiAuth(deps)
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })

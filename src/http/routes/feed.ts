@@ -28,6 +28,7 @@ import { briefingEtag, checkIfMatch, ifMatchTags } from '../conditional.ts'
 import type { AppDeps } from '../deps.ts'
 import { serveFile } from '../serve-file.ts'
 import { requireApiKey } from './admin.ts'
+import { isPublicArticle } from './listen.ts'
 import { IMMUTABLE, preflight } from './audio.ts'
 
 const FEED_CACHE_CONTROL = 'public, max-age=300'
@@ -218,7 +219,8 @@ export function feedRouter(deps: AppDeps): express.Router {
   })
 
   router.get('/feeds/articles.xml', async (req, res) => {
-    const rows = deps.store.episodes.listPublished({ limit: config.feed.itemLimit })
+    // Embargoed stories (dated in the future) stay out until their time.
+    const rows = deps.store.episodes.listPublished({ limit: config.feed.itemLimit }).filter(({ article }) => isPublicArticle(article))
     let latest = 0
     const items = rows.map(({ article, episode }) => {
       // An embargoed article that just went public changes the feed at its publication time.

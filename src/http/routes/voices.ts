@@ -4,7 +4,8 @@
  *   profile's language, spoken once with the profile's body voice and then
  *   served from the clip cache. New samples are limited per minute (a cloud
  *   voice costs characters), so the page cannot be used to run up a bill.
- * - GET /api/voices (API key): the profiles with their engine and sample URL.
+ * - GET /api/voices (viewer and up): the profiles with their engine and sample URL;
+ *   GET /api/voices/:profile/sample: the same sample for the dashboard.
  * - GET /api/usage[?month=YYYY-MM|all] (API key): characters sent to cloud
  *   engines per engine and month.
  * - voicesSection(): the home page's "Voices" section (profiles with a
@@ -18,8 +19,8 @@ import type { CachedClip, VoiceProfile } from '../../tts/types.ts'
 import type { BriefcastSpeechService } from '../../tts/index.ts'
 import { engineUsageRepository, usageMonth } from '../../tts/usage.ts'
 import type { AppDeps } from '../deps.ts'
-import { requireApiKey } from './admin.ts'
-import { escapeHtml } from './home.ts'
+import { requireApiAuth } from '../auth.ts'
+import { escapeHtml } from '../admin/layout.ts'
 
 /** The sentence each sample speaks, by primary language subtag (English otherwise). */
 const SAMPLE_TEXT: Record<string, string> = {
@@ -73,7 +74,7 @@ export function voicesRouter(deps: AppDeps): express.Router {
     return p
   }
 
-  router.get('/voices/:profile/sample.wav', async (req, res) => {
+  const sendSample = async (req: express.Request, res: express.Response, cacheControl: string) => {
     const profile = profileOf(String(req.params.profile))
     let clip: CachedClip
     try {
@@ -87,13 +88,14 @@ export function voicesRouter(deps: AppDeps): express.Router {
       if (err instanceof AppError && err.code === 'RATE_LIMITED') res.setHeader('Retry-After', String((err.details as { retryAfter: number }).retryAfter))
       throw err
     }
-    res.setHeader('Cache-Control', 'public, max-age=86400')
+    res.setHeader('Cache-Control', cacheControl)
     res.type('audio/wav')
     await new Promise<void>((resolve, reject) => res.sendFile(clip.wavPath, { dotfiles: 'allow' }, (err) => (err && !res.headersSent ? reject(err) : resolve())))
-  })
+  }
+  router.get('/voices/:profile/sample.wav', (req, res) => sendSample(req, res, 'public, max-age=86400'))
 
   const api = express.Router()
-  api.use(requireApiKey(deps))
+  api.use(requireApiAuth(deps, 'viewer'))
   api.get('/voices', (_req, res) => {
     res.json({
       defaultProfile: deps.config.defaultVoice,
@@ -108,6 +110,7 @@ export function voicesRouter(deps: AppDeps): express.Router {
       })),
     })
   })
+  api.get('/voices/:profile/sample', (req, res) => sendSample(req, res, 'private, max-age=3600'))
   api.get('/usage', (req, res) => {
     const month = typeof req.query.month === 'string' ? req.query.month : usageMonth()
     if (month !== 'all' && !/^\d{4}-(0[1-9]|1[0-2])$/.test(month))
