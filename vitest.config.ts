@@ -53,6 +53,11 @@ export const SERVICE_TESTS = [
   'tests/sources/acceptance.test.ts',
   'tests/sources/sources.test.ts',
   'tests/sources/webhooks.test.ts',
+  'tests/admin/auth.test.ts',
+  'tests/admin/downloads.test.ts',
+  'tests/admin/pronunciation.test.ts',
+  'tests/admin/public.test.ts',
+  'tests/cli/users.test.ts',
 ]
 
 export default defineConfig({
