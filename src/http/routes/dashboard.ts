@@ -12,6 +12,7 @@ import { briefingLocale, spokenDate } from '../../episodes/briefing.ts'
 import { AppError, toAppError } from '../../errors.ts'
 import type { ArticleRecord, ArticleStatus } from '../../store/types.ts'
 import { lexiconNameFor } from '../../tts/lexicon.ts'
+import { engineUsageRepository, usageMonth } from '../../tts/usage.ts'
 import { checkCsrf, identify, LoginLimiter, parseCookies, sessionCookie, sessionCookieName, type Principal } from '../auth.ts'
 import { completionChart, dailyChart } from '../admin/charts.ts'
 import { ADMIN_CLIENT_JS } from '../admin/client.ts'
@@ -305,7 +306,17 @@ ${profiles
   )
   .join('')}
 </tbody></table>
-<audio id="preview-audio" controls hidden aria-label="Voice sample"></audio>`
+<audio id="preview-audio" controls hidden aria-label="Voice sample"></audio>
+${cloudUsage(deps)}`
+}
+
+/** Characters sent to cloud speech engines this month (what the bill is made of); cached clips cost nothing. */
+function cloudUsage(deps: AppDeps): string {
+  const month = usageMonth()
+  const usage = engineUsageRepository(deps.store.db).list(month)
+  const rows = usage.map((u) => `<tr><td data-label="Engine">${escapeHtml(u.engine)}</td><td data-label="Characters" class="num">${u.characters.toLocaleString('en')}</td><td data-label="Requests" class="num">${u.requests.toLocaleString('en')}</td></tr>`).join('')
+  return `<h2>Cloud engine characters in ${escapeHtml(month)}</h2>
+${rows ? `<table class="cards" id="engine-usage"><thead><tr><th scope="col">Engine</th><th scope="col" class="num">Characters</th><th scope="col" class="num">Requests</th></tr></thead><tbody>${rows}</tbody></table>` : '<p id="engine-usage">None this month: only the local engines spoke.</p>'}`
 }
 
 function briefingsPage(ctx: PageContext): string {

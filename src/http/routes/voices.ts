@@ -8,8 +8,6 @@
  *   GET /api/voices/:profile/sample: the same sample for the dashboard.
  * - GET /api/usage[?month=YYYY-MM|all] (API key): characters sent to cloud
  *   engines per engine and month.
- * - voicesSection(): the home page's "Voices" section (profiles with a
- *   sample button, this month's characters per cloud engine).
  */
 import { existsSync } from 'node:fs'
 import express from 'express'
@@ -20,7 +18,6 @@ import type { BriefcastSpeechService } from '../../tts/index.ts'
 import { engineUsageRepository, usageMonth } from '../../tts/usage.ts'
 import type { AppDeps } from '../deps.ts'
 import { requireApiAuth } from '../auth.ts'
-import { escapeHtml } from '../admin/layout.ts'
 
 /** The sentence each sample speaks, by primary language subtag (English otherwise). */
 const SAMPLE_TEXT: Record<string, string> = {
@@ -120,28 +117,4 @@ export function voicesRouter(deps: AppDeps): express.Router {
   })
   router.use('/api', api)
   return router
-}
-
-/** The home page's voice section: each profile with a sample to play, and this month's cloud characters. */
-export function voicesSection(deps: AppDeps): string {
-  const profiles = deps.speech.listProfiles()
-  const usage = engineUsageRepository(deps.store.db).list()
-  const month = usageMonth()
-  const rows = profiles
-    .map(
-      (p) => `<tr>
-  <td><strong>${escapeHtml(p.id)}</strong>${p.id === deps.config.defaultVoice ? ' <small>(default)</small>' : ''}<br><small>${escapeHtml(p.description ?? '')}</small></td>
-  <td>${escapeHtml(p.engine)}</td><td>${escapeHtml(p.language)}</td>
-  <td><button type="button" class="listen sample" data-src="${escapeHtml(sampleUrl(p.id))}" aria-label="Play a sample of ${escapeHtml(p.id)}">▶ Sample</button></td>
-</tr>`,
-    )
-    .join('')
-  const usageRows = usage.map((u) => `<tr><td>${escapeHtml(u.engine)}</td><td>${u.characters.toLocaleString('en')}</td><td>${u.requests.toLocaleString('en')}</td></tr>`).join('')
-  return `<section aria-labelledby="voices-h">
-  <h2 id="voices-h">Voices</h2>
-  <p>Name a profile as <code>voice</code> when you add an article or a briefing; articles without one get the profile for their language.</p>
-  <table><thead><tr><th scope="col">Profile</th><th scope="col">Engine</th><th scope="col">Language</th><th scope="col">Sample</th></tr></thead><tbody>${rows}</tbody></table>
-  <h3>Cloud engine characters in ${escapeHtml(month)}</h3>
-  ${usageRows ? `<table id="engine-usage"><thead><tr><th scope="col">Engine</th><th scope="col">Characters</th><th scope="col">Requests</th></tr></thead><tbody>${usageRows}</tbody></table>` : '<p id="engine-usage">None this month.</p>'}
-</section>`
 }
