@@ -18,6 +18,7 @@ import { completionChart, dailyChart } from '../admin/charts.ts'
 import { ADMIN_CLIENT_JS } from '../admin/client.ts'
 import { ADMIN_CSP, ADMIN_CSS, escapeHtml, formatDuration, page } from '../admin/layout.ts'
 import type { AppDeps } from '../deps.ts'
+import { publicUrlProblem } from '../urls.ts'
 import { feedRuntime } from './feed.ts'
 import { isPublicArticle } from './listen.ts'
 import { listenStatsRepository } from '../player/stats.ts'
@@ -115,7 +116,22 @@ function articlesPage(ctx: PageContext): string {
 <table class="cards" id="articles"><thead><tr><th scope="col">Title</th><th scope="col">Status</th><th scope="col" class="num">Length</th><th scope="col" class="num">Starts</th><th scope="col" class="num">Finished</th></tr></thead>
 <tbody>${rows}</tbody></table>
 ${items.length === 0 ? '<p>No articles yet.</p>' : ''}
-${addForm}`
+${addForm}
+${feedsSection(deps)}`
+}
+
+/** Where the podcast feeds are, which one to submit to directories, and a warning when podcast apps could not reach them. */
+function feedsSection(deps: AppDeps): string {
+  const { urls } = deps
+  const unreachable = publicUrlProblem(urls.base)
+  return `<section aria-labelledby="feeds-h">
+  <h2 id="feeds-h">Podcast feeds</h2>
+  ${unreachable ? `<p class="notice error" role="alert"><strong>Warning:</strong> ${escapeHtml(unreachable)}</p>` : ''}
+  <ul>
+    <li><a href="${escapeHtml(urls.base)}/feeds/articles.xml">${escapeHtml(urls.base)}/feeds/articles.xml</a>: every article as an episode. <strong>Submit this one</strong> to Apple Podcasts, Spotify and other directories.</li>
+    <li><a href="${escapeHtml(urls.feed())}">${escapeHtml(urls.feed())}</a>: briefings only (several stories per episode); submit it as a second show if you publish briefings.</li>
+  </ul>
+</section>`
 }
 
 function articlePage(ctx: PageContext): { title: string; body: string } {
