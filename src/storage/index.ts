@@ -57,3 +57,30 @@ export async function storageHealth(store: BlobStore, timeoutMs = 3000): Promise
     return { ok: false, detail: `down: ${e.code === 'ABORTED' ? `no answer within ${timeoutMs / 1000} s` : e.message}` }
   }
 }
+
+const shared = new WeakMap<object, BlobStore>()
+
+/**
+ * The one blob store of a configuration (the service builds its Config once, frozen), so every part of a
+ * process (routes, deletions, the render coordinator) shares one S3 client and its connection pool.
+ */
+export function blobStoreFor(config: Pick<Config, 'cacheDir' | 'storage'>): BlobStore {
+  let store = shared.get(config)
+  if (!store) {
+    store = createBlobStore(config)
+    shared.set(config, store)
+  }
+  return store
+}
+
+/** Close the shared store of a configuration (service shutdown). */
+export async function closeBlobStoreFor(config: Pick<Config, 'cacheDir' | 'storage'>): Promise<void> {
+  const store = shared.get(config)
+  shared.delete(config)
+  await store?.close()
+}
+
+/** A file name stored in the episodes/assets tables (relative to the cache dir) as a blob key. */
+export function keyOf(relativeFile: string): string {
+  return relativeFile.split('\\').join('/')
+}

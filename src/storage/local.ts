@@ -34,7 +34,8 @@ export class LocalBlobStore implements BlobStore {
 
   async putFile(key: string, file: string, options: PutOptions = {}): Promise<BlobInfo> {
     const target = this.localPath(key)
-    if (path.resolve(file) === target) return (await this.head(key, { checksum: options.checksum === undefined }))!
+    // Already in place (the renderer and the upload routes write straight into the cache directory): nothing to copy.
+    if (path.resolve(file) === target) return { ...(await this.head(key))!, ...(options.checksum ? { checksum: options.checksum } : {}) }
     return await this.put(key, createReadStream(file), options)
   }
 

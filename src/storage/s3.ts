@@ -22,21 +22,19 @@ import https from 'node:https'
 import path from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
+import { createRequire } from 'node:module'
+import type * as S3Sdk from '@aws-sdk/client-s3'
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
+import type * as LibStorage from '@aws-sdk/lib-storage'
 import { AppError } from '../errors.ts'
 import { fileError, tempPathFor } from '../util/files.ts'
 import { checkKey, contentTypeFor, IMMUTABLE_CACHE_CONTROL, type BlobInfo, type BlobStore, type ByteRange, type PutOptions } from './types.ts'
 import { describeLocation, type S3Location } from './url.ts'
+
+// The SDK (a few MB of modules) loads only when object storage is configured: the embedded mode never pays for it.
+const requireCjs = createRequire(import.meta.url)
+let sdk: { s3: typeof S3Sdk; storage: typeof LibStorage } | undefined
+const loadSdk = () => (sdk ??= { s3: requireCjs('@aws-sdk/client-s3') as typeof S3Sdk, storage: requireCjs('@aws-sdk/lib-storage') as typeof LibStorage })
 
 /** Above this size a file is uploaded in parts (S3's minimum part is 5 MiB). */
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024
@@ -70,6 +68,7 @@ export class S3BlobStore implements BlobStore {
     this.location = describeLocation(loc)
     this.cacheDir = path.resolve(options.cacheDir)
     const agentOptions = { keepAlive: true, maxSockets: 64 }
+    const { S3Client } = loadSdk().s3
     this.client = new S3Client({
       region: loc.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       ...(loc.endpoint ? { endpoint: loc.endpoint } : {}),
@@ -113,7 +112,7 @@ export class S3BlobStore implements BlobStore {
     const out = await this.send(
       () =>
         this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), Body: data, ContentLength: data.length, ...this.headers(key, options, checksum) }),
+          new (loadSdk().s3.PutObjectCommand)({ Bucket: this.bucket, Key: this.objectKey(key), Body: data, ContentLength: data.length, ...this.headers(key, options, checksum) }),
           { abortSignal: options.signal },
         ),
       `storing ${key}`,
@@ -134,7 +133,7 @@ export class S3BlobStore implements BlobStore {
       }),
     )
     body.once('error', (err) => counted.destroy(err))
-    const upload = new Upload({
+    const upload = new (loadSdk().storage.Upload)({
       client: this.client,
       params: { Bucket: this.bucket, Key: this.objectKey(key), Body: counted, ...this.headers(key, options, options.checksum) },
       partSize: PART_SIZE,
@@ -161,7 +160,7 @@ export class S3BlobStore implements BlobStore {
 
   async get(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
     const out = await this.send(
-      () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }), { abortSignal: signal }),
+      () => this.client.send(new (loadSdk().s3.GetObjectCommand)({ Bucket: this.bucket, Key: this.objectKey(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }), { abortSignal: signal }),
       `reading ${key}`,
       signal,
     )
@@ -179,7 +178,7 @@ export class S3BlobStore implements BlobStore {
   async head(key: string, options: { checksum?: boolean; signal?: AbortSignal } = {}): Promise<BlobInfo | undefined> {
     try {
       const out = await this.send(
-        () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), { abortSignal: options.signal }),
+        () => this.client.send(new (loadSdk().s3.HeadObjectCommand)({ Bucket: this.bucket, Key: this.objectKey(key) }), { abortSignal: options.signal }),
         `looking up ${key}`,
         options.signal,
       )
@@ -208,7 +207,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.send(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) })), `deleting ${key}`).catch((err: unknown) => {
+    await this.send(() => this.client.send(new (loadSdk().s3.DeleteObjectCommand)({ Bucket: this.bucket, Key: this.objectKey(key) })), `deleting ${key}`).catch((err: unknown) => {
       if (err instanceof AppError && err.code === 'NOT_FOUND') return
       throw err
     })
@@ -218,7 +217,7 @@ export class S3BlobStore implements BlobStore {
     let token: string | undefined
     do {
       const page = await this.send(
-        () => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ...(token ? { ContinuationToken: token } : {}) }), { abortSignal: signal }),
+        () => this.client.send(new (loadSdk().s3.ListObjectsV2Command)({ Bucket: this.bucket, Prefix: this.prefix + prefix, ...(token ? { ContinuationToken: token } : {}) }), { abortSignal: signal }),
         `listing ${prefix || 'the bucket'}`,
         signal,
       )
@@ -261,7 +260,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async check(signal?: AbortSignal): Promise<void> {
-    await this.send(() => this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: signal }), 'checking the bucket', signal, true)
+    await this.send(() => this.client.send(new (loadSdk().s3.HeadBucketCommand)({ Bucket: this.bucket }), { abortSignal: signal }), 'checking the bucket', signal, true)
   }
 
   async close(): Promise<void> {
