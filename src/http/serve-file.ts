@@ -250,7 +250,7 @@ export function forgetBlob(key: string): void {
 }
 
 async function blobInfo(store: BlobStore, key: string): Promise<FileFacts | undefined> {
-  const id = `${store.location}\0${key}`
+  const id = key
   const hit = blobFacts.get(id)
   if (hit) return hit
   const head = await store.head(key)
