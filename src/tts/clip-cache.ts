@@ -108,7 +108,14 @@ export class ClipCache {
     await this.ensureIndex()
     const wavPath = this.pathFor(key)
     let header = await checkWavFile(wavPath)
-    if (!header && !this.index!.has(key) && (await this.fetchRemote(key))) header = await checkWavFile(wavPath)
+    if (!header) {
+      const existed = await fs.stat(wavPath).then(
+        () => true,
+        () => false,
+      )
+      // Not on this machine: maybe another worker made it (object storage).
+      if (!existed && (await this.fetchRemote(key))) header = await checkWavFile(wavPath)
+    }
     if (!header) {
       const existed = await fs.stat(wavPath).then(
         () => true,
