@@ -5,7 +5,7 @@
  * BRIEFCAST_STORAGE_PUBLIC_URL turns audio URLs into redirects, /readyz reports a storage outage, and a
  * wrong bucket or endpoint stops the start-up with CONFIG_INVALID naming the setting.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, type Dirent } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
@@ -34,7 +34,7 @@ const keysUnder = async (prefix: string) => {
 }
 /** Every file under a directory, relative paths. */
 const filesUnder = (dir: string): string[] =>
-  existsSync(dir) ? (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[]).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))) : []
+  existsSync(dir) ? (readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[]).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))) : []
 
 beforeAll(async () => {
   s3 = await startS3()
