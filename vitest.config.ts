@@ -42,6 +42,7 @@ export const SERVICE_TESTS = [
   'tests/http/compression.test.ts',
   'tests/http/openapi.test.ts',
   'tests/http/service.test.ts',
+  'tests/storage/s3-service.test.ts',
   'tests/jobs/restart.test.ts',
   'tests/player/routes.test.ts',
   'tests/script/cli.test.ts',

@@ -12,6 +12,7 @@ import { Cron } from 'croner'
 import ipaddr from 'ipaddr.js'
 import { z } from 'zod'
 import { AppError } from './errors.ts'
+import { parsePublicStorageUrl, parseStorageUrl } from './storage/url.ts'
 import { packageRoot } from './util/package-root.ts'
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))])
@@ -172,6 +173,33 @@ export const configSchema = z.object({
   cache: z
     .object({
       maxBytes: int(1024 * 1024).default(2 * 1024 * 1024 * 1024),
+    })
+    .prefault({}),
+  /** Where episodes, sidecars, clips, pieces and assets live: docs/deployment.md#storage. */
+  storage: z
+    .object({
+      url: z
+        .string()
+        .trim()
+        .min(1)
+        .superRefine((v, ctx) => {
+          const loc = parseStorageUrl(v)
+          if (typeof loc === 'string') ctx.addIssue({ code: 'custom', message: loc })
+        })
+        .optional(),
+      publicUrl: z
+        .string()
+        .trim()
+        .min(1)
+        .transform((v, ctx) => {
+          const out = parsePublicStorageUrl(v)
+          if (typeof out === 'string') return out
+          ctx.addIssue({ code: 'custom', message: out.problem })
+          return z.NEVER
+        })
+        .optional(),
+      connectTimeoutMs: int(100, 120_000).default(5000),
+      requestTimeoutMs: int(1000, 600_000).default(30_000),
     })
     .prefault({}),
   jobs: z
@@ -350,6 +378,10 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_AUDIO_FORMAT: 'audio.format',
   BRIEFCAST_ENCODE_CONCURRENCY: 'audio.encodeConcurrency',
   BRIEFCAST_CACHE_MAX_BYTES: 'cache.maxBytes',
+  BRIEFCAST_STORAGE_URL: 'storage.url',
+  BRIEFCAST_STORAGE_PUBLIC_URL: 'storage.publicUrl',
+  BRIEFCAST_STORAGE_CONNECT_TIMEOUT_MS: 'storage.connectTimeoutMs',
+  BRIEFCAST_STORAGE_REQUEST_TIMEOUT_MS: 'storage.requestTimeoutMs',
   BRIEFCAST_JOB_CONCURRENCY: 'jobs.concurrency',
   BRIEFCAST_JOB_MAX_ATTEMPTS: 'jobs.maxAttempts',
   BRIEFCAST_FETCH_ALLOWLIST: 'fetch.allowlist',
@@ -462,6 +494,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       problems.push(`${dotted}${envName ? ` (${envName})` : ''}: ${issue.message}`)
     }
   }
+  if (result.success && result.data.storage.publicUrl && !result.data.storage.url)
+    problems.push('storage.publicUrl (BRIEFCAST_STORAGE_PUBLIC_URL): only works with object storage; set BRIEFCAST_STORAGE_URL too, or unset it')
   if (problems.length > 0 || !result.success) {
     throw new AppError('CONFIG_INVALID', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } })
   }

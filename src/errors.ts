@@ -60,6 +60,7 @@ export const ERROR_CATALOGUE = {
   INVALID_SIGNATURE: { status: 401, help: 'Sign the raw body as docs/publishing.md says: Briefcast-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">, with the source secret and the current time.' },
   COVER_SIZE: { status: 422, help: 'Upload square cover art from 1400x1400 to 3000x3000 pixels.' },
   BRIEFING_EMPTY: { status: 422, help: 'Choose articles that exist and are ready.' },
+  STORAGE_UNAVAILABLE: { status: 503, help: 'The object storage (BRIEFCAST_STORAGE_URL) did not answer; check that the bucket and its endpoint are reachable, then retry.' },
   SERVICE_UNAVAILABLE: { status: 503, help: 'The service is starting; retry after the seconds given in Retry-After.' },
   CONFIG_INVALID: { status: 500, help: 'Fix the settings named in the details.' },
   UNEXPECTED_ERROR: { status: 500, help: 'An unexpected error occurred; see the server log.' },

@@ -25,6 +25,7 @@ import { preparePlayerBundle } from './http/player/bundle.ts'
 import { feedRuntime } from './http/routes/feed.ts'
 import type { AppDeps } from './http/deps.ts'
 import { publicUrlProblem, publicUrls } from './http/urls.ts'
+import { blobStoreFor, checkStorageAtStartup, closeBlobStoreFor, storageHealth } from './storage/index.ts'
 import { openStore } from './store/sqlite.ts'
 import { sourcesRuntime } from './sources/runtime.ts'
 import { createSpeechService } from './tts/index.ts'
@@ -103,17 +104,21 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       logger.warn({ err, engine: u.engine }, 'recording engine usage failed')
     }
   }
-  const [ffmpegR, speechR, storeR] = await Promise.allSettled([
+  // Object storage (BRIEFCAST_STORAGE_URL): a wrong bucket, endpoint or credentials stop the start-up here.
+  const blobs = blobStoreFor(config)
+  const [ffmpegR, speechR, storeR, blobsR] = await Promise.allSettled([
     createFfmpeg(config, spawner.runner),
     // Profiles and espeak-ng's voice list only: synthesis runs in the render process (see serviceEngines).
     createSpeechService(config, { engines: serviceEngines(), warmUp: false, onUsage }),
     (async () => openStore({ file: path.join(config.dataDir, 'briefcast.db') }))(),
+    checkStorageAtStartup(blobs, config.storage.connectTimeoutMs * 2),
   ])
-  const problems = [ffmpegR, speechR, storeR].flatMap((r) => (r.status === 'rejected' ? [toAppError(r.reason)] : []))
+  const problems = [ffmpegR, speechR, storeR, blobsR].flatMap((r) => (r.status === 'rejected' ? [toAppError(r.reason)] : []))
   if (problems.length > 0) {
     if (speechR.status === 'fulfilled') await speechR.value.close().catch(() => {})
     if (storeR.status === 'fulfilled') storeR.value.close()
     await spawner.close()
+    await closeBlobStoreFor(config)
     throw new AppError('CONFIG_INVALID', `Cannot start:\n  - ${problems.map((p) => `${p.code}: ${p.message}${p.help ? ` (${p.help})` : ''}`).join('\n  - ')}`, {
       details: { problems: problems.map((p) => p.toJSON()) },
     })
@@ -151,6 +156,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
         return { ok: n > 0, detail: `${n} voice profile(s)` }
       })(),
       renderer: renderProcess.health(),
+      storage: await storageHealth(blobs),
     }),
   }
   return {
@@ -161,6 +167,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       await renderProcess.close().catch((err) => logger.warn({ err }, 'closing the render process failed'))
       await spawner.close()
       await speech.close().catch((err) => logger.warn({ err }, 'closing speech engines failed'))
+      await closeBlobStoreFor(config)
       store.close()
     },
   }
@@ -200,7 +207,7 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   await preparePlayerBundle({ onWarning: (m) => logger.warn(m) })
   if (!config.show.imageUrl) {
     // Podcast apps refuse a feed without artwork: a generated cover with the show's title until one is uploaded.
-    await ensureDefaultCover(config.show.title, { store: deps.store, ffmpeg: deps.ffmpeg, cacheDir: config.cacheDir }).catch((err: unknown) =>
+    await ensureDefaultCover(config.show.title, { store: deps.store, ffmpeg: deps.ffmpeg, cacheDir: config.cacheDir, blobs: blobStoreFor(config) }).catch((err: unknown) =>
       logger.warn({ err }, 'cannot make the default cover art; upload one with POST /api/assets (kind=cover)'),
     )
   }
@@ -218,7 +225,7 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   deps.jobs.start()
   deps.renderProcess.start()
   sourcesRuntime(deps).start()
-  logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir }, 'briefcast listening')
+  logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir, storage: blobStoreFor(config).location }, 'briefcast listening')
   const unreachable = publicUrlProblem(config.publicUrl)
   if (unreachable) logger.warn({ publicUrl: config.publicUrl, publicUrlSet: publicUrlGiven }, unreachable)
 

@@ -14,6 +14,7 @@ import { locateFfmpeg, parseFfmpegVersion, spawnRunner } from '../audio/ffmpeg.t
 import { loadConfig, type Config } from '../config.ts'
 import { toAppError } from '../errors.ts'
 import { loadLexicon } from '../script/lexicon.ts'
+import { createBlobStore } from '../storage/index.ts'
 import { lexiconFileExists, lexiconNameFor } from '../tts/lexicon.ts'
 import { ENGINES, type EngineCheck, type EngineEntry } from '../tts/registry.ts'
 import { readProfiles } from '../tts/voices.ts'
@@ -191,11 +192,36 @@ export function publicUrlCheck(config: Config): Check {
 }
 
 /**
- * Database, job queue and object storage of a multi-machine install (issue #14): not built yet, so
- * nothing to check. Their checks (reachable, migrations current, bucket writable) belong here.
+ * Database, job queue and object storage of a multi-machine install (issue #14). Object storage
+ * (BRIEFCAST_STORAGE_URL): the bucket answers, and a small object can be written, read back and deleted.
+ * The database and queue checks belong here too.
  */
-export async function fleetChecks(): Promise<Check[]> {
-  return []
+export async function fleetChecks(config?: Config): Promise<Check[]> {
+  const checks: Check[] = []
+  if (config?.storage.url) checks.push(await objectStorageCheck(config))
+  return checks
+}
+
+async function objectStorageCheck(config: Config): Promise<Check> {
+  const area = 'storage'
+  const name = 'object storage'
+  const fix = 'Fix BRIEFCAST_STORAGE_URL (bucket, ?endpoint=, ?region=) or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (docs/deployment.md#storage).'
+  const blobs = createBlobStore(config)
+  const probe = `.briefcast-doctor/${process.pid}-${Date.now()}.txt`
+  try {
+    await blobs.check(AbortSignal.timeout(10_000))
+    await blobs.put(probe, 'ok', { contentType: 'text/plain', cacheControl: 'no-store' })
+    const back = (await blobs.getBuffer(probe)).toString()
+    await blobs.delete(probe)
+    if (back !== 'ok') return { area, name, status: 'fail', detail: `${blobs.location}: read back ${JSON.stringify(back.slice(0, 20))} instead of what was written`, fix }
+    const cdn = config.storage.publicUrl ? `; files redirect to ${config.storage.publicUrl}` : '; files are proxied by the API node'
+    return { area, name, status: 'ok', detail: `${blobs.location} writable, readable, deletable${cdn}` }
+  } catch (err) {
+    const e = toAppError(err)
+    return { area, name, status: 'fail', detail: `${blobs.location}: ${e.message}`, fix: e.help ? `${e.help} ${fix}` : fix }
+  } finally {
+    await blobs.close()
+  }
 }
 
 export async function runChecks(options: { file?: string; voicesDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Check[]> {
@@ -213,7 +239,7 @@ export async function runChecks(options: { file?: string; voicesDir?: string; en
   checks.push(...(await voiceChecks(config)))
   checks.push(...(await storageChecks(config)))
   checks.push(publicUrlCheck(config))
-  checks.push(...(await fleetChecks()))
+  checks.push(...(await fleetChecks(config)))
   return checks
 }
 

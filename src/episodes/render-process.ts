@@ -53,6 +53,8 @@ const { createLoudnessMeter } = await import('../audio/loudness-meter.ts')
 const { createMp3Encoder } = await import('../audio/mp3-encoder.ts')
 const { renderEpisode } = await import('./render.ts')
 const { toAppError } = await import('../errors.ts')
+const { remoteBlobStore } = await import('../storage/index.ts')
+const { publishOutputs } = await import('../storage/publish.ts')
 
 type Msg =
   | { type: 'init'; config: Config }
@@ -71,7 +73,7 @@ type Msg =
     }
   | { type: 'abort'; id: number }
 
-let tools: Promise<{ speech: Awaited<ReturnType<typeof createSpeechService>>; ffmpeg: Awaited<ReturnType<typeof createFfmpeg>>; meter: ReturnType<typeof createLoudnessMeter>; encoder: ReturnType<typeof createMp3Encoder>; config: Config }> | undefined
+let tools: Promise<{ blobs: ReturnType<typeof remoteBlobStore>; speech: Awaited<ReturnType<typeof createSpeechService>>; ffmpeg: Awaited<ReturnType<typeof createFfmpeg>>; meter: ReturnType<typeof createLoudnessMeter>; encoder: ReturnType<typeof createMp3Encoder>; config: Config }> | undefined
 const controllers = new Map<number, AbortController>()
 const send = (m: unknown) => {
   if (process.connected) process.send!(m)
@@ -87,12 +89,14 @@ process.on('message', (msg: Msg) => {
       const config = msg.config
       // Cloud engines' billed characters go to the service, which records them (tts/usage.ts).
       const onUsage = (u: { engine: string; characters: number }) => send({ type: 'usage', engine: u.engine, characters: u.characters })
-      const [speech, ffmpeg] = await Promise.all([createSpeechService(config, { onUsage }), createFfmpeg(config)])
+      // Object storage (BRIEFCAST_STORAGE_URL): clips and pieces read and write through it, episodes are published to it.
+      const blobs = remoteBlobStore(config)
+      const [speech, ffmpeg] = await Promise.all([createSpeechService(config, { onUsage, ...(blobs ? { blobs } : {}) }), createFfmpeg(config)])
       // Start the default language's engine now (workers, voice data): the first reader should not wait for it.
       try {
         await speech.engine(speech.profileForLanguage(config.show.language).engine)
       } catch {}
-      return { speech, ffmpeg, meter: createLoudnessMeter(), encoder: createMp3Encoder({ threads: config.audio.encodeConcurrency }), config }
+      return { blobs, speech, ffmpeg, meter: createLoudnessMeter(), encoder: createMp3Encoder({ threads: config.audio.encodeConcurrency }), config }
     })()
     tools.then(
       () => {
@@ -121,6 +125,8 @@ process.on('message', (msg: Msg) => {
         onProgress: (progress) => send({ type: 'progress', id, progress }),
         ...(msg.pieces !== false ? { onPiece: (piece: EncodedPiece) => send({ type: 'piece', id, piece }) } : {}),
       })
+      // Publish to storage: every file is in the bucket before 'done', so the episode row never points at a missing object.
+      if (t.blobs) await publishOutputs(t.blobs, t.config.cacheDir, result, controller.signal)
       send({ type: 'done', id, result, pid: process.pid })
     } catch (err) {
       send({ type: 'error', id, error: errorJson(err) })
@@ -134,5 +140,5 @@ process.on('message', (msg: Msg) => {
 process.on('disconnect', () => {
   for (const c of controllers.values()) c.abort()
   setTimeout(() => process.exit(0), 200).unref()
-  void tools?.then((t) => Promise.allSettled([t.speech.close(), t.meter.close(), t.encoder.close()])).finally(() => process.exit(0))
+  void tools?.then((t) => Promise.allSettled([t.speech.close(), t.meter.close(), t.encoder.close(), t.blobs?.close()])).finally(() => process.exit(0))
 })

@@ -8,6 +8,7 @@ import type { Config } from '../config.ts'
 import { AppError, isAppError } from '../errors.ts'
 import { voiceRoleFor, type Lexicon, type Segment, type VoiceRole } from '../script/types.ts'
 import { sha256 } from '../util/files.ts'
+import type { BlobStore } from '../storage/types.ts'
 import { ClipCache } from './clip-cache.ts'
 import type { TtsEngine, Voice, VoiceSettings } from './engine.ts'
 import type { EspeakEngine } from './espeak.ts'
@@ -46,6 +47,8 @@ export interface SpeechServiceOptions {
   warmUp?: WarmUp
   /** Called after each successful cloud-engine call with the characters the provider bills (see tts/usage.ts). */
   onUsage?: (usage: EngineUsage) => void
+  /** Object storage shared by every worker: the clip cache reads through and writes through to it (src/storage). */
+  blobs?: BlobStore
 }
 
 export interface EngineUsage {
@@ -186,7 +189,7 @@ export async function createSpeechService(config: Config, options: SpeechService
     throw invalidProfilesError(problems)
   }
 
-  const cache = new ClipCache({ dir: path.join(config.cacheDir, 'clips'), maxBytes: config.cache.maxBytes, logger })
+  const cache = new ClipCache({ dir: path.join(config.cacheDir, 'clips'), maxBytes: config.cache.maxBytes, logger, ...(options.blobs ? { remote: options.blobs } : {}) })
   const stats: SpeechServiceStats = { engineCalls: 0, cacheHits: 0, cacheMisses: 0, fallbacks: 0 }
   const derived = new Map<string, VoiceProfile>()
   const defaultProfile = profiles.get(config.defaultVoice)!

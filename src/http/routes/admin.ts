@@ -20,7 +20,8 @@ import { articleEtag, checkIfMatch, ifMatchTags } from '../conditional.ts'
 import { requireApiAuth } from '../auth.ts'
 import type { AppDeps } from '../deps.ts'
 import { embedSnippets } from '../player/snippet.ts'
-import { forgetFile } from '../serve-file.ts'
+import { blobStoreFor, keyOf } from '../../storage/index.ts'
+import { forgetBlob, forgetFile } from '../serve-file.ts'
 import { articleInfo } from './listen.ts'
 
 /**
@@ -124,6 +125,7 @@ export function adminRouter(deps: AppDeps): express.Router {
   const scripter = new Scripter()
   const edits = new KeyedLock()
   const cacheDir = path.resolve(config.cacheDir)
+  const blobs = blobStoreFor(config)
 
   router.use(requireApiKey(deps))
 
@@ -215,7 +217,7 @@ export function adminRouter(deps: AppDeps): express.Router {
     const ep = a.episodeId !== null ? store.episodes.get(a.episodeId) : undefined
     if (ep) {
       try {
-        const timings = JSON.parse(await fs.readFile(path.resolve(cacheDir, ep.timingsFile), 'utf8')) as { segments?: unknown }
+        const timings = JSON.parse((await blobStoreFor(config).getBuffer(keyOf(ep.timingsFile))).toString('utf8')) as { segments?: unknown }
         segments = timings.segments ?? timings
       } catch (err) {
         deps.logger.warn({ err, article: a.id }, 'cannot read the timings file')
@@ -364,9 +366,12 @@ export function adminRouter(deps: AppDeps): express.Router {
       }
     }
     try {
+      // With object storage the asset is uploaded (the local file stays as the read-through copy) before its row exists.
+      await blobs.putFile(keyOf(record.file), path.join(cacheDir, record.file), { contentType: record.mimeType })
       store.assets.insert(record)
     } catch (err) {
       await fs.rm(path.join(cacheDir, record.file), { force: true })
+      await blobs.delete(keyOf(record.file)).catch(() => {})
       throw err
     }
     res.status(201).location(`/api/assets/${id}`).json(assetJson(record))
@@ -389,7 +394,9 @@ export function adminRouter(deps: AppDeps): express.Router {
     if (!a) throw new AppError('NOT_FOUND', `No asset with id "${req.params.id}".`)
     store.assets.delete(a.id)
     await fs.rm(path.join(cacheDir, a.file), { force: true })
+    await blobs.delete(keyOf(a.file))
     forgetFile(path.join(cacheDir, a.file))
+    forgetBlob(keyOf(a.file))
     res.status(204).end()
   })
 

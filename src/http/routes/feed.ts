@@ -26,10 +26,10 @@ import { sha256 } from '../../util/files.ts'
 import { EncodedBody } from '../compress.ts'
 import { briefingEtag, checkIfMatch, ifMatchTags } from '../conditional.ts'
 import type { AppDeps } from '../deps.ts'
-import { serveFile } from '../serve-file.ts'
+import { keyOf } from '../../storage/index.ts'
 import { requireApiKey } from './admin.ts'
 import { isPublicArticle } from './listen.ts'
-import { IMMUTABLE, preflight } from './audio.ts'
+import { IMMUTABLE, preflight, storedFileHandler } from './audio.ts'
 
 const FEED_CACHE_CONTROL = 'public, max-age=300'
 const FILE_RE = /^([A-Za-z0-9_-]{6,128})\.(mp3|m4a|vtt|chapters\.json|timings\.json)$/
@@ -175,6 +175,7 @@ export function feedRouter(deps: AppDeps): express.Router {
   const { service } = feedRuntime(deps)
   const { config } = deps
   const cacheDir = path.resolve(config.cacheDir)
+  const serveFile = storedFileHandler(deps)
   const base = config.publicUrl.replace(/\/+$/, '')
 
   /** Show metadata; without a configured cover, the newest cover uploaded to /api/assets. */
@@ -249,7 +250,7 @@ export function feedRouter(deps: AppDeps): express.Router {
     if (!ep || ep.hash !== hash || ((ext === 'mp3' || ext === 'm4a') && ep.format !== ext))
       return next(new AppError('NOT_FOUND', 'No such briefing file; it may have been replaced by a newer render.'))
     const kind = KINDS[ext]
-    await serveFile(req, res, next, { path: path.resolve(cacheDir, kind.file(ep)), contentType: kind.type, etag: `"${hash}-${ext}"`, cacheControl: IMMUTABLE })
+    await serveFile(req, res, next, { key: keyOf(kind.file(ep)), path: path.resolve(cacheDir, kind.file(ep)), contentType: kind.type, etag: `"${hash}-${ext}"`, cacheControl: IMMUTABLE })
   })
 
   const admin = express.Router()
