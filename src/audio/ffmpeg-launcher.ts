@@ -15,7 +15,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AppError } from '../errors.ts'
-import { Channel, ipcEndpoint, lineEndpoint, type CloseCause } from '../util/channel.ts'
+import { Channel, ipcEndpoint, lineEndpoint, stopChild, type CloseCause } from '../util/channel.ts'
 import { runBinary, STDERR_TAIL_BYTES, type RunOutcome } from './ffmpeg-run.mjs'
 
 export interface RunOptions {
@@ -76,18 +76,6 @@ export const spawnRunner: FfmpegRunner = async (binary, args, options = {}) => {
 /** How a helper's stop reads in the error: "exit 1", "exit SIGKILL", or what failed. */
 const stopped = (cause: CloseCause) => (cause.error ? cause.error.message : `exit ${cause.code ?? cause.signal}`)
 
-/** Stop a helper process: end its input (or IPC channel), SIGKILL after 5 s. */
-async function stopHelper(c: ChildProcess | undefined, end: (c: ChildProcess) => void): Promise<void> {
-  if (!c || c.exitCode !== null || c.signalCode !== null) return
-  const exited = new Promise((r) => c.once('exit', r))
-  // The idle child is unref'd: ref it, or a process with nothing else to do ends before its exit is seen.
-  c.ref()
-  end(c)
-  const kill = setTimeout(() => c.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(kill)
-}
-
 type SpawnerReply = { id: number; pid: number } | ({ id: number } & RunOutcome)
 
 /**
@@ -110,7 +98,7 @@ export class FfmpegSpawner {
       isFinal: (m) => !('pid' in m),
       cancel: (id) => ({ kill: id }),
       // ffmpeg is known to be dead when the helper answers; the answer then says ABORTED (runResult).
-      abort: 'after-reply',
+      abort: 'answer',
       closedError: (cause) => new AppError('FFMPEG_FAILED', `The ffmpeg spawner stopped (${stopped(cause)}).`),
     })
     return this.#channel
@@ -137,7 +125,7 @@ export class FfmpegSpawner {
     this.#closed = true
     const c = this.#child
     this.#child = undefined
-    await stopHelper(c, (child) => (child.connected ? child.disconnect() : child.kill()))
+    await stopChild(c, (child) => (child.connected ? child.disconnect() : child.kill()))
   }
 }
 
@@ -204,7 +192,7 @@ export class ShellRunner {
     })
     this.#channel = new Channel<number, ShellLine>(endpoint, {
       isFinal: (m) => m.what === 'exit',
-      abort: 'after-reply',
+      abort: 'answer',
       closedError: (cause) => new AppError('FFMPEG_FAILED', `The ffmpeg launcher shell stopped (${stopped(cause)}).`),
     })
     return this.#channel
@@ -280,7 +268,7 @@ export class ShellRunner {
     for (const pid of this.#pids) killPid(pid)
     const c = this.#child
     this.#child = undefined
-    await stopHelper(c, (child) => child.stdin!.end())
+    await stopChild(c, (child) => child.stdin!.end())
   }
 }
 

@@ -121,11 +121,12 @@ export interface ChannelOptions<In> {
   /** The message that tells the other side to stop request `id` (none: the protocol cannot be told; see RequestOptions.onAbort). */
   cancel?: (id: number) => unknown
   /**
-   * After an abort, when the caller's promise rejects: 'now' (default), or 'after-reply', once the other side has answered
-   * the cancelled request (its process or thread is then known to have stopped; the answer itself is dropped).
+   * After an abort: 'now' (default), the caller's promise rejects with ABORTED at once; 'answer', it settles with the
+   * other side's answer to the cancelled request, as any request does (the process or thread is then known to have
+   * stopped, and the caller reads the abort from the answer: e.g. an ffmpeg run killed, a render's ABORTED error).
    * Either way the request counts as pending until the other side answers it, or dies.
    */
-  abort?: 'now' | 'after-reply'
+  abort?: 'now' | 'answer'
   /** The error that rejects every pending request when the other side dies (and every later request). */
   closedError: (cause: CloseCause) => Error
   /** The message of the ABORTED error an aborted request rejects with. Default: "The operation was cancelled." */
@@ -147,8 +148,10 @@ export interface RequestOptions<In> {
 interface Pending<In> {
   resolve(reply: In): void
   reject(err: unknown): void
-  /** The caller has gone (aborted): the entry waits for the other side's answer only. */
+  /** Aborted: the other side has been told (and with abort 'now' the caller has gone). */
   abandoned: boolean
+  /** The message has gone out (a message made by a function may still be in the making). */
+  sent: boolean
   options: RequestOptions<In>
   detach(): void
 }
@@ -206,13 +209,14 @@ export class Channel<Out extends object | string | number = object, In = { id?: 
     const id = this.#next++
     return new Promise<In>((resolve, reject) => {
       const onAbort = () => this.#abort(id, signal!)
-      const entry: Pending<In> = { resolve, reject, abandoned: false, options, detach: () => signal?.removeEventListener('abort', onAbort) }
+      const entry: Pending<In> = { resolve, reject, abandoned: false, sent: false, options, detach: () => signal?.removeEventListener('abort', onAbort) }
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#pending.set(id, entry)
       this.#refresh()
       const send = (m: Out) => {
         // Aborted or closed while the message was being made: it never goes out.
         if (this.#pending.get(id) !== entry || entry.abandoned) return this.#drop(id)
+        entry.sent = true
         this.#endpoint.send(m, options.transfer)
       }
       if (typeof message !== 'function') return send(typeof message === 'object' ? ({ ...message, id } as Out) : message)
@@ -237,15 +241,12 @@ export class Channel<Out extends object | string | number = object, In = { id?: 
     if (!entry || entry.abandoned) return
     entry.abandoned = true
     entry.options.onAbort?.()
-    const cancel = this.#options.cancel?.(id)
+    // Not sent yet: it never will be (see request), and there is nothing to cancel.
+    const cancel = entry.sent ? this.#options.cancel?.(id) : undefined
     if (cancel !== undefined && !this.#closed) this.#endpoint.send(cancel as Out)
-    const err = this.#aborted(signal)
-    if (this.#options.abort === 'after-reply') {
-      // Settles when the other side answers (or dies).
-      entry.resolve = () => entry.reject(err)
-      return
-    }
-    entry.reject(err)
+    // 'answer': settles when the other side answers (or dies).
+    if (this.#options.abort === 'answer') return
+    entry.reject(this.#aborted(signal))
     entry.resolve = () => {}
     entry.reject = () => {}
   }
@@ -259,7 +260,7 @@ export class Channel<Out extends object | string | number = object, In = { id?: 
     const entry = typeof id === 'number' ? this.#pending.get(id) : undefined
     if (!entry) return this.#options.onMessage?.(m)
     if (this.#options.isFinal && !this.#options.isFinal(m)) {
-      if (!entry.abandoned) entry.options.onEvent?.(m)
+      if (!entry.abandoned || this.#options.abort === 'answer') entry.options.onEvent?.(m)
       return
     }
     this.#options.onReply?.(m, id as number)
@@ -268,7 +269,7 @@ export class Channel<Out extends object | string | number = object, In = { id?: 
 
   /** An aborted request that never went out: it waits for no answer (its caller has its ABORTED already, or gets it now). */
   #drop(id: number): void {
-    this.#settle(id, (e) => e.resolve(undefined as In))
+    this.#settle(id, (e) => e.reject(this.#aborted(e.options.signal!)))
   }
 
   #settle(id: number, how: (entry: Pending<In>) => void): void {
@@ -291,4 +292,19 @@ export class Channel<Out extends object | string | number = object, In = { id?: 
     if (this.#pending.size > 0 || this.#keepAlive) this.#endpoint.ref()
     else this.#endpoint.unref()
   }
+}
+
+/**
+ * Stop a child process: `end` asks it to go (disconnect its IPC channel, end its input), SIGKILL after
+ * 5 s; resolves once it has exited. An idle child is unref'd: it is ref'd here, or a process with
+ * nothing else to do would end (exit code 13: unsettled top-level await) before the exit is seen.
+ */
+export async function stopChild(c: ChildProcess | undefined, end: (c: ChildProcess) => void): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return
+  const exited = new Promise((r) => c.once('exit', r))
+  c.ref()
+  end(c)
+  const kill = setTimeout(() => c.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(kill)
 }

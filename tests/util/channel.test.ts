@@ -63,7 +63,7 @@ function ipcChild(): { channel: Channel<object, Reply>; child: ChildProcess } {
   cleanups.push(() => child.kill('SIGKILL'))
   return { child, channel: new Channel<object, Reply>(ipcEndpoint(child), { closedError, isFinal, cancel: (id) => ({ cancel: id }) }) }
 }
-function lineChild(options: { abort?: 'now' | 'after-reply' } = {}): { channel: Channel<object, Reply>; child: ChildProcess } {
+function lineChild(options: { abort?: 'now' | 'answer' } = {}): { channel: Channel<object, Reply>; child: ChildProcess } {
   const child = spawn(process.execPath, ['-e', LINE_CHILD], { stdio: ['pipe', 'pipe', 'inherit'] })
   cleanups.push(() => child.kill('SIGKILL'))
   const endpoint = lineEndpoint<object, Reply>(child, { encode: (m) => JSON.stringify(m), decode: (l) => JSON.parse(l) as Reply })
@@ -131,18 +131,31 @@ describe.each(Object.entries(transports))('Channel over a %s', (_name, make) => 
 })
 
 describe('Channel details', () => {
-  it("abort 'after-reply' rejects only once the other side has answered the cancelled request", async () => {
-    const { channel } = lineChild({ abort: 'after-reply' })
+  it("abort 'answer' tells the other side and settles with its answer; never sent: rejects with ABORTED", async () => {
+    const { channel } = lineChild({ abort: 'answer' })
     const controller = new AbortController()
     const events: string[] = []
     const p = channel.request({ op: 'echo', delayMs: 5000 }, { signal: controller.signal, onAbort: () => events.push('onAbort') })
-    p.catch(() => events.push('rejected'))
+    void p.then((r) => events.push(`answered ${JSON.stringify(r)}`))
     await new Promise((r) => setTimeout(r, 50))
     controller.abort()
     events.push('aborted')
     expect(channel.pending).toBe(1)
-    expect((await rejection(p)).code).toBe('ABORTED')
-    expect(events).toEqual(['onAbort', 'aborted', 'rejected'])
+    const answer = await p
+    expect(answer).toEqual({ id: answer.id, cancelled: true })
+    expect(events).toEqual(['onAbort', 'aborted', `answered ${JSON.stringify(answer)}`])
+    expect(channel.pending).toBe(0)
+    // Aborted while its message was still being made: never sent, nothing to wait for.
+    const late = new AbortController()
+    const unsent = channel.request(
+      async (id) => {
+        late.abort()
+        await new Promise((r) => setTimeout(r, 10))
+        return { op: 'echo', id }
+      },
+      { signal: late.signal },
+    )
+    expect((await rejection(unsent)).code).toBe('ABORTED')
     expect(channel.pending).toBe(0)
   })
 
