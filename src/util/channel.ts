@@ -116,7 +116,7 @@ export interface ChannelOptions<In> {
   isFinal?: (message: In) => boolean
   /** Messages that belong to no pending request (a "ready" handshake, usage reports, late answers). */
   onMessage?: (message: In) => void
-  /** Every final reply to a request sent, also to one whose caller has gone (aborted), before the caller's promise settles. */
+  /** Every final reply to a request sent, also to one whose caller has gone (aborted); called once the request has left the pending map. */
   onReply?: (message: In, id: number) => void
   /** The message that tells the other side to stop request `id` (none: the protocol cannot be told; see RequestOptions.onAbort). */
   cancel?: (id: number) => unknown
@@ -141,8 +141,8 @@ export interface RequestOptions<In> {
   transfer?: readonly Transferable[]
   /** Messages about this request before its final reply (progress, pieces, a pid). */
   onEvent?: (message: In) => void
-  /** On abort, besides the channel's cancel message (e.g. kill a process whose pid an event gave). */
-  onAbort?: () => void
+  /** On abort, besides the channel's cancel message (e.g. kill a process whose pid an event gave); `id` is the request's. */
+  onAbort?: (id: number) => void
 }
 
 interface Pending<In> {
@@ -240,7 +240,7 @@ export class Channel<Out extends object | string | number = object, In = { id?: 
     const entry = this.#pending.get(id)
     if (!entry || entry.abandoned) return
     entry.abandoned = true
-    entry.options.onAbort?.()
+    entry.options.onAbort?.(id)
     // Not sent yet: it never will be (see request), and there is nothing to cancel.
     const cancel = entry.sent ? this.#options.cancel?.(id) : undefined
     if (cancel !== undefined && !this.#closed) this.#endpoint.send(cancel as Out)
@@ -263,8 +263,8 @@ export class Channel<Out extends object | string | number = object, In = { id?: 
       if (!entry.abandoned || this.#options.abort === 'answer') entry.options.onEvent?.(m)
       return
     }
-    this.#options.onReply?.(m, id as number)
     this.#settle(id as number, (e) => e.resolve(m))
+    this.#options.onReply?.(m, id as number)
   }
 
   /** An aborted request that never went out: it waits for no answer (its caller has its ABORTED already, or gets it now). */
