@@ -17,7 +17,8 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import type { Transferable, Worker } from 'node:worker_threads'
-import { AppError } from '../errors.ts'
+import { AppError, type ErrorCode } from '../errors.ts'
+import { fileError } from './files.ts'
 
 /** Why an endpoint closed: an error event, or the thread/process exit. */
 export interface CloseCause {
@@ -307,4 +308,15 @@ export async function stopChild(c: ChildProcess | undefined, end: (c: ChildProce
   const kill = setTimeout(() => c.kill('SIGKILL'), 5000)
   await exited
   clearTimeout(kill)
+}
+
+/** The answer of the audio worker threads (loudness-worker.mjs, mp3-encoder-worker.mjs): a result, or an error to rethrow. */
+export type ResultReply = { id: number; result?: unknown; error?: { code?: string; message: string; errno?: string; target?: string } }
+
+/** The result of a ResultReply, or its error as an AppError (a file error mapped as every other write's, fileError). */
+export function resultOf<T>(reply: ResultReply): T {
+  const e = reply.error
+  if (e?.code === 'FILE_ERROR') throw fileError(Object.assign(new Error(e.message), { code: e.errno }), e.target ?? '')
+  if (e) throw new AppError((e.code as ErrorCode | undefined) ?? 'UNEXPECTED_ERROR', e.message)
+  return reply.result as T
 }
