@@ -98,7 +98,8 @@ export function sentenceCues(timings: TimedSegment[]): VttCue[] {
   return cues.filter((c) => c.text.length > 0)
 }
 
-function vttTime(ms: number): string {
+/** HH:MM:SS.mmm: a WebVTT cue time, and the Normal Play Time of Podlove Simple Chapters (feed/build.ts): one format, one formatter. */
+export function clockTime(ms: number): string {
   const t = Math.max(0, Math.round(ms))
   const h = Math.floor(t / 3_600_000)
   const m = Math.floor((t % 3_600_000) / 60_000)
@@ -116,7 +117,7 @@ export function escapeVttText(text: string): string {
 export function buildVtt(timings: TimedSegment[]): string {
   const lines = ['WEBVTT', '']
   sentenceCues(timings).forEach((c, i) => {
-    lines.push(String(i + 1), `${vttTime(c.startMs)} --> ${vttTime(c.endMs)}`, escapeVttText(c.text), '')
+    lines.push(String(i + 1), `${clockTime(c.startMs)} --> ${clockTime(c.endMs)}`, escapeVttText(c.text), '')
   })
   return lines.join('\n')
 }

@@ -19,6 +19,7 @@ import { SHERPA_LIMITS } from './sherpa-limits.ts'
 import { MARKER, installCommandFor, listInstalledModels, sherpaConfigFor, type InstalledModel } from './models.ts'
 import { pcmDurationMs } from './wav.ts'
 import { WorkerPool } from './worker-pool.ts'
+import { primaryLanguage } from '../script/language.ts'
 
 export interface SherpaEngineOptions {
   /** Where installed models live (BRIEFCAST_MODELS_DIR). */
@@ -87,7 +88,7 @@ export class SherpaEngine implements TtsEngine {
       ssml: SHERPA_LIMITS.ssml,
       maxInputBytes: SHERPA_LIMITS.maxInputBytes,
       targetChars: SHERPA_LIMITS.targetChars,
-      languages: [...new Set(all.flatMap((m) => m.languages.flatMap((l) => [l, l.split('-')[0]!])))].sort(),
+      languages: [...new Set(all.flatMap((m) => m.languages.flatMap((l) => [l, primaryLanguage(l)])))].sort(),
       // Each clip carries its model's own rate; this is the first model's (most installs have one).
       sampleRate: all[0]?.sampleRate ?? 22050,
     }

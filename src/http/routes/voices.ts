@@ -20,6 +20,7 @@ import { engineUsageRepository, usageMonth } from '../../tts/usage.ts'
 import type { AppDeps } from '../deps.ts'
 import { requireApiKey } from './admin.ts'
 import { escapeHtml } from './home.ts'
+import { primaryLanguage } from '../../script/language.ts'
 
 /** The sentence each sample speaks, by primary language subtag (English otherwise). */
 const SAMPLE_TEXT: Record<string, string> = {
@@ -35,7 +36,7 @@ const SAMPLE_TEXT: Record<string, string> = {
 }
 
 export function sampleText(language: string): string {
-  return SAMPLE_TEXT[language.toLowerCase().split('-')[0]!] ?? SAMPLE_TEXT.en!
+  return SAMPLE_TEXT[primaryLanguage(language)] ?? SAMPLE_TEXT.en!
 }
 
 /** New (not yet cached) samples per minute, for the whole process. */
