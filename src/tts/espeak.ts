@@ -16,6 +16,7 @@ import { WorkerPool } from './worker-pool.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings, WordTiming } from './engine.ts'
 import { checkSsml, escapeXmlWithMap } from './ssml.ts'
 import { pcmDurationMs } from './wav.ts'
+import { ENGINES } from './registry.ts'
 import { primaryLanguage } from '../script/language.ts'
 
 export interface EspeakEngineOptions {
@@ -137,10 +138,8 @@ export class EspeakEngine implements TtsEngine {
     this.version = `${PACKAGE}@${packageVersion()}`
     this.knownNames = new Set(voices.flatMap((v) => [v.name, ...v.languages]))
     this.capabilities = {
-      ssml: true,
-      // A whole article fits in one call; segments are kept far smaller for parallelism and caching.
-      maxInputBytes: 100_000,
-      targetChars: 400,
+      // Stated once, in the registry (src/tts/registry.ts).
+      ...ENGINES['espeak-ng'].limits,
       languages: [...new Set(voices.flatMap((v) => v.languages))].sort(),
       sampleRate: SAMPLE_RATE,
     }
