@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FfmpegSpawner, ffmpegProcesses, ShellRunner, spawnRunner, type FfmpegRunner } from '../../src/audio/ffmpeg-launcher.ts'
-import { AppError } from '../../src/errors.ts'
+import { alive, rejection } from '../util/expect.ts'
 
 let dir: string
 let spawner: FfmpegSpawner
@@ -24,24 +24,6 @@ afterAll(async () => {
   await Promise.all([spawner.close(), shell.close()])
   await fs.rm(dir, { recursive: true, force: true })
 })
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(AppError)
-  return err as AppError
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 const runners: Record<string, () => FfmpegRunner> = { spawnRunner: () => spawnRunner, FfmpegSpawner: () => spawner.runner, ShellRunner: () => shell.runner }
 

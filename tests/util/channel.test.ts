@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors.ts'
 import { Channel, ipcEndpoint, lineEndpoint, workerEndpoint, type CloseCause } from '../../src/util/channel.ts'
+import { rejection } from './expect.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 
@@ -71,15 +72,6 @@ function lineChild(options: { abort?: 'now' | 'answer' } = {}): { channel: Chann
 }
 
 const transports = { 'worker thread': worker, 'child process (IPC)': ipcChild, 'child process (lines)': lineChild }
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(AppError)
-  return err as AppError
-}
 
 describe.each(Object.entries(transports))('Channel over a %s', (_name, make) => {
   it('answers each request by its id, many at once and out of order', async () => {
