@@ -582,8 +582,8 @@ describe('assets', () => {
       expect(small.status, `${w}x${h}`).toBe(422)
       expect((await errorOf(small)).code).toBe('COVER_SIZE')
     }
-    // A PNG header that claims 1400x1400 with nothing behind it: the full decode refuses it.
-    const headerOnly = await upload('cover', png(1400, 1400), 'cover.png', 'image/png')
+    // A PNG header that claims 1400x1400 with nothing behind it (the signature and the IHDR chunk of png()): the full decode refuses it.
+    const headerOnly = await upload('cover', png(1400, 1400).subarray(0, 8 + 25), 'cover.png', 'image/png')
     expect(headerOnly.status).toBe(415)
     expect((await errorOf(headerOnly)).code).toBe('INVALID_IMAGE')
     const truncated = await upload('cover', good.subarray(0, Math.floor(good.length / 2)), 'cover.png', 'image/png')
