@@ -157,7 +157,6 @@ interface Pending<In> {
   detach(): void
 }
 
-
 /**
  * Requests to one worker thread or child process over an Endpoint. A request is its message with an
  * `id` added (an object), or what a function of the id returns (e.g. a line, or a message that must
