@@ -59,6 +59,8 @@ export const SERVICE_TESTS = [
   'tests/admin/pronunciation.test.ts',
   'tests/admin/public.test.ts',
   'tests/cli/users.test.ts',
+  'tests/hardening/chaos.test.ts',
+  'tests/hardening/fuzz.test.ts',
 ]
 
 export default defineConfig({
