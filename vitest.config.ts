@@ -42,6 +42,7 @@ export const SERVICE_TESTS = [
   'tests/http/compression.test.ts',
   'tests/http/openapi.test.ts',
   'tests/http/service.test.ts',
+  'tests/storage/s3-service.test.ts',
   'tests/jobs/restart.test.ts',
   'tests/player/routes.test.ts',
   'tests/script/cli.test.ts',
@@ -54,6 +55,13 @@ export const SERVICE_TESTS = [
   'tests/sources/sources.test.ts',
   'tests/sources/webhooks.test.ts',
   'tests/store/postgres-service.test.ts',
+  'tests/admin/auth.test.ts',
+  'tests/admin/downloads.test.ts',
+  'tests/admin/pronunciation.test.ts',
+  'tests/admin/public.test.ts',
+  'tests/cli/users.test.ts',
+  'tests/hardening/chaos.test.ts',
+  'tests/hardening/fuzz.test.ts',
 ]
 
 export default defineConfig({

@@ -12,6 +12,7 @@ import { Cron } from 'croner'
 import ipaddr from 'ipaddr.js'
 import { z } from 'zod'
 import { AppError } from './errors.ts'
+import { parsePublicStorageUrl, parseStorageUrl } from './storage/url.ts'
 import { packageRoot } from './util/package-root.ts'
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))])
@@ -196,6 +197,33 @@ export const configSchema = z.object({
       maxBytes: int(1024 * 1024).default(2 * 1024 * 1024 * 1024),
     })
     .prefault({}),
+  /** Where episodes, sidecars, clips, pieces and assets live: docs/deployment.md#storage. */
+  storage: z
+    .object({
+      url: z
+        .string()
+        .trim()
+        .min(1)
+        .superRefine((v, ctx) => {
+          const loc = parseStorageUrl(v)
+          if (typeof loc === 'string') ctx.addIssue({ code: 'custom', message: loc })
+        })
+        .optional(),
+      publicUrl: z
+        .string()
+        .trim()
+        .min(1)
+        .transform((v, ctx) => {
+          const out = parsePublicStorageUrl(v)
+          if (typeof out === 'string') return out
+          ctx.addIssue({ code: 'custom', message: out.problem })
+          return z.NEVER
+        })
+        .optional(),
+      connectTimeoutMs: int(100, 120_000).default(5000),
+      requestTimeoutMs: int(1000, 600_000).default(30_000),
+    })
+    .prefault({}),
   jobs: z
     .object({
       concurrency: int(1, 32).default(1),
@@ -278,6 +306,16 @@ export const configSchema = z.object({
       tickMs: int(10, 60_000).default(1000),
       /** How old a webhook's signed timestamp may be (either way), in seconds. */
       webhookToleranceSeconds: int(30, 3600).default(300),
+    })
+    .prefault({}),
+  admin: z
+    .object({
+      /** Name of the admin account created on first start (when there are no users yet). */
+      initialUser: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$/, 'must be 2-64 letters, digits, ".", "_", "@" or "-"').default('admin'),
+      /** A dashboard session lasts this long after signing in. */
+      sessionHours: int(1, 24 * 90).default(12),
+      /** Wrong passwords (per user name or per client address) within a minute before further tries are refused. */
+      loginMaxFailures: int(1, 1000).default(10),
     })
     .prefault({}),
 })
@@ -366,6 +404,10 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_AUDIO_FORMAT: 'audio.format',
   BRIEFCAST_ENCODE_CONCURRENCY: 'audio.encodeConcurrency',
   BRIEFCAST_CACHE_MAX_BYTES: 'cache.maxBytes',
+  BRIEFCAST_STORAGE_URL: 'storage.url',
+  BRIEFCAST_STORAGE_PUBLIC_URL: 'storage.publicUrl',
+  BRIEFCAST_STORAGE_CONNECT_TIMEOUT_MS: 'storage.connectTimeoutMs',
+  BRIEFCAST_STORAGE_REQUEST_TIMEOUT_MS: 'storage.requestTimeoutMs',
   BRIEFCAST_JOB_CONCURRENCY: 'jobs.concurrency',
   BRIEFCAST_JOB_MAX_ATTEMPTS: 'jobs.maxAttempts',
   BRIEFCAST_FETCH_ALLOWLIST: 'fetch.allowlist',
@@ -393,6 +435,9 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_SOURCE_MAX_BYTES: 'sources.maxBytes',
   BRIEFCAST_SOURCE_CONCURRENCY: 'sources.concurrency',
   BRIEFCAST_WEBHOOK_TOLERANCE_SECONDS: 'sources.webhookToleranceSeconds',
+  BRIEFCAST_ADMIN_USER: 'admin.initialUser',
+  BRIEFCAST_SESSION_HOURS: 'admin.sessionHours',
+  BRIEFCAST_LOGIN_MAX_FAILURES: 'admin.loginMaxFailures',
 }
 
 const LIST_PATHS = new Set(['fetch.allowlist', 'sources.urls'])
@@ -475,6 +520,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       problems.push(`${dotted}${envName ? ` (${envName})` : ''}: ${issue.message}`)
     }
   }
+  if (result.success && result.data.storage.publicUrl && !result.data.storage.url)
+    problems.push('storage.publicUrl (BRIEFCAST_STORAGE_PUBLIC_URL): only works with object storage; set BRIEFCAST_STORAGE_URL too, or unset it')
   if (problems.length > 0 || !result.success) {
     throw new AppError('CONFIG_INVALID', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } })
   }

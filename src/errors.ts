@@ -43,6 +43,8 @@ export const ERROR_CATALOGUE = {
   ABORTED: { status: 499, help: 'The operation was cancelled.' },
   // service
   UNAUTHORIZED: { status: 401, help: 'Send the API key as "Authorization: Bearer <key>".' },
+  FORBIDDEN: { status: 403, help: 'Ask an admin for a role that allows this, or use a key with that role.' },
+  CSRF_FAILED: { status: 403, help: 'Send the form from the dashboard itself; reload the page to get a fresh token.' },
   NOT_FOUND: { status: 404, help: 'Check the id or URL.' },
   ARTICLE_NOT_FOUND: { status: 404, help: 'Check the article id.' },
   EPISODE_NOT_READY: { status: 409, help: 'The episode is still rendering; retry shortly or use the progressive stream.' },
@@ -58,6 +60,7 @@ export const ERROR_CATALOGUE = {
   INVALID_SIGNATURE: { status: 401, help: 'Sign the raw body as docs/publishing.md says: Briefcast-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">, with the source secret and the current time.' },
   COVER_SIZE: { status: 422, help: 'Upload square cover art from 1400x1400 to 3000x3000 pixels.' },
   BRIEFING_EMPTY: { status: 422, help: 'Choose articles that exist and are ready.' },
+  STORAGE_UNAVAILABLE: { status: 503, help: 'The object storage (BRIEFCAST_STORAGE_URL) did not answer; check that the bucket and its endpoint are reachable, then retry.' },
   SERVICE_UNAVAILABLE: { status: 503, help: 'The service is starting; retry after the seconds given in Retry-After.' },
   CONFIG_INVALID: { status: 500, help: 'Fix the settings named in the details.' },
   UNEXPECTED_ERROR: { status: 500, help: 'An unexpected error occurred; see the server log.' },

@@ -8,10 +8,13 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
+import { accounts } from './admin/accounts.ts'
+import { lexiconStore } from './admin/lexicons.ts'
+import { generatePassword } from './admin/secrets.ts'
 import { createFfmpeg } from './audio/ffmpeg.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
 import { ensureDefaultCover } from './feed/cover.ts'
-import { FfmpegSpawner } from './episodes/ffmpeg-spawner.ts'
+import { FfmpegSpawner } from './audio/ffmpeg-launcher.ts'
 import { JobQueue } from './episodes/jobs.ts'
 import { RenderProcess, serviceEngines } from './episodes/render-client.ts'
 import { RenderCoordinator } from './episodes/render-coordinator.ts'
@@ -22,10 +25,12 @@ import { preparePlayerBundle } from './http/player/bundle.ts'
 import { feedRuntime } from './http/routes/feed.ts'
 import type { AppDeps } from './http/deps.ts'
 import { publicUrlProblem, publicUrls } from './http/urls.ts'
+import { blobStoreFor, checkStorageAtStartup, closeBlobStoreFor, storageHealth } from './storage/index.ts'
 import { openStore, type OpenStoreOptions } from './store/index.ts'
 import { sourcesRuntime } from './sources/runtime.ts'
 import { createSpeechService } from './tts/index.ts'
 import type { EngineUsageRepository } from './tts/usage.ts'
+import { lexiconNameFor } from './tts/lexicon.ts'
 
 export interface StartOptions extends LoadConfigOptions {
   /** Defaults to a pino JSON logger at config.logLevel on stdout. */
@@ -36,6 +41,8 @@ export interface StartOptions extends LoadConfigOptions {
   shutdownGraceMs?: number
   /** Called once the socket is bound, before the service is ready (requests meanwhile get 503 SERVICE_UNAVAILABLE). */
   onListening?: (url: string) => void
+  /** Where first-start secrets (a generated API key, the first admin's password) are shown once; default stdout. */
+  print?: (text: string) => void
 }
 
 export interface Service {
@@ -75,6 +82,20 @@ export function storeOptions(config: Config): OpenStoreOptions {
   return { file: path.join(config.dataDir, 'briefcast.db') }
 }
 
+/**
+ * On a fresh database: an admin account (config.admin.initialUser) with a
+ * generated password, printed once. Only its scrypt hash is stored; a lost
+ * password is reset with `briefcast users reset-password <name>`.
+ */
+export async function createFirstAdmin(deps: Pick<AppDeps, 'config' | 'store' | 'logger'>, print: (line: string) => void): Promise<void> {
+  const repo = accounts(deps.store.db)
+  if (repo.countUsers() > 0) return
+  const password = generatePassword()
+  const user = await repo.addUser(deps.config.admin.initialUser, password, 'admin')
+  deps.logger.info({ username: user.username }, 'created the first admin account')
+  print(`\nCreated the dashboard's first admin (shown once; only a hash is stored):\n\n    user:     ${user.username}\n    password: ${password}\n\nSign in at ${deps.config.publicUrl}/admin. Reset it with \`briefcast users reset-password ${user.username}\`.\n\n`)
+}
+
 /** Build every adapter. Every start-up problem (ffmpeg, engines, database) is reported at once. */
 export async function createDeps(config: Config, logger: Logger): Promise<AppDeps & { renderProcess: RenderProcess; close(graceMs?: number): Promise<void> }> {
   await fs.mkdir(config.dataDir, { recursive: true })
@@ -86,17 +107,21 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   const onUsage = (u: { engine: string; characters: number }) => {
     usage.repo?.add(u.engine, u.characters).catch((err: unknown) => logger.warn({ err, engine: u.engine }, 'recording engine usage failed'))
   }
-  const [ffmpegR, speechR, storeR] = await Promise.allSettled([
+  // Object storage (BRIEFCAST_STORAGE_URL): a wrong bucket, endpoint or credentials stop the start-up here.
+  const blobs = blobStoreFor(config)
+  const [ffmpegR, speechR, storeR, blobsR] = await Promise.allSettled([
     createFfmpeg(config, spawner.runner),
     // Profiles and espeak-ng's voice list only: synthesis runs in the render process (see serviceEngines).
     createSpeechService(config, { engines: serviceEngines(), warmUp: false, onUsage }),
     openStore(storeOptions(config)),
+    checkStorageAtStartup(blobs, config.storage.connectTimeoutMs * 2),
   ])
-  const problems = [ffmpegR, speechR, storeR].flatMap((r) => (r.status === 'rejected' ? [toAppError(r.reason)] : []))
+  const problems = [ffmpegR, speechR, storeR, blobsR].flatMap((r) => (r.status === 'rejected' ? [toAppError(r.reason)] : []))
   if (problems.length > 0) {
     if (speechR.status === 'fulfilled') await speechR.value.close().catch(() => {})
     if (storeR.status === 'fulfilled') await storeR.value.close()
     await spawner.close()
+    await closeBlobStoreFor(config)
     throw new AppError('CONFIG_INVALID', `Cannot start:\n  - ${problems.map((p) => `${p.code}: ${p.message}${p.help ? ` (${p.help})` : ''}`).join('\n  - ')}`, {
       details: { problems: problems.map((p) => p.toJSON()) },
     })
@@ -110,6 +135,14 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   // Renders (articles, and briefings through renders.render) run in a child process at idle priority: synthesis and
   // encoding never compete with serving.
   const renderProcess = new RenderProcess(config, { onUsage })
+  // Pronunciation: the database is the editable source, seeded from voices/lexicon/ (src/admin/lexicons.ts).
+  const lexicons = lexiconStore(store.db)
+  lexicons.seed(config.voicesDir)
+  for (const name of lexicons.names()) speech.useLexicon(name, lexicons.get(name))
+  renderProcess.lexiconSource = (profile) => {
+    const name = lexiconNameFor(profile)
+    return { name, lexicon: speech.lexiconFor(profile) }
+  }
   const renders = new RenderCoordinator({ config, logger: logger.child({ component: 'render' }), store, speech, ffmpeg, jobs, render: renderProcess.render })
   const deps: AppDeps = {
     config,
@@ -127,6 +160,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
         return { ok: n > 0, detail: `${n} voice profile(s)` }
       })(),
       renderer: renderProcess.health(),
+      storage: await storageHealth(blobs),
     }),
   }
   return {
@@ -137,6 +171,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       await renderProcess.close().catch((err) => logger.warn({ err }, 'closing the render process failed'))
       await spawner.close()
       await speech.close().catch((err) => logger.warn({ err }, 'closing speech engines failed'))
+      await closeBlobStoreFor(config)
       await store.close()
     },
   }
@@ -144,7 +179,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
 
 export async function startService(options: StartOptions = {}): Promise<Service> {
   let config = loadConfig(options)
-  const print = (s: string) => process.stdout.write(s)
+  const print = options.print ?? ((s: string) => void process.stdout.write(s))
   const apiKey = await resolveApiKey(config, print)
 
   // Bind first: with port 0 (tests) the public URL is only known once listening. Until the adapters are
@@ -176,9 +211,16 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   await preparePlayerBundle({ onWarning: (m) => logger.warn(m) })
   if (!config.show.imageUrl) {
     // Podcast apps refuse a feed without artwork: a generated cover with the show's title until one is uploaded.
-    await ensureDefaultCover(config.show.title, { store: deps.store, ffmpeg: deps.ffmpeg, cacheDir: config.cacheDir }).catch((err: unknown) =>
+    await ensureDefaultCover(config.show.title, { store: deps.store, ffmpeg: deps.ffmpeg, cacheDir: config.cacheDir, blobs: blobStoreFor(config) }).catch((err: unknown) =>
       logger.warn({ err }, 'cannot make the default cover art; upload one with POST /api/assets (kind=cover)'),
     )
+  }
+  try {
+    await createFirstAdmin(deps, print)
+  } catch (err) {
+    server.close()
+    await deps.close(0)
+    throw err
   }
   const { app, handle } = createRequestHandler(deps)
   const trust = app.get('trust proxy fn') as (address: string, hop: number) => boolean
@@ -187,7 +229,7 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   await deps.jobs.start()
   deps.renderProcess.start()
   await sourcesRuntime(deps).start()
-  logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir }, 'briefcast listening')
+  logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir, storage: blobStoreFor(config).location }, 'briefcast listening')
   const unreachable = publicUrlProblem(config.publicUrl)
   if (unreachable) logger.warn({ publicUrl: config.publicUrl, publicUrlSet: publicUrlGiven }, unreachable)
 

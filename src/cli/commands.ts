@@ -165,6 +165,48 @@ Then name the model in a voice profile (see voices/examples/) and restart the se
     load: async () => (await import('./voices.ts')).run,
   },
   {
+    name: 'users',
+    summary: 'dashboard accounts: add, list, remove, reset-password',
+    description: `Manages the accounts of the dashboard (/admin) in the service's database, also while the service runs:
+for the first admin on a server without a browser, or a locked-out newsroom. Roles: admin (users, keys,
+settings, sources), editor (articles, briefings, pronunciation, voices), viewer (read, figures). A new password
+is generated and printed once, unless --password-stdin reads it from standard input (never from the command line).`,
+    subcommands: [
+      {
+        name: 'add',
+        summary: 'create a user',
+        positionals: [{ name: 'name', help: 'user name (2-64 letters, digits, ".", "_", "@" or "-")', required: true }],
+        options: {
+          role: { type: 'string', short: 'r', value: 'ROLE', help: 'the role', choices: ['admin', 'editor', 'viewer'], defaultText: 'editor' },
+          'password-stdin': { type: 'boolean', help: 'read the password from standard input instead of generating one' },
+          config,
+        },
+        examples: ['briefcast users add ana --role admin', 'printf %s "$PW" | briefcast users add ben --password-stdin'],
+        load: async () => (await import('./users.ts')).add,
+      },
+      {
+        name: 'list',
+        summary: 'users with their roles and last sign-in',
+        options: { json, config },
+        load: async () => (await import('./users.ts')).list,
+      },
+      {
+        name: 'remove',
+        summary: 'delete a user and end their sessions',
+        positionals: [{ name: 'name', help: 'user name', required: true }],
+        options: { config },
+        load: async () => (await import('./users.ts')).remove,
+      },
+      {
+        name: 'reset-password',
+        summary: 'set a new password and end their sessions',
+        positionals: [{ name: 'name', help: 'user name', required: true }],
+        options: { 'password-stdin': { type: 'boolean', help: 'read the password from standard input instead of generating one' }, config },
+        load: async () => (await import('./users.ts')).resetPassword,
+      },
+    ],
+  },
+  {
     name: 'doctor',
     summary: 'check what the service needs and say how to fix what is missing',
     description: `Checks, in one screen, what briefcast needs and what it will do: ffmpeg and ffprobe, the voice profiles

@@ -15,6 +15,7 @@ import { loadConfig, type Config } from '../config.ts'
 import { toAppError } from '../errors.ts'
 import { loadLexicon } from '../script/lexicon.ts'
 import { inspectDatabase } from '../store/inspect.ts'
+import { createBlobStore } from '../storage/index.ts'
 import { lexiconFileExists, lexiconNameFor } from '../tts/lexicon.ts'
 import { ENGINES, type EngineCheck, type EngineEntry } from '../tts/registry.ts'
 import { readProfiles } from '../tts/voices.ts'
@@ -215,9 +216,37 @@ export async function databaseChecks(config: Config): Promise<Check[]> {
   return checks
 }
 
-/** Database, job queue and object storage of a multi-machine install (issue #14). */
+/**
+ * Database, job queue and object storage of a multi-machine install (issue #14). Object storage
+ * (BRIEFCAST_STORAGE_URL): the bucket answers, and a small object can be written, read back and deleted.
+ * The database: reachable, its version, migrations applied (read-only). The queue checks belong here too.
+ */
 export async function fleetChecks(config: Config): Promise<Check[]> {
-  return [...(await databaseChecks(config))]
+  const checks: Check[] = [...(await databaseChecks(config))]
+  if (config.storage.url) checks.push(await objectStorageCheck(config))
+  return checks
+}
+
+async function objectStorageCheck(config: Config): Promise<Check> {
+  const area = 'storage'
+  const name = 'object storage'
+  const fix = 'Fix BRIEFCAST_STORAGE_URL (bucket, ?endpoint=, ?region=) or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (docs/deployment.md#storage).'
+  const blobs = createBlobStore(config)
+  const probe = `.briefcast-doctor/${process.pid}-${Date.now()}.txt`
+  try {
+    await blobs.check(AbortSignal.timeout(10_000))
+    await blobs.put(probe, 'ok', { contentType: 'text/plain', cacheControl: 'no-store' })
+    const back = (await blobs.getBuffer(probe)).toString()
+    await blobs.delete(probe)
+    if (back !== 'ok') return { area, name, status: 'fail', detail: `${blobs.location}: read back ${JSON.stringify(back.slice(0, 20))} instead of what was written`, fix }
+    const cdn = config.storage.publicUrl ? `; files redirect to ${config.storage.publicUrl}` : '; files are proxied by the API node'
+    return { area, name, status: 'ok', detail: `${blobs.location} writable, readable, deletable${cdn}` }
+  } catch (err) {
+    const e = toAppError(err)
+    return { area, name, status: 'fail', detail: `${blobs.location}: ${e.message}`, fix: e.help ? `${e.help} ${fix}` : fix }
+  } finally {
+    await blobs.close()
+  }
 }
 
 export async function runChecks(options: { file?: string; voicesDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Check[]> {

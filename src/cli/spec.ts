@@ -176,6 +176,8 @@ export function resolve(spec: CommandSpec, argv: string[], path: string[] = [spe
     }
     if (!spec.load) {
       if (argv.includes('--help') || argv.includes('-h')) return { kind: 'help', spec, path }
+      const option = argv.find((a) => a.startsWith('-'))
+      if (option !== undefined) throw new UsageError(`unknown option ${option.split('=')[0]}; name a command first: ${spec.subcommands.map((s) => s.name).join(', ')}`, spec, path)
       throw new UsageError(`"${path.join(' ')}" needs a command: ${spec.subcommands.map((s) => s.name).join(', ')}`, spec, path)
     }
   }

@@ -14,6 +14,8 @@ import { promises as fs } from 'node:fs'
 import { EventEmitter, once } from 'node:events'
 import path from 'node:path'
 import type { Logger } from 'pino'
+import { forgetBlob } from '../http/serve-file.ts'
+import { blobStoreFor, keyOf } from '../storage/index.ts'
 import type { Config } from '../config.ts'
 import { AppError, toAppError } from '../errors.ts'
 import type { ArticleRecord, EpisodeRecord, NewEpisode, Repositories, Store, StoredError } from '../store/types.ts'
@@ -302,6 +304,18 @@ export async function removeEpisodeFiles(
     // Never delete outside the cache directory, whatever a row says.
     if (!abs.startsWith(root)) continue
     await fs.rm(abs, { force: true })
+  }
+  // Object storage: the same files in the bucket (<hash>.* beside the audio, e.g. <hash>.info.json, too).
+  const blobs = blobStoreFor(config)
+  if (blobs.kind !== 'local') {
+    const audioKey = keyOf(ep.audioFile)
+    const keys = new Set([ep.audioFile, ep.vttFile, ep.chaptersFile, ep.timingsFile].map(keyOf))
+    for await (const o of blobs.list(`${audioKey.slice(0, audioKey.lastIndexOf('/') + 1)}${ep.hash}.`)) keys.add(o.key)
+    for (const key of keys) {
+      if (key.split('/').includes('..')) continue
+      await blobs.delete(key)
+      forgetBlob(key)
+    }
   }
 }
 

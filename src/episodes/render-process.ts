@@ -7,7 +7,7 @@
  * Articles and briefings both render here (the service composes a briefing's
  * script; the render of it, like an article's, is this process's work).
  *
- * Protocol (IPC, JSON): parent -> {type:'init', config} | {type:'render', id, script, profileId, profile?, pieces?, options}
+ * Protocol (IPC, JSON): parent -> {type:'init', config} | {type:'render', id, script, profileId, profile?, lexicon?, pieces?, options}
  * | {type:'abort', id}; child -> {type:'ready'} | {type:'progress'|'piece'|'done'|'error', id, ...} | {type:'usage', engine,
  * characters} (a cloud engine's billed characters); 'done' carries this
  * process's pid (the service reports which process rendered).
@@ -16,7 +16,7 @@ import { readdirSync } from 'node:fs'
 import os from 'node:os'
 import type { Config } from '../config.ts'
 import type { EncodedPiece } from './types.ts'
-import type { Script } from '../script/types.ts'
+import type { Lexicon, Script } from '../script/types.ts'
 import type { VoiceProfile } from '../tts/types.ts'
 
 // Threads inherit the nice value of the thread that creates them (Linux), so lowering it here first makes the
@@ -53,6 +53,8 @@ const { createLoudnessMeter } = await import('../audio/loudness-meter.ts')
 const { createMp3Encoder } = await import('../audio/mp3-encoder.ts')
 const { renderEpisode } = await import('./render.ts')
 const { toAppError } = await import('../errors.ts')
+const { remoteBlobStore } = await import('../storage/index.ts')
+const { publishOutputs } = await import('../storage/publish.ts')
 
 type Msg =
   | { type: 'init'; config: Config }
@@ -63,13 +65,15 @@ type Msg =
       profileId: string
       /** The profile as the service resolved it (e.g. with a briefing's jingles); else looked up by id here. */
       profile?: VoiceProfile
+      /** The lexicon to speak with (the service's editable copy), by the name profiles use. */
+      lexicon?: { name: string; lexicon: Lexicon }
       /** Send each encoded piece (articles stream them; briefings do not). Default true. */
       pieces?: boolean
       options: { format?: 'mp3' | 'm4a'; metadata?: Record<string, string | undefined> }
     }
   | { type: 'abort'; id: number }
 
-let tools: Promise<{ speech: Awaited<ReturnType<typeof createSpeechService>>; ffmpeg: Awaited<ReturnType<typeof createFfmpeg>>; meter: ReturnType<typeof createLoudnessMeter>; encoder: ReturnType<typeof createMp3Encoder>; config: Config }> | undefined
+let tools: Promise<{ blobs: ReturnType<typeof remoteBlobStore>; speech: Awaited<ReturnType<typeof createSpeechService>>; ffmpeg: Awaited<ReturnType<typeof createFfmpeg>>; meter: ReturnType<typeof createLoudnessMeter>; encoder: ReturnType<typeof createMp3Encoder>; config: Config }> | undefined
 const controllers = new Map<number, AbortController>()
 const send = (m: unknown) => {
   if (process.connected) process.send!(m)
@@ -85,12 +89,14 @@ process.on('message', (msg: Msg) => {
       const config = msg.config
       // Cloud engines' billed characters go to the service, which records them (tts/usage.ts).
       const onUsage = (u: { engine: string; characters: number }) => send({ type: 'usage', engine: u.engine, characters: u.characters })
-      const [speech, ffmpeg] = await Promise.all([createSpeechService(config, { onUsage }), createFfmpeg(config)])
+      // Object storage (BRIEFCAST_STORAGE_URL): clips and pieces read and write through it, episodes are published to it.
+      const blobs = remoteBlobStore(config)
+      const [speech, ffmpeg] = await Promise.all([createSpeechService(config, { onUsage, ...(blobs ? { blobs } : {}) }), createFfmpeg(config)])
       // Start the default language's engine now (workers, voice data): the first reader should not wait for it.
       try {
         await speech.engine(speech.profileForLanguage(config.show.language).engine)
       } catch {}
-      return { speech, ffmpeg, meter: createLoudnessMeter(), encoder: createMp3Encoder({ threads: config.audio.encodeConcurrency }), config }
+      return { blobs, speech, ffmpeg, meter: createLoudnessMeter(), encoder: createMp3Encoder({ threads: config.audio.encodeConcurrency }), config }
     })()
     tools.then(
       () => {
@@ -112,12 +118,15 @@ process.on('message', (msg: Msg) => {
     try {
       const t = await tools!
       const profile = msg.profile ?? t.speech.getProfile(msg.profileId)
+      if (msg.lexicon) t.speech.useLexicon(msg.lexicon.name, msg.lexicon.lexicon)
       const result = await renderEpisode(msg.script, profile, t, {
         ...msg.options,
         signal: controller.signal,
         onProgress: (progress) => send({ type: 'progress', id, progress }),
         ...(msg.pieces !== false ? { onPiece: (piece: EncodedPiece) => send({ type: 'piece', id, piece }) } : {}),
       })
+      // Publish to storage: every file is in the bucket before 'done', so the episode row never points at a missing object.
+      if (t.blobs) await publishOutputs(t.blobs, t.config.cacheDir, result, controller.signal)
       send({ type: 'done', id, result, pid: process.pid })
     } catch (err) {
       send({ type: 'error', id, error: errorJson(err) })
@@ -131,5 +140,5 @@ process.on('message', (msg: Msg) => {
 process.on('disconnect', () => {
   for (const c of controllers.values()) c.abort()
   setTimeout(() => process.exit(0), 200).unref()
-  void tools?.then((t) => Promise.allSettled([t.speech.close(), t.meter.close(), t.encoder.close()])).finally(() => process.exit(0))
+  void tools?.then((t) => Promise.allSettled([t.speech.close(), t.meter.close(), t.encoder.close(), t.blobs?.close()])).finally(() => process.exit(0))
 })

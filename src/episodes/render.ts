@@ -14,6 +14,7 @@
 import { promises as fs, type Stats } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../config.ts'
+import type { BlobStore } from '../storage/types.ts'
 import { AppError, throwIfAborted, toAppError } from '../errors.ts'
 import type { Segment, Script } from '../script/types.ts'
 import type { SpeechService, VoiceProfile } from '../tts/types.ts'
@@ -24,7 +25,7 @@ import { createMp3Encoder, type Mp3Encoder } from '../audio/mp3-encoder.ts'
 import { readMp3Frames } from '../audio/mp3.ts'
 import { imageMime, joinMp3 } from '../audio/mp3-join.ts'
 import { createRunDir, type RunDir } from '../audio/tempdir.ts'
-import { buildChaptersJson, buildFfmetadata, buildTimingsJson, buildVtt, splitSentences, type TimedSegment } from '../audio/transcript.ts'
+import { buildChaptersJson, buildFfmetadata, buildTimingsJson, buildVtt, sentenceSpans, type TimedSegment } from '../audio/transcript.ts'
 import type { Chapter, EncodedPiece, EpisodeResult, RenderOptions, RenderProgress, SegmentTiming } from './types.ts'
 
 export interface RenderDeps {
@@ -35,6 +36,12 @@ export interface RenderDeps {
   meter?: LoudnessMeter
   /** Shared MP3 encoder threads (LAME and mpg123 in WebAssembly); created per render when absent. */
   encoder?: Mp3Encoder
+  /**
+   * Object storage shared by every worker (BRIEFCAST_STORAGE_URL); undefined in the embedded mode. Pieces and
+   * their loudness sidecars missing here are fetched from it (so an edit re-encodes only the changed segments on
+   * whichever worker takes it) and new ones are stored into it; jingles and covers under the cache dir too.
+   */
+  blobs?: BlobStore
 }
 
 /** Bumped when piece encoding changes, so old cached pieces are not reused. */
@@ -207,13 +214,13 @@ export function combineLoudness(pieces: { loudness: Loudness; speechStart: numbe
  * transcript shares a segment's time among its sentences by length).
  */
 function sentenceStarts(text: string, wordStartsMs: number[] | undefined, engineSentenceStartsMs?: number[]): { sentenceStartsMs?: number[]; wordStartsMs?: number[] } {
-  if (engineSentenceStartsMs && splitSentences(text).length === engineSentenceStartsMs.length) return { sentenceStartsMs: engineSentenceStartsMs }
+  if (engineSentenceStartsMs && sentenceSpans(text).length === engineSentenceStartsMs.length) return { sentenceStartsMs: engineSentenceStartsMs }
   if (!wordStartsMs) return {}
   const words = (t: string) => t.split(/\s+/).filter(Boolean).length
   if (words(text) !== wordStartsMs.length) return {}
   const starts: number[] = []
   let w = 0
-  for (const sentence of splitSentences(text)) {
+  for (const sentence of sentenceSpans(text)) {
     starts.push(wordStartsMs[Math.min(w, wordStartsMs.length - 1)]!)
     w += words(sentence)
   }
@@ -308,6 +315,20 @@ export async function renderEpisode(
     options.onProgress({ phase, done: piecesDone, total, fraction, synthesized: clipsReady, encoded: piecesDone })
   }
 
+  // Storage step (src/storage): read-through from and write-through to object storage; no-ops without it.
+  const { blobs } = deps
+  const cacheRoot = path.resolve(config.cacheDir) + path.sep
+  const blobKey = (file: string) => path.relative(config.cacheDir, file).split(path.sep).join('/')
+  const fetchFromStorage = async (file: string): Promise<void> => {
+    if (!blobs || !path.resolve(file).startsWith(cacheRoot) || (await exists(file))) return
+    await blobs.materialize(blobKey(file), signal).catch((err: unknown) => {
+      if (!(err instanceof AppError && err.code === 'NOT_FOUND')) throw err
+    })
+  }
+  const putToStorage = async (file: string): Promise<void> => {
+    if (blobs) await blobs.putFile(blobKey(file), file, { signal })
+  }
+
   let run: RunDir | undefined
   const measurements: Promise<Loudness>[] = []
   try {
@@ -324,7 +345,7 @@ export async function renderEpisode(
     const sidecarOf = (key: string) => path.join(piecesDir, `${key}.json`)
     const writeSidecar = (key: string, measured: Loudness) =>
       // JSON has no -Infinity: silence is stored as null and read back as -Infinity.
-      writeInto(runDir, sidecarOf(key), JSON.stringify(measured, (_k, v: unknown) => (v === -Infinity ? null : v)))
+      writeInto(runDir, sidecarOf(key), JSON.stringify(measured, (_k, v: unknown) => (v === -Infinity ? null : v))).then(() => putToStorage(sidecarOf(key)))
     const pieceLoudness = async (mp3: string, key: string): Promise<Loudness> => {
       const sidecar = sidecarOf(key)
       const known = await fs
@@ -374,6 +395,7 @@ export async function renderEpisode(
       cachedSpeech: (samples: number) => { speechStart: number; speechEnd: number },
     ): Promise<Omit<PieceInfo, 'clipCached'>> => {
       const target = path.join(piecesDir, `${key}.mp3`)
+      await Promise.all([fetchFromStorage(target), fetchFromStorage(sidecarOf(key))])
       const cached = await readMp3Frames(target).catch(() => undefined)
       if (cached && cached.sampleRate === SAMPLE_RATE) {
         return { index, path: target, key, samples: cached.samples, ...cachedSpeech(cached.samples), encoded: false, loudness: measureLater(target, key) }
@@ -384,6 +406,7 @@ export async function renderEpisode(
       const frames = await readMp3Frames(tmp)
       if (!frames) throw new AppError('FFMPEG_FAILED', `The encoder wrote an unreadable MP3 piece for item ${index}.`)
       await renameInto(tmp, target)
+      await putToStorage(target)
       encoded++
       encodedParts += parts
       return { index, path: target, key, samples: frames.samples, ...speechSpan, encoded: true, loudness: measureLater(target, key, measured) }
@@ -464,6 +487,7 @@ export async function renderEpisode(
     const jinglePiece = async (index: number, which: 'intro' | 'outro', file: string): Promise<PieceInfo> => {
       let stat: Stats
       try {
+        await fetchFromStorage(file)
         stat = await fs.stat(file)
       } catch {
         throw new AppError('INVALID_AUDIO', `The ${which} jingle of voice profile "${profile.id}" does not exist: ${file}`, {
@@ -585,6 +609,7 @@ export async function renderEpisode(
     let coverId = ''
     if (meta.coverPath) {
       try {
+        await fetchFromStorage(meta.coverPath)
         const st = await fs.stat(meta.coverPath)
         coverId = `${meta.coverPath}|${st.size}|${st.mtimeMs}`
       } catch {

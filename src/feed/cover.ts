@@ -8,6 +8,8 @@
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { keyOf } from '../storage/index.ts'
+import type { BlobStore } from '../storage/types.ts'
 import type { Ffmpeg } from '../audio/ffmpeg.ts'
 import type { AssetRecord, Store } from '../store/types.ts'
 import { sha256, tempPathFor } from '../util/files.ts'
@@ -98,14 +100,16 @@ export function drawCover(title: string): Buffer {
 }
 
 /** The default cover asset for this title, made when missing; older default covers are removed. */
-export async function ensureDefaultCover(title: string, deps: { store: Store; ffmpeg: Ffmpeg; cacheDir: string }): Promise<AssetRecord> {
+export async function ensureDefaultCover(title: string, deps: { store: Store; ffmpeg: Ffmpeg; cacheDir: string; blobs?: BlobStore }): Promise<AssetRecord> {
   const id = `${DEFAULT_COVER_PREFIX}${sha256('cover-v1', title).slice(0, 16)}`
   const existing = await deps.store.assets.get(id)
   const rel = path.join('assets', `${id}.png`)
   const target = path.join(deps.cacheDir, rel)
   if (existing) {
     try {
-      await fs.access(target)
+      if (deps.blobs) {
+        if (!(await deps.blobs.exists(keyOf(rel)))) throw new Error('not stored')
+      } else await fs.access(target)
       return existing
     } catch {
       await deps.store.assets.delete(id)
@@ -122,10 +126,13 @@ export async function ensureDefaultCover(title: string, deps: { store: Store; ff
     const info = await deps.ffmpeg.checkImage(tmp)
     await fs.rename(tmp, target)
     const stat = await fs.stat(target)
+    // Stored (uploaded, with S3) before the row that serves it exists.
+    await deps.blobs?.putFile(keyOf(rel), target, { contentType: 'image/png' })
     for (const a of await deps.store.assets.list('cover')) {
       if (a.id.startsWith(DEFAULT_COVER_PREFIX) && a.id !== id) {
         await deps.store.assets.delete(a.id)
         await fs.rm(path.join(deps.cacheDir, a.file), { force: true })
+        await deps.blobs?.delete(keyOf(a.file))
       }
     }
     return deps.store.assets.insert({ id, kind: 'cover', file: rel, originalName: null, mimeType: 'image/png', bytes: stat.size, durationMs: null, width: info.width, height: info.height, createdAt: new Date().toISOString() })

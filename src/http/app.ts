@@ -4,16 +4,21 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import express from 'express'
+import { countEpisodeDownload, downloadCounter } from '../admin/downloads.ts'
 import { compressResponse, compressResponses } from './compress.ts'
 import type { AppDeps } from './deps.ts'
 import { errorHandler, notFound } from './error-handler.ts'
 import { closeAfterEarlyAnswer } from './limits.ts'
 import { setSecurityHeaders } from './security.ts'
 import { openapiRouter } from './openapi.ts'
+import { accountsRouter } from './routes/accounts.ts'
 import { adminRouter } from './routes/admin.ts'
 import { audioFastPath, audioRouter } from './routes/audio.ts'
+import { dashboardRouter } from './routes/dashboard.ts'
 import { feedRouter } from './routes/feed.ts'
+import { figuresRouter } from './routes/figures.ts'
 import { healthRouter } from './routes/health.ts'
+import { lexiconRouter } from './routes/lexicon.ts'
 import { homeRouter } from './routes/home.ts'
 import { listenRouter } from './routes/listen.ts'
 import { playerRouter } from './routes/player.ts'
@@ -27,11 +32,16 @@ import { sourcesRouter } from './routes/sources.ts'
 export function createRequestHandler(deps: AppDeps): { app: express.Express; handle: (req: IncomingMessage, res: ServerResponse) => void } {
   const app = createApp(deps)
   const fast = audioFastPath(deps)
+  const downloads = downloadCounter(deps.store.db)
+  const onCountError = (err: unknown) => deps.logger.warn({ err }, 'could not count a download')
+  const episodeOf = (articleId: string, hash: string) => deps.store.episodes.findByArticleAndHash(articleId, hash)
   return {
     app,
     handle: (req, res) => {
       closeAfterEarlyAnswer(req, res)
       setSecurityHeaders(req, res)
+      // Podcast downloads (IAB-style) of episode files, whichever path serves them.
+      countEpisodeDownload(downloads, episodeOf, req, res, onCountError)
       // Before the fast path too: its transcripts and JSON files are compressed like any other text.
       compressResponse(req, res)
       fast(req, res, () => app(req, res))
@@ -57,8 +67,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(playerRouter(deps))
   app.use(feedRouter(deps))
   app.use(sourcesRouter(deps))
-  app.use('/api', adminRouter(deps))
+  app.use(accountsRouter(deps))
+  app.use('/api/lexicon', lexiconRouter(deps))
+  app.use(figuresRouter(deps))
   app.use(voicesRouter(deps))
+  app.use('/api', adminRouter(deps))
+  app.use(dashboardRouter(deps))
   app.use(homeRouter(deps))
   app.use(notFound)
   app.use(errorHandler(deps.logger))

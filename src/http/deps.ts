@@ -9,7 +9,7 @@ import type { Config } from '../config.ts'
 import type { JobQueue } from '../episodes/jobs.ts'
 import type { RenderCoordinator } from '../episodes/render-coordinator.ts'
 import type { Store } from '../store/types.ts'
-import type { SpeechService } from '../tts/types.ts'
+import type { BriefcastSpeechService } from '../tts/index.ts'
 import type { PublicUrls } from './urls.ts'
 
 export type FfmpegTools = Ffmpeg
@@ -19,7 +19,8 @@ export interface AppDeps {
   logger: Logger
   /** The store (SQLite or PostgreSQL, async): store.articles, .episodes, .jobs, .assets, .briefings, .listenStats, .usage, .sources; store.transaction(). */
   store: Store
-  speech: SpeechService
+  /** Profiles, voice lists, the editable lexicons; synthesis for previews (renders run in the render process). */
+  speech: BriefcastSpeechService
   ffmpeg: FfmpegTools
   /** Durable job queue (SQLite). Register your own job kinds with jobs.register(kind, handler). */
   jobs: JobQueue

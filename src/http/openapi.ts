@@ -34,6 +34,12 @@ const fileResponses = {
   416: error('RANGE_NOT_SATISFIABLE; Content-Range: bytes */<size>'),
 }
 
+const body = { required: true, content: { 'application/json': { schema: { type: 'object' } } } }
+const html = { description: 'HTML', content: { 'text/html': {} } }
+const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'User name' }
+const langParam = { name: 'language', in: 'path', required: true, schema: { type: 'string' }, description: 'Lexicon name: a language tag such as en or de' }
+const daysParam = { name: 'days', in: 'query', required: false, schema: { type: 'integer' }, description: 'How many days back (default 30)' }
+
 export const OPENAPI = {
   openapi: '3.1.0',
   info: {
@@ -127,9 +133,62 @@ export const OPENAPI = {
         responses: { 200: json({ type: 'object' }), 400: error('VALIDATION_FAILED'), 404: error('ARTICLE_NOT_FOUND') },
       },
     },
+    '/api/me': { get: { summary: 'Who is asking: the user or API key, and its role', tags: ['accounts'], security: bearer, responses: { 200: json({ type: 'object' }), 401: error('UNAUTHORIZED') } } },
+    '/api/users': {
+      get: { summary: 'Dashboard users with their roles and last sign-in (admin)', tags: ['accounts'], security: bearer, responses: { 200: json({ type: 'object' }), 403: error('FORBIDDEN') } },
+      post: { summary: 'Add a user {username, role, password?}; a generated password is returned once (admin)', tags: ['accounts'], security: bearer, requestBody: body, responses: { 201: json({ type: 'object' }, 'Created'), 400: error('VALIDATION_FAILED'), 403: error('FORBIDDEN'), 409: error('CONFLICT') } },
+    },
+    '/api/users/{name}': {
+      patch: { summary: "Change a user's role (admin)", tags: ['accounts'], security: bearer, parameters: [nameParam], requestBody: body, responses: { 200: json({ type: 'object' }), 403: error('FORBIDDEN'), 404: error('NOT_FOUND') } },
+      delete: { summary: 'Remove a user and end their sessions (admin)', tags: ['accounts'], security: bearer, parameters: [nameParam], responses: { 204: { description: 'Removed' }, 403: error('FORBIDDEN'), 404: error('NOT_FOUND') } },
+    },
+    '/api/users/{name}/password': {
+      post: { summary: 'Set a new password (yours, or anyone\'s as admin); their sessions end', tags: ['accounts'], security: bearer, parameters: [nameParam], requestBody: body, responses: { 200: json({ type: 'object' }), 403: error('FORBIDDEN'), 404: error('NOT_FOUND') } },
+    },
+    '/api/keys': {
+      get: { summary: 'Named API keys: prefix, role, last use, revoked (admin; never the key)', tags: ['accounts'], security: bearer, responses: { 200: json({ type: 'object' }), 403: error('FORBIDDEN') } },
+      post: { summary: 'Create a named API key {name, role}; the key is shown once, stored hashed (admin)', tags: ['accounts'], security: bearer, requestBody: body, responses: { 201: json({ type: 'object' }, 'Created'), 400: error('VALIDATION_FAILED'), 403: error('FORBIDDEN') } },
+    },
+    '/api/keys/{id}': {
+      delete: { summary: 'Revoke an API key (admin)', tags: ['accounts'], security: bearer, parameters: [idParam('API key id')], responses: { 204: { description: 'Revoked' }, 403: error('FORBIDDEN'), 404: error('NOT_FOUND') } },
+    },
+    '/api/lexicon': { get: { summary: 'The pronunciation lexicons, with their entry counts', tags: ['pronunciation'], security: bearer, responses: { 200: json({ type: 'object' }) } } },
+    '/api/lexicon/{language}': {
+      get: { summary: "One language's lexicon: entries {match, say, caseSensitive}", tags: ['pronunciation'], security: bearer, parameters: [langParam], responses: { 200: json({ type: 'object' }), 404: error('NOT_FOUND') } },
+      put: { summary: "Replace a language's lexicon (editor); answers with the articles that contain the changed words", tags: ['pronunciation'], security: bearer, parameters: [langParam], requestBody: body, responses: { 200: json({ type: 'object' }), 400: error('VALIDATION_FAILED'), 403: error('FORBIDDEN') } },
+    },
+    '/api/lexicon/{language}/rerender': {
+      post: { summary: 'Re-render the articles that contain the given words (only the segments with them are synthesized again)', tags: ['pronunciation'], security: bearer, parameters: [langParam], requestBody: body, responses: { 202: json({ type: 'object' }, 'Queued'), 403: error('FORBIDDEN') } },
+    },
+    '/api/lexicon/{language}/hear': {
+      post: { summary: 'Speak an entry {match, say, voice?} with a voice profile (WAV)', tags: ['pronunciation'], security: bearer, parameters: [langParam], requestBody: body, responses: { 200: { description: 'WAV', content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } }, 400: error('VALIDATION_FAILED') } },
+    },
+    '/api/figures': {
+      get: { summary: 'Listening figures per article and day: starts, 25/50/75/100 % completion, podcast downloads (IAB-style)', tags: ['figures'], security: bearer, parameters: [daysParam], responses: { 200: json({ type: 'object' }) } },
+    },
+    '/api/figures.csv': {
+      get: { summary: 'The same figures as CSV', tags: ['figures'], security: bearer, parameters: [daysParam], responses: { 200: { description: 'CSV', content: { 'text/csv': {} } } } },
+    },
+    '/api/voices/{profile}/sample': {
+      get: { summary: "A spoken sample of a voice profile, for the dashboard (WAV)", tags: ['admin'], security: bearer, parameters: [{ name: 'profile', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'WAV', content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } }, 400: error('UNKNOWN_PROFILE'), 429: error('RATE_LIMITED') } },
+    },
+    '/admin/assets/admin.css': { get: { summary: "The dashboard's style sheet", tags: ['dashboard'], responses: { 200: { description: 'CSS', content: { 'text/css': {} } } } } },
+    '/admin/assets/admin.js': { get: { summary: "The dashboard's script", tags: ['dashboard'], responses: { 200: { description: 'JavaScript', content: { 'text/javascript': {} } } } } },
+    '/admin/login': {
+      get: { summary: 'The sign-in page', tags: ['dashboard'], responses: { 200: html } },
+      post: { summary: 'Sign in (form: username, password); sets the session cookie. Wrong passwords are rate-limited', tags: ['dashboard'], responses: { 303: { description: 'Signed in: to the dashboard' }, 401: html, 403: error('CSRF_FAILED: a cross-site form'), 429: error('RATE_LIMITED') } },
+    },
+    '/admin/logout': { post: { summary: 'Sign out (ends the session)', tags: ['dashboard'], responses: { 303: { description: 'To the sign-in page' } } } },
+    '/admin': { get: { summary: 'Dashboard: articles with live status, search and filter, add an article', tags: ['dashboard'], responses: { 200: html, 303: { description: 'Not signed in: to the sign-in page' } } } },
+    '/admin/articles/{id}': { get: { summary: 'Dashboard: one article, its script, player, voice, re-render and delete', tags: ['dashboard'], parameters: [idParam()], responses: { 200: html, 404: html } } },
+    '/admin/briefings': { get: { summary: 'Dashboard: briefings, compose from today\'s stories, the schedule', tags: ['dashboard'], responses: { 200: html } } },
+    '/admin/pronunciation': { get: { summary: 'Dashboard: the lexicon of each language, hear and save entries', tags: ['dashboard'], responses: { 200: html } } },
+    '/admin/voices': { get: { summary: 'Dashboard: voice profiles with samples', tags: ['dashboard'], responses: { 200: html } } },
+    '/admin/figures': { get: { summary: 'Dashboard: listening figures with charts and a CSV export', tags: ['dashboard'], responses: { 200: html } } },
+    '/admin/keys': { get: { summary: 'Dashboard: API keys (admin)', tags: ['dashboard'], responses: { 200: html, 403: html } } },
+    '/admin/users': { get: { summary: 'Dashboard: users and roles (admin)', tags: ['dashboard'], responses: { 200: html, 403: html } } },
     '/openapi.json': { get: { summary: 'This document', tags: ['operations'], responses: { 200: json({ type: 'object' }) } } },
-    '/': { get: { summary: 'Home page: articles, an upload form, the feed URL and the embed snippet', tags: ['public'], responses: { 200: { description: 'HTML', content: { 'text/html': {} } } } } },
-    '/home.js': { get: { summary: 'Script of the home page', tags: ['public'], responses: { 200: { description: 'JavaScript', content: { 'text/javascript': {} } } } } },
+    '/': { get: { summary: 'Public home page: the show, its feeds, the latest published episodes and the embed snippet (nothing private)', tags: ['public'], responses: { 200: { description: 'HTML', content: { 'text/html': {} } } } } },
 
     '/listen/{id}': {
       ...preflight('GET, HEAD'),

@@ -11,7 +11,10 @@
  */
 import fsCb, { createReadStream, promises as fs } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { AppError } from '../errors.ts'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { AppError, toAppError } from '../errors.ts'
+import type { BlobStore } from '../storage/types.ts'
 
 export interface ServeFileOptions {
   path: string
@@ -126,16 +129,19 @@ function etagMatches(header: string, etag: string): boolean {
   return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)
 }
 
-/**
- * Serve the file. Works on plain node request/response objects (the audio
- * fast path in app.ts uses it before Express). Errors are returned, not
- * written: the caller hands them to the one error middleware.
- */
-export async function serveFileRaw(req: IncomingMessage, res: ServerResponse, opts: ServeFileOptions): Promise<AppError | undefined> {
-  const info = await openFile(opts.path)
-  if (!info) return new AppError('NOT_FOUND', 'The file is gone; request the article again for its current URL.')
-  const { size } = info
+/** What the conditional and range logic needs to know about the file. */
+interface FileFacts {
+  size: number
+  mtime: Date
+  lastModified: string
+}
 
+/**
+ * Headers, conditionals (304), If-Range and Range (416) for a file of known size and date:
+ * the byte span to send, 'done' when the response is complete (304), or the error to hand on.
+ */
+function prepare(req: IncomingMessage, res: ServerResponse, opts: Omit<ServeFileOptions, 'path'>, info: FileFacts): { start: number; end: number; body: boolean } | 'done' | AppError {
+  const { size } = info
   res.setHeader('Access-Control-Allow-Origin', '*')
   res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSE)
   res.setHeader('Accept-Ranges', 'bytes')
@@ -149,7 +155,7 @@ export async function serveFileRaw(req: IncomingMessage, res: ServerResponse, op
   if (notModified) {
     res.statusCode = 304
     res.end()
-    return undefined
+    return 'done'
   }
 
   let range = req.method === 'GET' || req.method === 'HEAD' ? parseRange(req.headers.range, size) : undefined
@@ -182,8 +188,23 @@ export async function serveFileRaw(req: IncomingMessage, res: ServerResponse, op
   res.setHeader('Content-Length', String(size === 0 ? 0 : end - start + 1))
   if (req.method === 'HEAD' || size === 0) {
     res.end()
-    return undefined
+    return 'done'
   }
+  return { start, end, body: true }
+}
+
+/**
+ * Serve the file. Works on plain node request/response objects (the audio
+ * fast path in app.ts uses it before Express). Errors are returned, not
+ * written: the caller hands them to the one error middleware.
+ */
+export async function serveFileRaw(req: IncomingMessage, res: ServerResponse, opts: ServeFileOptions): Promise<AppError | undefined> {
+  const info = await openFile(opts.path)
+  if (!info) return new AppError('NOT_FOUND', 'The file is gone; request the article again for its current URL.')
+  const span = prepare(req, res, opts, info)
+  if (span === 'done') return undefined
+  if (span instanceof AppError) return span
+  const { start, end } = span
   const length = end - start + 1
   if (length <= SMALL_RANGE) {
     info.refs++
@@ -208,6 +229,83 @@ export async function serveFileRaw(req: IncomingMessage, res: ServerResponse, op
   })
   res.once('close', () => stream.destroy())
   stream.pipe(res)
+  return undefined
+}
+
+export interface ServeBlobOptions extends Omit<ServeFileOptions, 'path'> {
+  store: BlobStore
+  key: string
+}
+
+/**
+ * Size and date of stored objects (immutable: named by content or random id), so a ranged GET through
+ * the API node costs one request to the bucket, not two. Bounded; forgotten when the object is deleted.
+ */
+const blobFacts = new Map<string, FileFacts>()
+const BLOB_FACTS_MAX = 4096
+
+/** Forget what is known about a stored object (deleted). */
+export function forgetBlob(key: string): void {
+  blobFacts.delete(key)
+}
+
+async function blobInfo(store: BlobStore, key: string): Promise<FileFacts | undefined> {
+  const id = key
+  const hit = blobFacts.get(id)
+  if (hit) return hit
+  const head = await store.head(key)
+  if (!head) return undefined
+  const facts = { size: head.size, mtime: head.lastModified, lastModified: head.lastModified.toUTCString() }
+  if (blobFacts.size >= BLOB_FACTS_MAX) blobFacts.delete(blobFacts.keys().next().value!)
+  blobFacts.set(id, facts)
+  return facts
+}
+
+/**
+ * The same HTTP semantics for an object in a blob store (S3): the API node proxies the byte range
+ * from the bucket. Errors before the first byte (no such object, bucket down) are returned like
+ * serveFileRaw's; a failure mid-body cuts the response (never a short body presented as whole).
+ */
+export async function serveBlobRaw(req: IncomingMessage, res: ServerResponse, opts: ServeBlobOptions): Promise<AppError | undefined> {
+  let info: FileFacts | undefined
+  try {
+    info = await blobInfo(opts.store, opts.key)
+  } catch (err) {
+    return toAppError(err)
+  }
+  if (!info) return new AppError('NOT_FOUND', 'The file is gone; request the article again for its current URL.')
+  const span = prepare(req, res, opts, info)
+  if (span === 'done') return undefined
+  if (span instanceof AppError) return span
+  const controller = new AbortController()
+  const onClose = () => controller.abort()
+  res.once('close', onClose)
+  let body: Readable
+  try {
+    body = await opts.store.get(opts.key, span.start === 0 && span.end === info.size - 1 ? undefined : { start: span.start, end: span.end }, controller.signal)
+  } catch (err) {
+    res.off('close', onClose)
+    if (res.headersSent || controller.signal.aborted) {
+      res.destroy()
+      return undefined
+    }
+    const e = toAppError(err)
+    if (e.code === 'NOT_FOUND') forgetBlob(opts.key)
+    // The headers set for the file do not belong on the JSON error.
+    for (const h of ['ETag', 'Last-Modified', 'Cache-Control', 'Content-Range', 'Content-Length', 'Content-Type']) res.removeHeader(h)
+    return e
+  }
+  const expected = span.end - span.start + 1
+  let sent = 0
+  body.on('data', (c: Buffer) => {
+    sent += c.length
+  })
+  pipeline(body, res).then(
+    () => {
+      if (sent !== expected) res.destroy(new Error('short body from the object storage'))
+    },
+    () => res.destroy(),
+  )
   return undefined
 }
 

@@ -1,8 +1,9 @@
 /**
  * Pronunciation lexicons: voices/lexicon/<name>.json, whole-word replacements
  * applied to the spoken text (after normalization, so entries match what the
- * engine would otherwise read). The version is a hash of the entries: clip cache
- * keys include it, so editing the lexicon re-synthesizes only what it changes.
+ * engine would otherwise read). Clip cache keys cover the text as spoken (lexicon
+ * applied), so editing the lexicon re-synthesizes only the segments it changes.
+ * The service keeps editable copies in its database (src/admin/lexicons.ts).
  *
  * File format: { "language": "en", "entries": [ { "match": "Nvidia", "say": "en-VID-ee-uh", "caseSensitive": false } ] }
  */

@@ -69,7 +69,7 @@ export interface LexiconEntry {
 
 export interface Lexicon {
   language: string
-  /** Changes when entries change; part of clip cache keys. */
+  /** Changes when entries change (a hash of them). */
   version: string
   entries: LexiconEntry[]
 }

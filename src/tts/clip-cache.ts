@@ -14,6 +14,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { AppError, throwIfAborted } from '../errors.ts'
 import { fileError, tempPathFor } from '../util/files.ts'
+import type { BlobStore } from '../storage/types.ts'
 import type { Clip, WordTiming } from './engine.ts'
 import type { CachedClip } from './types.ts'
 import { checkWavFile, wavFromPcm } from './wav.ts'
@@ -23,6 +24,12 @@ export interface ClipCacheOptions {
   dir: string
   maxBytes: number
   logger?: { warn(obj: object, msg?: string): void }
+  /**
+   * Object storage shared by every worker (BRIEFCAST_STORAGE_URL): a clip missing here is fetched from it, a new
+   * clip is stored into it. This directory is then a read-through cache with the same LRU cap; nothing is evicted
+   * from the bucket.
+   */
+  remote?: BlobStore
 }
 
 interface IndexEntry {
@@ -49,6 +56,7 @@ export class ClipCache {
   readonly dir: string
   private readonly maxBytes: number
   private readonly logger?: ClipCacheOptions['logger']
+  private readonly remote?: BlobStore
   private readonly flights = new Map<string, Flight>()
   private index: Map<string, IndexEntry> | null = null
   private indexing: Promise<void> | null = null
@@ -60,6 +68,31 @@ export class ClipCache {
     this.dir = options.dir
     this.maxBytes = options.maxBytes
     this.logger = options.logger
+    this.remote = options.remote
+  }
+
+  /** Blob keys of a clip's WAV and timings: the cache-dir layout, clips/<k0k1>/<key>.wav. */
+  private remoteKey(key: string, ext: 'wav' | 'json'): string {
+    return `clips/${key.slice(0, 2)}/${key}.${ext}`
+  }
+
+  /** Fetch a clip and its timings from object storage when it is not on this machine; false when it is nowhere. */
+  private async fetchRemote(key: string): Promise<boolean> {
+    if (!this.remote) return false
+    const ignoreMissing = (err: unknown) => {
+      if (err instanceof AppError && err.code === 'NOT_FOUND') return undefined
+      throw err
+    }
+    try {
+      // The WAV first (one request for a clip that is nowhere); its timings were stored before it, so they are there too.
+      const wav = await this.remote.materialize(this.remoteKey(key, 'wav')).catch(ignoreMissing)
+      if (wav) await this.remote.materialize(this.remoteKey(key, 'json')).catch(ignoreMissing)
+      return wav !== undefined
+    } catch (err) {
+      // Storage down: synthesize again rather than fail the render; the new clip is stored when it is back.
+      this.logger?.warn({ key, err }, 'could not fetch a clip from object storage')
+      return false
+    }
   }
 
   pathFor(key: string): string {
@@ -74,7 +107,15 @@ export class ClipCache {
   async get(key: string): Promise<CachedClip | null> {
     await this.ensureIndex()
     const wavPath = this.pathFor(key)
-    const header = await checkWavFile(wavPath)
+    let header = await checkWavFile(wavPath)
+    if (!header) {
+      const existed = await fs.stat(wavPath).then(
+        () => true,
+        () => false,
+      )
+      // Not on this machine: maybe another worker made it (object storage).
+      if (!existed && (await this.fetchRemote(key))) header = await checkWavFile(wavPath)
+    }
     if (!header) {
       const existed = await fs.stat(wavPath).then(
         () => true,
@@ -190,6 +231,11 @@ export class ClipCache {
     if (clip.words?.length || clip.sentences?.length)
       await writeAtomic(this.metaPathFor(key), JSON.stringify({ ...(clip.words?.length ? { words: clip.words } : {}), ...(clip.sentences?.length ? { sentences: clip.sentences } : {}) }))
     await writeAtomic(wavPath, wav)
+    if (this.remote) {
+      // Timings first, as locally: a worker that finds the WAV finds its timings too.
+      if (clip.words?.length || clip.sentences?.length) await this.remote.putFile(this.remoteKey(key, 'json'), this.metaPathFor(key), { contentType: 'application/json' })
+      await this.remote.putFile(this.remoteKey(key, 'wav'), wavPath, { contentType: 'audio/wav' })
+    }
     this.track(key, wav.length, Date.now())
     this.scheduleEviction(key)
     return {

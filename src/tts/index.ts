@@ -8,6 +8,7 @@ import type { Config } from '../config.ts'
 import { AppError, isAppError } from '../errors.ts'
 import { voiceRoleFor, type Lexicon, type Segment, type VoiceRole } from '../script/types.ts'
 import { sha256 } from '../util/files.ts'
+import type { BlobStore } from '../storage/types.ts'
 import { ClipCache } from './clip-cache.ts'
 import type { TtsEngine, Voice, VoiceSettings } from './engine.ts'
 import type { EspeakEngine } from './espeak.ts'
@@ -16,6 +17,7 @@ import { DEFAULT_ENGINE, ENGINES, type EngineEntry } from './registry.ts'
 import type { WarmUp } from './espeak-prestart.ts'
 import type { CachedClip, SpeechService, VoiceProfile } from './types.ts'
 import { DEFAULT_PAUSES, invalidProfilesError, readProfiles } from './voices.ts'
+import { primaryLanguage } from '../script/language.ts'
 
 export { wavFromPcm, readWavHeader, checkWavFile, pcmFromWav, pcmDurationMs, type WavHeader } from './wav.ts'
 export { ENGINES, ENGINE_IDS, DEFAULT_ENGINE, type EngineId, type EngineEntry, type EngineContext } from './registry.ts'
@@ -46,6 +48,8 @@ export interface SpeechServiceOptions {
   warmUp?: WarmUp
   /** Called after each successful cloud-engine call with the characters the provider bills (see tts/usage.ts). */
   onUsage?: (usage: EngineUsage) => void
+  /** Object storage shared by every worker: the clip cache reads through and writes through to it (src/storage). */
+  blobs?: BlobStore
 }
 
 export interface EngineUsage {
@@ -77,6 +81,13 @@ export interface BriefcastSpeechService extends SpeechService {
   voiceFor(segment: Pick<Segment, 'kind' | 'voiceRole'>, profile: VoiceProfile): VoiceSettings
   /** Synthesize arbitrary text with a profile's voice for a role (the `say` command). */
   synthesizeText(text: string, profile: VoiceProfile, options?: { role?: VoiceRole; ssml?: boolean; signal?: AbortSignal }): Promise<CachedClip>
+  /**
+   * Use this lexicon for every profile whose lexicon name is `name`, instead of
+   * voices/lexicon/<name>.json (the service keeps editable lexicons in its database).
+   */
+  useLexicon(name: string, lexicon: Lexicon): void
+  /** The lexicon a profile speaks with now. */
+  lexiconFor(profile: VoiceProfile): Lexicon
 }
 
 const FALLBACK_CODES = new Set(['ENGINE_UNAVAILABLE', 'ENGINE_FAILED', 'RATE_LIMITED', 'MISSING_CREDENTIALS', 'ENGINE_AUTH_FAILED', 'QUOTA_EXCEEDED'])
@@ -92,9 +103,13 @@ function canonicalVoice(voice: VoiceSettings): Record<string, unknown> {
   return out
 }
 
-/** Clip cache key: engine, engine version, voice settings, lexicon version and the spoken text (or SSML). */
-export function clipKey(engine: Pick<TtsEngine, 'id' | 'version'>, voice: VoiceSettings, lexiconVersion: string, text: string, ssml: boolean): string {
-  return sha256(JSON.stringify({ engine: engine.id, version: engine.version, voice: canonicalVoice(voice), lexicon: lexiconVersion, ssml, text }))
+/**
+ * Clip cache key: engine, engine version, voice settings and the text as spoken
+ * (lexicon already applied) or SSML. Not the lexicon's version: a lexicon edit
+ * then re-synthesizes only the segments whose spoken text it changes.
+ */
+export function clipKey(engine: Pick<TtsEngine, 'id' | 'version'>, voice: VoiceSettings, text: string, ssml: boolean): string {
+  return sha256(JSON.stringify({ engine: engine.id, version: engine.version, voice: canonicalVoice(voice), ssml, text }))
 }
 
 function withProfile(err: unknown, profile: VoiceProfile): AppError {
@@ -175,7 +190,7 @@ export async function createSpeechService(config: Config, options: SpeechService
     throw invalidProfilesError(problems)
   }
 
-  const cache = new ClipCache({ dir: path.join(config.cacheDir, 'clips'), maxBytes: config.cache.maxBytes, logger })
+  const cache = new ClipCache({ dir: path.join(config.cacheDir, 'clips'), maxBytes: config.cache.maxBytes, logger, ...(options.blobs ? { remote: options.blobs } : {}) })
   const stats: SpeechServiceStats = { engineCalls: 0, cacheHits: 0, cacheMisses: 0, fallbacks: 0 }
   const derived = new Map<string, VoiceProfile>()
   const defaultProfile = profiles.get(config.defaultVoice)!
@@ -203,7 +218,7 @@ export async function createSpeechService(config: Config, options: SpeechService
   function engineSpeaksStatic(engineId: string, tag: string): boolean {
     if (engineId === DEFAULT_ENGINE) return !!espeak?.speaks(tag)
     const languages = entries[engineId]?.languages
-    return !!languages && languages.includes(tag.split('-')[0]!)
+    return !!languages && languages.includes(primaryLanguage(tag))
   }
 
   function getProfile(id: string): VoiceProfile {
@@ -220,8 +235,8 @@ export async function createSpeechService(config: Config, options: SpeechService
     const rank = (p: VoiceProfile) => (p.id === defaultProfile.id ? 0 : p.engine === defaultProfile.engine ? 1 : 2)
     const exact = all.filter((p) => p.language.toLowerCase() === tag).sort((a, b) => rank(a) - rank(b))
     if (exact[0]) return exact[0]
-    const primary = tag.split('-')[0]!
-    const samePrimary = all.filter((p) => p.language.toLowerCase().split('-')[0] === primary).sort((a, b) => rank(a) - rank(b))
+    const primary = primaryLanguage(tag)
+    const samePrimary = all.filter((p) => primaryLanguage(p.language) === primary).sort((a, b) => rank(a) - rank(b))
     if (samePrimary[0]) return samePrimary[0]
     const auto = deriveProfile(tag)
     if (auto) return auto
@@ -243,7 +258,10 @@ export async function createSpeechService(config: Config, options: SpeechService
     return voice.rate === undefined && profile.rate !== undefined ? { ...voice, rate: profile.rate } : voice
   }
 
+  const lexiconOverrides = new Map<string, Lexicon>()
   function lexiconFor(profile: VoiceProfile): Lexicon {
+    const override = lexiconOverrides.get(lexiconNameFor(profile))
+    if (override) return override
     let lexicon = lexicons.get(profile.id)
     if (!lexicon) {
       // Derived (auto-) profiles and profiles handed in by callers: load on first use.
@@ -253,7 +271,7 @@ export async function createSpeechService(config: Config, options: SpeechService
     return lexicon
   }
 
-  async function synthesizeWith(engineId: string, voice: VoiceSettings, text: string, ssml: boolean, lexiconVersion: string, fallback: boolean, signal?: AbortSignal): Promise<CachedClip> {
+  async function synthesizeWith(engineId: string, voice: VoiceSettings, text: string, ssml: boolean, fallback: boolean, signal?: AbortSignal): Promise<CachedClip> {
     const entry = entries[engineId]
     if (!entry) throw new AppError('UNKNOWN_ENGINE', `Unknown engine "${engineId}".`, { details: { engine: engineId } })
     const bytes = Buffer.byteLength(text, 'utf8')
@@ -262,7 +280,7 @@ export async function createSpeechService(config: Config, options: SpeechService
         details: { bytes, limit: entry.limits.maxInputBytes },
       })
     const eng = await engine(engineId)
-    const key = clipKey(eng, voice, lexiconVersion, text, ssml)
+    const key = clipKey(eng, voice, text, ssml)
     let called = false
     const clip = await cache.getOrCreate(
       key,
@@ -296,7 +314,7 @@ export async function createSpeechService(config: Config, options: SpeechService
     const spoken = ssml ? text : speakWithLexicon(text, lexicon)
     if (!spoken.trim()) throw new AppError('EMPTY_INPUT', `Nothing to say: the segment for voice profile "${profile.id}" is empty.`)
     try {
-      return await synthesizeWith(profile.engine, voice, spoken, ssml, lexicon.version, false, signal)
+      return await synthesizeWith(profile.engine, voice, spoken, ssml, false, signal)
     } catch (err) {
       const fallbackEngine = config.tts.fallbackEngine
       if (!fallbackEngine || fallbackEngine === profile.engine || !isAppError(err) || !FALLBACK_CODES.has(err.code) || signal?.aborted)
@@ -307,7 +325,7 @@ export async function createSpeechService(config: Config, options: SpeechService
       const fallbackVoice: VoiceSettings = { language, ...(voice.gender ? { gender: voice.gender } : {}), ...(voice.rate ? { rate: voice.rate } : {}) }
       const plain = ssml ? (await import('./ssml.ts')).ssmlToText(spoken) : spoken
       try {
-        return await synthesizeWith(fallbackEngine, fallbackVoice, plain, false, lexicon.version, true, signal)
+        return await synthesizeWith(fallbackEngine, fallbackVoice, plain, false, true, signal)
       } catch (fallbackErr) {
         throw withProfile(fallbackErr, profile)
       }
@@ -330,6 +348,10 @@ export async function createSpeechService(config: Config, options: SpeechService
     synthesizeSegment(segment, profile, signal) {
       return speak(segment.text, voiceFor(segment, profile), profile, false, signal)
     },
+    useLexicon(name, lexicon) {
+      lexiconOverrides.set(name, lexicon)
+    },
+    lexiconFor,
     synthesizeText(text, profile, opts = {}) {
       return speak(text, voiceFor({ kind: 'paragraph', voiceRole: opts.role ?? 'body' }, profile), profile, opts.ssml ?? false, opts.signal)
     },

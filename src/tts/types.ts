@@ -28,7 +28,7 @@ export interface VoiceProfile {
 
 /** A synthesized clip stored in the clip cache (audio-cache/clips/<key>.wav). */
 export interface CachedClip {
-  /** Cache key: hash of engine, engine version, voice settings, lexicon version and spoken text. */
+  /** Cache key: hash of engine, engine version, voice settings and spoken text (lexicon applied). */
   key: string
   /** Path of a complete mono 16-bit PCM WAV file. */
   wavPath: string

@@ -41,7 +41,7 @@ describe('security headers', () => {
 })
 
 describe('public errors', () => {
-  it('info.json and Listen give the code and a plain message for a failed render; the admin API has the details', { timeout: 120_000 }, async () => {
+  it('a render that failed before any episode is not public (#17); the newsroom sees the code and a plain message on info.json, and the details in the admin API', { timeout: 120_000 }, async () => {
     // A Google voice without credentials fails with a message naming the server's settings.
     const r = await postJson(svc, '/api/articles', { title: 'Will fail', text: 'This one cannot be spoken by the configured voice.', voice: 'google-en-us' })
     const { id } = (await r.json()) as { id: string }
@@ -49,15 +49,17 @@ describe('public errors', () => {
     expect(admin.status).toBe('failed')
     const internal = (admin.error as { message: string }).message
     expect(internal).toMatch(/GOOGLE|credential/i)
-    const info = (await (await fetch(`${svc.url}/listen/${id}/info.json`)).json()) as { error: { code: string; message: string } }
+    for (const url of [`${svc.url}/listen/${id}/info.json`, `${svc.url}/listen/${id}`]) {
+      const pub = await fetch(url)
+      expect(pub.status, url).toBe(404)
+      const text = await pub.text()
+      expect(text).toContain('ARTICLE_NOT_FOUND')
+      expect(text).not.toContain(internal)
+    }
+    const info = (await (await svc.api(`/listen/${id}/info.json`)).json()) as { error: { code: string; message: string } }
     expect(info.error.code).toBe('MISSING_CREDENTIALS')
     expect(info.error.message).not.toContain(internal)
     expect(JSON.stringify(info)).not.toMatch(/GOOGLE_APPLICATION|keyFile|\/.*\.json/)
-    const listen = await fetch(`${svc.url}/listen/${id}`)
-    expect(listen.status).toBe(503)
-    const text = await listen.text()
-    expect(text).toContain('MISSING_CREDENTIALS')
-    expect(text).not.toContain(internal)
     const home = await (await fetch(svc.url + '/')).text()
     expect(home).not.toContain(internal.slice(0, 40))
   })

@@ -20,6 +20,8 @@ export async function startTestService(overrides: Record<string, unknown> = {}):
     cwd: path.resolve(import.meta.dirname, '../..'),
     handleSignals: false,
     shutdownGraceMs: 2000,
+    // The first admin's generated password: tests that sign in make their own users (tests/admin/).
+    print: () => {},
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     overrides: {
       port: 0,

@@ -5,6 +5,7 @@ import path from 'node:path'
 import zlib from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RenderProcess } from '../../src/episodes/render-client.ts'
+import { wavFromPcm } from '../../src/tts/wav.ts'
 import { feedRuntime } from '../../src/http/routes/feed.ts'
 import { API_KEY, paragraphs, postJson, ready, startTestService, waitForArticle, type TestService } from './helpers.ts'
 
@@ -439,12 +440,15 @@ describe('failed renders', () => {
     expect(jobs[0]!.status).toBe('failed')
     // Permanent (4xx) errors fail at once; engine/credential errors use every attempt.
     expect(jobs[0]!.attempts === 1 || jobs[0]!.attempts === jobs[0]!.max_attempts).toBe(true)
-    const listen = await fetch(svc.url + `/listen/${id}`)
+    // Failed stories are never public: readers get a 404, the newsroom (a key) the error.
+    expect((await fetch(svc.url + `/listen/${id}`)).status).toBe(404)
+    expect((await fetch(svc.url + `/listen/${id}/info.json`)).status).toBe(404)
+    const listen = await svc.api(`/listen/${id}`)
     expect(listen.status).toBe(503)
     const body = (await listen.json()) as { error: { code: string; details: { error: { code: string } } } }
     expect(body.error.code).toBe('EPISODE_NOT_READY')
     expect(body.error.details.error.code).toBe(err.code)
-    const info = (await (await fetch(svc.url + `/listen/${id}/info.json`)).json()) as { status: string; error: { code: string } }
+    const info = (await (await svc.api(`/listen/${id}/info.json`)).json()) as { status: string; error: { code: string } }
     expect(info.status).toBe('failed')
     expect(info.error.code).toBe(err.code)
   })
@@ -547,21 +551,9 @@ describe('assets', () => {
   const wav = (seconds: number) => {
     const rate = 16000
     const n = rate * seconds
-    const b = Buffer.alloc(44 + n * 2)
-    b.write('RIFF', 0, 'latin1')
-    b.writeUInt32LE(36 + n * 2, 4)
-    b.write('WAVEfmt ', 8, 'latin1')
-    b.writeUInt32LE(16, 16)
-    b.writeUInt16LE(1, 20)
-    b.writeUInt16LE(1, 22)
-    b.writeUInt32LE(rate, 24)
-    b.writeUInt32LE(rate * 2, 28)
-    b.writeUInt16LE(2, 32)
-    b.writeUInt16LE(16, 34)
-    b.write('data', 36, 'latin1')
-    b.writeUInt32LE(n * 2, 40)
-    for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2)
-    return b
+    const pcm = Buffer.alloc(n * 2)
+    for (let i = 0; i < n; i++) pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), i * 2)
+    return wavFromPcm(pcm, rate)
   }
   const upload = (kind: string, data: Buffer, name: string, type: string) => {
     const fd = new FormData()
@@ -594,7 +586,8 @@ describe('assets', () => {
       expect((await errorOf(small)).code).toBe('COVER_SIZE')
     }
     // A PNG header that claims 1400x1400 with nothing behind it: the full decode refuses it.
-    const headerOnly = await upload('cover', png(1400, 1400), 'cover.png', 'image/png')
+    // (the signature and the IHDR chunk of a real PNG: 8 + 25 bytes).
+    const headerOnly = await upload('cover', png(1400, 1400).subarray(0, 33), 'cover.png', 'image/png')
     expect(headerOnly.status).toBe(415)
     expect((await errorOf(headerOnly)).code).toBe('INVALID_IMAGE')
     const truncated = await upload('cover', good.subarray(0, Math.floor(good.length / 2)), 'cover.png', 'image/png')
@@ -632,31 +625,27 @@ describe('assets', () => {
 })
 
 describe('home page', () => {
-  it('lists articles escaped, with the feed URL and the embed snippet', async () => {
+  it('is public and shows the show, its feeds and the player, escaped, but nothing unpublished', async () => {
     const evil = '<img src=x onerror=alert(1)>'
     const r = await postJson(svc, '/api/articles', { title: evil, text: 'A harmless body for an evil title.' })
     const { id } = (await r.json()) as { id: string }
+    await waitForArticle(svc, id, ready)
     const page = await fetch(svc.url + '/')
     expect(page.status).toBe(200)
     expect(page.headers.get('content-type')).toMatch(/text\/html/)
     expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/)
     const html = await page.text()
     expect(html).not.toContain(evil)
-    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;')
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;') // published: listed, escaped
     expect(html).toContain(`${svc.url}/feed.xml`)
-    expect(html).toContain(`&lt;briefcast-player article=&quot;${id}&quot;&gt;`)
+    expect(html).toContain(`${svc.url}/feeds/articles.xml`)
     expect(html).toContain(`${svc.url}/player.js`)
-    expect(html).toContain(`${svc.url}/embed/${id}`)
-    expect(html).toContain(`data-src="${svc.url}/listen/${id}"`)
-    const js = await fetch(svc.url + '/home.js')
-    expect(js.headers.get('content-type')).toMatch(/javascript/)
-    const source = await js.text()
-    expect(source).toContain('localStorage')
-    // The page script must at least parse.
-    expect(() => new Function(source)).not.toThrow()
-    expect(html).toContain(`data-info="${svc.url}/listen/${id}/info.json"`)
+    expect(html).toContain('&lt;briefcast-player article=')
+    expect(html).toContain('href="/admin"')
   })
+})
 
+describe('the API key', () => {
   it('the API key is required for the form endpoint', async () => {
     const r = await fetch(svc.url + '/api/articles', { method: 'POST', body: new FormData() })
     expect(r.status).toBe(401)

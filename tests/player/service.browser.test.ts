@@ -161,7 +161,7 @@ describe.skipIf(browserSkipReason)('player against the real service (headless Ch
     page.on('pageerror', (e) => pageErrors.push(e.message))
     await page.goto(site.url)
     const frame = page.frameLocator('iframe')
-    await frame.locator('briefcast-player >> button.listen .d').filter({ hasText: 'sec' }).waitFor()
+    await frame.locator('briefcast-player >> button.listen .d').filter({ hasText: /\d+:\d\d/ }).waitFor()
     await frame.locator('briefcast-player >> button.listen').click()
     const f = page.frames().find((fr) => fr.url().includes('/embed/'))!
     const state = await waitFor(

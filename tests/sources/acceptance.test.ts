@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { XMLParser } from 'fast-xml-parser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { addUser, signIn } from '../admin/helpers.ts'
 import { startTestService, type TestService } from '../http/helpers.ts'
 import { rss, startSite, story, type Site } from './site.ts'
 
@@ -91,10 +92,13 @@ describe('a site with only a feed URL', () => {
 })
 
 describe('a service without a public URL', () => {
-  it('warns on the home page that podcast apps cannot reach it, and links both feeds saying which to submit', async () => {
+  it("warns on the dashboard that podcast apps cannot reach it, and links both feeds saying which to submit; the public page keeps the operator's warning to itself", async () => {
     const local = await startTestService()
     try {
-      const home = await (await fetch(`${local.url}/`)).text()
+      const { password } = await addUser(local, 'feeds-viewer', 'viewer')
+      const session = await signIn(local, 'feeds-viewer', password)
+      expect(await (await fetch(`${local.url}/`)).text()).not.toMatch(/points at this machine or a private network/)
+      const home = await (await fetch(`${local.url}/admin`, { headers: { cookie: session.cookie } })).text()
       expect(home).toContain('role="alert"')
       expect(home).toMatch(/points at this machine or a private network/)
       expect(home).toContain('/feeds/articles.xml')

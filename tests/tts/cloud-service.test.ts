@@ -10,6 +10,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { addUser, signIn } from '../admin/helpers.ts'
 import { postJson, ready, startTestService, waitForArticle, type TestService } from '../http/helpers.ts'
 import { ELEVENLABS_TEST_KEY, RACHEL, startFakeElevenLabs } from './fake-elevenlabs.ts'
 import type { FakeHttpServer } from './fake-http.ts'
@@ -68,11 +69,13 @@ describe('cloud engines in the service', () => {
     expect(usage.usage).toEqual([{ engine: 'openai', month: usage.month, characters: chars, requests: sent.length }])
     expect((await fetch(`${svc.url}/api/usage`)).status).toBe(401)
     expect((await svc.api('/api/usage?month=2026-13')).status).toBe(400)
-    // The home page shows the profile of each article, every voice profile with a sample, and the month's characters.
-    const home = await (await fetch(svc.url)).text()
-    expect(home).toContain('voice openai-nova')
-    expect(home).toContain('data-src="/voices/openai-nova/sample.wav"')
-    expect(home).toMatch(new RegExp(`<td>openai</td><td>${chars.toLocaleString('en')}</td>`))
+    // The article names its profile; the dashboard's voices page has every profile with a sample, and the month's characters.
+    expect(((await (await svc.api(`/api/articles/${id}`)).json()) as { profile: string }).profile).toBe('openai-nova')
+    const { password } = await addUser(svc, 'voices-viewer', 'viewer')
+    const session = await signIn(svc, 'voices-viewer', password)
+    const voicesPage = await (await fetch(`${svc.url}/admin/voices`, { headers: { cookie: session.cookie } })).text()
+    expect(voicesPage).toContain('data-sample="openai-nova"')
+    expect(voicesPage).toMatch(new RegExp(`<td data-label="Engine">openai</td><td data-label="Characters" class="num">${chars.toLocaleString('en')}</td>`))
   }, 300_000)
 
   test('unknown voice, wrong key and an exhausted quota each fail their article with a code; the others still render', async () => {

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { loadConfig, type Config } from '../../src/config.ts'
 import type { Segment } from '../../src/script/types.ts'
+import { createLexicon } from '../../src/script/lexicon.ts'
 import type { EspeakEngine } from '../../src/tts/espeak.ts'
 import { createGoogleEngine } from '../../src/tts/google.ts'
 import { checkWavFile, ClipCache, clipKey, createSpeechService, ENGINES, readWavHeader, type BriefcastSpeechService, type EngineCallInfo } from '../../src/tts/index.ts'
@@ -154,7 +155,7 @@ describe('SpeechService with espeak-ng', () => {
     while (espeak.load.running > 0 && Date.now() - t < 10_000) await new Promise((r) => setTimeout(r, 5))
     expect(espeak.load.running).toBe(0)
     // nothing half-written was left as a clip
-    const key = clipKey(espeak, service.voiceFor(seg2, profile), 'none', seg2.text, false)
+    const key = clipKey(espeak, service.voiceFor(seg2, profile), seg2.text, false)
     expect(await service.cache.get(key)).toBeNull()
   })
 
@@ -184,7 +185,7 @@ describe('SpeechService with espeak-ng', () => {
 })
 
 describe('lexicons', () => {
-  test("the profile's lexicon is applied, and its version is part of the key", async () => {
+  test("the profile's lexicon is applied; an edit re-synthesizes only the text it changes", async () => {
     const dir = tmp('voices')
     cpSync(path.join(VOICES, 'default.json'), path.join(dir, 'default.json'))
     await fs.mkdir(path.join(dir, 'lexicon'))
@@ -194,15 +195,24 @@ describe('lexicons', () => {
     const config = loadConfig({ env: {}, cwd: dir, overrides: { cacheDir: path.join(dir, 'cache'), voicesDir: dir, 'tts.espeakWorkers': 1 } })
     const service = await createSpeechService(config, { onEngineCall: (c) => calls.push(c) })
     const first = await service.synthesizeSegment(segment('Nvidia builds chips.'), service.getProfile('default'))
+    const gpu1 = await service.synthesizeSegment(segment('A GPU is fast.'), service.getProfile('default'))
     await service.close()
-    expect(calls.map((c) => c.text)).toEqual(['en vidia builds chips.'])
+    expect(calls.map((c) => c.text)).toEqual(['en vidia builds chips.', 'A GPU is fast.'])
 
     writeFileSync(lexFile, JSON.stringify({ language: 'en', entries: [{ match: 'Nvidia', say: 'en vidia' }, { match: 'GPU', say: 'G P U' }] }))
     const service2 = await createSpeechService(config, { onEngineCall: (c) => calls.push(c) })
     const second = await service2.synthesizeSegment(segment('Nvidia builds chips.'), service2.getProfile('default'))
+    const gpu2 = await service2.synthesizeSegment(segment('A GPU is fast.'), service2.getProfile('default'))
+    expect(second.key).toBe(first.key) // untouched by the new entry: from the cache
+    expect(second.cached).toBe(true)
+    expect(gpu2.key).not.toBe(gpu1.key) // changed by it: synthesized again
+    expect(calls.map((c) => c.text)).toEqual(['en vidia builds chips.', 'A GPU is fast.', 'A G P U is fast.'])
+
+    // A lexicon handed in at run time (the service's database) wins over the file.
+    service2.useLexicon('en', createLexicon('en', [{ match: 'Nvidia', say: 'N video' }]))
+    await service2.synthesizeSegment(segment('Nvidia builds chips.'), service2.getProfile('default'))
     await service2.close()
-    expect(second.key).not.toBe(first.key) // a new lexicon version re-synthesizes
-    expect(calls).toHaveLength(2)
+    expect(calls.at(-1)!.text).toBe('N video builds chips.')
   })
 })
 
@@ -356,16 +366,15 @@ describe('ClipCache', () => {
     expect(files.filter((f) => f.endsWith('.wav'))).toHaveLength(20)
   })
 
-  test('the key covers engine, version, voice, lexicon version and text', () => {
+  test('the key covers engine, version, voice and the spoken text', () => {
     const e = { id: 'espeak-ng', version: '1' }
     const v = { language: 'en', name: 'en-us' }
-    const base = clipKey(e, v, 'lex1', 'Hello', false)
-    expect(clipKey(e, { name: 'en-us', language: 'en' }, 'lex1', 'Hello', false)).toBe(base) // key order does not matter
-    expect(clipKey({ ...e, version: '2' }, v, 'lex1', 'Hello', false)).not.toBe(base)
-    expect(clipKey({ ...e, id: 'google' }, v, 'lex1', 'Hello', false)).not.toBe(base)
-    expect(clipKey(e, { ...v, rate: 1.1 }, 'lex1', 'Hello', false)).not.toBe(base)
-    expect(clipKey(e, v, 'lex2', 'Hello', false)).not.toBe(base)
-    expect(clipKey(e, v, 'lex1', 'Hello!', false)).not.toBe(base)
-    expect(clipKey(e, v, 'lex1', 'Hello', true)).not.toBe(base)
+    const base = clipKey(e, v, 'Hello', false)
+    expect(clipKey(e, { name: 'en-us', language: 'en' }, 'Hello', false)).toBe(base) // key order does not matter
+    expect(clipKey({ ...e, version: '2' }, v, 'Hello', false)).not.toBe(base)
+    expect(clipKey({ ...e, id: 'google' }, v, 'Hello', false)).not.toBe(base)
+    expect(clipKey(e, { ...v, rate: 1.1 }, 'Hello', false)).not.toBe(base)
+    expect(clipKey(e, v, 'Hello!', false)).not.toBe(base)
+    expect(clipKey(e, v, 'Hello', true)).not.toBe(base)
   })
 })

@@ -59,7 +59,14 @@
     const r = s % 60
     return (m ? `${m} minute${m === 1 ? '' : 's'} ` : '') + `${r} second${r === 1 ? '' : 's'}`
   }
-  const minutes = (ms) => (ms < 60000 ? `${Math.max(1, Math.round(ms / 1000))} sec` : `${Math.round(ms / 60000)} min`)
+  // Lengths read as m:ss everywhere in briefcast ("1:29", not "1 min"); h:mm:ss from an hour.
+  const minutes = (ms) => {
+    const t = Math.max(1, Math.round((ms || 0) / 1000))
+    const h = Math.floor(t / 3600)
+    const m = Math.floor((t % 3600) / 60)
+    const s = String(t % 60).padStart(2, '0')
+    return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`
+  }
 
   const loadRate = () => {
     try {

@@ -1,8 +1,8 @@
 /**
- * Admin API under /api (Bearer API key): articles and assets.
+ * Admin API under /api (API key or dashboard session): articles and assets.
  * See docs/api.md and src/http/openapi.ts for the request and response shapes.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import express from 'express'
@@ -17,23 +17,19 @@ import type { ArticleRecord, ArticleStatus, AssetRecord } from '../../store/type
 import { tempPathFor } from '../../util/files.ts'
 import { KeyedLock } from '../../util/keyed-lock.ts'
 import { articleEtag, checkIfMatch, ifMatchTags } from '../conditional.ts'
+import { requireApiAuth } from '../auth.ts'
 import type { AppDeps } from '../deps.ts'
 import { embedSnippets } from '../player/snippet.ts'
-import { forgetFile } from '../serve-file.ts'
+import { blobStoreFor, keyOf } from '../../storage/index.ts'
+import { forgetBlob, forgetFile } from '../serve-file.ts'
 import { articleInfo } from './listen.ts'
 
-/** Constant-time check of "Authorization: Bearer <key>". */
+/**
+ * The /api guard: an API key (Bearer) or a dashboard session with its CSRF token;
+ * reading needs the viewer role, changing needs editor (see ../auth.ts).
+ */
 export function requireApiKey(deps: AppDeps): express.RequestHandler {
-  const key = deps.config.apiKey
-  const expected = key ? createHash('sha256').update(key).digest() : undefined
-  return (req, _res, next) => {
-    const header = req.get('authorization') ?? ''
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
-    if (!m) return next(new AppError('UNAUTHORIZED', 'Missing API key: send "Authorization: Bearer <key>".'))
-    const given = createHash('sha256').update(m[1]!).digest()
-    if (!expected || !timingSafeEqual(given, expected)) return next(new AppError('UNAUTHORIZED', 'Wrong API key.'))
-    next()
-  }
+  return requireApiAuth(deps)
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -129,6 +125,7 @@ export function adminRouter(deps: AppDeps): express.Router {
   const scripter = new Scripter()
   const edits = new KeyedLock()
   const cacheDir = path.resolve(config.cacheDir)
+  const blobs = blobStoreFor(config)
 
   router.use(requireApiKey(deps))
 
@@ -220,7 +217,7 @@ export function adminRouter(deps: AppDeps): express.Router {
     const ep = a.episodeId !== null ? await store.episodes.get(a.episodeId) : undefined
     if (ep) {
       try {
-        const timings = JSON.parse(await fs.readFile(path.resolve(cacheDir, ep.timingsFile), 'utf8')) as { segments?: unknown }
+        const timings = JSON.parse((await blobStoreFor(config).getBuffer(keyOf(ep.timingsFile))).toString('utf8')) as { segments?: unknown }
         segments = timings.segments ?? timings
       } catch (err) {
         deps.logger.warn({ err, article: a.id }, 'cannot read the timings file')
@@ -369,9 +366,12 @@ export function adminRouter(deps: AppDeps): express.Router {
       }
     }
     try {
+      // With object storage the asset is uploaded (the local file stays as the read-through copy) before its row exists.
+      await blobs.putFile(keyOf(record.file), path.join(cacheDir, record.file), { contentType: record.mimeType })
       await store.assets.insert(record)
     } catch (err) {
       await fs.rm(path.join(cacheDir, record.file), { force: true })
+      await blobs.delete(keyOf(record.file)).catch(() => {})
       throw err
     }
     res.status(201).location(`/api/assets/${id}`).json(assetJson(record))
@@ -394,7 +394,9 @@ export function adminRouter(deps: AppDeps): express.Router {
     if (!a) throw new AppError('NOT_FOUND', `No asset with id "${req.params.id}".`)
     await store.assets.delete(a.id)
     await fs.rm(path.join(cacheDir, a.file), { force: true })
+    await blobs.delete(keyOf(a.file))
     forgetFile(path.join(cacheDir, a.file))
+    forgetBlob(keyOf(a.file))
     res.status(204).end()
   })
 

@@ -9,13 +9,16 @@ import express from 'express'
 import { AppError } from '../../errors.ts'
 import type { EpisodeRecord } from '../../store/types.ts'
 import type { AppDeps } from '../deps.ts'
-import { serveFile, serveFileRaw, type ServeFileOptions } from '../serve-file.ts'
+import { blobStoreFor, keyOf } from '../../storage/index.ts'
+import { serveBlobRaw, serveFileRaw, type ServeFileOptions } from '../serve-file.ts'
 
 export const IMMUTABLE = 'public, max-age=31536000, immutable'
 
-const FILE_RE = /^([A-Za-z0-9_-]{6,128})\.(mp3|m4a|vtt|chapters\.json|timings\.json)$/
+/** An episode's (or briefing's) file name: `<hash>.<kind>`; its kind says the media type and which file it is. */
+export const FILE_RE = /^([A-Za-z0-9_-]{6,128})\.(mp3|m4a|vtt|chapters\.json|timings\.json)$/
 
-const KINDS = {
+/** The one file-kind table, for /audio/ and /briefings/ (feed.ts). Chapters are application/json+chapters everywhere. */
+export const KINDS = {
   mp3: { type: 'audio/mpeg', file: (e: EpisodeRecord) => e.audioFile },
   m4a: { type: 'audio/mp4', file: (e: EpisodeRecord) => e.audioFile },
   vtt: { type: 'text/vtt; charset=utf-8', file: (e: EpisodeRecord) => e.vttFile },
@@ -23,8 +26,44 @@ const KINDS = {
   'timings.json': { type: 'application/json; charset=utf-8', file: (e: EpisodeRecord) => e.timingsFile },
 } as const
 
+/** A stored file to serve: its blob key, its path under the cache dir (embedded mode) and its headers. */
+export interface StoredFileOptions extends ServeFileOptions {
+  key: string
+}
+
+/**
+ * Serve a stored file wherever it lives: from the cache directory (embedded), proxied from the bucket with
+ * the same Range/HEAD/ETag/416 behaviour (S3), or as a redirect to BRIEFCAST_STORAGE_PUBLIC_URL/<key> (a CDN
+ * or public bucket; the key names immutable content, so the target is cacheable forever).
+ */
+export function storedFileServer(deps: Pick<AppDeps, 'config'>): (req: IncomingMessage, res: ServerResponse, opts: StoredFileOptions) => Promise<AppError | undefined> {
+  const blobs = blobStoreFor(deps.config)
+  const publicBase = deps.config.storage.publicUrl
+  if (blobs.kind === 'local') return (req, res, opts) => serveFileRaw(req, res, opts)
+  if (publicBase)
+    return async (_req, res, opts) => {
+      res.statusCode = 302
+      res.setHeader('Location', `${publicBase}/${opts.key.split('/').map(encodeURIComponent).join('/')}`)
+      res.setHeader('Access-Control-Allow-Origin', '*')
+      // The redirect of a versioned URL never changes either, but a day lets an operator move the CDN.
+      res.setHeader('Cache-Control', 'public, max-age=86400')
+      res.end()
+      return undefined
+    }
+  return (req, res, opts) => serveBlobRaw(req, res, { ...opts, store: blobs })
+}
+
+/** Express flavour: errors go to next() and so to the one error middleware. */
+export function storedFileHandler(deps: Pick<AppDeps, 'config'>): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, opts: StoredFileOptions) => Promise<void> {
+  const serve = storedFileServer(deps)
+  return async (req, res, next, opts) => {
+    const err = await serve(req, res, opts)
+    if (err) next(err)
+  }
+}
+
 /** Resolve /audio/:id/:file to the file and how to serve it; an AppError when there is no such file. */
-async function resolveEpisodeFile(deps: AppDeps, cacheDir: string, id: string, fileName: string): Promise<ServeFileOptions | AppError> {
+async function resolveEpisodeFile(deps: AppDeps, cacheDir: string, id: string, fileName: string): Promise<StoredFileOptions | AppError> {
   const m = FILE_RE.exec(fileName)
   if (!m) return new AppError('NOT_FOUND', 'No such episode file.')
   const [, hash, ext] = m as unknown as [string, string, keyof typeof KINDS]
@@ -33,7 +72,7 @@ async function resolveEpisodeFile(deps: AppDeps, cacheDir: string, id: string, f
   const article = await deps.store.articles.get(id)
   if (article && !isPublic(article)) return new AppError('NOT_FOUND', 'No such episode file.')
   const kind = KINDS[ext]
-  return { path: path.resolve(cacheDir, kind.file(ep)), contentType: kind.type, etag: `"${hash}-${ext}"`, cacheControl: IMMUTABLE }
+  return { key: keyOf(kind.file(ep)), path: path.resolve(cacheDir, kind.file(ep)), contentType: kind.type, etag: `"${hash}-${ext}"`, cacheControl: IMMUTABLE }
 }
 
 const AUDIO_PATH = /^\/audio\/([A-Za-z0-9_-]{1,64})\/([^/?#]+)(?:\?.*)?$/
@@ -48,6 +87,7 @@ const AUDIO_PATH = /^\/audio\/([A-Za-z0-9_-]{1,64})\/([^/?#]+)(?:\?.*)?$/
  */
 export function audioFastPath(deps: AppDeps): (req: IncomingMessage, res: ServerResponse, fallback: () => void) => void {
   const cacheDir = path.resolve(deps.config.cacheDir)
+  const serve = storedFileServer(deps)
   return (req, res, fallback) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !req.url?.startsWith('/audio/')) return fallback()
     const m = AUDIO_PATH.exec(req.url)
@@ -59,7 +99,7 @@ export function audioFastPath(deps: AppDeps): (req: IncomingMessage, res: Server
       return fallback()
     }
     resolveEpisodeFile(deps, cacheDir, m[1]!, name)
-      .then((opts) => (opts instanceof AppError ? opts : serveFileRaw(req, res, opts)))
+      .then((opts) => (opts instanceof AppError ? opts : serve(req, res, opts)))
       .then(
         (err) => {
           if (err) fallback()
@@ -72,6 +112,7 @@ export function audioFastPath(deps: AppDeps): (req: IncomingMessage, res: Server
 export function audioRouter(deps: AppDeps): express.Router {
   const router = express.Router()
   const cacheDir = path.resolve(deps.config.cacheDir)
+  const serveFile = storedFileHandler(deps)
 
   router.options('/audio/:id/:file', preflight)
   router.get('/audio/:id/:file', async (req, res, next) => {
@@ -85,7 +126,7 @@ export function audioRouter(deps: AppDeps): express.Router {
     const m = /^([A-Za-z0-9_-]{6,64})\.(jpg|png|mp3|wav|m4a|ogg|oga|opus|flac|aac|audio)$/.exec(req.params.file)
     const asset = m ? await deps.store.assets.get(m[1]!) : undefined
     if (!asset || path.basename(asset.file) !== req.params.file) return next(new AppError('NOT_FOUND', 'No such asset.'))
-    await serveFile(req, res, next, { path: path.resolve(cacheDir, asset.file), contentType: asset.mimeType, etag: `"${asset.id}"`, cacheControl: IMMUTABLE })
+    await serveFile(req, res, next, { key: keyOf(asset.file), path: path.resolve(cacheDir, asset.file), contentType: asset.mimeType, etag: `"${asset.id}"`, cacheControl: IMMUTABLE })
   })
   return router
 }

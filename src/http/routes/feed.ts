@@ -26,19 +26,12 @@ import { sha256 } from '../../util/files.ts'
 import { EncodedBody } from '../compress.ts'
 import { briefingEtag, checkIfMatch, ifMatchTags } from '../conditional.ts'
 import type { AppDeps } from '../deps.ts'
-import { serveFile } from '../serve-file.ts'
+import { keyOf } from '../../storage/index.ts'
 import { requireApiKey } from './admin.ts'
-import { IMMUTABLE, preflight } from './audio.ts'
+import { isPublicArticle } from './listen.ts'
+import { FILE_RE, IMMUTABLE, KINDS, preflight, storedFileHandler } from './audio.ts'
 
 const FEED_CACHE_CONTROL = 'public, max-age=300'
-const FILE_RE = /^([A-Za-z0-9_-]{6,128})\.(mp3|m4a|vtt|chapters\.json|timings\.json)$/
-const KINDS = {
-  mp3: { type: 'audio/mpeg', file: (e: EpisodeRecord) => e.audioFile },
-  m4a: { type: 'audio/mp4', file: (e: EpisodeRecord) => e.audioFile },
-  vtt: { type: 'text/vtt; charset=utf-8', file: (e: EpisodeRecord) => e.vttFile },
-  'chapters.json': { type: 'application/json+chapters; charset=utf-8', file: (e: EpisodeRecord) => e.chaptersFile },
-  'timings.json': { type: 'application/json; charset=utf-8', file: (e: EpisodeRecord) => e.timingsFile },
-} as const
 
 const started = new Date()
 
@@ -174,6 +167,7 @@ export function feedRouter(deps: AppDeps): express.Router {
   const { service } = feedRuntime(deps)
   const { config } = deps
   const cacheDir = path.resolve(config.cacheDir)
+  const serveFile = storedFileHandler(deps)
   const base = config.publicUrl.replace(/\/+$/, '')
 
   /** Show metadata; without a configured cover, the newest cover uploaded to /api/assets. */
@@ -218,7 +212,8 @@ export function feedRouter(deps: AppDeps): express.Router {
   })
 
   router.get('/feeds/articles.xml', async (req, res) => {
-    const rows = await deps.store.episodes.listPublished({ limit: config.feed.itemLimit })
+    // Embargoed stories (dated in the future) stay out until their time.
+    const rows = (await deps.store.episodes.listPublished({ limit: config.feed.itemLimit })).filter(({ article }) => isPublicArticle(article))
     let latest = 0
     const items: FeedItem[] = []
     for (const { article, episode } of rows) {
@@ -248,7 +243,7 @@ export function feedRouter(deps: AppDeps): express.Router {
     if (!ep || ep.hash !== hash || ((ext === 'mp3' || ext === 'm4a') && ep.format !== ext))
       return next(new AppError('NOT_FOUND', 'No such briefing file; it may have been replaced by a newer render.'))
     const kind = KINDS[ext]
-    await serveFile(req, res, next, { path: path.resolve(cacheDir, kind.file(ep)), contentType: kind.type, etag: `"${hash}-${ext}"`, cacheControl: IMMUTABLE })
+    await serveFile(req, res, next, { key: keyOf(kind.file(ep)), path: path.resolve(cacheDir, kind.file(ep)), contentType: kind.type, etag: `"${hash}-${ext}"`, cacheControl: IMMUTABLE })
   })
 
   const admin = express.Router()

@@ -9,15 +9,34 @@ import express from 'express'
 import { AppError, toAppError } from '../../errors.ts'
 import { RENDER_ARTICLE } from '../../episodes/render-coordinator.ts'
 import type { ArticleRecord, EpisodeRecord } from '../../store/types.ts'
+import { identify } from '../auth.ts'
 import type { AppDeps } from '../deps.ts'
 import { CORS_EXPOSE } from '../serve-file.ts'
 import { preflight, preflightFor } from './audio.ts'
 import { isPublic } from '../../sources/embargo.ts'
 
-export async function findArticle(deps: AppDeps, id: string): Promise<ArticleRecord> {
+/**
+ * What readers may see: not a story dated in the future (an embargo), and not
+ * one whose render failed before it ever had an episode. The newsroom (a
+ * session or an API key) sees everything, with the error.
+ */
+export function isPublicArticle(a: ArticleRecord, now = Date.now()): boolean {
+  return isPublic(a, now) && !(a.status === 'failed' && a.episodeId === null)
+}
+
+async function isNewsroom(deps: AppDeps, req: express.Request | undefined): Promise<boolean> {
+  if (!req) return true
+  try {
+    return (await identify(deps, req)) !== undefined
+  } catch {
+    return false
+  }
+}
+
+/** The article by id or externalId, as the asking client may see it (404 for what is not public). */
+export async function findArticle(deps: AppDeps, id: string, req?: express.Request): Promise<ArticleRecord> {
   const a = (await deps.store.articles.get(id)) ?? (await deps.store.articles.getByExternalId(id))
-  // An embargoed article is not found, like an unknown one: its existence is not public either.
-  if (!a || !isPublic(a)) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
+  if (!a || (!isPublicArticle(a) && !(await isNewsroom(deps, req)))) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
   return a
 }
 
@@ -80,7 +99,7 @@ export function listenRouter(deps: AppDeps): express.Router {
   router.options(['/listen/:id', '/listen/:id/:file'], preflight)
 
   router.get('/listen/:id/info.json', async (req, res) => {
-    const a = await findArticle(deps, req.params.id)
+    const a = await findArticle(deps, req.params.id, req)
     cors(res)
     res.setHeader('Cache-Control', 'no-cache')
     res.json(await articleInfo(deps, a))
@@ -94,7 +113,7 @@ export function listenRouter(deps: AppDeps): express.Router {
   router.get('/listen/:id/:file', async (req, res, next) => {
     const to = redirects[req.params.file]
     if (!to) return next()
-    const a = await findArticle(deps, req.params.id)
+    const a = await findArticle(deps, req.params.id, req)
     const ep = a.episodeId !== null ? await deps.store.episodes.get(a.episodeId) : undefined
     cors(res)
     if (!ep) throw new AppError('EPISODE_NOT_READY', `The episode of "${a.id}" is not ready yet (status: ${a.status}).`, { status: 404 })
@@ -103,7 +122,7 @@ export function listenRouter(deps: AppDeps): express.Router {
   })
 
   router.get('/listen/:id', async (req, res) => {
-    const a = await findArticle(deps, req.params.id)
+    const a = await findArticle(deps, req.params.id, req)
     cors(res)
     const ep = a.episodeId !== null ? await deps.store.episodes.get(a.episodeId) : undefined
     if (ep) {

@@ -3,7 +3,6 @@
  * the iframe page GET /embed/:id, listen counts POST /listen/:id/events and the
  * admin view GET /api/articles/:id/stats. See docs/player.md.
  */
-import { isPublic } from '../../sources/embargo.ts'
 import express from 'express'
 import { z } from 'zod'
 import { AppError } from '../../errors.ts'
@@ -11,6 +10,7 @@ import type { AppDeps } from '../deps.ts'
 import { playerBundle, type PlayerBundle } from '../player/bundle.ts'
 import type { ListenEvent } from '../../store/stats.ts'
 import { requireApiKey } from './admin.ts'
+import { isPublicArticle } from './listen.ts'
 
 /**
  * Sites paste `<script src=".../player.js">` once and never change it, so that URL
@@ -70,7 +70,8 @@ export function playerRouter(deps: AppDeps): express.Router {
   router.get('/embed/:id', async (req, res) => {
     const id = req.params.id
     const found = ID_RE.test(id) ? ((await deps.store.articles.get(id)) ?? (await deps.store.articles.getByExternalId(id))) : undefined
-    const article = found && isPublic(found) ? found : undefined
+    // Cached publicly (max-age): only what every reader may see.
+    const article = found && isPublicArticle(found) ? found : undefined
     const theme = req.query.theme === 'light' || req.query.theme === 'dark' ? req.query.theme : undefined
     const color = typeof req.query.color === 'string' && /^(#[0-9a-f]{3,8}|[a-z]{3,20})$/i.test(req.query.color) ? req.query.color : undefined
     const base = deps.urls.base
@@ -109,7 +110,7 @@ export function playerRouter(deps: AppDeps): express.Router {
     const event = parseEvent(req.body)
     // The element's article attribute may hold the site's externalId, as info.json accepts.
     const article = (await deps.store.articles.get(req.params.id)) ?? (await deps.store.articles.getByExternalId(req.params.id))
-    if (!article) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${req.params.id}".`)
+    if (!article || !isPublicArticle(article)) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${req.params.id}".`)
     await stats.record(article.id, event)
     res.status(204).end()
   })

@@ -4,11 +4,10 @@
  *   profile's language, spoken once with the profile's body voice and then
  *   served from the clip cache. New samples are limited per minute (a cloud
  *   voice costs characters), so the page cannot be used to run up a bill.
- * - GET /api/voices (API key): the profiles with their engine and sample URL.
+ * - GET /api/voices (viewer and up): the profiles with their engine and sample URL;
+ *   GET /api/voices/:profile/sample: the same sample for the dashboard.
  * - GET /api/usage[?month=YYYY-MM|all] (API key): characters sent to cloud
  *   engines per engine and month.
- * - voicesSection(): the home page's "Voices" section (profiles with a
- *   sample button, this month's characters per cloud engine).
  */
 import { existsSync } from 'node:fs'
 import express from 'express'
@@ -18,8 +17,8 @@ import type { CachedClip, VoiceProfile } from '../../tts/types.ts'
 import type { BriefcastSpeechService } from '../../tts/index.ts'
 import { usageMonth } from '../../tts/usage.ts'
 import type { AppDeps } from '../deps.ts'
-import { requireApiKey } from './admin.ts'
-import { escapeHtml } from './home.ts'
+import { requireApiAuth } from '../auth.ts'
+import { primaryLanguage } from '../../script/language.ts'
 
 /** The sentence each sample speaks, by primary language subtag (English otherwise). */
 const SAMPLE_TEXT: Record<string, string> = {
@@ -35,7 +34,7 @@ const SAMPLE_TEXT: Record<string, string> = {
 }
 
 export function sampleText(language: string): string {
-  return SAMPLE_TEXT[language.toLowerCase().split('-')[0]!] ?? SAMPLE_TEXT.en!
+  return SAMPLE_TEXT[primaryLanguage(language)] ?? SAMPLE_TEXT.en!
 }
 
 /** New (not yet cached) samples per minute, for the whole process. */
@@ -73,7 +72,7 @@ export function voicesRouter(deps: AppDeps): express.Router {
     return p
   }
 
-  router.get('/voices/:profile/sample.wav', async (req, res) => {
+  const sendSample = async (req: express.Request, res: express.Response, cacheControl: string) => {
     const profile = profileOf(String(req.params.profile))
     let clip: CachedClip
     try {
@@ -87,13 +86,14 @@ export function voicesRouter(deps: AppDeps): express.Router {
       if (err instanceof AppError && err.code === 'RATE_LIMITED') res.setHeader('Retry-After', String((err.details as { retryAfter: number }).retryAfter))
       throw err
     }
-    res.setHeader('Cache-Control', 'public, max-age=86400')
+    res.setHeader('Cache-Control', cacheControl)
     res.type('audio/wav')
     await new Promise<void>((resolve, reject) => res.sendFile(clip.wavPath, { dotfiles: 'allow' }, (err) => (err && !res.headersSent ? reject(err) : resolve())))
-  })
+  }
+  router.get('/voices/:profile/sample.wav', (req, res) => sendSample(req, res, 'public, max-age=86400'))
 
   const api = express.Router()
-  api.use(requireApiKey(deps))
+  api.use(requireApiAuth(deps, 'viewer'))
   api.get('/voices', (_req, res) => {
     res.json({
       defaultProfile: deps.config.defaultVoice,
@@ -108,6 +108,7 @@ export function voicesRouter(deps: AppDeps): express.Router {
       })),
     })
   })
+  api.get('/voices/:profile/sample', (req, res) => sendSample(req, res, 'private, max-age=3600'))
   api.get('/usage', async (req, res) => {
     const month = typeof req.query.month === 'string' ? req.query.month : usageMonth()
     if (month !== 'all' && !/^\d{4}-(0[1-9]|1[0-2])$/.test(month))
@@ -117,28 +118,4 @@ export function voicesRouter(deps: AppDeps): express.Router {
   })
   router.use('/api', api)
   return router
-}
-
-/** The home page's voice section: each profile with a sample to play, and this month's cloud characters. */
-export async function voicesSection(deps: AppDeps): Promise<string> {
-  const profiles = deps.speech.listProfiles()
-  const usage = await deps.store.usage.list()
-  const month = usageMonth()
-  const rows = profiles
-    .map(
-      (p) => `<tr>
-  <td><strong>${escapeHtml(p.id)}</strong>${p.id === deps.config.defaultVoice ? ' <small>(default)</small>' : ''}<br><small>${escapeHtml(p.description ?? '')}</small></td>
-  <td>${escapeHtml(p.engine)}</td><td>${escapeHtml(p.language)}</td>
-  <td><button type="button" class="listen sample" data-src="${escapeHtml(sampleUrl(p.id))}" aria-label="Play a sample of ${escapeHtml(p.id)}">▶ Sample</button></td>
-</tr>`,
-    )
-    .join('')
-  const usageRows = usage.map((u) => `<tr><td>${escapeHtml(u.engine)}</td><td>${u.characters.toLocaleString('en')}</td><td>${u.requests.toLocaleString('en')}</td></tr>`).join('')
-  return `<section aria-labelledby="voices-h">
-  <h2 id="voices-h">Voices</h2>
-  <p>Name a profile as <code>voice</code> when you add an article or a briefing; articles without one get the profile for their language.</p>
-  <table><thead><tr><th scope="col">Profile</th><th scope="col">Engine</th><th scope="col">Language</th><th scope="col">Sample</th></tr></thead><tbody>${rows}</tbody></table>
-  <h3>Cloud engine characters in ${escapeHtml(month)}</h3>
-  ${usageRows ? `<table id="engine-usage"><thead><tr><th scope="col">Engine</th><th scope="col">Characters</th><th scope="col">Requests</th></tr></thead><tbody>${usageRows}</tbody></table>` : '<p id="engine-usage">None this month.</p>'}
-</section>`
 }
