@@ -8,8 +8,6 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
-import { accounts } from './admin/accounts.ts'
-import { lexiconStore } from './admin/lexicons.ts'
 import { generatePassword } from './admin/secrets.ts'
 import { createFfmpeg } from './audio/ffmpeg.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
@@ -26,7 +24,7 @@ import { feedRuntime } from './http/routes/feed.ts'
 import type { AppDeps } from './http/deps.ts'
 import { publicUrlProblem, publicUrls } from './http/urls.ts'
 import { blobStoreFor, checkStorageAtStartup, closeBlobStoreFor, storageHealth } from './storage/index.ts'
-import { openStore, type OpenStoreOptions } from './store/index.ts'
+import { openStore, storeOptions } from './store/index.ts'
 import { sourcesRuntime } from './sources/runtime.ts'
 import { createSpeechService } from './tts/index.ts'
 import type { EngineUsageRepository } from './tts/usage.ts'
@@ -75,21 +73,14 @@ export async function resolveApiKey(config: Config, print: (line: string) => voi
   return key
 }
 
-/** Where the store lives: PostgreSQL with database.url (BRIEFCAST_DATABASE_URL), else the SQLite file in the data dir. */
-export function storeOptions(config: Config): OpenStoreOptions {
-  const db = config.database
-  if (db.url) return { url: db.url, poolMax: db.poolMax, statementTimeoutMs: db.statementTimeoutMs, connectTimeoutMs: db.connectTimeoutMs }
-  return { file: path.join(config.dataDir, 'briefcast.db') }
-}
-
 /**
  * On a fresh database: an admin account (config.admin.initialUser) with a
  * generated password, printed once. Only its scrypt hash is stored; a lost
  * password is reset with `briefcast users reset-password <name>`.
  */
 export async function createFirstAdmin(deps: Pick<AppDeps, 'config' | 'store' | 'logger'>, print: (line: string) => void): Promise<void> {
-  const repo = accounts(deps.store.db)
-  if (repo.countUsers() > 0) return
+  const repo = deps.store.accounts
+  if ((await repo.countUsers()) > 0) return
   const password = generatePassword()
   const user = await repo.addUser(deps.config.admin.initialUser, password, 'admin')
   deps.logger.info({ username: user.username }, 'created the first admin account')
@@ -136,9 +127,9 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   // encoding never compete with serving.
   const renderProcess = new RenderProcess(config, { onUsage })
   // Pronunciation: the database is the editable source, seeded from voices/lexicon/ (src/admin/lexicons.ts).
-  const lexicons = lexiconStore(store.db)
-  lexicons.seed(config.voicesDir)
-  for (const name of lexicons.names()) speech.useLexicon(name, lexicons.get(name))
+  const lexicons = store.lexicons
+  await lexicons.seed(config.voicesDir)
+  for (const name of await lexicons.names()) speech.useLexicon(name, await lexicons.get(name))
   renderProcess.lexiconSource = (profile) => {
     const name = lexiconNameFor(profile)
     return { name, lexicon: speech.lexiconFor(profile) }

@@ -5,11 +5,8 @@
  * it took, once the client has fetched at least a minute of audio (or the
  * whole episode when it is shorter); known bots excluded by user agent; HEAD
  * requests and the two-byte "bytes=0-1" probes some players send first do not
- * count. Tables from 'admin-003-downloads'.
+ * count. Tables from 'admin-003-downloads' (queries in src/store/admin.ts: store.downloads).
  */
-import { createHmac, randomBytes } from 'node:crypto'
-import type Database from 'better-sqlite3'
-import { perDatabase } from '../store/per-database.ts'
 
 /**
  * User agents that are not listeners: crawlers, link previews, feed checkers,
@@ -50,40 +47,7 @@ export function downloadThreshold(episode: { bytes: number; durationMs: number }
 
 export interface DownloadCounter {
   /** Add the request's bytes to its client's today; count a download the first time they reach the threshold. Returns whether it counted. */
-  record(r: DownloadRequest, now?: Date): boolean
-}
-
-export const downloadCounter = perDatabase(createCounter)
-
-function createCounter(db: Database.Database): DownloadCounter {
-  db.prepare('INSERT OR IGNORE INTO admin_secrets (name, value) VALUES (?, ?)').run('download-client-key', randomBytes(32).toString('base64url'))
-  const key = (db.prepare('SELECT value FROM admin_secrets WHERE name = ?').get('download-client-key') as { value: string }).value
-  const add = db.prepare(`INSERT INTO download_clients (day, article_id, client, bytes) VALUES (?, ?, ?, ?)
-    ON CONFLICT (day, article_id, client) DO UPDATE SET bytes = bytes + excluded.bytes RETURNING bytes, counted`)
-  const markCounted = db.prepare('UPDATE download_clients SET counted = 1 WHERE day = ? AND article_id = ? AND client = ?')
-  const count = db.prepare('INSERT INTO download_stats (article_id, day, downloads) VALUES (?, ?, 1) ON CONFLICT (article_id, day) DO UPDATE SET downloads = downloads + 1')
-  const exists = db.prepare('SELECT 1 FROM articles WHERE id = ?')
-  const prune = db.prepare('DELETE FROM download_clients WHERE day < ?')
-  let pruned = ''
-  return {
-    record(r, now = new Date()) {
-      if (isProbe(r.method, r.range) || isBot(r.userAgent)) return false
-      const day = now.toISOString().slice(0, 10)
-      if (pruned !== day) {
-        prune.run(new Date(now.getTime() - 2 * 86_400_000).toISOString().slice(0, 10))
-        pruned = day
-      }
-      const client = createHmac('sha256', key).update(`${day}\0${r.address}\0${r.userAgent ?? ''}`).digest('base64url').slice(0, 22)
-      return db.transaction(() => {
-        if (!exists.get(r.articleId)) return false
-        const row = add.get(day, r.articleId, client, Math.max(0, r.bytes)) as { bytes: number; counted: number }
-        if (row.counted || row.bytes < r.threshold) return false
-        markCounted.run(day, r.articleId, client)
-        count.run(r.articleId, day)
-        return true
-      })()
-    },
-  }
+  record(r: DownloadRequest, now?: Date): Promise<boolean>
 }
 
 const EPISODE_AUDIO = /^\/audio\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_-]{6,128})\.(?:mp3|m4a)(?:\?|$)/
@@ -94,7 +58,7 @@ const EPISODE_AUDIO = /^\/audio\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_-]{6,128})\.
  */
 export function countEpisodeDownload(
   counter: DownloadCounter,
-  episodeOf: (articleId: string, hash: string) => { bytes: number; durationMs: number } | undefined,
+  episodeOf: (articleId: string, hash: string) => Promise<{ bytes: number; durationMs: number } | undefined>,
   req: { method?: string; url?: string; headers: Record<string, string | string[] | undefined>; socket: { remoteAddress?: string } },
   res: { statusCode: number; getHeader(name: string): unknown; once(event: 'finish', fn: () => void): unknown },
   onError: (err: unknown) => void,
@@ -114,13 +78,11 @@ export function countEpisodeDownload(
   const address = req.socket.remoteAddress ?? ''
   res.once('finish', () => {
     if (res.statusCode !== 200 && res.statusCode !== 206) return
-    try {
-      const episode = episodeOf(articleId, hash)
+    const bytes = Number(res.getHeader('content-length') ?? 0)
+    void (async () => {
+      const episode = await episodeOf(articleId, hash)
       if (!episode) return
-      const bytes = Number(res.getHeader('content-length') ?? 0)
-      counter.record({ articleId, method, userAgent, range, address, bytes: Number.isFinite(bytes) ? bytes : 0, threshold: downloadThreshold(episode) })
-    } catch (err) {
-      onError(err)
-    }
+      await counter.record({ articleId, method, userAgent, range, address, bytes: Number.isFinite(bytes) ? bytes : 0, threshold: downloadThreshold(episode) })
+    })().catch(onError)
   })
 }

@@ -1,15 +1,14 @@
 /**
  * `briefcast users add|list|remove|reset-password`: dashboard accounts, for
  * the first admin on a server without a browser, or a locked-out newsroom.
- * Works on the service's database (BRIEFCAST_DATA_DIR/briefcast.db), also while it runs (SQLite WAL).
+ * Works on the service's database (BRIEFCAST_DATABASE_URL, else BRIEFCAST_DATA_DIR/briefcast.db), also while it runs.
  * A new password is generated and printed once, unless --password-stdin is given: a password is never
  * a command-line argument, where other users of the machine could read it.
  */
-import path from 'node:path'
-import { accounts, parseRole } from '../admin/accounts.ts'
+import { parseRole, type Accounts } from '../admin/accounts.ts'
 import { generatePassword } from '../admin/secrets.ts'
 import { loadConfig } from '../config.ts'
-import { openStore } from '../store/sqlite.ts'
+import { openStore, storeOptions } from '../store/index.ts'
 import { str, type ParsedArgs } from './spec.ts'
 
 async function readStdin(): Promise<string> {
@@ -18,13 +17,13 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
 }
 
-async function withAccounts<T>(args: ParsedArgs, fn: (repo: ReturnType<typeof accounts>) => Promise<T>): Promise<T> {
+async function withAccounts<T>(args: ParsedArgs, fn: (repo: Accounts) => Promise<T>): Promise<T> {
   const config = loadConfig({ file: str(args, 'config') })
-  const store = openStore({ file: path.join(config.dataDir, 'briefcast.db') })
+  const store = await openStore(storeOptions(config))
   try {
-    return await fn(accounts(store.db))
+    return await fn(store.accounts)
   } finally {
-    store.close()
+    await store.close()
   }
 }
 
@@ -42,7 +41,7 @@ export async function add(args: ParsedArgs): Promise<number> {
 
 export async function list(args: ParsedArgs): Promise<number> {
   return withAccounts(args, async (repo) => {
-    const users = repo.listUsers()
+    const users = await repo.listUsers()
     if (args.values.json) process.stdout.write(JSON.stringify(users, null, 2) + '\n')
     else for (const u of users) process.stdout.write(`${u.username.padEnd(24)} ${u.role.padEnd(7)} last sign-in: ${u.lastLoginAt ?? 'never'}\n`)
     return 0
@@ -51,7 +50,7 @@ export async function list(args: ParsedArgs): Promise<number> {
 
 export async function remove(args: ParsedArgs): Promise<number> {
   return withAccounts(args, async (repo) => {
-    repo.removeUser(args.positionals[0]!)
+    await repo.removeUser(args.positionals[0]!)
     process.stdout.write(`Removed ${args.positionals[0]}.\n`)
     return 0
   })

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import express from 'express'
-import { countEpisodeDownload, downloadCounter } from '../admin/downloads.ts'
+import { countEpisodeDownload } from '../admin/downloads.ts'
 import { compressResponse, compressResponses } from './compress.ts'
 import type { AppDeps } from './deps.ts'
 import { errorHandler, notFound } from './error-handler.ts'
@@ -32,7 +32,7 @@ import { sourcesRouter } from './routes/sources.ts'
 export function createRequestHandler(deps: AppDeps): { app: express.Express; handle: (req: IncomingMessage, res: ServerResponse) => void } {
   const app = createApp(deps)
   const fast = audioFastPath(deps)
-  const downloads = downloadCounter(deps.store.db)
+  const downloads = deps.store.downloads
   const onCountError = (err: unknown) => deps.logger.warn({ err }, 'could not count a download')
   const episodeOf = (articleId: string, hash: string) => deps.store.episodes.findByArticleAndHash(articleId, hash)
   return {

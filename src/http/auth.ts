@@ -7,7 +7,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type express from 'express'
-import { accounts, roleAtLeast, type Role, type UserRecord } from '../admin/accounts.ts'
+import { roleAtLeast, type Role, type UserRecord } from '../admin/accounts.ts'
 import { AppError } from '../errors.ts'
 import type { AppDeps } from './deps.ts'
 
@@ -61,8 +61,11 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb)
 }
 
-/** The principal of a request, or undefined (no credentials); a wrong key is an error, not anonymous. */
-export function identify(deps: AppDeps, req: express.Request): Principal | undefined {
+/**
+ * The principal of a request, or undefined (no credentials); a wrong key is an error, not anonymous.
+ * Asks the store once per request (the answer is kept on the request).
+ */
+export async function identify(deps: AppDeps, req: express.Request): Promise<Principal | undefined> {
   const cached = (req as { principal?: Principal | null }).principal
   if (cached !== undefined) return cached ?? undefined
   const header = req.get('authorization')
@@ -74,13 +77,13 @@ export function identify(deps: AppDeps, req: express.Request): Principal | undef
     const envKey = deps.config.apiKey
     if (envKey && sameSecret(given, envKey)) p = { kind: 'key', role: 'admin', name: 'BRIEFCAST_API_KEY' }
     else {
-      const key = accounts(deps.store.db).useKey(given)
+      const key = await deps.store.accounts.useKey(given)
       if (!key) throw new AppError('UNAUTHORIZED', 'Wrong or revoked API key.')
       p = { kind: 'key', role: key.role, name: key.name }
     }
   } else {
     const token = parseCookies(req.get('cookie'))[sessionCookieName(deps)]
-    const s = token ? accounts(deps.store.db).session(token) : undefined
+    const s = token ? await deps.store.accounts.session(token) : undefined
     if (s) p = { kind: 'session', role: s.user.role, name: s.user.username, user: s.user, csrfToken: s.csrfToken }
   }
   ;(req as { principal?: Principal | null }).principal = p ?? null
@@ -110,9 +113,9 @@ export function requireRole(p: Principal, needed: Role): void {
  * (routers for users, keys and settings ask for admin on top).
  */
 export function requireApiAuth(deps: AppDeps, needed?: Role): express.RequestHandler {
-  return (req, _res, next) => {
+  return async (req, _res, next) => {
     try {
-      const p = identify(deps, req)
+      const p = await identify(deps, req)
       if (!p) throw new AppError('UNAUTHORIZED', 'Sign in to the dashboard or send an API key as "Authorization: Bearer <key>".')
       requireRole(p, needed ?? (SAFE_METHODS.has(req.method) ? 'viewer' : 'editor'))
       checkCsrf(deps, req, p)

@@ -1,5 +1,5 @@
 export * from './types.ts'
-export { openStore, describeDatabaseUrl, DATABASE_URL_SETTING, type OpenStoreOptions, type SqliteStoreOptions, type PostgresStoreOptions } from './open.ts'
+export { openStore, storeOptions, describeDatabaseUrl, DATABASE_URL_SETTING, type OpenStoreOptions, type SqliteStoreOptions, type PostgresStoreOptions } from './open.ts'
 export { migrations, migrate, migratePostgres, type Migration } from './migrations.ts'
 export type * from './briefings.ts'
 export type * from './sources.ts'

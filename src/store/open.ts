@@ -14,8 +14,10 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { Kysely, PostgresDialect, sql, SqliteDialect, type Dialect, type Driver } from 'kysely'
 import pg from 'pg'
+import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { urlKey } from '../sources/url-key.ts'
+import { accountsRepository, adminState, downloadRepository, figuresRepository, lexiconRepository, type AdminState } from './admin.ts'
 import { briefingRepository } from './briefings.ts'
 import { migrate, migratePostgres, migrations as defaultMigrations, type Migration } from './migrations.ts'
 import { articleRepository, assetRepository, episodeRepository, jobRepository } from './repositories.ts'
@@ -47,6 +49,13 @@ export type OpenStoreOptions = SqliteStoreOptions | PostgresStoreOptions
 
 /** The setting a database URL comes from, named in every error about it. */
 export const DATABASE_URL_SETTING = 'BRIEFCAST_DATABASE_URL'
+
+/** Where the store lives: PostgreSQL with database.url (BRIEFCAST_DATABASE_URL), else the SQLite file in the data dir. */
+export function storeOptions(config: Pick<Config, 'database' | 'dataDir'>): OpenStoreOptions {
+  const db = config.database
+  if (db.url) return { url: db.url, poolMax: db.poolMax, statementTimeoutMs: db.statementTimeoutMs, connectTimeoutMs: db.connectTimeoutMs }
+  return { file: path.join(config.dataDir, 'briefcast.db') }
+}
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   return 'url' in options ? openPostgres(options) : openSqlite(options)
@@ -98,7 +107,7 @@ function guarded(dialect: Dialect, owner: object): Dialect {
   }
 }
 
-function repositories(db: Kysely<DB>, owner: object, inTx: boolean): Repositories {
+function repositories(db: Kysely<DB>, owner: object, inTx: boolean, state: AdminState): Repositories {
   const run = <T>(fn: (db: Kysely<DB>) => Promise<T>): Promise<T> => (inTx ? fn(db) : db.transaction().execute(fn))
   const repos: Repositories = {
     articles: articleRepository(db),
@@ -109,6 +118,10 @@ function repositories(db: Kysely<DB>, owner: object, inTx: boolean): Repositorie
     listenStats: listenStatsRepository(db),
     usage: engineUsageRepository(db),
     sources: sourceRepository(db, run),
+    accounts: accountsRepository(db, run, state),
+    lexicons: lexiconRepository(db, run, state),
+    downloads: downloadRepository(db, run, state),
+    figures: figuresRepository(db),
     transaction: <T>(fn: (tx: Repositories) => Promise<T>): Promise<T> => {
       if (inTx) return fn(repos)
       return db.transaction().execute((trx) => {
@@ -116,7 +129,7 @@ function repositories(db: Kysely<DB>, owner: object, inTx: boolean): Repositorie
         const scope: TxScope = { owner, active: true, ended: new Promise<void>((resolve) => (end = resolve)) }
         return txScope.run(scope, async () => {
           try {
-            return await fn(repositories(trx, owner, true))
+            return await fn(repositories(trx, owner, true, state))
           } finally {
             // Work the transaction scheduled for later (timers) inherits this scope; from now on it runs as usual.
             scope.active = false
@@ -157,7 +170,7 @@ function openSqlite(options: SqliteStoreOptions): Store {
   const db = new Kysely<DB>({ dialect: guarded(new SqliteDialect({ database: raw }), owner) })
   let open = true
   return {
-    ...repositories(db, owner, false),
+    ...repositories(db, owner, false, adminState()),
     dialect: 'sqlite',
     location: options.file,
     async ping() {
@@ -251,7 +264,7 @@ async function openPostgres(options: PostgresStoreOptions): Promise<Store> {
   const db = new Kysely<DB>({ dialect: guarded(new PostgresDialect({ pool }), owner) })
   let open = true
   return {
-    ...repositories(db, owner, false),
+    ...repositories(db, owner, false, adminState()),
     dialect: 'postgres',
     location: where,
     async ping() {

@@ -189,9 +189,15 @@ export function articleRepository(db: Kysely<DB>): ArticleRepository {
       const r = await db.selectFrom('articles').select(ARTICLE_COLUMNS).where('external_id', '=', externalId).executeTakeFirst()
       return r ? toArticle(r) : undefined
     },
-    async list({ limit, offset, status }) {
+    async list({ limit, offset, status, search }) {
       let q = db.selectFrom('articles')
       if (status) q = q.where('status', '=', status)
+      if (search) {
+        // LIKE is case-sensitive on PostgreSQL and not on SQLite: lower() on both sides, the same everywhere.
+        const like = `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+        const has = (col: 'title' | 'external_id' | 'author') => sql<boolean>`lower(${sql.ref(col)}) LIKE ${like} ESCAPE '\\'`
+        q = q.where((eb) => eb.or([has('title'), has('external_id'), has('author'), eb('id', '=', search)]))
+      }
       const rows = await q.select(ARTICLE_COLUMNS).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute()
       const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
       return { items: rows.map(toArticle), total: Number(total.n) }

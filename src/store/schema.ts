@@ -178,7 +178,78 @@ export interface SchemaMigrationsTable {
   applied_at: string
 }
 
+/** Admin (migrations admin-001..003): accounts, sessions, API keys, lexicons, podcast downloads. */
+export interface UsersTable {
+  id: Generated<number>
+  /** Unique case-insensitively (COLLATE NOCASE on SQLite, a unique index on lower(username) on PostgreSQL). */
+  username: string
+  password_hash: string
+  role: string
+  created_at: string
+  last_login_at: string | null
+}
+
+export interface SessionsTable {
+  token_hash: string
+  user_id: number
+  csrf_token: string
+  created_at: string
+  expires_at: number
+}
+
+export interface ApiKeysTable {
+  id: string
+  name: string
+  key_hash: string
+  prefix: string
+  role: string
+  created_by: string | null
+  created_at: string
+  last_used_at: string | null
+  revoked_at: string | null
+}
+
+export interface LexiconSourcesTable {
+  name: string
+  seeded_at: string
+}
+
+export interface LexiconEntriesTable {
+  name: string
+  match: string
+  say: string
+  case_sensitive: Generated<number>
+  updated_at: string
+}
+
+export interface DownloadStatsTable {
+  article_id: string
+  day: string
+  downloads: Generated<number>
+}
+
+export interface DownloadClientsTable {
+  day: string
+  article_id: string
+  client: string
+  bytes: Generated<number>
+  counted: Generated<number>
+}
+
+export interface AdminSecretsTable {
+  name: string
+  value: string
+}
+
 export interface DB {
+  users: UsersTable
+  sessions: SessionsTable
+  api_keys: ApiKeysTable
+  lexicon_sources: LexiconSourcesTable
+  lexicon_entries: LexiconEntriesTable
+  download_stats: DownloadStatsTable
+  download_clients: DownloadClientsTable
+  admin_secrets: AdminSecretsTable
   articles: ArticlesTable
   episodes: EpisodesTable
   jobs: JobsTable

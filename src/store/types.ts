@@ -4,6 +4,10 @@
  * method is asynchronous. Records are plain objects with camelCase fields;
  * times are ISO 8601 strings.
  */
+import type { Accounts } from '../admin/accounts.ts'
+import type { DownloadCounter } from '../admin/downloads.ts'
+import type { LexiconStore } from '../admin/lexicons.ts'
+import type { FiguresRepository } from './admin.ts'
 import type { InputFormat, Script } from '../script/types.ts'
 import type { Chapter } from '../episodes/types.ts'
 import type { BriefingRepository } from './briefings.ts'
@@ -80,8 +84,11 @@ export interface ArticleRepository {
   update(id: string, article: ArticleUpdate, expectedRevision?: number): Promise<ArticleRecord>
   get(id: string): Promise<ArticleRecord | undefined>
   getByExternalId(externalId: string): Promise<ArticleRecord | undefined>
-  /** Newest first. */
-  list(options: { limit: number; offset: number; status?: ArticleStatus }): Promise<ArticlePage>
+  /**
+   * Newest first. `search`: a substring of the title, external id or author (case-insensitive), or the exact id
+   * (the dashboard's article search).
+   */
+  list(options: { limit: number; offset: number; status?: ArticleStatus; search?: string }): Promise<ArticlePage>
   getScript(id: string): Promise<{ script: Script; revision: number; profileId: string } | undefined>
   getSource(id: string): Promise<{ source: Buffer; format: InputFormat | null } | undefined>
   setStatus(id: string, status: ArticleStatus, fields?: { progress?: number; error?: StoredError | null }): Promise<void>
@@ -206,6 +213,14 @@ export interface Repositories {
   readonly listenStats: ListenStatsRepository
   readonly usage: EngineUsageRepository
   readonly sources: SourceRepository
+  /** Dashboard accounts, sessions and API keys (src/store/admin.ts). */
+  readonly accounts: Accounts
+  /** Pronunciation lexicons edited in the dashboard. */
+  readonly lexicons: LexiconStore
+  /** Podcast downloads, IAB-style. */
+  readonly downloads: DownloadCounter
+  /** Listening and download figures per day and article. */
+  readonly figures: FiguresRepository
   /**
    * Run `fn` in one transaction: everything it does through `tx` commits together or not at all.
    * Inside, use only `tx` (on SQLite the outer store waits for the transaction to end: using it inside is an error).

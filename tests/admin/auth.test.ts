@@ -7,7 +7,7 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startService } from '../../src/main.ts'
 import { API_KEY, postJson, startTestService, type TestService } from '../http/helpers.ts'
-import { addUser, asSession, login, signIn } from './helpers.ts'
+import { addUser, asSession, login, peek, signIn } from './helpers.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -47,7 +47,7 @@ describe('the first admin', () => {
       const s = await start({ 'admin.initialUser': 'chief' })
       const password = /password: (\S+)/.exec(printed)?.[1]
       expect(password).toMatch(/^[A-Za-z0-9]{20}$/)
-      const row = s.deps.store.db.prepare('SELECT username, role, password_hash FROM users').all() as { username: string; role: string; password_hash: string }[]
+      const row = peek<{ username: string; role: string; password_hash: string }>(s, 'SELECT username, role, password_hash FROM users')
       expect(row).toEqual([{ username: 'chief', role: 'admin', password_hash: expect.stringMatching(/^scrypt\$16384\$8\$1\$/) }])
       expect(row[0]!.password_hash).not.toContain(password)
       const asTest = { ...s, dir, api: () => Promise.reject(new Error('unused')), stop: s.close } as unknown as TestService
@@ -63,7 +63,7 @@ describe('the first admin', () => {
       expect(cookie).not.toMatch(/Secure/) // plain http here; see the https case below
       const token = cookie.split(';')[0]!.split('=')[1]!
       // The session token is stored hashed too.
-      const sessions = s.deps.store.db.prepare('SELECT token_hash FROM sessions').all() as { token_hash: string }[]
+      const sessions = peek<{ token_hash: string }>(s, 'SELECT token_hash FROM sessions')
       expect(sessions).toHaveLength(1)
       expect(sessions[0]!.token_hash).not.toBe(token)
       await s.close()
@@ -75,7 +75,7 @@ describe('the first admin', () => {
       printed = ''
       const again = await start()
       expect(printed).toBe('')
-      expect((again.deps.store.db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n).toBe(1)
+      expect(await again.deps.store.accounts.countUsers()).toBe(1)
       await again.close()
     } finally {
       rmSync(dir, { recursive: true, force: true })
@@ -106,8 +106,8 @@ describe('sessions, CSRF and roles', () => {
     const s = await signIn(svc, u.username, u.password)
     const me = await asSession(svc, s, '/api/me')
     expect(await me.json()).toEqual({ name: 'ed', role: 'editor', kind: 'session' })
-    const count = () => (svc.deps.store.db.prepare('SELECT COUNT(*) AS n FROM articles').get() as { n: number }).n
-    const before = count()
+    const count = async () => (await svc.deps.store.articles.list({ limit: 1, offset: 0 })).total
+    const before = await count()
     const noToken = await fetch(svc.url + '/api/articles', { method: 'POST', headers: { cookie: s.cookie, 'content-type': 'application/json' }, body: JSON.stringify({ text: 'No token.' }) })
     expect(noToken.status).toBe(403)
     expect(await errorCode(noToken)).toBe('CSRF_FAILED')
@@ -116,10 +116,10 @@ describe('sessions, CSRF and roles', () => {
     const crossSite = await asSession(svc, s, '/api/articles', { method: 'POST', json: { text: 'From elsewhere.' }, headers: { origin: 'https://evil.example' } })
     expect(crossSite.status).toBe(403)
     expect(await errorCode(crossSite)).toBe('CSRF_FAILED')
-    expect(count()).toBe(before)
+    expect(await count()).toBe(before)
     const ok = await asSession(svc, s, '/api/articles', { method: 'POST', json: { title: 'By an editor', text: 'Written in the dashboard.' } })
     expect(ok.status).toBe(201)
-    expect(count()).toBe(before + 1)
+    expect(await count()).toBe(before + 1)
     // Editors cannot manage users or keys.
     expect(await errorCode(await asSession(svc, s, '/api/users'))).toBe('FORBIDDEN')
     expect((await asSession(svc, s, '/api/keys', { method: 'POST', json: { name: 'x' } })).status).toBe(403)
@@ -178,7 +178,7 @@ describe('API keys', () => {
     expect(k.key).toMatch(/^bc_[A-Za-z0-9_-]{43}$/)
     expect(k.key.startsWith(k.prefix)).toBe(true)
     expect(k.lastUsedAt).toBeNull()
-    const stored = svc.deps.store.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(k.id) as Record<string, unknown>
+    const stored = peek(svc, 'SELECT * FROM api_keys WHERE id = ?', k.id)
     expect(JSON.stringify(stored)).not.toContain(k.key)
     const listed = await (await svc.api('/api/keys')).text()
     expect(listed).not.toContain(k.key)
@@ -221,7 +221,7 @@ describe('users through the API', () => {
     expect((await asSession(svc, s, '/api/me')).status).toBe(401) // a new password ends old sessions
     expect((await login(svc, 'newbie', password)).status).toBe(401)
     expect((await login(svc, 'newbie', reset.password)).status).toBe(303)
-    const admins = svc.deps.store.db.prepare("SELECT username FROM users WHERE role = 'admin'").all() as { username: string }[]
+    const admins = (await svc.deps.store.accounts.listUsers()).filter((u) => u.role === 'admin')
     expect(admins).toHaveLength(1)
     const last = await svc.api(`/api/users/${admins[0]!.username}`, { method: 'DELETE' })
     expect(last.status).toBe(409)

@@ -102,7 +102,8 @@ describe.skipIf(browserSkipReason)('the dashboard (headless Chromium)', () => {
 
   it('an editor fixes a mispronounced name, hears it, saves, and only the segment with it renders again', async () => {
     const { ctx, page } = await signedIn('editor')
-    const before = svc.deps.store.articles.get(storyId)!.episodeId
+    const before = (await svc.deps.store.articles.get(storyId))!.episodeId
+    const beforeHash = before !== null ? (await svc.deps.store.episodes.get(before))?.hash : undefined
     await page.goto(svc.url + '/admin/pronunciation?language=en')
     await page.click('#add-entry')
     const row = page.locator('#lexicon-table tbody tr').last()
@@ -120,10 +121,10 @@ describe.skipIf(browserSkipReason)('the dashboard (headless Chromium)', () => {
     expect(result).not.toContain('Library')
     await page.click('#rerender-affected')
     await page.waitForFunction(() => /Re-rendering 1 article/.test(document.getElementById('lexicon-result')?.textContent ?? ''))
-    const after = await waitForArticle(svc, storyId, (a) => a.status === 'ready' && svc.deps.store.articles.get(storyId)!.episodeId !== before)
+    const after = await waitForArticle(svc, storyId, (a) => a.status === 'ready' && (a.episode as { hash?: string } | null)?.hash !== beforeHash)
     expect(after.status).toBe('ready')
-    const ep = svc.deps.store.episodes.get(svc.deps.store.articles.get(storyId)!.episodeId!)!
-    const segments = svc.deps.store.articles.getScript(storyId)!.script.segments
+    const ep = (await svc.deps.store.episodes.get((await svc.deps.store.articles.get(storyId))!.episodeId!))!
+    const segments = (await svc.deps.store.articles.getScript(storyId))!.script.segments
     expect(ep.stats.synthesized).toBe(1)
     expect(ep.stats.cached).toBe(segments.length - 1)
     await ctx.close()
@@ -153,8 +154,8 @@ describe.skipIf(browserSkipReason)('the dashboard (headless Chromium)', () => {
 
   it('a cross-site form post from another site is refused, even while signed in', async () => {
     const { ctx, page } = await signedIn('admin')
-    const count = () => (svc.deps.store.db.prepare('SELECT COUNT(*) AS n FROM articles').get() as { n: number }).n
-    const before = count()
+    const count = async () => (await svc.deps.store.articles.list({ limit: 1, offset: 0 })).total
+    const before = await count()
     // Another site (127.0.0.1 is not the service's "localhost" site): an auto-submitting form to our API.
     let evil: Served | undefined
     try {
@@ -165,7 +166,7 @@ describe.skipIf(browserSkipReason)('the dashboard (headless Chromium)', () => {
       expect(new URL(evil.url).hostname).not.toBe(new URL(svc.url).hostname)
       const [response] = await Promise.all([page.waitForResponse((r) => r.url() === `${svc.url}/api/articles`), page.goto(evil.url)])
       expect([401, 403]).toContain(response.status())
-      expect(count()).toBe(before)
+      expect(await count()).toBe(before)
     } finally {
       await evil?.close()
     }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { downloadThreshold, isBot } from '../../src/admin/downloads.ts'
 import { paragraphs, postJson, ready, startTestService, waitForArticle, type TestService } from '../http/helpers.ts'
-import { addUser, signIn } from './helpers.ts'
+import { addUser, peek, signIn } from './helpers.ts'
 
 let svc: TestService
 let id = ''
@@ -24,7 +24,7 @@ afterAll(async () => {
   await svc?.stop()
 })
 
-const downloads = () => ((svc.deps.store.db.prepare('SELECT COALESCE(SUM(downloads),0) AS n FROM download_stats WHERE article_id = ?').get(id) as { n: number }).n)
+const downloads = () => peek<{ n: number }>(svc, 'SELECT COALESCE(SUM(downloads),0) AS n FROM download_stats WHERE article_id = ?', id)[0]!.n
 
 async function get(ua: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Response> {
   const r = await fetch(audioUrl, { method, headers: { 'user-agent': ua, ...headers } })
@@ -65,7 +65,7 @@ describe('podcast downloads', () => {
     await new Promise((r) => setTimeout(r, 100))
     expect(downloads()).toBe(2)
     // Nothing identifying is stored: no address, no user agent.
-    const clients = JSON.stringify(svc.deps.store.db.prepare('SELECT * FROM download_clients').all())
+    const clients = JSON.stringify(peek(svc, 'SELECT * FROM download_clients'))
     expect(clients).not.toContain('127.0.0.1')
     expect(clients).not.toContain('Overcast')
   })

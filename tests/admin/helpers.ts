@@ -1,5 +1,7 @@
 /** Signing in to the dashboard from tests: real HTTP, real cookies, real CSRF tokens. */
-import { accounts, type Role } from '../../src/admin/accounts.ts'
+import Database from 'better-sqlite3'
+import type { Role } from '../../src/admin/accounts.ts'
+import type { Store } from '../../src/store/index.ts'
 import type { TestService } from '../http/helpers.ts'
 
 export interface Session {
@@ -9,8 +11,22 @@ export interface Session {
 }
 
 export async function addUser(svc: TestService, username: string, role: Role, password = `pw-${username}-0123456789`): Promise<{ username: string; password: string }> {
-  await accounts(svc.deps.store.db).addUser(username, password, role)
+  await svc.deps.store.accounts.addUser(username, password, role)
   return { username, password }
+}
+
+/**
+ * Rows as they are at rest in the service's SQLite file (opened read-only), for what the store's API does not
+ * show on purpose: that only hashes of passwords, tokens, keys and clients are kept.
+ */
+export function peek<T = Record<string, unknown>>(svc: { deps: { store: Store } }, query: string, ...args: unknown[]): T[] {
+  if (svc.deps.store.dialect !== 'sqlite') throw new Error('peek reads the SQLite file')
+  const db = new Database(svc.deps.store.location, { readonly: true })
+  try {
+    return db.prepare(query).all(...args) as T[]
+  } finally {
+    db.close()
+  }
 }
 
 export async function login(svc: TestService, username: string, password: string): Promise<Response> {

@@ -36,8 +36,8 @@ describe('pronunciation', () => {
     expect(readyA.status).toBe('ready')
     const epA1 = (readyA.episode as { hash: string }).hash
     expect(readyB.status).toBe('ready')
-    const epB1 = svc.deps.store.articles.get(b.id)!.episodeId
-    const segmentsA = svc.deps.store.articles.getScript(a.id)!.script.segments
+    const epB1 = (await svc.deps.store.articles.get(b.id))!.episodeId
+    const segmentsA = (await svc.deps.store.articles.getScript(a.id))!.script.segments
     const withWord = segmentsA.filter((s) => s.text.includes(NAME)).length
     expect(withWord).toBe(1)
     expect(segmentsA.length).toBeGreaterThan(3)
@@ -53,14 +53,14 @@ describe('pronunciation', () => {
     const rr = await postJson(svc, '/api/lexicon/en/rerender', { articleIds: body.affected.map((x) => x.id) })
     expect(rr.status).toBe(202)
     const after = await waitForArticle(svc, a.id, (x) => x.status === 'ready' && (x.episode as { hash: string }).hash !== epA1)
-    const ep = svc.deps.store.episodes.get(svc.deps.store.articles.get(a.id)!.episodeId!)!
+    const ep = (await svc.deps.store.episodes.get((await svc.deps.store.articles.get(a.id))!.episodeId!))!
     // Only the segment with the word was synthesized again; the rest came from the clip cache.
     expect(ep.stats.synthesized).toBe(withWord)
     expect(ep.stats.cached).toBe(segmentsA.length - withWord)
     expect((after.episode as { hash: string }).hash).not.toBe(epA1)
     // The other article was not touched.
-    expect(svc.deps.store.articles.get(b.id)!.episodeId).toBe(epB1)
-    expect(svc.deps.store.episodes.listForArticle(b.id)).toHaveLength(1)
+    expect((await svc.deps.store.articles.get(b.id))!.episodeId).toBe(epB1)
+    expect((await svc.deps.store.episodes.listForArticle(b.id))).toHaveLength(1)
 
     // The database is the source: a restart would read it back; GET shows the new entry now.
     const now = (await (await svc.api('/api/lexicon/en')).json()) as { entries: { match: string }[] }

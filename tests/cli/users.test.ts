@@ -4,12 +4,22 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { accounts } from '../../src/admin/accounts.ts'
-import { openStore } from '../../src/store/sqlite.ts'
+import Database from 'better-sqlite3'
+import { openStore } from '../../src/store/index.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-users-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** The users table as stored (read-only): only hashes of passwords. */
+function peekUsers(file: string): unknown[] {
+  const db = new Database(file, { readonly: true })
+  try {
+    return db.prepare('SELECT * FROM users').all()
+  } finally {
+    db.close()
+  }
+}
 
 function cli(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -34,19 +44,19 @@ describe('briefcast users', () => {
       ['anna', 'admin'],
       ['ben', 'editor'],
     ])
-    const store = openStore({ file: path.join(dir, 'briefcast.db') })
+    const store = await openStore({ file: path.join(dir, 'briefcast.db') })
     try {
-      const repo = accounts(store.db)
+      const repo = store.accounts
       expect(await repo.verifyLogin('anna', pw!)).toBeDefined()
       expect(await repo.verifyLogin('ben', 'a long enough secret')).toBeDefined()
-      expect(JSON.stringify(store.db.prepare('SELECT * FROM users').all())).not.toContain(pw)
+      expect(JSON.stringify(peekUsers(path.join(dir, 'briefcast.db')))).not.toContain(pw)
       const reset = await cli(['reset-password', 'anna'])
       const pw2 = /\(shown once\): (\S+)\./.exec(reset.stdout)?.[1]
       expect(pw2).toMatch(/^[A-Za-z0-9]{20}$/)
       expect(await repo.verifyLogin('anna', pw!)).toBeUndefined()
       expect(await repo.verifyLogin('anna', pw2!)).toBeDefined()
     } finally {
-      store.close()
+      await store.close()
     }
     const last = await cli(['remove', 'anna'])
     expect(last.code).toBe(1)

@@ -58,7 +58,7 @@ describe('service with S3 storage', () => {
     const a = await waitForArticle(svc, id, ready)
     expect(a.status).toBe('ready')
     audioUrl = a.audioUrl as string
-    const ep = svc.deps.store.episodes.get(svc.deps.store.articles.get(id)!.episodeId!)!
+    const ep = (await svc.deps.store.episodes.get((await svc.deps.store.articles.get(id))!.episodeId!))!
     audioKey = ep.audioFile
     const episodes = (await keysUnder('episodes/')).map((o) => o.key).sort()
     expect(episodes).toEqual(
@@ -79,7 +79,7 @@ describe('service with S3 storage', () => {
 
   it('the feed lists the episode with the length of the stored object', async () => {
     const xml = await (await fetch(svc.url + '/feeds/articles.xml')).text()
-    const ep = svc.deps.store.episodes.get(svc.deps.store.articles.get(id)!.episodeId!)!
+    const ep = (await svc.deps.store.episodes.get((await svc.deps.store.articles.get(id))!.episodeId!))!
     const m = new RegExp(`<enclosure url="([^"]+)" length="(\\d+)"`).exec(xml)
     expect(m).not.toBeNull()
     expect(m![1]).toBe(audioUrl)
@@ -131,12 +131,12 @@ describe('service with S3 storage', () => {
     // Another worker: nothing of the first render on its disk.
     rmSync(path.join(cacheDir, 'clips'), { recursive: true, force: true })
     rmSync(path.join(cacheDir, 'pieces'), { recursive: true, force: true })
-    const before = svc.deps.store.articles.get(id)!.episodeId!
+    const before = (await svc.deps.store.articles.get(id))!.episodeId!
     const r = await postJson(svc, `/api/articles/${id}`, { text: paragraphs(3) + '\n\nOne more paragraph was added at the end of the story.' }, 'PUT')
     expect(r.status).toBe(200)
     const done = await waitForArticle(svc, id, (a) => ready(a) && (a.episode as { revision: number } | null)?.revision === 2)
     expect(done.status).toBe('ready')
-    const ep = svc.deps.store.episodes.get(svc.deps.store.articles.get(id)!.episodeId!)!
+    const ep = (await svc.deps.store.episodes.get((await svc.deps.store.articles.get(id))!.episodeId!))!
     expect(ep.id).not.toBe(before)
     const { segments, synthesized, cached, encoded } = ep.stats as Record<string, number>
     expect(cached).toBeGreaterThan(0)
@@ -149,7 +149,7 @@ describe('service with S3 storage', () => {
   })
 
   it('deleting the article removes its episodes from the bucket', async () => {
-    const eps = svc.deps.store.episodes.listForArticle(id)
+    const eps = (await svc.deps.store.episodes.listForArticle(id))
     expect(eps.length).toBeGreaterThan(0)
     const r = await svc.api(`/api/articles/${id}`, { method: 'DELETE' })
     expect(r.status).toBe(204)
@@ -167,7 +167,7 @@ describe('service with S3 storage', () => {
     const a = await waitForArticle(svc, cdnId, ready)
     expect(a.status).toBe('ready')
     const url = a.audioUrl as string
-    const key = svc.deps.store.episodes.get(svc.deps.store.articles.get(cdnId)!.episodeId!)!.audioFile
+    const key = (await svc.deps.store.episodes.get((await svc.deps.store.articles.get(cdnId))!.episodeId!))!.audioFile
     await svc.close()
     // The same data and bucket, now with a public base URL (here the bucket itself, path style).
     const publicUrl = `${s3.endpoint}/${s3.bucket}/news`

@@ -416,5 +416,154 @@ export function storeContract(name: string, open: (same?: Store) => Promise<Stor
       expect(await store.sources.item('site', 'k2')).toBeUndefined()
       expect(await store.sources.delete('site')).toBe(false)
     })
+    it('accounts: add user, unique username case-insensitively, roles, last admin, password change ends sessions', async () => {
+      const store = await fresh()
+      const a = store.accounts
+      expect(await a.countUsers()).toBe(0)
+      const anna = await a.addUser('Anna', 'a long enough secret', 'admin')
+      expect(anna).toMatchObject({ username: 'Anna', role: 'admin', lastLoginAt: null })
+      expect(typeof anna.id).toBe('number')
+      await expect(a.addUser('anna', 'another long secret', 'editor')).rejects.toMatchObject({ code: 'CONFLICT' })
+      await expect(a.addUser('ANNA', 'another long secret', 'editor')).rejects.toMatchObject({ code: 'CONFLICT' })
+      await expect(a.addUser('x', 'a long enough secret', 'editor')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
+      await expect(a.addUser('ben', 'short', 'editor')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
+      await a.addUser('ben', 'bens long secret', 'editor')
+      expect(await a.countUsers()).toBe(2)
+      expect((await a.getUser('ANNA'))!.username).toBe('Anna')
+      expect(await a.getUser('nobody')).toBeUndefined()
+      expect((await a.listUsers()).map((u) => u.username)).toEqual(['Anna', 'ben'])
+      // Sign-in: the right password (any case of the name), last login recorded; a wrong one or an unknown user is nothing.
+      const signed = await a.verifyLogin('anna', 'a long enough secret')
+      expect(signed).toMatchObject({ username: 'Anna' })
+      expect(signed!.lastLoginAt).not.toBeNull()
+      expect(await a.verifyLogin('anna', 'wrong password!')).toBeUndefined()
+      expect(await a.verifyLogin('nobody', 'a long enough secret')).toBeUndefined()
+      // The last admin can be neither demoted nor removed.
+      await expect(a.setRole('anna', 'editor')).rejects.toMatchObject({ code: 'CONFLICT' })
+      await expect(a.removeUser('Anna')).rejects.toMatchObject({ code: 'CONFLICT' })
+      expect(await a.setRole('ben', 'admin')).toMatchObject({ username: 'ben', role: 'admin' })
+      expect(await a.setRole('anna', 'viewer')).toMatchObject({ role: 'viewer' })
+      await expect(a.setRole('nobody', 'viewer')).rejects.toMatchObject({ code: 'NOT_FOUND' })
+      // Sessions: found by token, gone when ended, when expired, and when the password changes.
+      const s1 = await a.createSession(anna.id, 60_000)
+      expect(s1.token).not.toBe(s1.csrfToken)
+      expect(await a.session(s1.token)).toMatchObject({ user: { username: 'Anna', role: 'viewer' }, csrfToken: s1.csrfToken, expiresAt: s1.expiresAt })
+      expect(await a.session('not-a-token')).toBeUndefined()
+      const expired = await a.createSession(anna.id, -1)
+      expect(await a.session(expired.token)).toBeUndefined()
+      await a.endSession(s1.token)
+      expect(await a.session(s1.token)).toBeUndefined()
+      const s2 = await a.createSession(anna.id, 60_000)
+      await a.setPassword('anna', 'a new long secret')
+      expect(await a.session(s2.token)).toBeUndefined()
+      expect(await a.verifyLogin('anna', 'a new long secret')).toBeDefined()
+      // Removing a user removes their sessions.
+      const s3 = await a.createSession(anna.id, 60_000)
+      await a.removeUser('anna')
+      expect(await a.session(s3.token)).toBeUndefined()
+      expect(await a.countUsers()).toBe(1)
+    })
+
+    it('accounts: API keys found by hash, revoked, last use recorded', async () => {
+      const store = await fresh()
+      const a = store.accounts
+      const { key, record } = await a.createKey('  CMS  ', 'editor', 'anna')
+      expect(key).toMatch(/^bc_[A-Za-z0-9_-]{43}$/)
+      expect(record).toMatchObject({ name: 'CMS', role: 'editor', createdBy: 'anna', prefix: key.slice(0, 8), lastUsedAt: null, revokedAt: null })
+      await expect(a.createKey('   ', 'editor', null)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
+      const used = await a.useKey(key)
+      expect(used).toMatchObject({ id: record.id, role: 'editor' })
+      expect(used!.lastUsedAt).not.toBeNull()
+      expect((await a.listKeys())[0]!.lastUsedAt).toBe(used!.lastUsedAt)
+      expect(await a.useKey(key + 'x')).toBeUndefined()
+      const other = await a.createKey('Build', 'viewer', null)
+      const revoked = await a.revokeKey(record.id)
+      expect(revoked.revokedAt).not.toBeNull()
+      expect((await a.revokeKey(record.id)).revokedAt).toBe(revoked.revokedAt)
+      await expect(a.revokeKey('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' })
+      expect(await a.useKey(key)).toBeUndefined()
+      expect(await a.useKey(other.key)).toMatchObject({ name: 'Build' })
+      // Live keys first, then revoked ones.
+      expect((await a.listKeys()).map((k) => k.name)).toEqual(['Build', 'CMS'])
+    })
+
+    it('lexicons: replace returns before and after, names, entries sorted, one entry per word', async () => {
+      const store = await fresh()
+      const l = store.lexicons
+      expect(await l.names()).toEqual([])
+      expect((await l.get('en')).entries).toEqual([])
+      const first = await l.replace('en', 'en', [
+        { match: 'Zorblax', say: 'zor blacks' },
+        { match: 'api', say: 'A P I', caseSensitive: true },
+      ])
+      expect(first.before.entries).toEqual([])
+      expect(first.after.entries).toEqual([
+        { match: 'api', say: 'A P I', caseSensitive: true },
+        { match: 'Zorblax', say: 'zor blacks' },
+      ])
+      await expect(l.replace('en', 'en', [{ match: 'a', say: 'b' }, { match: 'a', say: 'c' }])).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
+      const second = await l.replace('en', 'en', [{ match: 'Zorblax', say: 'zorb lax' }])
+      expect(second.before.entries).toHaveLength(2)
+      expect(second.after.entries).toEqual([{ match: 'Zorblax', say: 'zorb lax' }])
+      await l.replace('de', 'de', [])
+      expect(await l.names()).toEqual(['de', 'en'])
+      expect((await l.get('de')).entries).toEqual([])
+    })
+
+    it('downloads: once per client per day after the threshold, probes and bots not; figures count them', async () => {
+      const store = await fresh()
+      await store.articles.insert(article('d1', { title: '=HYPERLINK("x")' }))
+      const req = { articleId: 'd1', method: 'GET', userAgent: 'Overcast/3.0', range: undefined, address: '10.0.0.1', bytes: 600, threshold: 1000 }
+      const at = new Date('2026-03-01T10:00:00Z')
+      expect(await store.downloads.record(req, at)).toBe(false) // 600 of 1000 bytes
+      expect(await store.downloads.record(req, at)).toBe(true) // 1200: counted
+      expect(await store.downloads.record(req, at)).toBe(false) // the same client again today
+      expect(await store.downloads.record({ ...req, method: 'HEAD', address: '10.0.0.2', bytes: 5000 }, at)).toBe(false)
+      expect(await store.downloads.record({ ...req, range: 'bytes=0-1', address: '10.0.0.2', bytes: 5000 }, at)).toBe(false)
+      expect(await store.downloads.record({ ...req, userAgent: 'Googlebot/2.1', address: '10.0.0.2', bytes: 5000 }, at)).toBe(false)
+      expect(await store.downloads.record({ ...req, address: '10.0.0.3', bytes: 5000 }, at)).toBe(true)
+      expect(await store.downloads.record({ ...req, articleId: 'nope', address: '10.0.0.4', bytes: 5000 }, at)).toBe(false)
+      // The next day the first client counts again.
+      const next = new Date('2026-03-02T10:00:00Z')
+      expect(await store.downloads.record({ ...req, bytes: 5000 }, next)).toBe(true)
+      await store.listenStats.record('d1', { event: 'start' }, next)
+      await store.listenStats.record('d1', { event: 'progress', percent: 100 }, next)
+      const f = await store.figures.get({ days: 3, now: next })
+      expect(f.days.map((d) => [d.day, d.downloads, d.starts])).toEqual([
+        ['2026-02-28', 0, 0],
+        ['2026-03-01', 2, 0],
+        ['2026-03-02', 1, 1],
+      ])
+      expect(f.totals).toMatchObject({ downloads: 3, starts: 1, p100: 1 })
+      expect(f.articles).toEqual([{ id: 'd1', title: '=HYPERLINK("x")', durationMs: null, starts: 1, p25: 0, p50: 0, p75: 0, p100: 1, downloads: 3 }])
+      expect((await store.figures.get({ days: 3, now: next, articleId: 'other' })).totals.downloads).toBe(0)
+      const rows = await store.figures.daily({ days: 3, now: next })
+      expect(rows.map((r) => [r.day, r.id, r.downloads, r.starts])).toEqual([
+        ['2026-03-01', 'd1', 2, 0],
+        ['2026-03-02', 'd1', 1, 1],
+      ])
+      // Deleting the article deletes its counts.
+      await store.articles.delete('d1')
+      expect((await store.figures.get({ days: 3, now: next })).totals.downloads).toBe(0)
+    })
+
+    it('articles: search by title, external id or author (case-insensitive, LIKE characters literal) or exact id', async () => {
+      const store = await fresh()
+      await store.articles.insert(article('s1', { title: 'Council Budget 2026', author: 'Ann Lee' }))
+      await store.articles.insert(article('s2', { title: '100% renewable_power', externalId: 'CMS-42' }))
+      await store.articles.insert(article('s3', { title: 'Weather' }))
+      const ids = async (search: string) => (await store.articles.list({ limit: 10, offset: 0, search })).items.map((a) => a.id).sort()
+      expect(await ids('budget')).toEqual(['s1'])
+      expect(await ids('ann lee')).toEqual(['s1'])
+      expect(await ids('cms-4')).toEqual(['s2'])
+      expect(await ids('0% r')).toEqual(['s2'])
+      expect(await ids('%')).toEqual(['s2'])
+      expect(await ids('_')).toEqual(['s2'])
+      expect(await ids('s3')).toEqual(['s3'])
+      expect(await ids('nothing')).toEqual([])
+      const page = await store.articles.list({ limit: 1, offset: 0, search: 'e' })
+      expect(page.total).toBe(3)
+      expect(page.items).toHaveLength(1)
+    })
   })
 }

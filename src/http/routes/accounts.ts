@@ -4,7 +4,7 @@
  * and never again (only their hashes are stored).
  */
 import express from 'express'
-import { accounts, parseRole } from '../../admin/accounts.ts'
+import { parseRole } from '../../admin/accounts.ts'
 import { generatePassword } from '../../admin/secrets.ts'
 import { AppError } from '../../errors.ts'
 import { principalOf, requireApiAuth } from '../auth.ts'
@@ -12,7 +12,7 @@ import type { AppDeps } from '../deps.ts'
 
 export function accountsRouter(deps: AppDeps): express.Router {
   const router = express.Router()
-  const repo = accounts(deps.store.db)
+  const repo = deps.store.accounts
   const json = express.json({ limit: '16kb' })
   const body = (req: express.Request) => (req.body ?? {}) as Record<string, unknown>
   const noStore: express.RequestHandler = (_req, res, next) => {
@@ -30,7 +30,7 @@ export function accountsRouter(deps: AppDeps): express.Router {
   const keys = express.Router()
   for (const r of [users, keys]) r.use(requireApiAuth(deps, 'admin'), noStore, json)
 
-  users.get('/', (_req, res) => res.json({ items: repo.listUsers() }))
+  users.get('/', async (_req, res) => res.json({ items: await repo.listUsers() }))
   users.post('/', async (req, res) => {
     const b = body(req)
     const given = typeof b.password === 'string' && b.password !== ''
@@ -39,8 +39,8 @@ export function accountsRouter(deps: AppDeps): express.Router {
     deps.logger.info({ username: user.username, role: user.role, by: principalOf(req).name }, 'user added')
     res.status(201).json({ ...user, ...(given ? {} : { password }) })
   })
-  users.patch('/:name', (req, res) => {
-    const user = repo.setRole(req.params.name as string, parseRole(body(req).role))
+  users.patch('/:name', async (req, res) => {
+    const user = await repo.setRole(req.params.name as string, parseRole(body(req).role))
     deps.logger.info({ username: user.username, role: user.role, by: principalOf(req).name }, 'user role changed')
     res.json(user)
   })
@@ -52,24 +52,24 @@ export function accountsRouter(deps: AppDeps): express.Router {
     deps.logger.info({ username: req.params.name, by: principalOf(req).name }, 'password reset')
     res.json({ username: req.params.name, ...(given ? {} : { password }) })
   })
-  users.delete('/:name', (req, res) => {
+  users.delete('/:name', async (req, res) => {
     const me = principalOf(req)
     if (me.kind === 'session' && me.name.toLowerCase() === String(req.params.name).toLowerCase())
       throw new AppError('CONFLICT', 'You cannot remove your own account; ask another admin.')
-    repo.removeUser(req.params.name as string)
+    await repo.removeUser(req.params.name as string)
     deps.logger.info({ username: req.params.name, by: me.name }, 'user removed')
     res.status(204).end()
   })
 
-  keys.get('/', (_req, res) => res.json({ items: repo.listKeys() }))
-  keys.post('/', (req, res) => {
+  keys.get('/', async (_req, res) => res.json({ items: await repo.listKeys() }))
+  keys.post('/', async (req, res) => {
     const b = body(req)
-    const { key, record } = repo.createKey(b.name as string, parseRole(b.role ?? 'editor'), principalOf(req).name)
+    const { key, record } = await repo.createKey(b.name as string, parseRole(b.role ?? 'editor'), principalOf(req).name)
     deps.logger.info({ key: record.id, name: record.name, role: record.role, by: principalOf(req).name }, 'API key created')
     res.status(201).json({ ...record, key })
   })
-  keys.delete('/:id', (req, res) => {
-    const record = repo.revokeKey(req.params.id as string)
+  keys.delete('/:id', async (req, res) => {
+    const record = await repo.revokeKey(req.params.id as string)
     deps.logger.info({ key: record.id, by: principalOf(req).name }, 'API key revoked')
     res.json(record)
   })

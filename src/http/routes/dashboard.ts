@@ -5,14 +5,11 @@
  * same pages without the buttons; the API refuses them anyway (403).
  */
 import express from 'express'
-import { accounts } from '../../admin/accounts.ts'
-import { figures } from '../../admin/figures.ts'
-import { lexiconStore } from '../../admin/lexicons.ts'
 import { briefingLocale, spokenDate } from '../../episodes/briefing.ts'
 import { AppError, toAppError } from '../../errors.ts'
-import type { ArticleRecord, ArticleStatus } from '../../store/types.ts'
+import type { ArticleRecord, ArticleStatus, EpisodeRecord } from '../../store/types.ts'
 import { lexiconNameFor } from '../../tts/lexicon.ts'
-import { engineUsageRepository, usageMonth } from '../../tts/usage.ts'
+import { usageMonth } from '../../tts/usage.ts'
 import { checkCsrf, identify, LoginLimiter, parseCookies, sessionCookie, sessionCookieName, type Principal } from '../auth.ts'
 import { completionChart, dailyChart } from '../admin/charts.ts'
 import { ADMIN_CLIENT_JS } from '../admin/client.ts'
@@ -21,13 +18,12 @@ import type { AppDeps } from '../deps.ts'
 import { publicUrlProblem } from '../urls.ts'
 import { feedRuntime } from './feed.ts'
 import { isPublicArticle } from './listen.ts'
-import { listenStatsRepository } from '../player/stats.ts'
 
 export interface DashboardPage {
   path: string
   title: string
   /** The page's body, or its body and a title of its own (an article's). */
-  render(ctx: PageContext): string | { title: string; body: string } | Promise<string>
+  render(ctx: PageContext): string | { title: string; body: string } | Promise<string | { title: string; body: string }>
   role?: Principal['role']
 }
 
@@ -47,35 +43,25 @@ export function statusHtml(a: { id: string; status: string; progress: number }):
   }</span>${live ? ` <progress max="1" value="${a.progress}" aria-label="Render progress"></progress>` : ''}`
 }
 
-function searchArticles(deps: AppDeps, q: string, status: string | undefined, limit: number): { items: ArticleRecord[]; total: number } {
-  const where: string[] = []
-  const args: unknown[] = []
-  if (q) {
-    where.push("(title LIKE ? ESCAPE '\\' OR external_id LIKE ? ESCAPE '\\' OR id = ? OR author LIKE ? ESCAPE '\\')")
-    const like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-    args.push(like, like, q, like)
-  }
-  if (status) {
-    where.push('status = ?')
-    args.push(status)
-  }
-  const clause = where.length ? `WHERE ${where.join(' AND ')}` : ''
-  const db = deps.store.db
-  const ids = db.prepare(`SELECT id FROM articles ${clause} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...args, limit) as { id: string }[]
-  const total = (db.prepare(`SELECT COUNT(*) AS n FROM articles ${clause}`).get(...args) as { n: number }).n
-  return { items: ids.map((r) => deps.store.articles.get(r.id)!).filter(Boolean), total }
+async function searchArticles(deps: AppDeps, q: string, status: ArticleStatus | undefined, limit: number): Promise<{ items: ArticleRecord[]; total: number }> {
+  return deps.store.articles.list({ limit, offset: 0, status, search: q || undefined })
 }
 
-function articlesPage(ctx: PageContext): string {
+async function articlesPage(ctx: PageContext): Promise<string> {
   const { deps, req, canEdit } = ctx
   const q = typeof req.query.q === 'string' ? req.query.q.trim().slice(0, 200) : ''
-  const status = typeof req.query.status === 'string' && (STATUSES as string[]).includes(req.query.status) ? req.query.status : undefined
-  const { items, total } = searchArticles(deps, q, status, 100)
-  const listens = listenStatsRepository(deps.store.db).totalsFor(items.map((a) => a.id))
+  const status = typeof req.query.status === 'string' && (STATUSES as string[]).includes(req.query.status) ? (req.query.status as ArticleStatus) : undefined
+  const { items, total } = await searchArticles(deps, q, status, 100)
+  const listens = await deps.store.listenStats.totalsFor(items.map((a) => a.id))
+  const episodes = new Map<number, EpisodeRecord>()
+  for (const a of items) {
+    const ep = a.episodeId !== null ? await deps.store.episodes.get(a.episodeId) : undefined
+    if (ep) episodes.set(ep.id, ep)
+  }
   const profiles = deps.speech.listProfiles()
   const rows = items
     .map((a) => {
-      const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
+      const ep = a.episodeId !== null ? episodes.get(a.episodeId) : undefined
       const l = listens.get(a.id)
       const future = a.publishedAt && Date.parse(a.publishedAt) > Date.now() ? ' <small>(embargoed)</small>' : ''
       return `<tr>
@@ -134,15 +120,16 @@ function feedsSection(deps: AppDeps): string {
 </section>`
 }
 
-function articlePage(ctx: PageContext): { title: string; body: string } {
+async function articlePage(ctx: PageContext): Promise<{ title: string; body: string }> {
   const { deps, req, canEdit } = ctx
   const id = String(req.params.id)
-  const a = deps.store.articles.get(id) ?? deps.store.articles.getByExternalId(id)
+  const a = (await deps.store.articles.get(id)) ?? (await deps.store.articles.getByExternalId(id))
   if (!a) throw new AppError('ARTICLE_NOT_FOUND', `No article with id "${id}".`)
-  const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
-  const script = deps.store.articles.getScript(a.id)
+  const ep = a.episodeId !== null ? await deps.store.episodes.get(a.episodeId) : undefined
+  const script = await deps.store.articles.getScript(a.id)
   const profiles = deps.speech.listProfiles()
-  const l = listenStatsRepository(deps.store.db).forArticle(a.id, { days: 3660 }).totals
+  const l = (await deps.store.listenStats.forArticle(a.id, { days: 3660 })).totals
+  const perDay = (await deps.store.figures.get({ days: 30, articleId: a.id })).days
   const segments = script?.script.segments ?? []
   const scriptHtml = `<ol class="script">${segments
     .map((s) => `<li><span class="kind">${escapeHtml(s.kind)}</span> ${escapeHtml(s.displayText ?? s.text)}</li>`)
@@ -176,13 +163,13 @@ function articlePage(ctx: PageContext): { title: string; body: string } {
 ${ep ? `<audio controls preload="none" src="${escapeHtml(deps.urls.audio(ep))}" aria-label="Episode audio"></audio>` : '<p class="muted">No audio yet.</p>'}
 ${controls}
 <h2>Listening, last 30 days</h2>
-<div class="charts">${dailyChart(figures(deps.store.db, { days: 30, articleId: a.id }).days, 'Per day')}</div>
+<div class="charts">${dailyChart(perDay, 'Per day')}</div>
 <h2>The script that is read (${segments.length} segments)</h2>
 ${scriptHtml}` }
 }
 
-function keysPage(ctx: PageContext): string {
-  const keys = accounts(ctx.deps.store.db).listKeys()
+async function keysPage(ctx: PageContext): Promise<string> {
+  const keys = await ctx.deps.store.accounts.listKeys()
   const when = (t: string | null) => (t ? escapeHtml(t.slice(0, 16).replace('T', ' ')) : 'never')
   return `<p>Give each integration (a CMS, a build job) its own key: revoke one without touching the others. A key is shown once, when it is created; only a hash is kept.</p>
 <section class="panel" aria-labelledby="newkey-h"><h2 id="newkey-h">New key</h2>
@@ -203,8 +190,8 @@ ${keys
 </tbody></table>`
 }
 
-function usersPage(ctx: PageContext): string {
-  const users = accounts(ctx.deps.store.db).listUsers()
+async function usersPage(ctx: PageContext): Promise<string> {
+  const users = await ctx.deps.store.accounts.listUsers()
   const roleSelect = (id: string, current: string) =>
     `<select id="${id}" name="role">${['admin', 'editor', 'viewer'].map((r) => `<option value="${r}"${r === current ? ' selected' : ''}>${r}</option>`).join('')}</select>`
   return `<p>Admins manage users, keys and settings; editors articles, briefings, pronunciation and voices; viewers read and see the figures.</p>
@@ -231,13 +218,13 @@ ${users
 </tbody></table>`
 }
 
-function pronunciationPage(ctx: PageContext): string {
+async function pronunciationPage(ctx: PageContext): Promise<string> {
   const { deps, req, canEdit } = ctx
-  const store = lexiconStore(deps.store.db)
-  const names = [...new Set([...store.names(), ...deps.speech.listProfiles().map((p) => lexiconNameFor(p))])].sort()
+  const store = deps.store.lexicons
+  const names = [...new Set([...(await store.names()), ...deps.speech.listProfiles().map((p) => lexiconNameFor(p))])].sort()
   const wanted = typeof req.query.language === 'string' ? req.query.language : ''
   const name = names.includes(wanted) ? wanted : names.includes(deps.config.show.language) ? deps.config.show.language : (names[0] ?? 'en')
-  const lexicon = store.get(name)
+  const lexicon = await store.get(name)
   const profiles = deps.speech.listProfiles().filter((p) => lexiconNameFor(p) === name)
   const row = (e: { match: string; say: string; caseSensitive?: boolean }, i: number) =>
     canEdit
@@ -275,11 +262,11 @@ ${
 <audio id="preview-audio" controls hidden aria-label="Pronunciation preview"></audio>`
 }
 
-function figuresPage(ctx: PageContext): string {
+async function figuresPage(ctx: PageContext): Promise<string> {
   const { deps, req } = ctx
   const choices = [7, 30, 90]
   const days = choices.includes(Number(req.query.days)) ? Number(req.query.days) : 30
-  const f = figures(deps.store.db, { days, limit: 100 })
+  const f = await deps.store.figures.get({ days, limit: 100 })
   const t = f.totals
   const rows = f.articles
     .map(
@@ -305,7 +292,7 @@ ${f.articles.length === 0 ? '<p>No listens or downloads in this period.</p>' : `
     .join('')}</tbody></table></details>`
 }
 
-function voicesPage(ctx: PageContext): string {
+async function voicesPage(ctx: PageContext): Promise<string> {
   const { deps } = ctx
   const profiles = deps.speech.listProfiles()
   return `<p>Each voice profile names an engine and its voices; articles use the profile of their language unless one is chosen.</p>
@@ -323,25 +310,30 @@ ${profiles
   .join('')}
 </tbody></table>
 <audio id="preview-audio" controls hidden aria-label="Voice sample"></audio>
-${cloudUsage(deps)}`
+${await cloudUsage(deps)}`
 }
 
 /** Characters sent to cloud speech engines this month (what the bill is made of); cached clips cost nothing. */
-function cloudUsage(deps: AppDeps): string {
+async function cloudUsage(deps: AppDeps): Promise<string> {
   const month = usageMonth()
-  const usage = engineUsageRepository(deps.store.db).list(month)
+  const usage = await deps.store.usage.list(month)
   const rows = usage.map((u) => `<tr><td data-label="Engine">${escapeHtml(u.engine)}</td><td data-label="Characters" class="num">${u.characters.toLocaleString('en')}</td><td data-label="Requests" class="num">${u.requests.toLocaleString('en')}</td></tr>`).join('')
   return `<h2>Cloud engine characters in ${escapeHtml(month)}</h2>
 ${rows ? `<table class="cards" id="engine-usage"><thead><tr><th scope="col">Engine</th><th scope="col" class="num">Characters</th><th scope="col" class="num">Requests</th></tr></thead><tbody>${rows}</tbody></table>` : '<p id="engine-usage">None this month: only the local engines spoke.</p>'}`
 }
 
-function briefingsPage(ctx: PageContext): string {
+async function briefingsPage(ctx: PageContext): Promise<string> {
   const { deps, canEdit } = ctx
   const rt = feedRuntime(deps)
   const cfg = deps.config.briefing
   const next = rt.schedule?.nextRun()
-  const { items } = rt.service.repo.list({ limit: 20, offset: 0 })
-  const stories = rt.service.recentArticles(cfg.lookbackHours).filter((a) => a.status === 'ready' && isPublicArticle(a))
+  const { items } = await rt.service.repo.list({ limit: 20, offset: 0 })
+  const episodes = new Map<number, EpisodeRecord>()
+  for (const b of items) {
+    const ep = b.episodeId !== null ? await deps.store.episodes.get(b.episodeId) : undefined
+    if (ep) episodes.set(ep.id, ep)
+  }
+  const stories = (await rt.service.recentArticles(cfg.lookbackHours)).filter((a) => a.status === 'ready' && isPublicArticle(a))
   const language = deps.config.show.language
   const opening = briefingLocale(language).phrases.opening(deps.config.show.title, spokenDate(new Date(), language, cfg.timeZone))
   const fmtTime = (d: Date) => new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: cfg.timeZone }).format(d)
@@ -372,7 +364,7 @@ ${
     ? '<p>No briefings yet.</p>'
     : `<table class="cards"><thead><tr><th scope="col">Briefing</th><th scope="col">Status</th><th scope="col" class="num">Length</th><th scope="col">Stories</th></tr></thead><tbody>${items
         .map((b) => {
-          const ep = b.episodeId !== null ? deps.store.episodes.get(b.episodeId) : undefined
+          const ep = b.episodeId !== null ? episodes.get(b.episodeId) : undefined
           return `<tr><td data-label="Briefing">${escapeHtml(b.title)}<br><small>${escapeHtml(b.origin)} · ${escapeHtml(b.publishedAt.slice(0, 16).replace('T', ' '))}</small></td>
 <td data-label="Status"><span class="status status-${escapeHtml(b.status)}">${escapeHtml(b.status)}${b.status === 'rendering' ? ` ${Math.round(b.progress * 100)}%` : ''}</span></td>
 <td data-label="Length" class="num">${escapeHtml(formatDuration(ep?.durationMs))}</td><td data-label="Stories">${b.stories.length}</td></tr>`
@@ -414,7 +406,7 @@ const safeNext = (n: unknown) => (typeof n === 'string' && /^\/admin(\/[A-Za-z0-
 export function dashboardRouter(deps: AppDeps, extraPages: DashboardPage[] = []): express.Router {
   const router = express.Router()
   const limiter = new LoginLimiter(deps.config.admin.loginMaxFailures, 60_000)
-  const repo = accounts(deps.store.db)
+  const repo = deps.store.accounts
   const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 })
   const showTitle = deps.config.show.title
 
@@ -436,8 +428,8 @@ export function dashboardRouter(deps: AppDeps, extraPages: DashboardPage[] = [])
     res.send(ADMIN_CLIENT_JS)
   })
 
-  router.get('/admin/login', (req, res) => {
-    if (identify(deps, req)?.kind === 'session') return res.redirect(303, safeNext(req.query.next))
+  router.get('/admin/login', async (req, res) => {
+    if ((await identify(deps, req))?.kind === 'session') return res.redirect(303, safeNext(req.query.next))
     res.type('html').send(loginPage(showTitle, { next: safeNext(req.query.next) }))
   })
 
@@ -470,18 +462,18 @@ export function dashboardRouter(deps: AppDeps, extraPages: DashboardPage[] = [])
     }
     limiter.succeed([`user:${username.toLowerCase()}`])
     const ttlMs = deps.config.admin.sessionHours * 3_600_000
-    const session = repo.createSession(user.id, ttlMs)
+    const session = await repo.createSession(user.id, ttlMs)
     deps.logger.info({ username: user.username }, 'signed in')
     res.setHeader('Set-Cookie', sessionCookie(deps, session.token, Math.floor(ttlMs / 1000)))
     res.redirect(303, next)
   })
 
-  router.post('/admin/logout', form, (req, res) => {
-    const p = identify(deps, req)
+  router.post('/admin/logout', form, async (req, res) => {
+    const p = await identify(deps, req)
     if (p?.kind === 'session') {
       checkCsrf(deps, req, p)
       const token = parseCookies(req.get('cookie'))[sessionCookieName(deps)]
-      if (token) repo.endSession(token)
+      if (token) await repo.endSession(token)
     }
     res.setHeader('Set-Cookie', sessionCookie(deps, '', 0))
     res.redirect(303, '/admin/login')
@@ -489,7 +481,7 @@ export function dashboardRouter(deps: AppDeps, extraPages: DashboardPage[] = [])
 
   for (const def of [...PAGES, ...extraPages]) {
     router.get(def.path, async (req, res) => {
-      const principal = identify(deps, req)
+      const principal = await identify(deps, req)
       if (!principal || principal.kind !== 'session') return res.redirect(303, `/admin/login?next=${encodeURIComponent(req.originalUrl)}`)
       if (def.role && principal.role !== def.role) {
         res.status(403).type('html').send(page({ title: 'Not allowed', showTitle, principal, body: `<p class="notice error">This page is for ${escapeHtml(def.role)}s; you are ${escapeHtml(principal.role)}.</p>` }))
