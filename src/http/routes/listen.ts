@@ -119,11 +119,12 @@ export function listenRouter(deps: AppDeps): express.Router {
         details: { error: a.error ? publicError(a.error) : null },
       })
     }
-    let flight = deps.renders.join(a.id)
-    if (!flight && !deps.store.jobs.findActive(RENDER_ARTICLE, a.id)) {
-      // A queued article without a job (should not happen: they are written together): enqueue and join.
-      deps.renders.enqueue(a)
-      flight = deps.renders.join(a.id)
+    let flight = await deps.renders.join(a.id)
+    if (!flight && !(await deps.jobs.findActive(RENDER_ARTICLE, a.id))) {
+      // A queued article without a job (in-process: should not happen, they are written together; with Redis:
+      // an enqueue lost to an outage): enqueue (deduplicated per revision) and join.
+      await deps.renders.enqueueNow(a)
+      flight = await deps.renders.join(a.id)
     }
     // No flight while a job is active: the service is stopping, or a render is settling this very moment.
     if (!flight) throw new AppError('EPISODE_NOT_READY', 'The episode is not ready and cannot be streamed right now; retry shortly.', { status: 503 })
