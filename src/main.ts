@@ -133,6 +133,7 @@ export async function createDeps(config: Config, logger: Logger, role: NodeRole 
   usage.repo = engineUsageRepository(store.db)
   const { jobs, fleet } = await createQueue(config, logger, store)
   const streams = fleet ? new (await import('./fleet/render-stream.ts')).RenderStreams(fleet, logger.child({ component: 'render-stream' })) : undefined
+  const stopFileEvents = fleet ? (await import('./fleet/file-events.ts')).shareForgottenFiles(fleet, config.cacheDir, logger.child({ component: 'file-events' })) : undefined
   // Renders (articles, and briefings through renders.render) run in a child process at idle priority: synthesis and
   // encoding never compete with serving.
   const renderProcess = new RenderProcess(config, { onUsage })
@@ -163,6 +164,7 @@ export async function createDeps(config: Config, logger: Logger, role: NodeRole 
     role,
     async close(graceMs = 10_000) {
       await jobs.stop(graceMs)
+      await stopFileEvents?.()
       await fleet?.close()
       await renderProcess.close().catch((err) => logger.warn({ err }, 'closing the render process failed'))
       await spawner.close()

@@ -7,13 +7,16 @@
  * - `kill -9` of the worker holding a render: the other worker takes the job over and
  *   finishes it; the episode is whole and published once.
  */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg } from '../../src/audio/ffmpeg.ts'
-import { paragraphs } from '../http/helpers.ts'
+import { paragraphs, postJson, startTestService, waitForArticle } from '../http/helpers.ts'
 import { article, fleetEnv, jobLines, postArticle, startNode, waitReady, type Node } from './nodes.ts'
 import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from './redis-env.ts'
 
@@ -144,5 +147,72 @@ describe.skipIf(redisProblem)('a fleet: 2 API nodes, 2 workers, Redis', () => {
     expect(Math.abs(probe.durationMs - ep.durationMs)).toBeLessThan(500)
     // Nothing left in the queue for the article.
     expect((await article(b.url, id)).job ?? null).toBeNull()
+  })
+})
+
+const redisServer = (() => {
+  try {
+    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined
+  } catch {
+    return undefined
+  }
+})()
+
+/** A Redis of the test's own, so it can be stopped without disturbing anyone else's. */
+function ownRedis(port: number): ChildProcess {
+  return spawn(redisServer!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer().listen(0, '127.0.0.1')
+  await once(srv, 'listening')
+  const { port } = srv.address() as net.AddressInfo
+  await new Promise((r) => srv.close(r))
+  return port
+}
+
+describe.skipIf(!redisServer)('a Redis outage while running', () => {
+  it('/readyz names Redis as down; an article posted meanwhile renders once Redis is back', async () => {
+    const port = await freePort()
+    let redis = ownRedis(port)
+    const svc = await startTestService({ 'redis.url': `redis://127.0.0.1:${port}`, 'fleet.singleMachine': true })
+    try {
+      const readyz = async () => {
+        const r = await fetch(`${svc.url}/readyz`)
+        return { status: r.status, redis: ((await r.json()) as { checks: Record<string, { ok: boolean; detail: string }> }).checks.redis! }
+      }
+      const before = await (async () => {
+        for (let i = 0; i < 50; i++) {
+          const r = await readyz()
+          if (r.status === 200) return r
+          await new Promise((res) => setTimeout(res, 100))
+        }
+        return readyz()
+      })()
+      expect(before.status).toBe(200)
+      expect(before.redis.ok).toBe(true)
+
+      redis.kill('SIGKILL')
+      await once(redis, 'exit')
+      const down = await readyz()
+      expect(down.status).toBe(503)
+      expect(down.redis.ok).toBe(false)
+      expect(down.redis.detail).toMatch(/^down: redis:\/\/127\.0\.0\.1:\d+/)
+
+      // Stored at once; its render waits for Redis.
+      const r = await postJson(svc, '/api/articles', { title: 'During the outage', text: paragraphs(2, 'Posted while Redis was down') })
+      expect(r.status).toBe(201)
+      const { id } = (await r.json()) as { id: string }
+      await new Promise((res) => setTimeout(res, 1000))
+      expect(svc.deps.store.articles.get(id)!.status).toBe('queued')
+
+      redis = ownRedis(port)
+      await waitForArticle(svc, id, (a) => a.status === 'ready', 90_000)
+      expect((await readyz()).status).toBe(200)
+      expect(svc.deps.store.episodes.listForArticle(id)).toHaveLength(1)
+    } finally {
+      await svc.stop()
+      redis.kill('SIGKILL')
+    }
   })
 })
