@@ -16,6 +16,8 @@ import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from '../tests/fleet/
 
 const ARTICLES = 8
 const PARAGRAPHS = Number(process.env.BENCH_PARAGRAPHS ?? 10)
+/** Rounds of each, alternating 1, 2, 1, 2...; the best of each counts (other work on the machine only ever slows a round). */
+const RUNS = Number(process.env.BENCH_RUNS ?? 2)
 
 if (redisProblem) {
   console.log(`workers: skipped (${redisProblem})`)
@@ -64,8 +66,17 @@ async function round(workers: number): Promise<{ ms: number; perMinute: number; 
 
 const load = () => os.loadavg()[0]!.toFixed(1)
 console.log(`${cores} cores; load average at start ${load()} (other work on the machine skews the ratio)`)
-const one = await round(1)
-console.log(`1 worker  (core 0):     ${ARTICLES} articles of ${PARAGRAPHS} paragraphs in ${(one.ms / 1000).toFixed(1)} s = ${one.perMinute.toFixed(1)} articles/min (jobs per worker: ${one.jobs.join(', ')}; load ${load()})`)
-const two = await round(2)
-console.log(`2 workers (cores 0, 1): ${ARTICLES} articles of ${PARAGRAPHS} paragraphs in ${(two.ms / 1000).toFixed(1)} s = ${two.perMinute.toFixed(1)} articles/min (jobs per worker: ${two.jobs.join(', ')}; load ${load()})`)
-console.log(`2 workers vs 1: ${(two.perMinute / one.perMinute).toFixed(2)}x throughput (goal >= 1.7x)`)
+const best = (a: Awaited<ReturnType<typeof round>> | undefined, b: Awaited<ReturnType<typeof round>>) => (a && a.ms <= b.ms ? a : b)
+let one: Awaited<ReturnType<typeof round>> | undefined
+let two: Awaited<ReturnType<typeof round>> | undefined
+for (let r = 0; r < RUNS; r++) {
+  const o = await round(1)
+  console.log(`  run ${r + 1}: 1 worker  ${(o.ms / 1000).toFixed(1)} s (jobs per worker: ${o.jobs.join(', ')}; load ${load()})`)
+  const t = await round(2)
+  console.log(`  run ${r + 1}: 2 workers ${(t.ms / 1000).toFixed(1)} s (jobs per worker: ${t.jobs.join(', ')}; load ${load()})`)
+  one = best(one, o)
+  two = best(two, t)
+}
+console.log(`1 worker  (core 0):     ${ARTICLES} articles of ${PARAGRAPHS} paragraphs in ${(one!.ms / 1000).toFixed(1)} s = ${one!.perMinute.toFixed(1)} articles/min (best of ${RUNS})`)
+console.log(`2 workers (cores 0, 1): ${ARTICLES} articles of ${PARAGRAPHS} paragraphs in ${(two!.ms / 1000).toFixed(1)} s = ${two!.perMinute.toFixed(1)} articles/min (best of ${RUNS})`)
+console.log(`2 workers vs 1: ${(two!.perMinute / one!.perMinute).toFixed(2)}x throughput (goal >= 1.7x)`)

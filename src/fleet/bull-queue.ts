@@ -148,7 +148,7 @@ export class BullJobQueue implements Queue {
 
   async cancel(kind: string, subjectId: string): Promise<void> {
     const field = `${kind}:${subjectId}`
-    const id = await this.#o.fleet.redis.hget(this.#subjectsKey, field)
+    const id = await unreachableAfter(this.#o.fleet.redis.hget(this.#subjectsKey, field))
     if (!id) return
     await this.#cancelJob(id)
     await this.#o.fleet.redis.eval(UNLINK, 1, this.#subjectsKey, field, id)
@@ -180,7 +180,7 @@ export class BullJobQueue implements Queue {
   }
 
   async prioritize(kind: string, subjectId: string): Promise<QueuedJob | undefined> {
-    const found = await this.#active(kind, subjectId)
+    const found = await unreachableAfter(this.#active(kind, subjectId))
     if (!found) return undefined
     if ((found.state === 'prioritized' || found.state === 'waiting') && found.job.priority !== WAITED_PRIORITY) {
       await found.job.changePriority({ priority: WAITED_PRIORITY }).catch(() => {}) // taken meanwhile: fine
@@ -189,12 +189,12 @@ export class BullJobQueue implements Queue {
   }
 
   async findActive(kind: string, subjectId: string): Promise<QueuedJob | undefined> {
-    const found = await this.#active(kind, subjectId)
+    const found = await unreachableAfter(this.#active(kind, subjectId))
     return found ? toQueued(found.job, found.state === 'active' ? 'running' : 'queued') : undefined
   }
 
   async counts(): Promise<Record<string, number>> {
-    const c = await this.#queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed')
+    const c = await unreachableAfter(this.#queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed'))
     return { queued: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0), running: c.active ?? 0 }
   }
 
@@ -283,6 +283,19 @@ export class BullJobQueue implements Queue {
       else c.disconnect()
     }
   }
+}
+
+/**
+ * Questions a request waits on (Listen, the admin API) fail after ANSWER_MS while Redis is unreachable,
+ * with a 503 the client can retry, instead of hanging until Redis is back.
+ */
+const ANSWER_MS = 3000
+function unreachableAfter<T>(p: Promise<T>, ms = ANSWER_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AppError('SERVICE_UNAVAILABLE', 'The job queue (Redis) is not answering; retry in a moment.', { status: 503, help: 'Retry shortly; GET /readyz shows whether Redis is down.' })), ms)
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }
 
 function toQueued(job: Job<JobData>, status: QueuedJob['status']): QueuedJob {

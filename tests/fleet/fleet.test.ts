@@ -96,7 +96,7 @@ describe.skipIf(redisProblem)('a fleet: 2 API nodes, 2 workers, Redis', () => {
         const node = i % 2 === 0 ? a : b
         const res = await fetch(`${node.url}/listen/${id}`, { redirect: 'manual' })
         if (res.status === 302) return { progressive: false, body: Buffer.from(await (await fetch(res.headers.get('location')!)).arrayBuffer()) }
-        expect(res.status).toBe(200)
+        expect(res.status, res.status === 200 ? '' : await res.text()).toBe(200)
         return { progressive: true, body: Buffer.from(await res.arrayBuffer()) }
       }),
     )
@@ -205,6 +205,12 @@ describe.skipIf(!redisServer)('a Redis outage while running', () => {
       const { id } = (await r.json()) as { id: string }
       await new Promise((res) => setTimeout(res, 1000))
       expect(svc.deps.store.articles.get(id)!.status).toBe('queued')
+      // A reader asking meanwhile gets a clear error to retry, not a request that hangs.
+      const t0 = Date.now()
+      const listen = await fetch(`${svc.url}/listen/${id}`)
+      expect(listen.status).toBe(503)
+      expect(((await listen.json()) as { error: { code: string } }).error.code).toBe('SERVICE_UNAVAILABLE')
+      expect(Date.now() - t0).toBeLessThan(10_000)
 
       redis = ownRedis(port)
       await waitForArticle(svc, id, (a) => a.status === 'ready', 90_000)
