@@ -50,7 +50,7 @@ export interface JobHandlerHooks {
 export type JobHandler = (ctx: JobContext) => Promise<void>
 
 export interface Queue {
-  /** 'sqlite' (in-process, durable in the store) or 'redis' (BullMQ). */
+  /** 'store' (in-process, durable in the store) or 'redis' (BullMQ). */
   readonly backend: 'store' | 'redis'
   register(kind: string, handler: JobHandler, hooks?: JobHandlerHooks): void
   /**

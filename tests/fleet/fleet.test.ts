@@ -148,6 +148,29 @@ describe.skipIf(redisProblem)('a fleet: 2 API nodes, 2 workers, Redis', () => {
     // Nothing left in the queue for the article.
     expect((await article(b.url, id)).job ?? null).toBeNull()
   })
+
+  it('SIGTERM: the worker finishes its render or hands it back, exits 0, and the article is published once', async () => {
+    const survivor = workers().find((w) => w.proc.exitCode === null && w.proc.signalCode === null)!
+    const fresh = await startNode('worker', 'worker-3', env)
+    nodes.push(fresh)
+    const id = await postArticle(a.url, { title: 'Worker stopped', text: paragraphs(30, 'The worker rendering this was asked to stop') })
+    let holder: Node | undefined
+    const deadline = Date.now() + 120_000
+    while (!(holder = [survivor, fresh].find((w) => jobLines(w, id, 'job started').length > 0))) {
+      if (Date.now() > deadline) throw new Error('the render never started')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    const other = holder === survivor ? fresh : survivor
+    holder.proc.kill('SIGTERM')
+    expect(await holder.exited).toBe(0)
+    await waitReady(a.url, id)
+    const done = [holder, other].flatMap((w) => jobLines(w, id, 'job done'))
+    expect(done).toHaveLength(1)
+    // Handed back: the other worker took it; finished in the grace period: the other never started it.
+    const handedBack = holder.log.some((e) => e.subject === id && e.msg === 'worker stopping: job handed back to the queue')
+    expect(jobLines(other, id, 'job started').length).toBe(handedBack ? 1 : 0)
+    expect(episodeRows(id)).toHaveLength(1)
+  })
 })
 
 const redisServer = (() => {
