@@ -2,7 +2,8 @@
  * Throughput of `briefcast worker` processes on Redis: the same 8 articles
  * rendered by 1 worker, then by 2 workers, each worker pinned to one core
  * (taskset -c N; its render child inherits the pin). One API node
- * (`serve --no-render`) takes the articles. Each round has its own data,
+ * (`serve --no-render`) takes the articles before the workers start; the clock
+ * runs from the first worker ready to the last article ready. Each round has its own data,
  * cache and Redis prefix, and texts of its own, so nothing comes from the
  * clip cache. Prints articles per minute and the ratio (goal: 2 workers >= 1.7x).
  * Needs Redis (BRIEFCAST_TEST_REDIS_URL, default redis://127.0.0.1:6379) and taskset.
@@ -47,12 +48,20 @@ async function round(workers: number): Promise<{ ms: number; perMinute: number; 
   try {
     const api = await startNode('api', 'api', { ...env, BRIEFCAST_LOG_LEVEL: 'info' })
     nodes.push(api)
-    for (let i = 0; i < workers; i++) nodes.push(await startNode('worker', `worker-${i}`, { ...env, BRIEFCAST_LOG_LEVEL: 'info' }, { prefix: ['taskset', '-c', String(i % cores)] }))
-    // Let the workers' render children start their engines before the clock runs.
-    await new Promise((r) => setTimeout(r, 3000))
-    const start = performance.now()
+    // Queue every article first: their ingest (script conversion on the API node) is not the workers' work.
     const ids: string[] = []
     for (let n = 0; n < ARTICLES; n++) ids.push(await postArticle(api.url, { title: `Bench ${workers}/${n}`, text: text(`w${workers}r${Date.now()}`, n) }))
+    // The clock starts when the first worker is ready to take jobs.
+    let start = 0
+    const started = await Promise.all(
+      Array.from({ length: workers }, (_, i) =>
+        startNode('worker', `worker-${i}`, { ...env, BRIEFCAST_LOG_LEVEL: 'info' }, { prefix: ['taskset', '-c', String(i % cores)] }).then((w) => {
+          start ||= performance.now()
+          return w
+        }),
+      ),
+    )
+    nodes.push(...started)
     await Promise.all(ids.map((id) => waitReady(api.url, id, 600_000)))
     const ms = performance.now() - start
     const jobs = nodes.slice(1).map((w) => w.log.filter((e) => e.msg === 'job done').length)
