@@ -21,7 +21,8 @@ import { AppError, toAppError } from '../errors.ts'
 import type { ArticleRecord, EpisodeRecord, NewEpisode, Repositories, Store, StoredError } from '../store/types.ts'
 import type { SpeechService } from '../tts/types.ts'
 import type { EpisodeResult, RenderOptions } from './types.ts'
-import type { JobContext, JobQueue } from './jobs.ts'
+import { isHandBack, type JobContext, type Queue } from './queue.ts'
+import type { RenderStreams, StreamWriter } from '../fleet/render-stream.ts'
 import type { Script } from '../script/types.ts'
 import type { VoiceProfile } from '../tts/types.ts'
 import type { Ffmpeg } from '../audio/ffmpeg.ts'
@@ -89,7 +90,12 @@ export interface RenderCoordinatorOptions {
   store: Store
   speech: SpeechService
   ffmpeg: Ffmpeg
-  jobs: JobQueue
+  jobs: Queue
+  /**
+   * With Redis: pieces go through Redis Streams, and every listener, on any node, follows the stream
+   * (src/fleet/render-stream.ts). Without: the in-memory flights of this process.
+   */
+  streams?: RenderStreams
   /** One loudness meter (worker) shared by all renders, instead of one started per render. */
   meter?: LoudnessMeter
   /** Defaults to renderEpisode from ./render.ts. */
@@ -122,14 +128,35 @@ export class RenderCoordinator {
     return this.#render
   }
 
-  /** Enqueue a render of the article's current revision (after an ingest or an edit); with `tx`, in that transaction. */
+  /**
+   * Enqueue a render of the article's current revision (after an ingest or an edit). With `tx`: the in-process
+   * queue writes the job in that transaction (the row and its job commit together); the Redis queue gets it after
+   * the commit (a worker elsewhere must find the committed article) and logs its own failures (the reconciler,
+   * src/fleet/reconcile.ts, enqueues again what was lost).
+   */
   async enqueue(article: Pick<ArticleRecord, 'id' | 'revision'>, tx?: Repositories): Promise<void> {
-    await this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision }, tx)
+    const payload = { revision: article.revision }
+    if (this.#o.jobs.backend === 'store') {
+      await this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, payload, tx)
+      return
+    }
+    const send = () => this.#settle(this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, payload), 'enqueueing a render failed')
+    if (tx) tx.afterCommit(send)
+    else send()
+  }
+
+  /** enqueue(), waiting until the queue has the job (a Listen request joins it next). */
+  async enqueueNow(article: Pick<ArticleRecord, 'id' | 'revision'>): Promise<void> {
+    await this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision })
   }
 
   /** Stop any render of the article (it is being deleted). */
   async cancel(articleId: string): Promise<void> {
-    await this.#o.jobs.cancel(RENDER_ARTICLE, articleId)
+    try {
+      await this.#o.jobs.cancel(RENDER_ARTICLE, articleId)
+    } catch (err) {
+      this.#o.logger.error({ err }, 'cancelling a render failed')
+    }
     const f = this.#flights.get(articleId)
     if (f) f.end(new AppError('ABORTED', 'The article was deleted.'))
     this.#flights.delete(articleId)
@@ -146,11 +173,37 @@ export class RenderCoordinator {
     if (existing && !existing.finished) return existing
     const job = await this.#o.jobs.prioritize(RENDER_ARTICLE, articleId)
     if (!job) return undefined
+    // Another join, or the job itself, may have made the flight meanwhile.
     const running = this.#flights.get(articleId)
     if (running && !running.finished) return running
     const waiting = new Flight(articleId, typeof job.payload.revision === 'number' ? job.payload.revision : 0)
     this.#flights.set(articleId, waiting)
+    if (this.#o.streams) this.#follow(this.#o.streams, waiting)
     return waiting
+  }
+
+  /** Fill a flight from the render's Redis Stream, wherever the render runs (one follower per node and article). */
+  #follow(streams: RenderStreams, flight: Flight): void {
+    const { articleId, revision } = flight
+    flight.started = true
+    void (async () => {
+      try {
+        const stillExpected = async () => {
+          const job = await this.#o.jobs.findActive(RENDER_ARTICLE, articleId)
+          return job !== undefined && job.payload.revision === revision
+        }
+        for await (const piece of streams.follow(articleId, revision, { stillExpected })) flight.push(piece)
+        flight.end()
+      } catch (err) {
+        flight.end(toAppError(err))
+      } finally {
+        if (this.#flights.get(articleId) === flight) this.#flights.delete(articleId)
+      }
+    })()
+  }
+
+  #settle(result: unknown, what: string): void {
+    if (result instanceof Promise) result.catch((err: unknown) => this.#o.logger.error({ err }, what))
   }
 
   /** The flight currently producing pieces for an article, if any. */
@@ -182,20 +235,28 @@ export class RenderCoordinator {
     if (!article) return
     if (typeof job.payload.revision === 'number' && job.payload.revision !== loaded.revision) return // superseded by an edit
 
-    // Synchronously, with no await in between: a Listen request that joins now finds the flight right away.
-    let flight = this.#flights.get(articleId)
-    if (flight && !flight.finished && !flight.started) flight.revision = loaded.revision // readers were waiting for this turn
-    if (!flight || flight.finished || flight.revision !== loaded.revision) {
-      flight = new Flight(articleId, loaded.revision)
-      this.#flights.set(articleId, flight)
+    // Where the pieces go: the render's Redis Stream (every node's listeners follow it), or this process's flight.
+    let writer: StreamWriter | undefined
+    let current: Flight | undefined
+    let release = () => {}
+    if (this.#o.streams) {
+      writer = await this.#o.streams.begin(articleId, loaded.revision, `${job.id}#${job.attempts}`)
+    } else {
+      // Synchronously, before any await: a Listen request that joins now finds the flight right away.
+      let flight = this.#flights.get(articleId)
+      if (flight && !flight.finished && !flight.started) flight.revision = loaded.revision // readers were waiting for this turn
+      if (!flight || flight.finished || flight.revision !== loaded.revision) {
+        flight = new Flight(articleId, loaded.revision)
+        this.#flights.set(articleId, flight)
+      }
+      flight.started = true
+      const local = (current = flight)
+      release = () => {
+        if (this.#flights.get(articleId) === local) this.#flights.delete(articleId)
+      }
     }
-    flight.started = true
     this.rendersStarted++
     this.rendersByArticle.set(articleId, (this.rendersByArticle.get(articleId) ?? 0) + 1)
-    const current = flight
-    const release = () => {
-      if (this.#flights.get(articleId) === current) this.#flights.delete(articleId)
-    }
     try {
       await store.articles.setStatus(articleId, 'rendering', { progress: 0 })
       const render = this.#render
@@ -219,7 +280,9 @@ export class RenderCoordinator {
           onPiece: (piece) => {
             // Read now, synchronously: pieces are small, the order is kept, and the renderer may delete its temp files later.
             try {
-              current.push(readFileSync(piece.path))
+              const bytes = readFileSync(piece.path)
+              if (writer) writer.piece(piece.index, bytes)
+              else current!.push(bytes)
             } catch (err) {
               logger.warn({ err, piece: piece.index }, 'could not read an encoded piece for streaming')
             }
@@ -234,10 +297,16 @@ export class RenderCoordinator {
         },
       )
       signal.throwIfAborted()
+      // Every piece is in the stream before the episode is published and the stream ends.
+      await writer?.flush()
       await this.#publish(article, loaded.revision, result, logger)
-      current.end()
+      current?.end()
+      await writer?.end()
     } catch (err) {
-      current.end(toAppError(err))
+      const e = toAppError(err)
+      current?.end(e)
+      // A worker that hands the job back leaves the stream open: the worker that takes the job over goes on with it.
+      if (writer && !isHandBack(signal.reason)) await writer.end({ code: e.code, message: e.message }).catch(() => {})
       throw err
     } finally {
       release()
@@ -247,7 +316,11 @@ export class RenderCoordinator {
   async #publish(article: ArticleRecord, revision: number, result: EpisodeResult, logger: Logger): Promise<void> {
     const { store, config } = this.#o
     const rel = (p: string) => path.relative(config.cacheDir, p)
-    const ep = await store.transaction(async (tx) => {
+    const ep = await store.transaction(async (tx): Promise<EpisodeRecord | 'already' | undefined> => {
+      // A job run twice (its first worker was presumed dead) publishes once: the same revision and content are already served.
+      const served = await tx.articles.get(article.id)
+      const current = served?.episodeId != null ? await tx.episodes.get(served.episodeId) : undefined
+      if (current && current.revision === revision && current.hash === result.hash) return 'already'
       const ep = await tx.episodes.insert({
         articleId: article.id,
         revision,
@@ -259,6 +332,10 @@ export class RenderCoordinator {
       }
       return ep
     })
+    if (ep === 'already') {
+      logger.info({ hash: result.hash }, 'this revision was already published by another run of the job')
+      return
+    }
     if (!ep) {
       logger.info('render finished for a superseded revision; discarded')
       // Its files too, unless another episode shares the content hash.

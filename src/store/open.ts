@@ -107,7 +107,7 @@ function guarded(dialect: Dialect, owner: object): Dialect {
   }
 }
 
-function repositories(db: Kysely<DB>, owner: object, inTx: boolean, state: AdminState): Repositories {
+function repositories(db: Kysely<DB>, owner: object, inTx: boolean, state: AdminState, committed: (() => void)[] = []): Repositories {
   const run = <T>(fn: (db: Kysely<DB>) => Promise<T>): Promise<T> => (inTx ? fn(db) : db.transaction().execute(fn))
   const repos: Repositories = {
     articles: articleRepository(db),
@@ -122,14 +122,19 @@ function repositories(db: Kysely<DB>, owner: object, inTx: boolean, state: Admin
     lexicons: lexiconRepository(db, run, state),
     downloads: downloadRepository(db, run, state),
     figures: figuresRepository(db),
-    transaction: <T>(fn: (tx: Repositories) => Promise<T>): Promise<T> => {
+    afterCommit(fn) {
+      if (inTx) committed.push(fn)
+      else fn()
+    },
+    transaction: async <T>(fn: (tx: Repositories) => Promise<T>): Promise<T> => {
       if (inTx) return fn(repos)
-      return db.transaction().execute((trx) => {
+      const after: (() => void)[] = []
+      const result = await db.transaction().execute((trx) => {
         let end = () => {}
         const scope: TxScope = { owner, active: true, ended: new Promise<void>((resolve) => (end = resolve)) }
         return txScope.run(scope, async () => {
           try {
-            return await fn(repositories(trx, owner, true, state))
+            return await fn(repositories(trx, owner, true, state, after))
           } finally {
             // Work the transaction scheduled for later (timers) inherits this scope; from now on it runs as usual.
             scope.active = false
@@ -137,6 +142,8 @@ function repositories(db: Kysely<DB>, owner: object, inTx: boolean, state: Admin
           }
         })
       })
+      for (const fn of after) fn()
+      return result
     },
   }
   return repos

@@ -227,6 +227,11 @@ export interface Repositories {
    * Nested calls join the outer transaction.
    */
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>
+  /**
+   * Run `fn` once the transaction these repositories belong to has committed (never, when it rolls back); outside a
+   * transaction, at once. For what must not happen before the data is visible to others (a job sent to Redis).
+   */
+  afterCommit(fn: () => void): void
 }
 
 export type StoreDialect = 'sqlite' | 'postgres'
