@@ -13,7 +13,7 @@ import type { VoiceProfile } from '../tts/types.ts'
 import { sha256 } from '../util/files.ts'
 
 /** Bumped when piece encoding changes, so old cached pieces are not reused. */
-export const PIECE_VERSION = 'piece-v3'
+export const PIECE_VERSION = 'piece-v4'
 /** Samples short of the frame boundary we aim for: libmp3lame adds a frame when the input ends within ~30 samples of it. */
 export const FRAME_MARGIN = 64
 export const JINGLE_GAP_MS = 400
