@@ -45,16 +45,17 @@ export async function createLame(wasm) {
   if (!inPtr || !outPtr) throw new Error('LAME: out of memory')
 
   /**
-   * Encodes mono `samples` (floats in 16-bit units, +-32768 full scale) at `sampleRate` to CBR
-   * `bitrateKbps` with algorithm `quality` (0 best .. 9 fastest); returns the MP3 frames.
+   * Encodes `count` mono samples that `fill(from, out)` writes a chunk at a time (floats in 16-bit units,
+   * +-32768 full scale; `out` is a view of LAME's own input buffer, so nothing is copied) at
+   * `sampleRate` to CBR `bitrateKbps` with algorithm `quality` (0 best .. 9 fastest); returns the MP3 frames.
    */
-  function encode(samples, { sampleRate, bitrateKbps, quality }) {
+  function encodeFrom(count, fill, { sampleRate, bitrateKbps, quality }) {
     const h = x.bc_mp3_init(sampleRate, bitrateKbps, quality)
     if (!h) throw new Error(`LAME cannot encode ${sampleRate} Hz at ${bitrateKbps} kbps`)
     try {
       // CBR: frames of bitrate * 144 / rate bytes (+1 padding), plus up to two frames of flush.
       const frameBytes = Math.ceil((144000 * bitrateKbps) / sampleRate) + 1
-      let out = new Uint8Array(Math.ceil(samples.length / 1152 + 4) * frameBytes)
+      let out = new Uint8Array(Math.ceil(count / 1152 + 4) * frameBytes)
       let length = 0
       const take = (n) => {
         if (n < 0) throw new Error(`LAME failed (${n})`)
@@ -66,11 +67,11 @@ export async function createLame(wasm) {
         out.set(new Uint8Array(memory.buffer, outPtr, n), length)
         length += n
       }
-      for (let o = 0; o < samples.length; o += CHUNK) {
-        const part = samples.subarray(o, Math.min(samples.length, o + CHUNK))
+      for (let o = 0; o < count; o += CHUNK) {
+        const n = Math.min(CHUNK, count - o)
         // The heap may have grown (a new buffer) during the last call: a fresh view each time.
-        new Float32Array(memory.buffer, inPtr, part.length).set(part)
-        take(x.bc_mp3_encode(h, inPtr, part.length, outPtr, OUT_BYTES))
+        fill(o, new Float32Array(memory.buffer, inPtr, n))
+        take(x.bc_mp3_encode(h, inPtr, n, outPtr, OUT_BYTES))
       }
       take(x.bc_mp3_flush(h, outPtr, OUT_BYTES))
       return out.subarray(0, length)
@@ -78,5 +79,8 @@ export async function createLame(wasm) {
       x.bc_mp3_close(h)
     }
   }
-  return { encode }
+
+  /** encodeFrom over samples already in memory. */
+  const encode = (samples, options) => encodeFrom(samples.length, (from, view) => view.set(samples.subarray(from, from + view.length)), options)
+  return { encode, encodeFrom }
 }

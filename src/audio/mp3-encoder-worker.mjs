@@ -1,10 +1,10 @@
 // Worker thread: encodes pieces to MP3 with LAME compiled to WebAssembly (our build, lame-wasm.mjs), so a
 // piece costs no process. Plain JS with no TypeScript loader, like the loudness worker.
-import { readFile, writeFile } from 'node:fs/promises'
+import { open, writeFile } from 'node:fs/promises'
 import { parentPort } from 'node:worker_threads'
 import { createLame } from './lame-wasm.mjs'
 import { parseWavHeader } from './loudness-dsp.mjs'
-import { resample } from './resample.mjs'
+import { resampler } from './resample.mjs'
 
 const SAMPLE_RATE = 44100
 /**
@@ -16,6 +16,31 @@ const QUALITY = 7
 
 const lameReady = createLame()
 lameReady.catch(() => {}) // reported by the first encode
+
+/**
+ * One input buffer and one resampler buffer per thread, grown to the largest clip and reused: a fresh
+ * pair per piece left each thread's memory growing by ~8 MB per minute-long piece until V8 got round to
+ * collecting them (the render's peak RSS).
+ */
+let fileBuf = new Uint8Array(0)
+let padBuf = new Float32Array(0)
+
+async function readPooled(file) {
+  const fh = await open(file, 'r')
+  try {
+    const { size } = await fh.stat()
+    if (fileBuf.length < size) fileBuf = new Uint8Array(Math.ceil(size * 1.25))
+    let length = 0
+    while (length < size) {
+      const { bytesRead } = await fh.read(fileBuf, length, size - length, length)
+      if (bytesRead === 0) break
+      length += bytesRead
+    }
+    return fileBuf.subarray(0, length)
+  } finally {
+    await fh.close()
+  }
+}
 
 function readWav(buf, file) {
   const wav = parseWavHeader(buf, file)
@@ -35,15 +60,18 @@ function readWav(buf, file) {
 async function encode(msg) {
   let buf
   try {
-    buf = await readFile(msg.input)
+    buf = await readPooled(msg.input)
   } catch (err) {
     throw Object.assign(new Error(`Cannot read ${msg.input}: ${err.message}`), { code: 'INVALID_AUDIO' })
   }
   const { rate, pcm } = readWav(buf, msg.input)
-  // Resampled in 16-bit units, as LAME's float input takes them.
-  const samples = resample(pcm, rate, SAMPLE_RATE, msg.startSample ?? 0, msg.totalSamples)
+  // Resampled in 16-bit units (as LAME's float input takes them) a chunk at a time, straight into LAME's
+  // input buffer: the thread never holds the whole resampled piece (4 bytes per sample at 44.1 kHz).
+  if (padBuf.length < pcm.length + 256) padBuf = new Float32Array(Math.ceil((pcm.length + 256) * 1.25))
+  const fill = resampler(pcm, rate, SAMPLE_RATE, padBuf)
+  const start = msg.startSample ?? 0
   const lame = await lameReady
-  const mp3 = lame.encode(samples, { sampleRate: SAMPLE_RATE, bitrateKbps: msg.bitrateKbps, quality: QUALITY })
+  const mp3 = lame.encodeFrom(msg.totalSamples, (from, out) => fill(start + from, out), { sampleRate: SAMPLE_RATE, bitrateKbps: msg.bitrateKbps, quality: QUALITY })
   await writeFile(msg.output, mp3)
   return { bytes: mp3.length }
 }
