@@ -38,6 +38,7 @@ export const SERVICE_TESTS = [
   'tests/build/build.test.ts',
   'tests/episodes/render-assembly.test.ts',
   'tests/episodes/render.test.ts',
+  'tests/episodes/render-stages.test.ts',
   'tests/feed/service.test.ts',
   'tests/fleet/fleet.test.ts',
   'tests/http/compression.test.ts',
