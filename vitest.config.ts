@@ -63,6 +63,9 @@ export const SERVICE_TESTS = [
   'tests/cli/users.test.ts',
   'tests/hardening/chaos.test.ts',
   'tests/hardening/fuzz.test.ts',
+  'tests/fleet/bull-queue.test.ts',
+  'tests/storage/blob-store.test.ts',
+  'tests/storage/serve-blob.test.ts',
 ]
 
 export default defineConfig({
