@@ -283,20 +283,7 @@ export async function startService(options: StartOptions = {}): Promise<Service>
       logger.info('stopped')
     })())
 
-  if (options.handleSignals !== false) {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'signal received')
-      close().then(
-        () => process.exit(0),
-        (err) => {
-          logger.error({ err }, 'shutdown failed')
-          process.exit(1)
-        },
-      )
-    }
-    process.once('SIGTERM', onSignal)
-    process.once('SIGINT', onSignal)
-  }
+  if (options.handleSignals !== false) exitOnSignals(close, logger)
   return { server, config, deps, url: config.publicUrl, close }
 }
 
@@ -390,20 +377,7 @@ export async function startWorker(options: WorkerOptions = {}): Promise<WorkerPr
       await closed
       logger.info('stopped')
     })())
-  if (options.handleSignals !== false) {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'signal received')
-      close().then(
-        () => process.exit(0),
-        (err) => {
-          logger.error({ err }, 'shutdown failed')
-          process.exit(1)
-        },
-      )
-    }
-    process.once('SIGTERM', onSignal)
-    process.once('SIGINT', onSignal)
-  }
+  if (options.handleSignals !== false) exitOnSignals(close, logger)
   return { config, deps, healthUrl, close }
 }
 
@@ -421,4 +395,20 @@ export async function runFromCommandLine(options: StartOptions = {}): Promise<vo
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/main.ts')) {
   await runFromCommandLine()
+}
+
+/** SIGTERM or SIGINT: close (finish or hand back the current work), then exit 0, or 1 when closing failed. */
+function exitOnSignals(close: () => Promise<void>, logger: Logger): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'signal received')
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGTERM', onSignal)
+  process.once('SIGINT', onSignal)
 }
