@@ -58,6 +58,7 @@ export const SERVICE_TESTS = [
   'tests/admin/downloads.test.ts',
   'tests/admin/pronunciation.test.ts',
   'tests/admin/public.test.ts',
+  'tests/admin/settings.test.ts',
   'tests/cli/users.test.ts',
 ]
 

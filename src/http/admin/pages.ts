@@ -66,7 +66,7 @@ function sourceSection(ctx: PageContext, s: SourceRecord, isAdmin: boolean): str
   }</p>
 <dl class="facts">
   <dt>Enabled</dt><dd>${s.enabled ? 'yes' : 'no'}</dd>
-  <dt>Interval</dt><dd>${s.kind === 'webhook' ? '—' : `${escapeHtml(formatDuration(s.intervalSeconds * 1000))} <small>(m:ss)</small>`}</dd>
+  <dt>Interval</dt><dd>${s.kind === 'webhook' ? '—' : escapeHtml(formatDuration(s.intervalSeconds * 1000))}</dd>
   <dt>Last poll</dt><dd>${s.kind === 'webhook' ? '—' : when(s.lastPollAt)}</dd>
   <dt>Last success</dt><dd>${s.kind === 'webhook' ? '—' : when(s.lastSuccessAt)}</dd>
   <dt>Next poll</dt><dd>${next}</dd>
