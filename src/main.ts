@@ -139,7 +139,19 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     const name = lexiconNameFor(profile)
     return { name, lexicon: speech.lexiconFor(profile) }
   }
-  const renders = new RenderCoordinator({ config, logger: logger.child({ component: 'render' }), store, speech, ffmpeg, jobs, render: renderProcess.render })
+  // The configuration in effect, read per render: run-time settings (src/admin/settings.ts) replace deps.config.
+  const live: { deps?: { config: Config } } = {}
+  const renders = new RenderCoordinator({
+    get config() {
+      return live.deps?.config ?? config
+    },
+    logger: logger.child({ component: 'render' }),
+    store,
+    speech,
+    ffmpeg,
+    jobs,
+    render: renderProcess.render,
+  })
   const deps: AppDeps = {
     config,
     logger,
@@ -159,7 +171,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       storage: await storageHealth(blobs),
     }),
   }
-  return {
+  const out = {
     ...deps,
     renderProcess,
     async close(graceMs = 10_000) {
@@ -171,6 +183,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
       store.close()
     },
   }
+  live.deps = out
+  return out
 }
 
 export async function startService(options: StartOptions = {}): Promise<Service> {

@@ -12,7 +12,7 @@
  * made by migration admin-004-settings in src/store/migrations.ts).
  */
 import type Database from 'better-sqlite3'
-import { z } from 'zod'
+import type { z } from 'zod'
 import { configSchema, ENV_MAP, type Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestService, type TestService } from '../http/helpers.ts'
+import { paragraphs, postJson, ready, startTestService, waitForArticle, type TestService } from '../http/helpers.ts'
 import { pageHtml, rss, startSite, story, type Site } from '../sources/site.ts'
 import { addUser, asSession, signIn, type Session } from './helpers.ts'
 
@@ -120,6 +120,21 @@ describe('/api/settings', () => {
     expect(channelTitle(await back.text())).toBe('Configured Radio: all articles')
     expect(back.headers.get('etag')).toBe(etag)
   })
+
+  it('new article audio is tagged with the new show title (album), without a restart', async () => {
+    expect((await put(s.admin, { set: { 'show.title': 'Tagged Radio' } })).status).toBe(200)
+    try {
+      const created = (await (await postJson(svc, '/api/articles', { title: 'Tag check', text: paragraphs(1, 'The tram depot reopens') })).json()) as { id: string }
+      const a = await waitForArticle(svc, created.id, ready)
+      expect(a.status).toBe('ready')
+      const audio = Buffer.from(await (await fetch(a.audioUrl as string)).arrayBuffer())
+      const head = audio.subarray(0, 4096)
+      expect(head.subarray(0, 3).toString('latin1')).toBe('ID3')
+      expect(head.includes(Buffer.from('Tagged Radio', 'latin1')) || head.includes(Buffer.from('Tagged Radio', 'utf16le'))).toBe(true)
+    } finally {
+      expect((await put(s.admin, { reset: ['show.title'] })).status).toBe(200)
+    }
+  }, 120_000)
 
   it('saving the configured value is no override; the briefing schedule is re-armed live', async () => {
     expect((await put(s.admin, { set: { 'show.title': 'Configured Radio' } })).status).toBe(200)
