@@ -39,6 +39,7 @@ export const SERVICE_TESTS = [
   'tests/episodes/render-assembly.test.ts',
   'tests/episodes/render.test.ts',
   'tests/feed/service.test.ts',
+  'tests/fleet/fleet.test.ts',
   'tests/http/compression.test.ts',
   'tests/http/openapi.test.ts',
   'tests/http/service.test.ts',
@@ -60,6 +61,8 @@ export const SERVICE_TESTS = [
   'tests/admin/public.test.ts',
   'tests/admin/settings.test.ts',
   'tests/cli/users.test.ts',
+  'tests/hardening/chaos.test.ts',
+  'tests/hardening/fuzz.test.ts',
 ]
 
 export default defineConfig({

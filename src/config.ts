@@ -209,6 +209,22 @@ export const configSchema = z.object({
       retryBaseMs: int(0).default(2000),
     })
     .prefault({}),
+  /** The distributed job queue and cross-node event bus (docs/deployment.md, "Running several nodes"). */
+  redis: z
+    .object({
+      url: z
+        .string()
+        .trim()
+        .regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379')
+        .optional(),
+      prefix: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'must be 1-40 letters, digits, dots, dashes or underscores').default('briefcast'),
+    })
+    .prefault({}),
+  fleet: z
+    .object({
+      singleMachine: bool.default(false),
+    })
+    .prefault({}),
   fetch: z
     .object({
       allowlist: z.array(z.string()).default([]),
@@ -384,6 +400,9 @@ export const ENV_MAP: Record<string, string> = {
   BRIEFCAST_STORAGE_REQUEST_TIMEOUT_MS: 'storage.requestTimeoutMs',
   BRIEFCAST_JOB_CONCURRENCY: 'jobs.concurrency',
   BRIEFCAST_JOB_MAX_ATTEMPTS: 'jobs.maxAttempts',
+  BRIEFCAST_REDIS_URL: 'redis.url',
+  BRIEFCAST_REDIS_PREFIX: 'redis.prefix',
+  BRIEFCAST_FLEET_SINGLE_MACHINE: 'fleet.singleMachine',
   BRIEFCAST_FETCH_ALLOWLIST: 'fetch.allowlist',
   BRIEFCAST_FETCH_TIMEOUT_MS: 'fetch.timeoutMs',
   BRIEFCAST_SHOW_TITLE: 'show.title',

@@ -11,11 +11,16 @@ import { pino, type Logger } from 'pino'
 import { accounts } from './admin/accounts.ts'
 import { lexiconStore } from './admin/lexicons.ts'
 import { generatePassword } from './admin/secrets.ts'
+import { applySettings } from './admin/settings.ts'
 import { createFfmpeg } from './audio/ffmpeg.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
 import { ensureDefaultCover } from './feed/cover.ts'
-import { FfmpegSpawner } from './episodes/ffmpeg-spawner.ts'
+import { FfmpegSpawner } from './audio/ffmpeg-launcher.ts'
 import { JobQueue } from './episodes/jobs.ts'
+import type { Queue } from './episodes/queue.ts'
+import { checkFleetConfig, type NodeRole } from './fleet/config-check.ts'
+import type { Fleet } from './fleet/redis.ts'
+import { startReconciler } from './fleet/reconcile.ts'
 import { RenderProcess, serviceEngines } from './episodes/render-client.ts'
 import { RenderCoordinator } from './episodes/render-coordinator.ts'
 import { AppError, toAppError } from './errors.ts'
@@ -43,6 +48,8 @@ export interface StartOptions extends LoadConfigOptions {
   onListening?: (url: string) => void
   /** Where first-start secrets (a generated API key, the first admin's password) are shown once; default stdout. */
   print?: (text: string) => void
+  /** 'all' (default): serve and render; 'api': serve only, workers render (`briefcast serve --no-render`). */
+  role?: Exclude<NodeRole, 'worker'>
 }
 
 export interface Service {
@@ -89,8 +96,31 @@ export async function createFirstAdmin(deps: Pick<AppDeps, 'config' | 'store' | 
   print(`\nCreated the dashboard's first admin (shown once; only a hash is stored):\n\n    user:     ${user.username}\n    password: ${password}\n\nSign in at ${deps.config.publicUrl}/admin. Reset it with \`briefcast users reset-password ${user.username}\`.\n\n`)
 }
 
+/**
+ * The shape of this node's fleet for the start-up check (src/fleet/config-check.ts). The database and
+ * storage branches of issue #14 fill in their kinds from their own settings.
+ */
+export function fleetShape(config: Config, role: NodeRole) {
+  return { role, database: 'sqlite' as const, storage: config.storage.url ? ('s3' as const) : ('local' as const) }
+}
+
+/** The job queue: BullMQ on Redis when redis.url is set, else the in-process queue on the store. */
+async function createQueue(config: Config, logger: Logger, store: ReturnType<typeof openStore>): Promise<{ jobs: Queue; fleet?: Fleet }> {
+  const log = logger.child({ component: 'jobs' })
+  const settings = { concurrency: config.jobs.concurrency, maxAttempts: config.jobs.maxAttempts, retryBaseMs: config.jobs.retryBaseMs }
+  if (!config.redis.url) return { jobs: new JobQueue({ store, logger: log, ...settings }) }
+  // Loaded only when used: a single node never loads BullMQ or ioredis.
+  const { openFleet } = await import('./fleet/redis.ts')
+  const { BullJobQueue } = await import('./fleet/bull-queue.ts')
+  const fleet = openFleet(config.redis.url, config.redis.prefix, logger.child({ component: 'redis' }))
+  return { jobs: new BullJobQueue({ fleet, logger: log, ...settings }), fleet }
+}
+
+export type ServiceDeps = AppDeps & { renderProcess: RenderProcess; fleet?: Fleet; role: NodeRole; close(graceMs?: number): Promise<void> }
+
 /** Build every adapter. Every start-up problem (ffmpeg, engines, database) is reported at once. */
-export async function createDeps(config: Config, logger: Logger): Promise<AppDeps & { renderProcess: RenderProcess; close(graceMs?: number): Promise<void> }> {
+export async function createDeps(config: Config, logger: Logger, role: NodeRole = 'all'): Promise<ServiceDeps> {
+  checkFleetConfig(config, fleetShape(config, role))
   await fs.mkdir(config.dataDir, { recursive: true })
   await fs.mkdir(config.cacheDir, { recursive: true })
   // ffmpeg runs through a small spawner process: forking the service itself for every piece stalls its event loop.
@@ -127,7 +157,9 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
   const speech = (speechR as PromiseFulfilledResult<Awaited<ReturnType<typeof createSpeechService>>>).value
   const store = (storeR as PromiseFulfilledResult<ReturnType<typeof openStore>>).value
   usage.repo = engineUsageRepository(store.db)
-  const jobs = new JobQueue({ store, logger: logger.child({ component: 'jobs' }), concurrency: config.jobs.concurrency, maxAttempts: config.jobs.maxAttempts, retryBaseMs: config.jobs.retryBaseMs })
+  const { jobs, fleet } = await createQueue(config, logger, store)
+  const streams = fleet ? new (await import('./fleet/render-stream.ts')).RenderStreams(fleet, logger.child({ component: 'render-stream' })) : undefined
+  const stopFileEvents = fleet ? (await import('./fleet/file-events.ts')).shareForgottenFiles(fleet, config.cacheDir, logger.child({ component: 'file-events' })) : undefined
   // Renders (articles, and briefings through renders.render) run in a child process at idle priority: synthesis and
   // encoding never compete with serving.
   const renderProcess = new RenderProcess(config, { onUsage })
@@ -150,6 +182,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     speech,
     ffmpeg,
     jobs,
+    streams,
     render: renderProcess.render,
   })
   const deps: AppDeps = {
@@ -167,15 +200,20 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
         const n = speech.listProfiles().length
         return { ok: n > 0, detail: `${n} voice profile(s)` }
       })(),
-      renderer: renderProcess.health(),
+      renderer: role === 'api' ? { ok: true, detail: 'renders run on workers (--no-render)' } : renderProcess.health(),
       storage: await storageHealth(blobs),
+      ...(fleet ? { redis: await fleet.health() } : {}),
     }),
   }
   const out = {
     ...deps,
     renderProcess,
+    fleet,
+    role,
     async close(graceMs = 10_000) {
       await jobs.stop(graceMs)
+      await stopFileEvents?.()
+      await fleet?.close()
       await renderProcess.close().catch((err) => logger.warn({ err }, 'closing the render process failed'))
       await spawner.close()
       await speech.close().catch((err) => logger.warn({ err }, 'closing speech engines failed'))
@@ -184,6 +222,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<AppDep
     },
   }
   live.deps = out
+  // Run-time settings stored from the dashboard apply from the start, on workers too (src/admin/settings.ts).
+  applySettings(out)
   return out
 }
 
@@ -210,9 +250,10 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   config = loadConfig({ ...options, overrides: { ...options.overrides, apiKey, port, ...(publicUrlGiven ? {} : { publicUrl: `http://localhost:${port}` }) } })
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'briefcast' } })
 
-  let deps: Awaited<ReturnType<typeof createDeps>>
+  const role = options.role ?? 'all'
+  let deps: ServiceDeps
   try {
-    deps = await createDeps(config, logger)
+    deps = await createDeps(config, logger, role)
   } catch (err) {
     server.close()
     throw err
@@ -236,10 +277,9 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   const trust = app.get('trust proxy fn') as (address: string, hop: number) => boolean
   isTrustedProxy = (address) => trust(address, 0)
   handler = handle
-  deps.jobs.start()
-  deps.renderProcess.start()
+  const stopReconciler = startRendering(deps)
   sourcesRuntime(deps).start()
-  logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir, storage: blobStoreFor(config).location }, 'briefcast listening')
+  logger.info({ url: config.publicUrl, port, dataDir: config.dataDir, cacheDir: config.cacheDir, storage: blobStoreFor(config).location, role, queue: deps.jobs.backend }, 'briefcast listening')
   const unreachable = publicUrlProblem(config.publicUrl)
   if (unreachable) logger.warn({ publicUrl: config.publicUrl, publicUrlSet: publicUrlGiven }, unreachable)
 
@@ -250,6 +290,7 @@ export async function startService(options: StartOptions = {}): Promise<Service>
       // The daily-briefing cron timer would otherwise keep the process alive and enqueue work into a closing queue.
       feedRuntime(deps).schedule?.stop()
       await sourcesRuntime(deps).stop()
+      stopReconciler()
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       await deps.close(options.shutdownGraceMs ?? 10_000)
@@ -277,6 +318,17 @@ export async function startService(options: StartOptions = {}): Promise<Service>
   return { server, config, deps, url: config.publicUrl, close }
 }
 
+/**
+ * Take jobs on a node that renders (the service by default, `briefcast worker`); with Redis, also enqueue
+ * again what an outage may have lost. Returns the function that stops the reconciler.
+ */
+export function startRendering(deps: ServiceDeps): () => void {
+  if (deps.role === 'api') return () => {}
+  deps.jobs.start()
+  deps.renderProcess.start()
+  return deps.fleet ? startReconciler(deps, deps.logger.child({ component: 'reconcile' })) : () => {}
+}
+
 /** The answer to every request that arrives before the service is ready. */
 function startingUp(req: http.IncomingMessage, res: http.ServerResponse): void {
   const e = new AppError('SERVICE_UNAVAILABLE', 'The service is starting; retry in a moment.')
@@ -290,6 +342,87 @@ function startingUp(req: http.IncomingMessage, res: http.ServerResponse): void {
     ...(req.headers['content-length'] || req.headers['transfer-encoding'] ? { Connection: 'close' } : {}),
   })
   res.end(req.method === 'HEAD' ? undefined : body)
+}
+
+export interface WorkerOptions extends LoadConfigOptions {
+  logger?: Logger
+  handleSignals?: boolean
+  /** Time the current render gets on SIGTERM before it is handed back to the queue (default 10 s). */
+  shutdownGraceMs?: number
+  /** Serve /healthz and /readyz on this port (0: any free port); none when undefined. */
+  healthPort?: number
+}
+
+export interface WorkerProcess {
+  config: Config
+  deps: ServiceDeps
+  /** Base URL of /healthz and /readyz, when healthPort was given. */
+  healthUrl?: string
+  close(): Promise<void>
+}
+
+/**
+ * `briefcast worker`: a process that only renders, taking jobs from the Redis queue. Its store and files
+ * are the fleet's (shared database and storage, or this machine's with fleet.singleMachine).
+ */
+export async function startWorker(options: WorkerOptions = {}): Promise<WorkerProcess> {
+  const config = loadConfig(options)
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'briefcast-worker' } })
+  const deps = await createDeps(config, logger, 'worker')
+  // Briefings render on workers too: the service registers its job handler (the daily schedule runs on API nodes).
+  const { BriefingService } = await import('./feed/briefings.ts')
+  new BriefingService(deps)
+  let health: http.Server | undefined
+  let healthUrl: string | undefined
+  if (options.healthPort !== undefined) {
+    const express = (await import('express')).default
+    const { healthRouter } = await import('./http/routes/health.ts')
+    const app = express()
+    app.disable('x-powered-by')
+    app.use(healthRouter(deps))
+    app.use((_req, res) => res.status(404).json({ error: { code: 'NOT_FOUND', message: 'A worker serves only /healthz and /readyz.' } }))
+    health = http.createServer(serverOptions(config), app)
+    health.listen(options.healthPort, config.host)
+    try {
+      await new Promise<void>((resolve, reject) => health!.once('listening', resolve).once('error', reject))
+    } catch (err) {
+      await deps.close(0)
+      throw new AppError('CONFIG_INVALID', `Cannot listen on ${config.host}:${options.healthPort} for health checks: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, {
+        help: 'Choose another --health-port or stop the process using it.',
+      })
+    }
+    const port = (health.address() as AddressInfo).port
+    healthUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+  }
+  const stopReconciler = startRendering(deps)
+  logger.info({ healthUrl, concurrency: config.jobs.concurrency, pid: process.pid }, 'briefcast worker ready')
+
+  let closing: Promise<void> | undefined
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('worker stopping: no new jobs; finishing or handing back the current ones')
+      stopReconciler()
+      const closed = health ? new Promise<void>((resolve) => health!.close(() => resolve())) : Promise.resolve()
+      health?.closeAllConnections()
+      await deps.close(options.shutdownGraceMs ?? 10_000)
+      await closed
+      logger.info('stopped')
+    })())
+  if (options.handleSignals !== false) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'signal received')
+      close().then(
+        () => process.exit(0),
+        (err) => {
+          logger.error({ err }, 'shutdown failed')
+          process.exit(1)
+        },
+      )
+    }
+    process.once('SIGTERM', onSignal)
+    process.once('SIGINT', onSignal)
+  }
+  return { config, deps, healthUrl, close }
 }
 
 /** Entry point of `npm start`: print configuration problems clearly and exit 1. */

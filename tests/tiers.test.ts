@@ -20,6 +20,7 @@ const STARTS_A_PROCESS = [
   /bin\/briefcast\.js/,
   /\bnew RenderProcess\(/,
   /'src\/main\.ts'/,
+  /\bspawnService\(/,
   // the real engines end to end: ffmpeg processes, espeak-ng workers, whole renders
   /\bcreateFfmpeg\(/,
   /\bcreateSpeechService\(/,

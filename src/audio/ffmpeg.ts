@@ -3,10 +3,8 @@
  * good enough, and every argument list the app passes to them. Commands are
  * built with fluent-ffmpeg's builder and run by an injectable runner (the
  * default one spawns the binary, keeps the tail of stderr for error messages
- * and kills the process when the caller aborts).
+ * and kills the process when the caller aborts; the runners are in ffmpeg-launcher.ts).
  */
-import { spawn } from 'node:child_process'
-import { EventEmitter } from 'node:events'
 import { accessSync, constants as fsConstants, promises as fs } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
@@ -14,6 +12,9 @@ import ffmpegBuilder from 'fluent-ffmpeg'
 import type { Config } from '../config.ts'
 import { AppError, throwIfAborted } from '../errors.ts'
 import { writeFileAtomic } from '../util/files.ts'
+import { spawnRunner, stderrTail, type FfmpegRunner } from './ffmpeg-launcher.ts'
+
+export { ffmpegProcesses, spawnRunner, stderrTail, type FfmpegRunner, type RunOptions, type RunResult } from './ffmpeg-launcher.ts'
 
 export interface FfmpegPaths {
   ffmpegPath: string
@@ -21,19 +22,6 @@ export interface FfmpegPaths {
   /** Where the paths came from, for error messages and `briefcast render --verbose`. */
   source: 'env' | 'path' | 'npm'
 }
-
-export interface RunOptions {
-  signal?: AbortSignal
-}
-
-export interface RunResult {
-  stdout: string
-  /** The last STDERR_TAIL_BYTES of stderr (ffmpeg writes its report there). */
-  stderr: string
-}
-
-/** Runs a binary with arguments; rejects with FFMPEG_FAILED (stderr tail attached) or ABORTED. */
-export type FfmpegRunner = (binary: string, args: string[], options?: RunOptions) => Promise<RunResult>
 
 export interface AudioStreamInfo {
   codec: string
@@ -115,62 +103,9 @@ export const SAMPLES_PER_FRAME = 1152
 /** libmp3lame's encoder delay (576 + 529 decoder delay), in samples. */
 export const ENCODER_DELAY = 1105
 
-const STDERR_TAIL_BYTES = 8 * 1024
 const MIN_VERSION: [number, number] = [4, 1]
 /** libavutil of ffmpeg 4.1, for git builds ("N-12345-g...") that carry no release number. */
 const MIN_LIBAVUTIL: [number, number] = [56, 22]
-
-/** Spawned/exited ffmpeg processes, so a supervisor (the CLI's janitor) can kill them if this process dies. */
-export const ffmpegProcesses = new EventEmitter<{ spawn: [pid: number]; exit: [pid: number] }>()
-
-export function stderrTail(stderr: string, lines = 8): string {
-  const all = stderr.trimEnd().split('\n')
-  // At loglevel info the error may be followed by stream listings: prefer the lines that say what failed.
-  const errors = all.filter((l) => /error|invalid|no such|denied|space left|could not|cannot|unable|failed|not supported/i.test(l))
-  return (errors.length > 0 ? errors : all).slice(-lines).join('\n')
-}
-
-/** The default runner: spawn, collect stdout and the tail of stderr, SIGKILL on abort. */
-export const spawnRunner: FfmpegRunner = (binary, args, options = {}) =>
-  new Promise<RunResult>((resolve, reject) => {
-    const { signal } = options
-    if (signal?.aborted) return reject(new AppError('ABORTED', 'The operation was cancelled.', { cause: signal.reason }))
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true })
-    const pid = child.pid
-    if (pid !== undefined) ffmpegProcesses.emit('spawn', pid)
-    const out: Buffer[] = []
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => out.push(d))
-    child.stderr.setEncoding('utf8')
-    child.stderr.on('data', (d: string) => {
-      err += d
-      if (err.length > 2 * STDERR_TAIL_BYTES) err = err.slice(-STDERR_TAIL_BYTES)
-    })
-    const onAbort = () => child.kill('SIGKILL')
-    signal?.addEventListener('abort', onAbort, { once: true })
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      signal?.removeEventListener('abort', onAbort)
-      if (pid !== undefined) ffmpegProcesses.emit('exit', pid)
-      reject(
-        e.code === 'ENOENT' || e.code === 'EACCES'
-          ? new AppError('FFMPEG_NOT_FOUND', `Cannot run ${binary} (${e.code}).`, { cause: e })
-          : new AppError('FFMPEG_FAILED', `Running ${path.basename(binary)} failed: ${e.message}`, { cause: e }),
-      )
-    })
-    child.on('close', (code, sig) => {
-      signal?.removeEventListener('abort', onAbort)
-      if (pid !== undefined) ffmpegProcesses.emit('exit', pid)
-      const stderr = err.slice(-STDERR_TAIL_BYTES)
-      if (signal?.aborted) return reject(new AppError('ABORTED', 'The operation was cancelled.', { cause: signal.reason }))
-      if (code === 0) return resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr })
-      const tail = stderrTail(stderr)
-      reject(
-        new AppError('FFMPEG_FAILED', `${path.basename(binary)} exited with ${code ?? sig}: ${tail || '(no output)'}`, {
-          details: { exitCode: code, signal: sig, stderrTail: tail, stderr, args },
-        }),
-      )
-    })
-  })
 
 function isExecutable(file: string): boolean {
   try {

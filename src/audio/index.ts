@@ -1,6 +1,6 @@
 export { createFfmpeg, locateFfmpeg, parseFfmpegVersion, spawnRunner, ffmpegProcesses } from './ffmpeg.ts'
 export type { Ffmpeg, FfmpegPaths, FfmpegRunner, Loudness, ProbeResult } from './ffmpeg.ts'
-export { buildVtt, parseVtt, sentenceCues, splitSentences, buildChaptersJson, buildTimingsJson, buildFfmetadata } from './transcript.ts'
+export { buildVtt, parseVtt, sentenceCues, sentenceSpans, buildChaptersJson, buildTimingsJson, buildFfmetadata } from './transcript.ts'
 export type { JsonChapters, TimingsFile, VttCue, TimedSegment } from './transcript.ts'
 export { measurePcmLoudness, measureWavFile } from './loudness.ts'
 export { createLoudnessMeter } from './loudness-meter.ts'

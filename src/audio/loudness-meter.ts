@@ -5,8 +5,8 @@
  */
 import type { Worker } from 'node:worker_threads'
 import { startWorker } from '../util/worker.ts'
-import { AppError, type ErrorCode } from '../errors.ts'
-import { fileError } from '../util/files.ts'
+import { AppError } from '../errors.ts'
+import { Channel, resultOf, workerEndpoint, type ResultReply } from '../util/channel.ts'
 import type { ClipMeasurement, GainPlan } from './loudness-dsp.mjs'
 
 export type { ClipMeasurement }
@@ -24,45 +24,20 @@ export interface LoudnessMeter {
 
 export function createLoudnessMeter(): LoudnessMeter {
   let worker: Worker | undefined
-  let nextId = 1
-  const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>()
+  let channel: Channel<object, ResultReply> | undefined
 
-  const failAll = (err: unknown) => {
-    for (const p of pending.values()) p.reject(err)
-    pending.clear()
-    worker = undefined
-  }
-  const ensure = (): Worker => {
-    if (worker) return worker
+  const ensure = (): Channel<object, ResultReply> => {
+    if (channel && !channel.closed) return channel
     // A plain-JS entry: no TypeScript loader in this worker (see loudness-dsp.mjs).
     const w = startWorker(new URL('./loudness-worker.mjs', import.meta.url), { execArgv: [] })
-    w.unref()
-    w.on('message', (msg: { id: number; result?: ClipMeasurement; error?: { code?: string; message: string; errno?: string; target?: string } }) => {
-      const p = pending.get(msg.id)
-      if (!p) return
-      pending.delete(msg.id)
-      if (pending.size === 0) w.unref()
-      if (msg.error?.code === 'FILE_ERROR') p.reject(fileError(Object.assign(new Error(msg.error.message), { code: msg.error.errno }), msg.error.target ?? ''))
-      else if (msg.error) p.reject(new AppError((msg.error.code as ErrorCode) ?? 'UNEXPECTED_ERROR', msg.error.message))
-      else p.resolve(msg.result)
-    })
-    w.on('error', (err) => failAll(err))
-    w.on('exit', (code) => {
-      if (worker === w) failAll(new AppError('UNEXPECTED_ERROR', `Loudness worker exited with ${code}.`))
-    })
     worker = w
-    return w
+    channel = new Channel<object, ResultReply>(workerEndpoint(w), {
+      closedError: (cause) => cause.error ?? new AppError('UNEXPECTED_ERROR', `Loudness worker exited with ${cause.code}.`),
+    })
+    return channel
   }
 
-  const post = <T>(message: object): Promise<T> => {
-    const w = ensure()
-    const id = nextId++
-    return new Promise<T>((resolve, reject) => {
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
-      w.ref()
-      w.postMessage({ id, ...message })
-    })
-  }
+  const post = async <T>(message: object): Promise<T> => resultOf<T>(await ensure().request(message))
 
   // Start the thread now: a render creates its meter first thing, and the thread's start-up then
   // overlaps synthesis instead of delaying the first measurement (~40 ms + cold JIT).
@@ -78,7 +53,7 @@ export function createLoudnessMeter(): LoudnessMeter {
     async close() {
       const w = worker
       worker = undefined
-      failAll(new AppError('ABORTED', 'Loudness meter closed.'))
+      channel?.close(new AppError('ABORTED', 'Loudness meter closed.'))
       if (w) await w.terminate()
     },
   }

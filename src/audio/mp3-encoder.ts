@@ -8,8 +8,8 @@
  * Jobs go to the first idle thread; the threads start with the encoder and are unref'd while idle.
  */
 import type { Worker } from 'node:worker_threads'
-import { AppError, throwIfAborted, type ErrorCode } from '../errors.ts'
-import { fileError } from '../util/files.ts'
+import { AppError, throwIfAborted } from '../errors.ts'
+import { Channel, resultOf, workerEndpoint, type ResultReply } from '../util/channel.ts'
 import { startWorker } from '../util/worker.ts'
 
 export interface Mp3PieceOptions {
@@ -29,59 +29,50 @@ export interface Mp3Encoder {
 }
 
 type Job = { message: Record<string, unknown>; resolve(v: unknown): void; reject(e: unknown): void }
-type Reply = { id: number; result?: unknown; error?: { code?: string; message: string; errno?: string; target?: string } }
+/** A thread and its channel (one job at a time). */
+type Thread = { worker: Worker; channel: Channel<object, ResultReply> }
 
 export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
   const threads = Math.max(1, options.threads)
-  const idle: Worker[] = []
-  const all = new Set<Worker>()
+  const idle: Thread[] = []
+  const all = new Set<Thread>()
   const queue: Job[] = []
-  const running = new Map<number, { job: Job; worker: Worker }>()
-  let nextId = 1
   let closed = false
 
-  const fail = (w: Worker, err: unknown) => {
-    all.delete(w)
-    const i = idle.indexOf(w)
+  const fail = (t: Thread) => {
+    all.delete(t)
+    const i = idle.indexOf(t)
     if (i >= 0) idle.splice(i, 1)
-    for (const [id, r] of running) {
-      if (r.worker !== w) continue
-      running.delete(id)
-      r.job.reject(err)
-    }
   }
 
-  const spawn = (): Worker => {
+  const spawn = (): Thread => {
     // A plain-JS entry: no TypeScript loader in these threads.
     const w = startWorker(new URL('./mp3-encoder-worker.mjs', import.meta.url), { execArgv: [] })
-    all.add(w)
-    w.on('message', (msg: Reply) => {
-      const r = running.get(msg.id)
-      if (!r) return
-      running.delete(msg.id)
-      if (msg.error?.code === 'FILE_ERROR') r.job.reject(fileError(Object.assign(new Error(msg.error.message), { code: msg.error.errno }), msg.error.target ?? ''))
-      else if (msg.error) r.job.reject(new AppError((msg.error.code as ErrorCode | undefined) ?? 'UNEXPECTED_ERROR', msg.error.message))
-      else r.job.resolve(msg.result)
-      release(w)
-    })
-    w.on('error', (err) => fail(w, err))
-    w.on('exit', (code) => fail(w, new AppError('UNEXPECTED_ERROR', `MP3 encoder thread exited with ${code}.`)))
-    return w
+    const t: Thread = {
+      worker: w,
+      channel: new Channel<object, ResultReply>(workerEndpoint(w), {
+        onReply: () => release(t),
+        closedError: (cause) => cause.error ?? new AppError('UNEXPECTED_ERROR', `MP3 encoder thread exited with ${cause.code}.`),
+      }),
+    }
+    all.add(t)
+    w.on('error', () => fail(t))
+    w.on('exit', () => fail(t))
+    return t
   }
 
-  const release = (w: Worker) => {
-    if (!all.has(w)) return
+  const release = (t: Thread) => {
+    if (!all.has(t)) return
     const job = queue.shift()
-    if (job) return run(w, job)
-    w.unref()
-    idle.push(w)
+    if (job) return run(t, job)
+    idle.push(t)
   }
 
-  const run = (w: Worker, job: Job) => {
-    const id = nextId++
-    running.set(id, { job, worker: w })
-    w.ref()
-    w.postMessage({ id, ...job.message })
+  const run = (t: Thread, job: Job) => {
+    t.channel
+      .request(job.message)
+      .then((reply) => resultOf(reply))
+      .then(job.resolve, job.reject)
   }
 
   const post = <T>(message: Record<string, unknown>, signal?: AbortSignal): Promise<T> => {
@@ -97,11 +88,7 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
 
   // Start the threads now, idle: their start-up and the WebAssembly compile overlap synthesis instead
   // of delaying the first piece.
-  for (let i = 0; i < threads; i++) {
-    const w = spawn()
-    w.unref()
-    idle.push(w)
-  }
+  for (let i = 0; i < threads; i++) idle.push(spawn())
 
   return {
     async encodePiece(o, signal) {
@@ -111,7 +98,7 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
       closed = true
       const err = new AppError('ABORTED', 'The MP3 encoder was closed.')
       for (const job of queue.splice(0)) job.reject(err)
-      await Promise.all([...all].map((w) => w.terminate()))
+      await Promise.all([...all].map((t) => t.worker.terminate()))
     },
   }
 }

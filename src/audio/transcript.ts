@@ -46,8 +46,12 @@ function splitCue(cue: VttCue, wordTimes: number[] | undefined): VttCue[] {
   return chunks.map((c, i) => ({ startMs: starts[i]!, endMs: i + 1 < chunks.length ? starts[i + 1]! : cue.endMs, text: c.text }))
 }
 
-/** Splits text into sentences; the pieces joined with '' give back the text. */
-export function splitSentences(text: string): string[] {
+/**
+ * A segment's text cut into sentence spans, whitespace kept: the pieces joined with '' give back the
+ * text (cue and timing boundaries). Not the script's sentence splitter (splitSentences in
+ * src/script/normalize.ts, language-aware, trimmed), which makes the segments this cuts again.
+ */
+export function sentenceSpans(text: string): string[] {
   // Split after sentence punctuation (+ closing quotes) and whitespace, or right after CJK full stops;
   // a split (lookbehind) keeps every character, so the cues put together are the text.
   const parts = text.split(/(?<=[.!?…]+["'”’»)\]]*\s+|[。！？]+["'”’»)\]]*)(?=[^\s"'”’»)\]。！？])/u)
@@ -72,7 +76,7 @@ export interface VttCue {
 export function sentenceCues(timings: TimedSegment[]): VttCue[] {
   const cues: VttCue[] = []
   for (const t of timings) {
-    const sentences = splitSentences(t.text)
+    const sentences = sentenceSpans(t.text)
     const speechStart = t.speechStartMs ?? t.startMs
     const speechEnd = Math.max(speechStart, t.speechEndMs ?? t.endMs)
     const total = sentences.reduce((n, s) => n + s.trim().length, 0) || 1
@@ -98,7 +102,8 @@ export function sentenceCues(timings: TimedSegment[]): VttCue[] {
   return cues.filter((c) => c.text.length > 0)
 }
 
-function vttTime(ms: number): string {
+/** HH:MM:SS.mmm: a WebVTT cue time, and the Normal Play Time of Podlove Simple Chapters (feed/build.ts): one format, one formatter. */
+export function clockTime(ms: number): string {
   const t = Math.max(0, Math.round(ms))
   const h = Math.floor(t / 3_600_000)
   const m = Math.floor((t % 3_600_000) / 60_000)
@@ -116,7 +121,7 @@ export function escapeVttText(text: string): string {
 export function buildVtt(timings: TimedSegment[]): string {
   const lines = ['WEBVTT', '']
   sentenceCues(timings).forEach((c, i) => {
-    lines.push(String(i + 1), `${vttTime(c.startMs)} --> ${vttTime(c.endMs)}`, escapeVttText(c.text), '')
+    lines.push(String(i + 1), `${clockTime(c.startMs)} --> ${clockTime(c.endMs)}`, escapeVttText(c.text), '')
   })
   return lines.join('\n')
 }

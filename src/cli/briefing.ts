@@ -17,8 +17,8 @@ import type { Script } from '../script/types.ts'
 import type { VoiceProfile } from '../tts/types.ts'
 import { flag, num, str, type ParsedArgs } from './spec.ts'
 import { episodeOutputs, episodeSummary, formatDuration, formatFromName, loadRenderConfig, startEpisodeSession } from './episode-session.ts'
+import { primaryLanguage } from '../script/language.ts'
 
-const primary = (lang: string) => lang.toLowerCase().split(/[-_]/)[0] ?? lang
 
 export async function run(args: ParsedArgs): Promise<number> {
   const values = {
@@ -87,7 +87,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     const profile: VoiceProfile | undefined = values.voice ? speech.getProfile(values.voice) : converted[0] ? speech.profileForLanguage(converted[0].language) : undefined
     const stories: BriefingStory[] = []
     for (const { file, content, language } of profile ? converted : []) {
-      if (primary(language) !== primary(profile!.language)) {
+      if (primaryLanguage(language) !== primaryLanguage(profile!.language)) {
         problems.push(`${file}: in ${language}, the briefing in ${profile!.language}`)
         continue
       }

@@ -29,9 +29,29 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'run the HTTP service (same as npm start)',
     description: `Runs the HTTP service: Listen endpoints, the embeddable player, podcast feeds and the admin API.
 Settings come from environment variables (BRIEFCAST_*, PORT) and an optional JSON config file
-(docs/configuration.md). Stops gracefully on SIGTERM or SIGINT.`,
-    options: { port: { type: 'string', short: 'p', value: 'N', help: 'port to listen on', int: { min: 0 }, defaultText: 'PORT or 8080' }, config },
+(docs/configuration.md). Stops gracefully on SIGTERM or SIGINT. It renders too, unless --no-render
+leaves rendering to \`briefcast worker\` processes (that needs BRIEFCAST_REDIS_URL; docs/deployment.md).`,
+    options: {
+      port: { type: 'string', short: 'p', value: 'N', help: 'port to listen on', int: { min: 0 }, defaultText: 'PORT or 8080' },
+      'no-render': { type: 'boolean', help: 'serve only; workers render (needs BRIEFCAST_REDIS_URL)' },
+      config,
+    },
     load: async () => (await import('./serve.ts')).run,
+  },
+  {
+    name: 'worker',
+    summary: 'render jobs from the Redis queue (no HTTP service)',
+    description: `Renders articles and briefings taken from the Redis job queue, for a fleet of API nodes
+(\`briefcast serve\`) and workers sharing Redis, the database and the audio storage
+(docs/deployment.md, "Running several nodes"). Needs BRIEFCAST_REDIS_URL. On SIGTERM it takes no new
+jobs and finishes the current render, or hands it back to the queue after 10 s; if it is killed,
+another worker takes its job over within about 15 seconds.`,
+    options: {
+      'health-port': { type: 'string', value: 'N', help: 'serve /healthz and /readyz on this port', int: { min: 0 }, defaultText: 'none' },
+      config,
+    },
+    examples: ['BRIEFCAST_REDIS_URL=redis://10.0.0.5:6379 briefcast worker --health-port 9090'],
+    load: async () => (await import('./worker.ts')).run,
   },
   {
     name: 'render',

@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto'
 import { AppError } from '../errors.ts'
 import type { Script, Segment } from '../script/types.ts'
 import { sha256 } from '../util/files.ts'
+import { primaryLanguage } from '../script/language.ts'
 
 export type StoryMode = 'full' | 'lede'
 
@@ -133,7 +134,7 @@ export const BRIEFING_PHRASES: Record<string, Phrases> = {
 
 /** The phrase set and the locale to format the date in: the language's own, or English. */
 export function briefingLocale(language: string): { locale: string; phrases: Phrases } {
-  const primary = language.toLowerCase().split(/[-_]/)[0] ?? 'en'
+  const primary = primaryLanguage(language)
   const phrases = BRIEFING_PHRASES[primary]
   if (!phrases) return { locale: 'en', phrases: BRIEFING_PHRASES.en! }
   let locale = primary
@@ -166,7 +167,7 @@ const CHARACTER_LANGUAGES = new Set(['zh', 'ja', 'ko', 'th', 'lo', 'km', 'my'])
  * duration comes from the audio.
  */
 export function estimateSpeechMs(text: string, language: string): number {
-  const primary = language.toLowerCase().split(/[-_]/)[0] ?? ''
+  const primary = primaryLanguage(language)
   if (CHARACTER_LANGUAGES.has(primary)) return Math.round((text.replace(/\s+/g, '').length / 5) * 1000)
   const words = text.split(/\s+/).filter(Boolean).length
   return Math.round((words / 2.6) * 1000)

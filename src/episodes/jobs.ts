@@ -13,23 +13,9 @@
 import type { Logger } from 'pino'
 import { AppError, toAppError } from '../errors.ts'
 import type { JobRecord, Store, StoredError } from '../store/types.ts'
+import type { JobHandler, JobHandlerHooks, Queue } from './queue.ts'
 
-export interface JobContext {
-  job: JobRecord
-  signal: AbortSignal
-  /** 0..1; persisted at most a few times a second. */
-  setProgress(fraction: number): void
-  logger: Logger
-}
-
-export interface JobHandlerHooks {
-  /** Called when a job ends failed for good (no attempts left, or a permanent error). */
-  onFailed?(job: JobRecord, error: StoredError): void
-  /** Called when an attempt failed and the job was rescheduled. */
-  onRetry?(job: JobRecord, error: StoredError, runAfter: number): void
-}
-
-export type JobHandler = (ctx: JobContext) => Promise<void>
+export type { JobContext, JobHandler, JobHandlerHooks } from './queue.ts'
 
 export interface JobQueueOptions {
   store: Store
@@ -47,7 +33,8 @@ interface Running {
   done: Promise<void>
 }
 
-export class JobQueue {
+export class JobQueue implements Queue {
+  readonly backend = 'store' as const
   readonly #store: Store
   readonly #logger: Logger
   readonly #opts: JobQueueOptions
@@ -114,6 +101,14 @@ export class JobQueue {
     if (!job) return undefined
     if (job.status === 'queued' && this.#store.jobs.prioritize(kind, subjectId)) this.#wake()
     return job
+  }
+
+  findActive(kind: string, subjectId: string): JobRecord | undefined {
+    return this.#store.jobs.findActive(kind, subjectId)
+  }
+
+  counts(): Record<string, number> {
+    return this.#store.jobs.counts()
   }
 
   get runningCount(): number {

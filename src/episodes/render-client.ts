@@ -14,8 +14,9 @@ import type { Lexicon } from '../script/types.ts'
 import type { TtsEngine } from '../tts/engine.ts'
 import type { VoiceProfile } from '../tts/types.ts'
 import { DEFAULT_ENGINE, ENGINES, type EngineEntry } from '../tts/registry.ts'
-import type { EncodedPiece, EpisodeResult, RenderOptions, RenderProgress } from './types.ts'
+import type { EncodedPiece, EpisodeResult, RenderProgress } from './types.ts'
 import type { RenderFn } from './render-coordinator.ts'
+import { Channel, ipcEndpoint, stopChild } from '../util/channel.ts'
 
 type ErrorJson = { code: ErrorCode; message: string; status?: number; help?: string; details?: unknown }
 type Reply =
@@ -26,13 +27,6 @@ type Reply =
   | { type: 'done'; id: number; result: EpisodeResult; pid: number }
   | { type: 'error'; id: number; error: ErrorJson }
   | { type: 'usage'; engine: string; characters: number }
-
-interface Pending {
-  options: RenderOptions
-  resolve(r: EpisodeResult): void
-  reject(e: unknown): void
-  cleanup(): void
-}
 
 /** The project root (src/util/package-root.ts), the working directory of the render process. */
 const ROOT = packageRoot()
@@ -76,9 +70,10 @@ const toError = (e: ErrorJson) => new AppError(e.code, e.message, { status: e.st
 export class RenderProcess {
   readonly #config: Config
   #child: ChildProcess | undefined
+  #channel: Channel<object, Reply> | undefined
   #ready: Promise<void> | undefined
-  #next = 1
-  readonly #pending = new Map<number, Pending>()
+  /** Renders asked for and not yet finished. */
+  #renders = 0
   #closed = false
   #state: 'idle' | 'starting' | 'ready' | 'failed' = 'idle'
   #lastError = ''
@@ -99,8 +94,8 @@ export class RenderProcess {
    */
   lexiconSource: ((profile: VoiceProfile) => { name: string; lexicon: Lexicon } | undefined) | undefined
 
-  #ensure(): Promise<void> {
-    if (this.#child?.connected && this.#ready) return this.#ready
+  #ensure(): { channel: Channel<object, Reply>; ready: Promise<void> } {
+    if (this.#child?.connected && this.#channel && this.#ready) return { channel: this.#channel, ready: this.#ready }
     // render-process.js beside this file in the compiled build (bin/build.js), .ts when run through tsx.
     const entry = fileURLToPath(new URL('./render-process.ts', import.meta.url))
     // tsx only for the TypeScript sources (`--import tsx` resolves from the project root).
@@ -113,77 +108,55 @@ export class RenderProcess {
     this.#child = child
     let readyResolve!: () => void
     let readyReject!: (e: unknown) => void
-    this.#ready = new Promise<void>((res, rej) => {
+    const ready = new Promise<void>((res, rej) => {
       readyResolve = res
       readyReject = rej
     })
-    this.#ready.catch(() => {})
+    ready.catch(() => {})
+    this.#ready = ready
     this.#state = 'starting'
-    child.on('message', (msg: Reply) => {
-      if (msg.type === 'ready') {
-        this.#state = 'ready'
-        return readyResolve()
-      }
-      if (msg.type === 'init-error') {
-        this.#state = 'failed'
-        this.#lastError = msg.error.message
-        return readyReject(toError(msg.error))
-      }
-      if (msg.type === 'usage') return this.#onUsage?.({ engine: msg.engine, characters: msg.characters })
-      const p = this.#pending.get(msg.id)
-      if (!p) return
-      if (msg.type === 'progress') p.options.onProgress?.(msg.progress)
-      else if (msg.type === 'piece') p.options.onPiece?.(msg.piece)
-      else {
-        this.#pending.delete(msg.id)
-        p.cleanup()
-        this.#refresh()
+    const channel = new Channel<object, Reply>(ipcEndpoint(child), {
+      idOf: (m) => ('id' in m ? m.id : undefined),
+      isFinal: (m) => m.type === 'done' || m.type === 'error',
+      onMessage: (msg) => {
+        if (msg.type === 'ready') {
+          this.#state = 'ready'
+          return readyResolve()
+        }
+        if (msg.type === 'init-error') {
+          this.#state = 'failed'
+          this.#lastError = msg.error.message
+          return readyReject(toError(msg.error))
+        }
+        if (msg.type === 'usage') this.#onUsage?.({ engine: msg.engine, characters: msg.characters })
+      },
+      onReply: (msg) => {
         if (msg.type === 'done') {
           this.#settled.done++
           this.#lastPid = msg.pid
-          p.resolve(msg.result)
-        } else {
-          this.#settled.failed++
-          p.reject(toError(msg.error))
+        } else this.#settled.failed++
+      },
+      cancel: (id) => ({ type: 'abort', id }),
+      // The render ends with the child's answer (its ABORTED error, or a result that was already on its way).
+      abort: 'answer',
+      closedError: (cause) => {
+        const why = cause.description
+        if (this.#child === child) {
+          this.#child = undefined
+          this.#ready = undefined
+          if (!this.#closed) {
+            this.#state = 'failed'
+            this.#lastError = `stopped (${why}); restarted on the next render`
+          }
         }
-      }
-    })
-    const fail = (why: string) => {
-      if (this.#child === child) {
-        this.#child = undefined
-        this.#ready = undefined
-        if (!this.#closed) {
-          this.#state = 'failed'
-          this.#lastError = `stopped (${why}); restarted on the next render`
-        }
-      }
-      readyReject(new AppError('ENGINE_UNAVAILABLE', `The render process stopped (${why}).`))
-      for (const [id, p] of this.#pending) {
-        this.#pending.delete(id)
-        p.cleanup()
+        readyReject(new AppError('ENGINE_UNAVAILABLE', `The render process stopped (${why}).`))
         // A 5xx: the job queue retries it with backoff.
-        p.reject(new AppError('ENGINE_UNAVAILABLE', `The render process stopped (${why}); the render will be retried.`))
-      }
-    }
-    child.on('exit', (code, sig) => fail(code !== null ? `exit code ${code}` : `killed by ${sig}`))
-    child.on('error', (err) => fail(err.message))
-    child.send({ type: 'init', config: renderConfig(this.#config) })
-    this.#refresh()
-    return this.#ready
-  }
-
-  /** Keep the event loop alive only while renders run. */
-  #refresh(): void {
-    const c = this.#child
-    if (!c) return
-    const channel = c.channel as { ref?: () => void; unref?: () => void } | undefined
-    if (this.#pending.size === 0) {
-      c.unref()
-      channel?.unref?.()
-    } else {
-      c.ref()
-      channel?.ref?.()
-    }
+        return new AppError('ENGINE_UNAVAILABLE', `The render process stopped (${why}); the render will be retried.`)
+      },
+    })
+    this.#channel = channel
+    channel.post({ type: 'init', config: renderConfig(this.#config) })
+    return { channel, ready }
   }
 
   /** The running render process's pid (undefined before the first start and after a crash, until the next render). */
@@ -203,7 +176,7 @@ export class RenderProcess {
 
   /** Renders sent and not yet finished. */
   get pending(): number {
-    return this.#pending.size
+    return this.#renders
   }
 
   /** For /readyz. */
@@ -215,50 +188,46 @@ export class RenderProcess {
 
   /** Start the process and its engines now (in the background), so the first render does not pay for it. */
   start(): void {
-    if (!this.#closed) void this.#ensure().catch(() => {})
+    if (!this.#closed) this.#ensure()
   }
 
   readonly render: RenderFn = async (script, profile, _tools, options) => {
     if (this.#closed) throw new AppError('ABORTED', 'The service is shutting down.')
     options.signal?.throwIfAborted()
-    const id = this.#next++
-    const done = new Promise<EpisodeResult>((resolve, reject) => {
-      const onAbort = () => {
-        if (this.#child?.connected) this.#child.send({ type: 'abort', id })
-      }
-      options.signal?.addEventListener('abort', onAbort, { once: true })
-      this.#pending.set(id, { options, resolve, reject, cleanup: () => options.signal?.removeEventListener('abort', onAbort) })
-    })
-    this.#refresh()
-    try {
-      await this.#ensure()
-    } catch (err) {
-      this.#pending.get(id)?.cleanup()
-      this.#pending.delete(id)
-      throw err
-    }
+    const { channel, ready } = this.#ensure()
     const { format, metadata } = options
-    // The whole profile, not just its id: callers may adjust it (a briefing's intro and outro jingles).
-    // Pieces cross the IPC channel only for callers that stream them (articles; briefings do not).
-    const lexicon = this.lexiconSource?.(profile)
-    this.#child!.send({ type: 'render', id, script, profileId: profile.id, profile, lexicon, pieces: Boolean(options.onPiece), options: { format, metadata } })
-    return await done
+    this.#renders++
+    try {
+      const lexicon = this.lexiconSource?.(profile)
+      const reply = await channel.request(
+        // Sent once the process is ready (pending meanwhile: the process is kept alive for it).
+        // The whole profile, not just its id: callers may adjust it (a briefing's intro and outro jingles).
+        // Pieces cross the IPC channel only for callers that stream them (articles; briefings do not).
+        async (id) => {
+          await ready
+          return { type: 'render', id, script, profileId: profile.id, profile, lexicon, pieces: Boolean(options.onPiece), options: { format, metadata } }
+        },
+        {
+          signal: options.signal,
+          onEvent: (msg) => {
+            if (msg.type === 'progress') options.onProgress?.(msg.progress)
+            else if (msg.type === 'piece') options.onPiece?.(msg.piece)
+          },
+        },
+      )
+      if (reply.type === 'done') return reply.result
+      throw toError((reply as { error: ErrorJson }).error)
+    } finally {
+      this.#renders--
+    }
   }
 
   async close(): Promise<void> {
     this.#closed = true
     const c = this.#child
     this.#child = undefined
-    if (c && c.exitCode === null && c.signalCode === null && c.connected) {
-      const exited = new Promise((r) => c.once('exit', r))
-      // The idle child is unref'd: without this, a process with nothing else to do would end (exit code 13:
-      // unsettled top-level await) before the child's exit is seen. It stops by itself on disconnect.
-      c.ref()
-      c.disconnect()
-      const kill = setTimeout(() => c.kill('SIGKILL'), 5000)
-      await exited
-      clearTimeout(kill)
-    }
+    // It stops by itself on disconnect.
+    if (c?.connected) await stopChild(c, (child) => child.disconnect())
   }
 }
 

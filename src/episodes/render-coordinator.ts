@@ -21,7 +21,8 @@ import { AppError, toAppError } from '../errors.ts'
 import type { ArticleRecord, EpisodeRecord, NewEpisode, Store, StoredError } from '../store/types.ts'
 import type { SpeechService } from '../tts/types.ts'
 import type { EpisodeResult, RenderOptions } from './types.ts'
-import type { JobContext, JobQueue } from './jobs.ts'
+import { isHandBack, type JobContext, type Queue } from './queue.ts'
+import type { RenderStreams, StreamWriter } from '../fleet/render-stream.ts'
 import type { Script } from '../script/types.ts'
 import type { VoiceProfile } from '../tts/types.ts'
 import type { Ffmpeg } from '../audio/ffmpeg.ts'
@@ -89,7 +90,12 @@ export interface RenderCoordinatorOptions {
   store: Store
   speech: SpeechService
   ffmpeg: Ffmpeg
-  jobs: JobQueue
+  jobs: Queue
+  /**
+   * With Redis: pieces go through Redis Streams, and every listener, on any node, follows the stream
+   * (src/fleet/render-stream.ts). Without: the in-memory flights of this process.
+   */
+  streams?: RenderStreams
   /** One loudness meter (worker) shared by all renders, instead of one started per render. */
   meter?: LoudnessMeter
   /** Defaults to renderEpisode from ./render.ts. */
@@ -124,12 +130,18 @@ export class RenderCoordinator {
 
   /** Enqueue a render of the article's current revision (after an ingest or an edit). */
   enqueue(article: Pick<ArticleRecord, 'id' | 'revision'>): void {
-    this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision })
+    // The in-process queue writes its row synchronously (inside the caller's transaction); the Redis queue logs its own failures.
+    this.#settle(this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision }), 'enqueueing a render failed')
+  }
+
+  /** enqueue(), waiting until the queue has the job (a Listen request joins it next). */
+  async enqueueNow(article: Pick<ArticleRecord, 'id' | 'revision'>): Promise<void> {
+    await this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision })
   }
 
   /** Stop any render of the article (it is being deleted). */
   cancel(articleId: string): void {
-    this.#o.jobs.cancel(RENDER_ARTICLE, articleId)
+    this.#settle(this.#o.jobs.cancel(RENDER_ARTICLE, articleId), 'cancelling a render failed')
     const f = this.#flights.get(articleId)
     if (f) f.end(new AppError('ABORTED', 'The article was deleted.'))
     this.#flights.delete(articleId)
@@ -141,16 +153,42 @@ export class RenderCoordinator {
    * render concurrency limit and the retry backoff, and hear the article when
    * its turn comes. Undefined when there is nothing to render.
    */
-  join(articleId: string): Flight | undefined {
+  async join(articleId: string): Promise<Flight | undefined> {
     const existing = this.#flights.get(articleId)
     if (existing && !existing.finished) return existing
-    const job = this.#o.jobs.prioritize(RENDER_ARTICLE, articleId)
+    const job = await this.#o.jobs.prioritize(RENDER_ARTICLE, articleId)
     if (!job) return undefined
+    // Another join, or the job itself, may have made the flight meanwhile.
     const running = this.#flights.get(articleId)
     if (running && !running.finished) return running
     const waiting = new Flight(articleId, typeof job.payload.revision === 'number' ? job.payload.revision : 0)
     this.#flights.set(articleId, waiting)
+    if (this.#o.streams) this.#follow(this.#o.streams, waiting)
     return waiting
+  }
+
+  /** Fill a flight from the render's Redis Stream, wherever the render runs (one follower per node and article). */
+  #follow(streams: RenderStreams, flight: Flight): void {
+    const { articleId, revision } = flight
+    flight.started = true
+    void (async () => {
+      try {
+        const stillExpected = async () => {
+          const job = await this.#o.jobs.findActive(RENDER_ARTICLE, articleId)
+          return job !== undefined && job.payload.revision === revision
+        }
+        for await (const piece of streams.follow(articleId, revision, { stillExpected })) flight.push(piece)
+        flight.end()
+      } catch (err) {
+        flight.end(toAppError(err))
+      } finally {
+        if (this.#flights.get(articleId) === flight) this.#flights.delete(articleId)
+      }
+    })()
+  }
+
+  #settle(result: unknown, what: string): void {
+    if (result instanceof Promise) result.catch((err: unknown) => this.#o.logger.error({ err }, what))
   }
 
   /** The flight currently producing pieces for an article, if any. */
@@ -181,20 +219,28 @@ export class RenderCoordinator {
     const article = store.articles.get(articleId)!
     if (typeof job.payload.revision === 'number' && job.payload.revision !== loaded.revision) return // superseded by an edit
 
-    // Synchronously, before any await: a Listen request that joins now finds the flight right away.
-    let flight = this.#flights.get(articleId)
-    if (flight && !flight.finished && !flight.started) flight.revision = loaded.revision // readers were waiting for this turn
-    if (!flight || flight.finished || flight.revision !== loaded.revision) {
-      flight = new Flight(articleId, loaded.revision)
-      this.#flights.set(articleId, flight)
+    // Where the pieces go: the render's Redis Stream (every node's listeners follow it), or this process's flight.
+    let writer: StreamWriter | undefined
+    let current: Flight | undefined
+    let release = () => {}
+    if (this.#o.streams) {
+      writer = await this.#o.streams.begin(articleId, loaded.revision, `${job.id}#${job.attempts}`)
+    } else {
+      // Synchronously, before any await: a Listen request that joins now finds the flight right away.
+      let flight = this.#flights.get(articleId)
+      if (flight && !flight.finished && !flight.started) flight.revision = loaded.revision // readers were waiting for this turn
+      if (!flight || flight.finished || flight.revision !== loaded.revision) {
+        flight = new Flight(articleId, loaded.revision)
+        this.#flights.set(articleId, flight)
+      }
+      flight.started = true
+      const local = (current = flight)
+      release = () => {
+        if (this.#flights.get(articleId) === local) this.#flights.delete(articleId)
+      }
     }
-    flight.started = true
     this.rendersStarted++
     this.rendersByArticle.set(articleId, (this.rendersByArticle.get(articleId) ?? 0) + 1)
-    const current = flight
-    const release = () => {
-      if (this.#flights.get(articleId) === current) this.#flights.delete(articleId)
-    }
     store.articles.setStatus(articleId, 'rendering', { progress: 0 })
 
     try {
@@ -219,7 +265,9 @@ export class RenderCoordinator {
           onPiece: (piece) => {
             // Read now, synchronously: pieces are small, the order is kept, and the renderer may delete its temp files later.
             try {
-              current.push(readFileSync(piece.path))
+              const bytes = readFileSync(piece.path)
+              if (writer) writer.piece(piece.index, bytes)
+              else current!.push(bytes)
             } catch (err) {
               logger.warn({ err, piece: piece.index }, 'could not read an encoded piece for streaming')
             }
@@ -234,10 +282,16 @@ export class RenderCoordinator {
         },
       )
       signal.throwIfAborted()
+      // Every piece is in the stream before the episode is published and the stream ends.
+      await writer?.flush()
       this.#publish(article, loaded.revision, result, logger)
-      current.end()
+      current?.end()
+      await writer?.end()
     } catch (err) {
-      current.end(toAppError(err))
+      const e = toAppError(err)
+      current?.end(e)
+      // A worker that hands the job back leaves the stream open: the worker that takes the job over goes on with it.
+      if (writer && !isHandBack(signal.reason)) await writer.end({ code: e.code, message: e.message }).catch(() => {})
       throw err
     } finally {
       release()
@@ -247,7 +301,11 @@ export class RenderCoordinator {
   #publish(article: ArticleRecord, revision: number, result: EpisodeResult, logger: Logger): void {
     const { store, config } = this.#o
     const rel = (p: string) => path.relative(config.cacheDir, p)
-    const publish = store.db.transaction(() => {
+    const publish = store.db.transaction((): EpisodeRecord | 'already' | undefined => {
+      // A job run twice (its first worker was presumed dead) publishes once: the same revision and content are already served.
+      const served = store.articles.get(article.id)
+      const current = served?.episodeId != null ? store.episodes.get(served.episodeId) : undefined
+      if (current && current.revision === revision && current.hash === result.hash) return 'already'
       const ep = store.episodes.insert({
         articleId: article.id,
         revision,
@@ -260,6 +318,10 @@ export class RenderCoordinator {
       return ep
     })
     const ep = publish()
+    if (ep === 'already') {
+      logger.info({ hash: result.hash }, 'this revision was already published by another run of the job')
+      return
+    }
     if (!ep) {
       logger.info('render finished for a superseded revision; discarded')
       // Its files too, unless another episode shares the content hash.

@@ -89,6 +89,15 @@ process.on('message', (msg: Msg) => {
       const config = msg.config
       // Cloud engines' billed characters go to the service, which records them (tts/usage.ts).
       const onUsage = (u: { engine: string; characters: number }) => send({ type: 'usage', engine: u.engine, characters: u.characters })
+      if (config.redis.url) {
+        // Several workers: cloud engines' requests per minute are counted for the whole fleet, in Redis.
+        const { openFleet } = await import('../fleet/redis.ts')
+        const { redisRateLimiter } = await import('../fleet/rate-limit.ts')
+        const { useSharedLimits } = await import('../tts/cloud.ts')
+        const line = (level: string) => (obj: object, msg?: string) => process.stderr.write(`briefcast render process: ${level}: ${msg ?? ''} ${JSON.stringify(obj)}\n`)
+        const fleet = openFleet(config.redis.url, config.redis.prefix, { warn: line('warn'), info: line('info') })
+        useSharedLimits((engine, rpm) => redisRateLimiter(fleet, engine, rpm))
+      }
       // Object storage (BRIEFCAST_STORAGE_URL): clips and pieces read and write through it, episodes are published to it.
       const blobs = remoteBlobStore(config)
       const [speech, ffmpeg] = await Promise.all([createSpeechService(config, { onUsage, ...(blobs ? { blobs } : {}) }), createFfmpeg(config)])

@@ -25,7 +25,7 @@ import { createMp3Encoder, type Mp3Encoder } from '../audio/mp3-encoder.ts'
 import { readMp3Frames } from '../audio/mp3.ts'
 import { imageMime, joinMp3 } from '../audio/mp3-join.ts'
 import { createRunDir, type RunDir } from '../audio/tempdir.ts'
-import { buildChaptersJson, buildFfmetadata, buildTimingsJson, buildVtt, splitSentences, type TimedSegment } from '../audio/transcript.ts'
+import { buildChaptersJson, buildFfmetadata, buildTimingsJson, buildVtt, sentenceSpans, type TimedSegment } from '../audio/transcript.ts'
 import type { Chapter, EncodedPiece, EpisodeResult, RenderOptions, RenderProgress, SegmentTiming } from './types.ts'
 
 export interface RenderDeps {
@@ -214,13 +214,13 @@ export function combineLoudness(pieces: { loudness: Loudness; speechStart: numbe
  * transcript shares a segment's time among its sentences by length).
  */
 function sentenceStarts(text: string, wordStartsMs: number[] | undefined, engineSentenceStartsMs?: number[]): { sentenceStartsMs?: number[]; wordStartsMs?: number[] } {
-  if (engineSentenceStartsMs && splitSentences(text).length === engineSentenceStartsMs.length) return { sentenceStartsMs: engineSentenceStartsMs }
+  if (engineSentenceStartsMs && sentenceSpans(text).length === engineSentenceStartsMs.length) return { sentenceStartsMs: engineSentenceStartsMs }
   if (!wordStartsMs) return {}
   const words = (t: string) => t.split(/\s+/).filter(Boolean).length
   if (words(text) !== wordStartsMs.length) return {}
   const starts: number[] = []
   let w = 0
-  for (const sentence of splitSentences(text)) {
+  for (const sentence of sentenceSpans(text)) {
     starts.push(wordStartsMs[Math.min(w, wordStartsMs.length - 1)]!)
     w += words(sentence)
   }

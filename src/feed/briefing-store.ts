@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import type Database from 'better-sqlite3'
 import type { StoryMode } from '../episodes/briefing.ts'
 import type { Script } from '../script/types.ts'
+import { parseJson } from '../store/sqlite.ts'
 import type { ArticleStatus, EpisodeRecord, StoredError } from '../store/types.ts'
 
 export type BriefingStatus = ArticleStatus
@@ -68,15 +69,6 @@ export interface NewBriefing {
 }
 
 type Row = Record<string, unknown>
-
-const parseJson = <T>(text: unknown, fallback: T): T => {
-  if (typeof text !== 'string' || text === '') return fallback
-  try {
-    return JSON.parse(text) as T
-  } catch {
-    return fallback
-  }
-}
 
 function toBriefing(r: Row): BriefingRecord {
   return {

@@ -28,6 +28,7 @@ import type { SpeechService, VoiceProfile } from '../tts/types.ts'
 import { briefingRepository, type BriefingOptions, type BriefingRecord, type BriefingStoryRef, type SkippedStory } from './briefing-store.ts'
 import type { FeedItem } from './build.ts'
 import { escapeHtml } from './text.ts'
+import { primaryLanguage } from '../script/language.ts'
 
 export const RENDER_BRIEFING = 'render-briefing'
 
@@ -70,7 +71,6 @@ export interface BriefingServiceOptions {
   now?: () => Date
 }
 
-const primary = (lang: string) => lang.toLowerCase().split(/[-_]/)[0] ?? lang
 
 export class BriefingService {
   readonly #deps: AppDeps
@@ -153,7 +153,7 @@ export class BriefingService {
     if (req.stories) wanted = req.stories
     else if (req.articleIds) wanted = req.articleIds.map((articleId) => ({ articleId }))
     else if (req.sinceHours !== undefined) {
-      const recent = this.recentArticles(req.sinceHours, date).filter((a) => primary(a.language) === primary(language))
+      const recent = this.recentArticles(req.sinceHours, date).filter((a) => primaryLanguage(a.language) === primaryLanguage(language))
       // A story from a source with its own storyMode (docs/publishing.md) keeps that mode unless the request sets one.
       wanted = recent.slice(0, req.maxStories ?? cfg.maxStories).map((a) => {
         const mode = req.mode ? undefined : sourceStoryMode(store.db, a.id)
@@ -187,7 +187,7 @@ export class BriefingService {
         })
         continue
       }
-      if (primary(article.language) !== primary(language)) {
+      if (primaryLanguage(article.language) !== primaryLanguage(language)) {
         skipped.push({
           articleId: w.articleId,
           code: 'LANGUAGE_MISMATCH',
@@ -257,7 +257,7 @@ export class BriefingService {
     for (const a of articles) {
       try {
         const p = speech.getProfile(a.profileId)
-        if (primary(p.language) === primary(language)) return p
+        if (primaryLanguage(p.language) === primaryLanguage(language)) return p
       } catch {}
     }
     return speech.profileForLanguage(language)

@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto'
 import { Podcast, type FeedOptions, type ItemOptions } from 'podcast'
 import type { Chapter } from '../episodes/types.ts'
+import { clockTime } from '../audio/transcript.ts'
 import { podcastGuid } from './guid.ts'
 import { escapeHtml, xmlSafeLine, xmlSafeText } from './text.ts'
 
@@ -132,17 +133,6 @@ function itunesCategories(category: string): NonNullable<FeedOptions['itunesCate
   return [{ text: top!, ...(subs.length > 0 ? { subcats: [{ text: subs.join(' ') }] } : {}) }]
 }
 
-/** Seconds, as Normal Play Time for Podlove Simple Chapters (HH:MM:SS.mmm). */
-function npt(ms: number): string {
-  const total = Math.max(0, Math.round(ms))
-  const h = Math.floor(total / 3_600_000)
-  const m = Math.floor((total % 3_600_000) / 60_000)
-  const s = Math.floor((total % 60_000) / 1000)
-  const frac = total % 1000
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0')
-  return `${pad(h)}:${pad(m)}:${pad(s)}.${pad(frac, 3)}`
-}
-
 /** Newest first; ties broken by guid so the order is stable across builds. */
 export function sortFeedItems<T extends Pick<FeedItem, 'publishedAt' | 'guid'>>(items: readonly T[]): T[] {
   return [...items].sort((a, b) => toDate(b.publishedAt).getTime() - toDate(a.publishedAt).getTime() || (a.guid < b.guid ? -1 : a.guid > b.guid ? 1 : 0))
@@ -222,7 +212,7 @@ export function buildFeed(show: FeedShow, items: readonly FeedItem[], options: B
       ...(item.contentHtml ? { content: xmlSafeText(item.contentHtml) } : {}),
       ...(item.imageUrl ? { itunesImage: asciiUrl(item.imageUrl) } : {}),
       ...(item.chapters && item.chapters.length > 0
-        ? { pscChapters: { version: '1.2' as const, chapter: item.chapters.map((c) => ({ start: npt(c.startMs), title: xmlSafeLine(c.title) || 'Chapter' })) } }
+        ? { pscChapters: { version: '1.2' as const, chapter: item.chapters.map((c) => ({ start: clockTime(c.startMs), title: xmlSafeLine(c.title) || 'Chapter' })) } }
         : {}),
     }
     podcast.addItem(itemOptions)

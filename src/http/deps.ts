@@ -6,7 +6,7 @@
 import type { Logger } from 'pino'
 import type { Ffmpeg } from '../audio/ffmpeg.ts'
 import type { Config } from '../config.ts'
-import type { JobQueue } from '../episodes/jobs.ts'
+import type { Queue } from '../episodes/queue.ts'
 import type { RenderCoordinator } from '../episodes/render-coordinator.ts'
 import type { Store } from '../store/types.ts'
 import type { BriefcastSpeechService } from '../tts/index.ts'
@@ -22,8 +22,8 @@ export interface AppDeps {
   /** Profiles, voice lists, the editable lexicons; synthesis for previews (renders run in the render process). */
   speech: BriefcastSpeechService
   ffmpeg: FfmpegTools
-  /** Durable job queue (SQLite). Register your own job kinds with jobs.register(kind, handler). */
-  jobs: JobQueue
+  /** The job queue: durable in the store (in-process), or BullMQ on Redis. Register your own job kinds with jobs.register(kind, handler). */
+  jobs: Queue
   /** Article renders: single flight, progressive pieces, publishing episodes. */
   renders: RenderCoordinator
   /** Absolute public URLs (config.publicUrl) for articles, episodes, embeds. */

@@ -87,9 +87,21 @@ async function openFile(file: string): Promise<StatInfo | undefined> {
   return await p
 }
 
-/** Forget a file (deleted or replaced): its descriptor closes once in-flight reads finish. */
-export function forgetFile(file: string): void {
+const forgetListeners = new Set<(file: string) => void>()
+
+/**
+ * Forget a file (deleted or replaced): its descriptor closes once in-flight reads finish. With several
+ * nodes, src/fleet/file-events.ts tells the other nodes too (`fromFleet`: the news came from another node).
+ */
+export function forgetFile(file: string, fromFleet = false): void {
   evict(file)
+  if (!fromFleet) for (const l of forgetListeners) l(file)
+}
+
+/** Be told of every file this process forgets (returns the unsubscribe function). */
+export function onForgetFile(listener: (file: string) => void): () => void {
+  forgetListeners.add(listener)
+  return () => forgetListeners.delete(listener)
 }
 
 /** Ranges up to this size are read in one pread into a buffer: cheaper than a stream (open, read, close) per request. */

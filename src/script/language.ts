@@ -17,9 +17,9 @@ export function canonicalLanguage(tag: string | undefined | null): string | unde
   }
 }
 
-/** Primary subtag, lower case ("pt-BR" -> "pt"). */
+/** Primary subtag, lower case ("pt-BR" -> "pt", "pt_br" -> "pt": an underscore separates as in canonicalLanguage). The one place that says so. */
 export function primaryLanguage(tag: string): string {
-  return tag.split('-')[0]!.toLowerCase()
+  return tag.split(/[-_]/)[0]!.toLowerCase()
 }
 
 const SCRIPTS: { lang: string; re: RegExp }[] = [

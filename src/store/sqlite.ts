@@ -29,7 +29,8 @@ import type {
 type Row = Record<string, unknown>
 
 const now = () => new Date().toISOString()
-const parseJson = <T>(text: unknown, fallback: T): T => {
+/** A JSON column's value, or `fallback` when it is empty or not JSON (every store reads its JSON columns so). */
+export const parseJson = <T>(text: unknown, fallback: T): T => {
   if (typeof text !== 'string' || text === '') return fallback
   try {
     return JSON.parse(text) as T

@@ -12,8 +12,14 @@ export interface EngineLogger {
   warn(obj: object, msg?: string): void
 }
 
+/** At most `limit` calls in any minute; take() waits for a free slot. */
+export interface RateLimiter {
+  readonly limit: number
+  take(signal?: AbortSignal): Promise<void>
+}
+
 /** Sliding-window limiter: at most `limit` calls in any 60 s. */
-export class RequestsPerMinute {
+export class RequestsPerMinute implements RateLimiter {
   private readonly stamps: number[] = []
   constructor(readonly limit: number) {}
 
@@ -31,12 +37,23 @@ export class RequestsPerMinute {
   }
 }
 
-const limiters = new Map<string, RequestsPerMinute>()
-/** One limiter per engine and limit in the process: every instance of an engine shares the provider's quota. */
-export function limiterFor(engine: string, rpm: number): RequestsPerMinute {
+const limiters = new Map<string, RateLimiter>()
+let sharedLimiter: ((engine: string, rpm: number) => RateLimiter) | undefined
+
+/**
+ * Limits shared by every process of a fleet (src/fleet/rate-limit.ts, with Redis): engines made after
+ * this call take their slots there. Undefined goes back to per-process limits.
+ */
+export function useSharedLimits(factory: ((engine: string, rpm: number) => RateLimiter) | undefined): void {
+  sharedLimiter = factory
+  limiters.clear()
+}
+
+/** One limiter per engine and limit in the process (or the fleet): every instance of an engine shares the provider's quota. */
+export function limiterFor(engine: string, rpm: number): RateLimiter {
   const key = `${engine}:${rpm}`
   let l = limiters.get(key)
-  if (!l) limiters.set(key, (l = new RequestsPerMinute(rpm)))
+  if (!l) limiters.set(key, (l = sharedLimiter ? sharedLimiter(engine, rpm) : new RequestsPerMinute(rpm)))
   return l
 }
 
@@ -97,7 +114,7 @@ export function retryAfterMs(headers: HeaderBag, now = Date.now()): number | und
 
 export interface RetryPolicy {
   engine: string
-  limiter: RequestsPerMinute
+  limiter: RateLimiter
   maxRetries: number
   retryBaseMs: number
   logger?: EngineLogger

@@ -12,6 +12,7 @@ import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, Word
 import { ENGINES } from './registry.ts'
 import { checkSsml, ssmlToText } from './ssml.ts'
 import { pcmDurationMs } from './wav.ts'
+import { primaryLanguage } from '../script/language.ts'
 
 export interface ElevenLabsEngineOptions {
   baseUrl: string
@@ -121,7 +122,7 @@ export class ElevenLabsEngine implements TtsEngine {
     const limit = this.capabilities.maxInputBytes
     if (bytes > limit) throw new AppError('TEXT_TOO_LONG', `The text for ElevenLabs voice ${voiceId} is ${bytes} bytes; the engine takes at most ${limit}.`, { details: { voice: voiceId, bytes, limit } })
     const body: Record<string, unknown> = { text, model_id: req.voice.model ?? this.options.model }
-    const primary = req.voice.language.split('-')[0]!.toLowerCase()
+    const primary = primaryLanguage(req.voice.language)
     // language_code is only honoured by some models (Flash/Turbo v2.5); others ignore it, so send it only when the profile sets a model that takes it.
     if (/flash_v2_5|turbo_v2_5/.test(String(body.model_id))) body.language_code = primary
     if (req.voice.rate !== undefined && req.voice.rate !== 1) body.voice_settings = { speed: Math.min(1.2, Math.max(0.7, req.voice.rate)) }

@@ -16,6 +16,8 @@ import { WorkerPool } from './worker-pool.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings, WordTiming } from './engine.ts'
 import { checkSsml, escapeXmlWithMap } from './ssml.ts'
 import { pcmDurationMs } from './wav.ts'
+import { ENGINES } from './registry.ts'
+import { primaryLanguage } from '../script/language.ts'
 
 export interface EspeakEngineOptions {
   /**
@@ -136,10 +138,8 @@ export class EspeakEngine implements TtsEngine {
     this.version = `${PACKAGE}@${packageVersion()}`
     this.knownNames = new Set(voices.flatMap((v) => [v.name, ...v.languages]))
     this.capabilities = {
-      ssml: true,
-      // A whole article fits in one call; segments are kept far smaller for parallelism and caching.
-      maxInputBytes: 100_000,
-      targetChars: 400,
+      // Stated once, in the registry (src/tts/registry.ts).
+      ...ENGINES['espeak-ng'].limits,
       languages: [...new Set(voices.flatMap((v) => v.languages))].sort(),
       sampleRate: SAMPLE_RATE,
     }
@@ -202,14 +202,14 @@ export class EspeakEngine implements TtsEngine {
   /** True when espeak-ng has a voice for the language tag (exact, else its primary subtag). */
   speaks(language: string): boolean {
     const tag = language.toLowerCase()
-    return this.knownNames.has(tag) || this.knownNames.has(tag.split('-')[0]!)
+    return this.knownNames.has(tag) || this.knownNames.has(primaryLanguage(tag))
   }
 
   /** The voice name espeak-ng uses for a language tag: exact match first, else the primary subtag. */
   voiceForLanguage(language: string): string | undefined {
     const tag = language.toLowerCase()
     if (this.knownNames.has(tag)) return tag
-    const primary = tag.split('-')[0]!
+    const primary = primaryLanguage(tag)
     return this.knownNames.has(primary) ? primary : undefined
   }
 

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { AppError, throwIfAborted } from '../errors.ts'
-import { backoffMs, countCharacters, limiterFor, sleep, type RequestsPerMinute } from './cloud.ts'
+import { backoffMs, countCharacters, limiterFor, sleep, type RateLimiter } from './cloud.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, VoiceSettings } from './engine.ts'
 import { ENGINES, GOOGLE_LANGUAGES } from './registry.ts'
 import { checkSsml, ssmlToText } from './ssml.ts'
@@ -76,7 +76,7 @@ export class GoogleEngine implements TtsEngine {
   // The SDK version does not change the audio; the server-side voices do, and they are named by voice.
   readonly version = 'texttospeech-v1'
   readonly capabilities: EngineCapabilities = { ...ENGINES.google.limits, languages: GOOGLE_LANGUAGES, sampleRate: SAMPLE_RATE }
-  private readonly limiter: RequestsPerMinute
+  private readonly limiter: RateLimiter
   /** The client's initialization (credentials), awaited before the first RPC; see ready(). */
   private init: Promise<void> | undefined
   private initFailed = false

@@ -17,6 +17,7 @@ import { DEFAULT_ENGINE, ENGINES, type EngineEntry } from './registry.ts'
 import type { WarmUp } from './espeak-prestart.ts'
 import type { CachedClip, SpeechService, VoiceProfile } from './types.ts'
 import { DEFAULT_PAUSES, invalidProfilesError, readProfiles } from './voices.ts'
+import { primaryLanguage } from '../script/language.ts'
 
 export { wavFromPcm, readWavHeader, checkWavFile, pcmFromWav, pcmDurationMs, type WavHeader } from './wav.ts'
 export { ENGINES, ENGINE_IDS, DEFAULT_ENGINE, type EngineId, type EngineEntry, type EngineContext } from './registry.ts'
@@ -217,7 +218,7 @@ export async function createSpeechService(config: Config, options: SpeechService
   function engineSpeaksStatic(engineId: string, tag: string): boolean {
     if (engineId === DEFAULT_ENGINE) return !!espeak?.speaks(tag)
     const languages = entries[engineId]?.languages
-    return !!languages && languages.includes(tag.split('-')[0]!)
+    return !!languages && languages.includes(primaryLanguage(tag))
   }
 
   function getProfile(id: string): VoiceProfile {
@@ -234,8 +235,8 @@ export async function createSpeechService(config: Config, options: SpeechService
     const rank = (p: VoiceProfile) => (p.id === defaultProfile.id ? 0 : p.engine === defaultProfile.engine ? 1 : 2)
     const exact = all.filter((p) => p.language.toLowerCase() === tag).sort((a, b) => rank(a) - rank(b))
     if (exact[0]) return exact[0]
-    const primary = tag.split('-')[0]!
-    const samePrimary = all.filter((p) => p.language.toLowerCase().split('-')[0] === primary).sort((a, b) => rank(a) - rank(b))
+    const primary = primaryLanguage(tag)
+    const samePrimary = all.filter((p) => primaryLanguage(p.language) === primary).sort((a, b) => rank(a) - rank(b))
     if (samePrimary[0]) return samePrimary[0]
     const auto = deriveProfile(tag)
     if (auto) return auto

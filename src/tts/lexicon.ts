@@ -8,10 +8,11 @@ import path from 'node:path'
 import { applyLexicon, loadLexicon } from '../script/lexicon.ts'
 import type { Lexicon } from '../script/types.ts'
 import type { VoiceProfile } from './types.ts'
+import { primaryLanguage } from '../script/language.ts'
 
 /** The lexicon name a profile uses: its own, else its language's primary subtag. */
 export function lexiconNameFor(profile: Pick<VoiceProfile, 'lexicon' | 'language'>): string {
-  return profile.lexicon ?? profile.language.split('-')[0]!.toLowerCase()
+  return profile.lexicon ?? primaryLanguage(profile.language)
 }
 
 export function lexiconFileExists(voicesDir: string, name: string): boolean {

@@ -17,6 +17,7 @@ import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, Voic
 import { ENGINES } from './registry.ts'
 import { checkSsml, escapeXmlWithMap } from './ssml.ts'
 import { pcmDurationMs } from './wav.ts'
+import { primaryLanguage } from '../script/language.ts'
 
 export type PollyEngineKind = 'standard' | 'neural' | 'long-form' | 'generative'
 const ENGINE_KINDS: readonly PollyEngineKind[] = ['standard', 'neural', 'long-form', 'generative']
@@ -180,7 +181,7 @@ export class PollyEngine implements TtsEngine {
     const lang = voice.language.toLowerCase()
     const all = (await this.allVoices(signal)).filter((v) => v.Id && (v.SupportedEngines ?? []).includes(kind))
     const speaks = (v: PollyVoice, exact: boolean) =>
-      [v.LanguageCode, ...(v.AdditionalLanguageCodes ?? [])].some((l) => !!l && (exact ? l.toLowerCase() === lang : l.toLowerCase().split('-')[0] === lang.split('-')[0]))
+      [v.LanguageCode, ...(v.AdditionalLanguageCodes ?? [])].some((l) => !!l && (exact ? l.toLowerCase() === lang : primaryLanguage(l) === primaryLanguage(lang)))
     const gender = voice.gender === 'female' ? 'Female' : voice.gender === 'male' ? 'Male' : undefined
     const found =
       all.find((v) => speaks(v, true) && (!gender || v.Gender === gender)) ?? all.find((v) => speaks(v, true)) ?? all.find((v) => speaks(v, false) && (!gender || v.Gender === gender)) ?? all.find((v) => speaks(v, false))

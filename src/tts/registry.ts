@@ -81,6 +81,7 @@ async function startsAndLists(entry: Pick<EngineEntry, 'create'>, config: Config
 
 export const ENGINES = {
   'espeak-ng': {
+    // A whole article fits in one call; segments are kept far smaller for parallelism and caching.
     limits: { targetChars: 400, maxInputBytes: 100_000, ssml: true },
     create: async ({ config, warmUp }) => (await import('./espeak.ts')).createEspeakEngine({ workers: config.tts.espeakWorkers, warmUp, cacheDir: config.cacheDir }),
     check: (config) =>

@@ -12,13 +12,15 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import type { Worker } from 'node:worker_threads'
 import { Worker as WorkerThread } from 'node:worker_threads'
-import { splitSentences } from '../audio/transcript.ts'
+import { sentenceSpans } from '../audio/transcript.ts'
 import { AppError, throwIfAborted } from '../errors.ts'
 import type { Clip, EngineCapabilities, SynthesisRequest, TtsEngine, Voice, WordTiming } from './engine.ts'
 import { SHERPA_LIMITS } from './sherpa-limits.ts'
 import { MARKER, installCommandFor, listInstalledModels, sherpaConfigFor, type InstalledModel } from './models.ts'
 import { pcmDurationMs } from './wav.ts'
 import { WorkerPool } from './worker-pool.ts'
+import { ENGINES } from './registry.ts'
+import { primaryLanguage } from '../script/language.ts'
 
 export interface SherpaEngineOptions {
   /** Where installed models live (BRIEFCAST_MODELS_DIR). */
@@ -84,10 +86,9 @@ export class SherpaEngine implements TtsEngine {
     // A model's files can be replaced by a new install of the same name: their checksum is part of the clip cache key.
     this.version = `sherpa-onnx-node@${packageVersion()};${all.map((m) => `${m.name}:${m.fingerprint}`).sort().join(',')}`
     this.capabilities = {
-      ssml: SHERPA_LIMITS.ssml,
-      maxInputBytes: SHERPA_LIMITS.maxInputBytes,
-      targetChars: SHERPA_LIMITS.targetChars,
-      languages: [...new Set(all.flatMap((m) => m.languages.flatMap((l) => [l, l.split('-')[0]!])))].sort(),
+      // Stated once, in the registry (src/tts/registry.ts, from sherpa-limits.ts).
+      ...ENGINES['sherpa-onnx'].limits,
+      languages: [...new Set(all.flatMap((m) => m.languages.flatMap((l) => [l, primaryLanguage(l)])))].sort(),
       // Each clip carries its model's own rate; this is the first model's (most installs have one).
       sampleRate: all[0]?.sampleRate ?? 22050,
     }
@@ -149,7 +150,7 @@ export class SherpaEngine implements TtsEngine {
         details: { model: model.name },
         help: `Install it again: ${installCommandFor(model.source)}`,
       })
-    const sentences = splitSentences(req.text)
+    const sentences = sentenceSpans(req.text)
     const speed = Math.min(SHERPA_LIMITS.maxRate, Math.max(SHERPA_LIMITS.minRate, req.voice.rate ?? 1))
     const reply = await this.pool.run({ type: 'synth', model: { key: model.name, config: sherpaConfigFor(model, this.options.threadsPerModel ?? 1) }, sentences, sid, speed }, signal)
     if (!reply.ok) {

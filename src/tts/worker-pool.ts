@@ -3,25 +3,27 @@
  */
 import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
+import { Channel, workerEndpoint } from '../util/channel.ts'
 import { CANCEL_ID, JOB_WAITING, newCancelArray, type PrestartedWorker, type WarmUp } from './espeak-prestart.ts'
 
 /** Omit over each member of a union (a job type per message kind). */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
-type Pending<Job, Reply> = {
-  id: number
-  message: Job
+/** A job waiting for a worker. */
+type Queued<Job, Reply> = {
+  message: DistributiveOmit<Job, 'id'>
   resolve: (reply: Reply) => void
   reject: (err: unknown) => void
   signal?: AbortSignal
   onAbort?: () => void
 }
 
-interface Slot<Job, Reply> {
+interface Slot<Reply> {
   worker: Worker
   cancel: Int32Array
   ready: boolean
-  job: Pending<Job, Reply> | null
+  /** Requests to the worker (one job at a time): ids, the job running, its abort, the worker's death. */
+  channel: Channel<object, Reply | { ready: true }>
 }
 
 /**
@@ -32,7 +34,8 @@ interface Slot<Job, Reply> {
  * The worker protocol: it posts `{ ready: true }` once, then one reply per job, `{ id, ok, ... }`;
  * a job it abandoned after a cancel replies `{ ok: false, cancelled: true, samples }`. Cancelling:
  * the pool writes the job id at CANCEL_ID of the worker's shared Int32Array, and sets JOB_WAITING
- * when it posts a job (so an idle-time warm-up stops at once).
+ * when it posts a job (so an idle-time warm-up stops at once). Each worker is talked to over a
+ * Channel (src/util/channel.ts); a cancelled job keeps its worker busy until the worker answers it.
  */
 export interface PoolReply {
   id: number
@@ -54,9 +57,8 @@ export interface WorkerPoolOptions {
 }
 
 export class WorkerPool<Job extends { id: number }, Reply extends PoolReply> {
-  private readonly slots: Slot<Job, Reply>[] = []
-  private readonly queue: Pending<Job, Reply>[] = []
-  private nextId = 1
+  private readonly slots: Slot<Reply>[] = []
+  private readonly queue: Queued<Job, Reply>[] = []
   private closed = false
   /** Jobs a worker abandoned mid-text after an abort, and how much audio the last one had made. */
   readonly cancelled = { jobs: 0, lastSamples: 0 }
@@ -95,58 +97,51 @@ export class WorkerPool<Job extends { id: number }, Reply extends PoolReply> {
   /** Start another worker when jobs wait that the idle and starting workers cannot take. */
   private grow(): void {
     if (this.closed || this.failedStart || this.slots.length >= this.max) return
-    const free = this.slots.filter((s) => !s.job).length
+    const free = this.slots.filter((s) => s.channel.pending === 0).length
     if (this.queue.length > free) this.slots.push(this.spawn())
   }
 
-  private spawn(): Slot<Job, Reply> {
+  private spawn(): Slot<Reply> {
     // The first worker may have been started before the engine (espeak-prestart.ts), with the same warm-up setting.
     const early = this.slots.length === 0 ? this.takePrestarted() : undefined
     if (early && early.warmUp !== this.warmUp) void early.worker.terminate()
     const adopted = early && early.warmUp === this.warmUp ? early : undefined
     const cancel = adopted?.cancel ?? newCancelArray()
     const worker = adopted?.worker ?? this.startWorker(cancel, this.warmUp)
-    const slot: Slot<Job, Reply> = { worker, cancel, ready: false, job: null }
-    worker.on('message', (msg: Reply | { ready: true }) => {
-      if ('ready' in msg) {
+    const channel = new Channel<object, Reply | { ready: true }>(workerEndpoint(worker), {
+      // Until it is ready the worker keeps the process alive (a command may be waiting for it); then only while it works.
+      keepAlive: true,
+      abortMessage: 'Speech synthesis was cancelled.',
+      onMessage: (msg) => {
+        if (!('ready' in msg)) return
         slot.ready = true
         this.resolveFirstReady()
-        this.idle(slot)
+        channel.keepAlive(false)
         this.pump()
-        return
-      }
-      const job = slot.job
-      slot.job = null
-      if (!msg.ok && msg.cancelled) {
-        this.cancelled.jobs++
-        this.cancelled.lastSamples = msg.samples ?? 0
-      }
-      if (job && job.id === msg.id) {
-        job.signal?.removeEventListener('abort', job.onAbort!)
-        job.resolve(msg)
-      }
-      this.idle(slot)
-      this.pump()
+      },
+      onReply: (msg) => {
+        if (!('ready' in msg) && !msg.ok && msg.cancelled) {
+          this.cancelled.jobs++
+          this.cancelled.lastSamples = msg.samples ?? 0
+        }
+        this.pump()
+      },
+      // The worker dies after 'error' (see 'exit').
+      closedError: (cause) =>
+        cause.error
+          ? new AppError('ENGINE_FAILED', `${this.name} worker failed: ${cause.error.message}`, { cause: cause.error })
+          : this.closed
+            ? new AppError('ENGINE_UNAVAILABLE', `The ${this.name} engine was closed during synthesis.`)
+            : new AppError('ENGINE_FAILED', `${this.name} worker exited during synthesis.`),
     })
+    const slot: Slot<Reply> = { worker, cancel, ready: false, channel }
     worker.on('error', (err) => {
-      // The worker dies after 'error'; fail its job and replace it (see 'exit').
-      const job = slot.job
-      slot.job = null
-      if (job) job.reject(new AppError('ENGINE_FAILED', `${this.name} worker failed: ${err.message}`, { cause: err }))
       if (!slot.ready) {
         this.failedStart = true
         this.rejectFirstReady(new AppError('ENGINE_FAILED', `${this.name} could not start: ${err.message}`, { cause: err }))
       }
     })
     worker.on('exit', () => {
-      const job = slot.job
-      slot.job = null
-      if (job)
-        job.reject(
-          this.closed
-            ? new AppError('ENGINE_UNAVAILABLE', `The ${this.name} engine was closed during synthesis.`)
-            : new AppError('ENGINE_FAILED', `${this.name} worker exited during synthesis.`),
-        )
       const index = this.slots.indexOf(slot)
       if (index < 0) return
       // Replace a worker that died after it had worked (if there is still work for it);
@@ -168,21 +163,22 @@ export class WorkerPool<Job extends { id: number }, Reply extends PoolReply> {
     return slot
   }
 
-  /** Idle workers must not keep the process alive (a CLI exits when its work is done). */
-  private idle(slot: Slot<Job, Reply>): void {
-    if (!slot.job) slot.worker.unref()
-  }
-
   private pump(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return
-      if (!slot.ready || slot.job) continue
+      if (!slot.ready || slot.channel.pending > 0) continue
       const job = this.queue.shift()!
-      slot.job = job
-      slot.worker.ref()
+      if (job.onAbort) job.signal!.removeEventListener('abort', job.onAbort)
       // A warm-up sentence in progress stops at its next audio chunk (the worker clears the flag).
       Atomics.store(slot.cancel, JOB_WAITING, 1)
-      slot.worker.postMessage(job.message)
+      slot.channel
+        .request(job.message as object, {
+          signal: job.signal,
+          // Running: tell the worker to stop at its next audio chunk. The channel keeps the job pending (the
+          // worker busy) until the worker acknowledges, so nothing else is posted to it meanwhile.
+          onAbort: (id) => Atomics.store(slot.cancel, CANCEL_ID, id),
+        })
+        .then((reply) => job.resolve(reply as Reply), job.reject)
     }
   }
 
@@ -191,21 +187,12 @@ export class WorkerPool<Job extends { id: number }, Reply extends PoolReply> {
     // No worker could start (and none is tried again): nothing would ever take the job.
     if (this.failedStart && this.slots.length === 0) return Promise.reject(new AppError('ENGINE_FAILED', `${this.name} could not start.`))
     throwIfAborted(signal)
-    const id = this.nextId++
     return new Promise<Reply>((resolve, reject) => {
-      const job: Pending<Job, Reply> = { id, message: { ...message, id } as unknown as Job, resolve, reject, signal }
+      const job: Queued<Job, Reply> = { message, resolve, reject, signal }
       if (signal) {
+        // Aborted while queued (once it runs, its channel takes the abort).
         job.onAbort = () => {
-          const queued = this.queue.indexOf(job)
-          if (queued >= 0) this.queue.splice(queued, 1)
-          const slot = this.slots.find((s) => s.job === job)
-          // Running: tell the worker to stop at its next audio chunk. The slot stays busy
-          // until the worker acknowledges, so nothing else is posted to it meanwhile.
-          if (slot) {
-            Atomics.store(slot.cancel, CANCEL_ID, id)
-            job.resolve = () => {}
-            job.reject = () => {}
-          }
+          this.queue.splice(this.queue.indexOf(job), 1)
           reject(new AppError('ABORTED', 'Speech synthesis was cancelled.', { cause: signal.reason }))
         }
         signal.addEventListener('abort', job.onAbort, { once: true })
@@ -218,7 +205,7 @@ export class WorkerPool<Job extends { id: number }, Reply extends PoolReply> {
 
   /** Jobs waiting or running, and workers started; for tests and stats. */
   get load(): { queued: number; running: number; workers: number; maxWorkers: number } {
-    return { queued: this.queue.length, running: this.slots.filter((s) => s.job).length, workers: this.slots.length, maxWorkers: this.max }
+    return { queued: this.queue.length, running: this.slots.filter((s) => s.channel.pending > 0).length, workers: this.slots.length, maxWorkers: this.max }
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../../src/config.ts'
 import type { Segment } from '../../src/script/types.ts'
 import type { CachedClip, SpeechService, VoiceProfile } from '../../src/tts/types.ts'
 import { sha256 } from '../../src/util/files.ts'
+import { wavFromPcm } from '../../src/tts/wav.ts'
 
 export async function tempDir(prefix = 'briefcast-audio-'): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix))
@@ -24,21 +25,7 @@ export function testConfig(cacheDir: string, overrides: Record<string, unknown> 
 export function wavBytes(samples: Float32Array, sampleRate: number): Buffer {
   const data = Buffer.alloc(samples.length * 2)
   for (let i = 0; i < samples.length; i++) data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32767))), i * 2)
-  const h = Buffer.alloc(44)
-  h.write('RIFF', 0)
-  h.writeUInt32LE(36 + data.length, 4)
-  h.write('WAVE', 8)
-  h.write('fmt ', 12)
-  h.writeUInt32LE(16, 16)
-  h.writeUInt16LE(1, 20)
-  h.writeUInt16LE(1, 22)
-  h.writeUInt32LE(sampleRate, 24)
-  h.writeUInt32LE(sampleRate * 2, 28)
-  h.writeUInt16LE(2, 32)
-  h.writeUInt16LE(16, 34)
-  h.write('data', 36)
-  h.writeUInt32LE(data.length, 40)
-  return Buffer.concat([h, data])
+  return wavFromPcm(data, sampleRate)
 }
 
 /** Deterministic speech-like signal: syllable-rate amplitude bursts of a few harmonics plus noise, then ~80 ms of silence. */

@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { countMp3Frames } from '../../src/audio/mp3.ts'
 import { createRunDir, sweepStaleRunDirs, tempRoot } from '../../src/audio/tempdir.ts'
-import { buildChaptersJson, buildFfmetadata, buildTimingsJson, buildVtt, parseVtt, splitSentences, type TimedSegment } from '../../src/audio/transcript.ts'
+import { buildChaptersJson, buildFfmetadata, buildTimingsJson, buildVtt, parseVtt, sentenceSpans, type TimedSegment } from '../../src/audio/transcript.ts'
 import { buildChapters, combineLoudness, frameAlignedLength } from '../../src/episodes/render.ts'
 import type { Script } from '../../src/script/types.ts'
 import { seg, tempDir } from './helpers.ts'
@@ -13,12 +13,12 @@ const timed = (text: string, startMs: number, endMs: number, extra: Partial<Time
 
 describe('transcript files', () => {
   it('splits sentences without losing text, and not after abbreviations or inside numbers', () => {
-    expect(splitSentences('Dr. Smith paid $3.5 billion. Really? Yes! The end')).toEqual(['Dr. Smith paid $3.5 billion. ', 'Really? ', 'Yes! ', 'The end'])
+    expect(sentenceSpans('Dr. Smith paid $3.5 billion. Really? Yes! The end')).toEqual(['Dr. Smith paid $3.5 billion. ', 'Really? ', 'Yes! ', 'The end'])
     fc.assert(fc.property(fc.string({ maxLength: 200 }), (s) => {
-      expect(splitSentences(s).join('')).toBe(s)
+      expect(sentenceSpans(s).join('')).toBe(s)
     }))
-    expect(splitSentences('他说。我们走！好')).toEqual(['他说。', '我们走！', '好'])
-    expect(splitSentences('"Quoted." Next one...  Last')).toEqual(['"Quoted." ', 'Next one...  ', 'Last'])
+    expect(sentenceSpans('他说。我们走！好')).toEqual(['他说。', '我们走！', '好'])
+    expect(sentenceSpans('"Quoted." Next one...  Last')).toEqual(['"Quoted." ', 'Next one...  ', 'Last'])
   })
 
   it('writes one cue per sentence, contiguous, covering every segment, text escaped and round-tripped', () => {

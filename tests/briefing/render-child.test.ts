@@ -24,6 +24,7 @@ import { briefingRepository } from '../../src/feed/briefing-store.ts'
 import { startService } from '../../src/main.ts'
 import type { BriefcastSpeechService } from '../../src/tts/index.ts'
 import { API_KEY, startTestService, type TestService } from '../http/helpers.ts'
+import { alive } from '../util/expect.ts'
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/plain')
 
@@ -92,15 +93,6 @@ function childrenOf(pid: number): string[] {
     }
   }
   return out
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** A long article of distinct sentences, so a briefing of it in another voice takes a while to render. */

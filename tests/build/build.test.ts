@@ -50,7 +50,7 @@ describe('bin/build.js', () => {
     expect(path.dirname(dir)).toBe(path.join(root, 'dist'))
     // cli and main, and the modules the code starts by path (new URL('./x.ts', import.meta.url)).
     for (const f of ['cli.js', 'main.js', 'render-process.js', 'script-worker.js']) expect(existsSync(path.join(dir, f)), f).toBe(true)
-    for (const f of ['espeak-worker.mjs', 'loudness-worker.mjs', 'loudness-dsp.mjs', 'worker-boot.mjs', 'ffmpeg-spawner-child.mjs', 'player.js']) expect(existsSync(path.join(dir, f)), f).toBe(true)
+    for (const f of ['espeak-worker.mjs', 'loudness-worker.mjs', 'loudness-dsp.mjs', 'worker-boot.mjs', 'ffmpeg-launcher-child.mjs', 'ffmpeg-run.mjs', 'player.js']) expect(existsSync(path.join(dir, f)), f).toBe(true)
     // The espeak-ng engine in WebAssembly, with its loader, beside the worker that loads it.
     for (const f of ['espeak-wasm.mjs', 'espeak-ng-wasm.cjs', 'espeak-ng-wasm.wasm']) expect(existsSync(path.join(dir, f)), f).toBe(true)
     // Its voice data written out as files beside the builds (read through the file system, not loaded per worker).

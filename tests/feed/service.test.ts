@@ -10,6 +10,7 @@ import { XMLValidator } from 'fast-xml-parser'
 import Parser from 'rss-parser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseVtt } from '../../src/audio/transcript.ts'
+import { wavFromPcm } from '../../src/tts/wav.ts'
 import { briefingRepository } from '../../src/feed/briefing-store.ts'
 import { API_KEY, startTestService, type TestService } from '../http/helpers.ts'
 
@@ -370,18 +371,5 @@ function toneWav(seconds: number, hz: number): Buffer {
     const fade = Math.min(1, i / 2000, (n - i) / 2000)
     data.writeInt16LE(Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * 0.3 * fade * 32767), i * 2)
   }
-  const h = Buffer.alloc(44)
-  h.write('RIFF', 0)
-  h.writeUInt32LE(36 + data.length, 4)
-  h.write('WAVEfmt ', 8)
-  h.writeUInt32LE(16, 16)
-  h.writeUInt16LE(1, 20)
-  h.writeUInt16LE(1, 22)
-  h.writeUInt32LE(rate, 24)
-  h.writeUInt32LE(rate * 2, 28)
-  h.writeUInt16LE(2, 32)
-  h.writeUInt16LE(16, 34)
-  h.write('data', 36)
-  h.writeUInt32LE(data.length, 40)
-  return Buffer.concat([h, data])
+  return wavFromPcm(data, rate)
 }

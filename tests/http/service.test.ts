@@ -5,6 +5,7 @@ import path from 'node:path'
 import zlib from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RenderProcess } from '../../src/episodes/render-client.ts'
+import { wavFromPcm } from '../../src/tts/wav.ts'
 import { feedRuntime } from '../../src/http/routes/feed.ts'
 import { API_KEY, paragraphs, postJson, ready, startTestService, waitForArticle, type TestService } from './helpers.ts'
 
@@ -550,21 +551,9 @@ describe('assets', () => {
   const wav = (seconds: number) => {
     const rate = 16000
     const n = rate * seconds
-    const b = Buffer.alloc(44 + n * 2)
-    b.write('RIFF', 0, 'latin1')
-    b.writeUInt32LE(36 + n * 2, 4)
-    b.write('WAVEfmt ', 8, 'latin1')
-    b.writeUInt32LE(16, 16)
-    b.writeUInt16LE(1, 20)
-    b.writeUInt16LE(1, 22)
-    b.writeUInt32LE(rate, 24)
-    b.writeUInt32LE(rate * 2, 28)
-    b.writeUInt16LE(2, 32)
-    b.writeUInt16LE(16, 34)
-    b.write('data', 36, 'latin1')
-    b.writeUInt32LE(n * 2, 40)
-    for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2)
-    return b
+    const pcm = Buffer.alloc(n * 2)
+    for (let i = 0; i < n; i++) pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), i * 2)
+    return wavFromPcm(pcm, rate)
   }
   const upload = (kind: string, data: Buffer, name: string, type: string) => {
     const fd = new FormData()

@@ -8,6 +8,7 @@
  * /v1/audio/voices, as Kokoro-FastAPI does; OpenAI answers that path with 404.
  */
 import { createOpenAiEngine, OPENAI_VOICES, type OpenAiEngine, type OpenAiEngineOptions } from '../../src/tts/openai.ts'
+import { wavFromPcm } from '../../src/tts/wav.ts'
 import { startFakeHttp, tone, type FakeHttpServer, type QueuedFailure } from './fake-http.ts'
 
 export const OPENAI_TEST_KEY = 'sk-test-briefcast-0123456789'
@@ -34,21 +35,11 @@ export const openAiErrors = {
 }
 
 function streamedWav(pcm: Buffer, rate: number): Buffer {
-  const h = Buffer.alloc(44)
-  h.write('RIFF', 0, 'ascii')
-  h.writeUInt32LE(0xffffffff, 4)
-  h.write('WAVE', 8, 'ascii')
-  h.write('fmt ', 12, 'ascii')
-  h.writeUInt32LE(16, 16)
-  h.writeUInt16LE(1, 20)
-  h.writeUInt16LE(1, 22)
-  h.writeUInt32LE(rate, 24)
-  h.writeUInt32LE(rate * 2, 28)
-  h.writeUInt16LE(2, 32)
-  h.writeUInt16LE(16, 34)
-  h.write('data', 36, 'ascii')
-  h.writeUInt32LE(0xffffffff, 40)
-  return Buffer.concat([h, pcm])
+  const wav = wavFromPcm(pcm, rate)
+  // A streaming server does not know the sizes yet.
+  wav.writeUInt32LE(0xffffffff, 4)
+  wav.writeUInt32LE(0xffffffff, 40)
+  return wav
 }
 
 export async function startFakeOpenAi(options: { apiKey?: string | null; flavour?: 'openai' | 'kokoro' } = {}): Promise<FakeOpenAi> {

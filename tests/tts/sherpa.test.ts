@@ -7,7 +7,7 @@ import { promises as fs, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { splitSentences } from '../../src/audio/transcript.ts'
+import { sentenceSpans } from '../../src/audio/transcript.ts'
 import { installModel } from '../../src/tts/models.ts'
 import { createSherpaEngine, type SherpaEngine } from '../../src/tts/sherpa.ts'
 import { assertPoolStopped, engineContract } from './contract.ts'
@@ -103,7 +103,7 @@ describe('sherpa-onnx engine', () => {
   test('reports where each sentence starts', async () => {
     const text = 'First sentence here. A second, somewhat longer sentence follows it. Third.'
     const clip = await engine.synthesize({ text, voice: { name: MODEL, language: 'en-US' } })
-    const sentences = splitSentences(text)
+    const sentences = sentenceSpans(text)
     expect(clip.sentences).toHaveLength(3)
     expect(clip.sentences!.map((s) => text.slice(s.offset, s.offset + s.length))).toEqual(sentences)
     expect(clip.sentences![0]!.startMs).toBe(0)

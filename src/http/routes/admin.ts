@@ -223,7 +223,7 @@ export function adminRouter(deps: AppDeps): express.Router {
         deps.logger.warn({ err, article: a.id }, 'cannot read the timings file')
       }
     }
-    const job = store.jobs.findActive('render-article', a.id)
+    const job = await deps.jobs.findActive('render-article', a.id)
     res.setHeader('Cache-Control', 'no-store')
     res.setHeader('ETag', articleEtag(a))
     res.json({ ...body, segments, job: job ? { id: job.id, status: job.status, attempts: job.attempts, maxAttempts: job.maxAttempts, runAfter: new Date(job.runAfter).toISOString(), error: job.error } : null })

@@ -14,9 +14,11 @@ import { serveBlobRaw, serveFileRaw, type ServeFileOptions } from '../serve-file
 
 export const IMMUTABLE = 'public, max-age=31536000, immutable'
 
-const FILE_RE = /^([A-Za-z0-9_-]{6,128})\.(mp3|m4a|vtt|chapters\.json|timings\.json)$/
+/** An episode's (or briefing's) file name: `<hash>.<kind>`; its kind says the media type and which file it is. */
+export const FILE_RE = /^([A-Za-z0-9_-]{6,128})\.(mp3|m4a|vtt|chapters\.json|timings\.json)$/
 
-const KINDS = {
+/** The one file-kind table, for /audio/ and /briefings/ (feed.ts). Chapters are application/json+chapters everywhere. */
+export const KINDS = {
   mp3: { type: 'audio/mpeg', file: (e: EpisodeRecord) => e.audioFile },
   m4a: { type: 'audio/mp4', file: (e: EpisodeRecord) => e.audioFile },
   vtt: { type: 'text/vtt; charset=utf-8', file: (e: EpisodeRecord) => e.vttFile },

@@ -29,17 +29,9 @@ import type { AppDeps } from '../deps.ts'
 import { keyOf } from '../../storage/index.ts'
 import { requireApiKey } from './admin.ts'
 import { isPublicArticle } from './listen.ts'
-import { IMMUTABLE, preflight, storedFileHandler } from './audio.ts'
+import { FILE_RE, IMMUTABLE, KINDS, preflight, storedFileHandler } from './audio.ts'
 
 const FEED_CACHE_CONTROL = 'public, max-age=300'
-const FILE_RE = /^([A-Za-z0-9_-]{6,128})\.(mp3|m4a|vtt|chapters\.json|timings\.json)$/
-const KINDS = {
-  mp3: { type: 'audio/mpeg', file: (e: EpisodeRecord) => e.audioFile },
-  m4a: { type: 'audio/mp4', file: (e: EpisodeRecord) => e.audioFile },
-  vtt: { type: 'text/vtt; charset=utf-8', file: (e: EpisodeRecord) => e.vttFile },
-  'chapters.json': { type: 'application/json+chapters; charset=utf-8', file: (e: EpisodeRecord) => e.chaptersFile },
-  'timings.json': { type: 'application/json; charset=utf-8', file: (e: EpisodeRecord) => e.timingsFile },
-} as const
 
 const started = new Date()
 

@@ -122,15 +122,17 @@ export function listenRouter(deps: AppDeps): express.Router {
   })
 
   router.get('/listen/:id', async (req, res) => {
-    const a = findArticle(deps, req.params.id, req)
+    let a = findArticle(deps, req.params.id, req)
     cors(res)
-    const ep = a.episodeId !== null ? deps.store.episodes.get(a.episodeId) : undefined
-    if (ep) {
+    const redirectToEpisode = (article: ArticleRecord): boolean => {
+      const ep = article.episodeId !== null ? deps.store.episodes.get(article.episodeId) : undefined
+      if (!ep) return false
       // The current (or, during a re-render, the previous) episode: its versioned URL is immutable and cacheable.
       res.setHeader('Cache-Control', 'no-cache')
       res.redirect(302, deps.urls.audio(ep))
-      return
+      return true
     }
+    if (redirectToEpisode(a)) return
     if (a.status === 'failed') {
       throw new AppError('EPISODE_NOT_READY', `The audio for "${a.title}" could not be made.`, {
         status: 503,
@@ -138,11 +140,18 @@ export function listenRouter(deps: AppDeps): express.Router {
         details: { error: a.error ? publicError(a.error) : null },
       })
     }
-    let flight = deps.renders.join(a.id)
-    if (!flight && !deps.store.jobs.findActive(RENDER_ARTICLE, a.id)) {
-      // A queued article without a job (should not happen: they are written together): enqueue and join.
-      deps.renders.enqueue(a)
-      flight = deps.renders.join(a.id)
+    let flight = await deps.renders.join(a.id)
+    if (!flight) {
+      // The render may have been published while we asked the queue.
+      a = findArticle(deps, a.id)
+      if (redirectToEpisode(a)) return
+    }
+    if (!flight && a.status !== 'failed') {
+      // A queued article without a job (in-process: should not happen, they are written together; with Redis:
+      // the enqueue of a POST that just answered is still on its way, or was lost to an outage): enqueue
+      // (deduplicated per revision) and join.
+      if (!(await deps.jobs.findActive(RENDER_ARTICLE, a.id))) await deps.renders.enqueueNow(a)
+      flight = await deps.renders.join(a.id)
     }
     // No flight while a job is active: the service is stopping, or a render is settling this very moment.
     if (!flight) throw new AppError('EPISODE_NOT_READY', 'The episode is not ready and cannot be streamed right now; retry shortly.', { status: 503 })

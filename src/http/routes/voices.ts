@@ -18,6 +18,7 @@ import type { BriefcastSpeechService } from '../../tts/index.ts'
 import { engineUsageRepository, usageMonth } from '../../tts/usage.ts'
 import type { AppDeps } from '../deps.ts'
 import { requireApiAuth } from '../auth.ts'
+import { primaryLanguage } from '../../script/language.ts'
 
 /** The sentence each sample speaks, by primary language subtag (English otherwise). */
 const SAMPLE_TEXT: Record<string, string> = {
@@ -33,7 +34,7 @@ const SAMPLE_TEXT: Record<string, string> = {
 }
 
 export function sampleText(language: string): string {
-  return SAMPLE_TEXT[language.toLowerCase().split('-')[0]!] ?? SAMPLE_TEXT.en!
+  return SAMPLE_TEXT[primaryLanguage(language)] ?? SAMPLE_TEXT.en!
 }
 
 /** New (not yet cached) samples per minute, for the whole process. */

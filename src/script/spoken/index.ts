@@ -13,6 +13,7 @@ import { de } from './de.ts'
 import { en } from './en.ts'
 import { fr } from './fr.ts'
 import type { RuleMatch, SpokenLanguage } from './types.ts'
+import { primaryLanguage } from '../language.ts'
 
 export type { RuleMatch, SpokenLanguage, SpokenRule } from './types.ts'
 
@@ -23,7 +24,7 @@ export const SPOKEN_LANGUAGES: Readonly<Record<string, SpokenLanguage>> = Object
  * words. `tag` is the article's BCP 47 tag; its primary subtag picks the rules.
  */
 export function speakWrittenForms(sentence: string, tag: string): string {
-  const lang = SPOKEN_LANGUAGES[tag.toLowerCase().split('-')[0] ?? '']
+  const lang = SPOKEN_LANGUAGES[primaryLanguage(tag)]
   if (!lang || !lang.trigger.test(sentence)) return sentence
   let t = sentence
   for (const rule of lang.rules) {

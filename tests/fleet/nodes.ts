@@ -1,0 +1,120 @@
+/**
+ * A fleet on one machine for tests and benches: API nodes (`briefcast serve
+ * --no-render`) and `briefcast worker` processes, each its own process,
+ * sharing Redis (a prefix of their own), the SQLite file and the cache
+ * directory (fleet.singleMachine).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import path from 'node:path'
+import readline from 'node:readline'
+
+export const ROOT = path.resolve(import.meta.dirname, '../..')
+export const KEY = 'fleet-test-key-0123456789abcdef'
+
+export interface Node {
+  name: string
+  proc: ChildProcess
+  /** API nodes: the service URL; workers: the health URL. */
+  url: string
+  /** pino JSON lines, parsed. */
+  log: Record<string, unknown>[]
+  exited: Promise<unknown>
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+export interface FleetEnv {
+  dir: string
+  redisUrl: string
+  prefix: string
+  extra?: Record<string, string>
+}
+
+export function fleetEnv(f: FleetEnv): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    PORT: '0',
+    BRIEFCAST_HOST: '127.0.0.1',
+    BRIEFCAST_API_KEY: KEY,
+    BRIEFCAST_DATA_DIR: path.join(f.dir, 'data'),
+    BRIEFCAST_CACHE_DIR: path.join(f.dir, 'cache'),
+    BRIEFCAST_REDIS_URL: f.redisUrl,
+    BRIEFCAST_REDIS_PREFIX: f.prefix,
+    BRIEFCAST_FLEET_SINGLE_MACHINE: 'true',
+    BRIEFCAST_JOB_CONCURRENCY: '1',
+    BRIEFCAST_LOG_LEVEL: 'info',
+    ...f.extra,
+  }
+}
+
+/** Start `briefcast serve --no-render` or `briefcast worker --health-port 0`; resolves once it is ready. */
+export async function startNode(kind: 'api' | 'worker', name: string, env: Record<string, string>, opts: { prefix?: string[]; timeoutMs?: number } = {}): Promise<Node> {
+  const args = kind === 'api' ? ['serve', '--no-render'] : ['worker', '--health-port', '0']
+  const cmd = [...(opts.prefix ?? []), process.execPath, path.join(ROOT, 'bin/briefcast.js'), ...args]
+  const proc = spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const log: Record<string, unknown>[] = []
+  const raw: string[] = []
+  const exited = new Promise((resolve) => proc.once('exit', resolve))
+  readline.createInterface({ input: proc.stderr! }).on('line', (l) => raw.push(l))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${raw.slice(-20).join('\n')}`)), opts.timeoutMs ?? 120_000)
+    readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
+      raw.push(line)
+      let entry: Record<string, unknown>
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>
+      } catch {
+        return
+      }
+      log.push(entry)
+      if (entry.msg === 'briefcast listening') {
+        clearTimeout(timer)
+        resolve(`http://127.0.0.1:${entry.port as number}`)
+      } else if (entry.msg === 'briefcast worker ready') {
+        clearTimeout(timer)
+        resolve(entry.healthUrl as string)
+      }
+    })
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`${name} exited (${String(code)}) before it was ready:\n${raw.slice(-20).join('\n')}`))
+    })
+  })
+  return {
+    name,
+    proc,
+    url,
+    log,
+    exited,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
+      await exited
+    },
+  }
+}
+
+/** Log entries of a node about one job subject (article id). */
+export const jobLines = (n: Node, subject: string, msg: string) => n.log.filter((e) => e.subject === subject && e.msg === msg)
+
+export const auth = { authorization: `Bearer ${KEY}` }
+
+export async function postArticle(url: string, body: Record<string, unknown>): Promise<string> {
+  const r = await fetch(`${url}/api/articles`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  if (r.status !== 201) throw new Error(`POST /api/articles: ${r.status} ${await r.text()}`)
+  return ((await r.json()) as { id: string }).id
+}
+
+export async function article(url: string, id: string): Promise<Record<string, unknown>> {
+  return (await (await fetch(`${url}/api/articles/${id}`, { headers: auth })).json()) as Record<string, unknown>
+}
+
+export async function waitReady(url: string, id: string, timeoutMs = 180_000): Promise<Record<string, unknown>> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const a = await article(url, id)
+    if (a.status === 'ready') return a
+    if (a.status === 'failed') throw new Error(`render failed: ${JSON.stringify(a.error)}`)
+    if (Date.now() > end) throw new Error(`not ready in ${timeoutMs} ms: ${JSON.stringify({ status: a.status, progress: a.progress })}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
