@@ -234,6 +234,8 @@ describe('/admin/sources', () => {
     expect(cms).toContain('data-health="webhook"')
     expect(cms).toContain('/api/hooks/cms')
     expect(cms).not.toContain('/poll"')
+    expect(cms).not.toContain('Last poll')
+    expect(cms).toContain('Items</dt><dd>0 ingested')
     expect(section(admin, 'fresh')).toContain('data-health="disabled"')
     expect(section(admin, 'fresh')).toContain('>Enable<')
     expect(admin).toMatch(/4 sources: <strong>1<\/strong> ok, <strong class="status-failed">1<\/strong> failing/)

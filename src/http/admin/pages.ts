@@ -49,7 +49,7 @@ function sourceSection(ctx: PageContext, s: SourceRecord, isAdmin: boolean): str
   const items = repo.items(s.id, 20)
   const api = `/api/sources/${encodeURIComponent(s.id)}`
   const hid = `src-${escapeHtml(s.id)}`
-  const next = s.kind === 'webhook' || !s.enabled ? '—' : s.nextPollAt <= Date.now() ? 'due now' : when(new Date(s.nextPollAt).toISOString())
+  const next = !s.enabled ? '—' : s.nextPollAt <= Date.now() ? 'due now' : when(new Date(s.nextPollAt).toISOString())
   const actions = isAdmin
     ? `<div class="actions">
   ${s.kind !== 'webhook' && s.url ? `<button type="button" data-api="${api}/poll" data-method="POST" data-then="reload">Poll now</button>` : ''}
@@ -66,13 +66,17 @@ function sourceSection(ctx: PageContext, s: SourceRecord, isAdmin: boolean): str
   }</p>
 <dl class="facts">
   <dt>Enabled</dt><dd>${s.enabled ? 'yes' : 'no'}</dd>
-  <dt>Interval</dt><dd>${s.kind === 'webhook' ? '—' : escapeHtml(formatDuration(s.intervalSeconds * 1000))}</dd>
-  <dt>Last poll</dt><dd>${s.kind === 'webhook' ? '—' : when(s.lastPollAt)}</dd>
-  <dt>Last success</dt><dd>${s.kind === 'webhook' ? '—' : when(s.lastSuccessAt)}</dd>
+${
+  s.kind === 'webhook'
+    ? `  <dt>Items</dt><dd>${s.itemsIngested} ingested</dd>`
+    : `  <dt>Interval</dt><dd>${escapeHtml(formatDuration(s.intervalSeconds * 1000))}</dd>
+  <dt>Last poll</dt><dd>${when(s.lastPollAt)}</dd>
+  <dt>Last success</dt><dd>${when(s.lastSuccessAt)}</dd>
   <dt>Next poll</dt><dd>${next}</dd>
   <dt>Failures in a row</dt><dd>${s.failures}</dd>
   <dt>Polls</dt><dd>${s.polls} <small>(${s.notModified} not modified, 304)</small></dd>
-  <dt>Items</dt><dd>${s.itemsSeen} seen, ${s.itemsIngested} ingested</dd>
+  <dt>Items</dt><dd>${s.itemsSeen} seen, ${s.itemsIngested} ingested</dd>`
+}
 </dl>
 ${actions}
 <details${items.length > 0 && h.state === 'failing' ? ' open' : ''}><summary>Recent items (${items.length})</summary>
