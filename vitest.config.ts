@@ -60,6 +60,7 @@ export const SERVICE_TESTS = [
   'tests/admin/downloads.test.ts',
   'tests/admin/pronunciation.test.ts',
   'tests/admin/public.test.ts',
+  'tests/admin/settings.test.ts',
   'tests/cli/users.test.ts',
   'tests/hardening/chaos.test.ts',
   'tests/hardening/fuzz.test.ts',

@@ -11,6 +11,7 @@ import { pino, type Logger } from 'pino'
 import { accounts } from './admin/accounts.ts'
 import { lexiconStore } from './admin/lexicons.ts'
 import { generatePassword } from './admin/secrets.ts'
+import { applySettings } from './admin/settings.ts'
 import { createFfmpeg } from './audio/ffmpeg.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
 import { ensureDefaultCover } from './feed/cover.ts'
@@ -170,7 +171,20 @@ export async function createDeps(config: Config, logger: Logger, role: NodeRole 
     const name = lexiconNameFor(profile)
     return { name, lexicon: speech.lexiconFor(profile) }
   }
-  const renders = new RenderCoordinator({ config, logger: logger.child({ component: 'render' }), store, speech, ffmpeg, jobs, streams, render: renderProcess.render })
+  // The configuration in effect, read per render: run-time settings (src/admin/settings.ts) replace deps.config.
+  const live: { deps?: { config: Config } } = {}
+  const renders = new RenderCoordinator({
+    get config() {
+      return live.deps?.config ?? config
+    },
+    logger: logger.child({ component: 'render' }),
+    store,
+    speech,
+    ffmpeg,
+    jobs,
+    streams,
+    render: renderProcess.render,
+  })
   const deps: AppDeps = {
     config,
     logger,
@@ -191,7 +205,7 @@ export async function createDeps(config: Config, logger: Logger, role: NodeRole 
       ...(fleet ? { redis: await fleet.health() } : {}),
     }),
   }
-  return {
+  const out = {
     ...deps,
     renderProcess,
     fleet,
@@ -207,6 +221,10 @@ export async function createDeps(config: Config, logger: Logger, role: NodeRole 
       store.close()
     },
   }
+  live.deps = out
+  // Run-time settings stored from the dashboard apply from the start, on workers too (src/admin/settings.ts).
+  applySettings(out)
+  return out
 }
 
 export async function startService(options: StartOptions = {}): Promise<Service> {

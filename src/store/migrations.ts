@@ -307,6 +307,18 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // Run-time settings (src/admin/settings.ts): overrides of configured values, changed from the dashboard.
+    id: 'admin-004-settings',
+    up: `
+      CREATE TABLE runtime_settings (
+        key        TEXT PRIMARY KEY,
+        value_json TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ]
 
 /** Apply pending migrations in order; each in its own transaction. Returns the ids applied. */
