@@ -38,6 +38,7 @@ export const SERVICE_TESTS = [
   'tests/build/build.test.ts',
   'tests/episodes/render-assembly.test.ts',
   'tests/episodes/render.test.ts',
+  'tests/episodes/render-stages.test.ts',
   'tests/feed/service.test.ts',
   'tests/fleet/fleet.test.ts',
   'tests/http/compression.test.ts',
@@ -60,9 +61,13 @@ export const SERVICE_TESTS = [
   'tests/admin/downloads.test.ts',
   'tests/admin/pronunciation.test.ts',
   'tests/admin/public.test.ts',
+  'tests/admin/settings.test.ts',
   'tests/cli/users.test.ts',
   'tests/hardening/chaos.test.ts',
   'tests/hardening/fuzz.test.ts',
+  'tests/fleet/bull-queue.test.ts',
+  'tests/storage/blob-store.test.ts',
+  'tests/storage/serve-blob.test.ts',
 ]
 
 export default defineConfig({

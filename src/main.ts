@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { pino, type Logger } from 'pino'
 import { generatePassword } from './admin/secrets.ts'
+import { applySettings } from './admin/settings.ts'
 import { createFfmpeg } from './audio/ffmpeg.ts'
 import { loadConfig, type Config, type LoadConfigOptions } from './config.ts'
 import { ensureDefaultCover } from './feed/cover.ts'
@@ -165,7 +166,20 @@ export async function createDeps(config: Config, logger: Logger, role: NodeRole 
     const name = lexiconNameFor(profile)
     return { name, lexicon: speech.lexiconFor(profile) }
   }
-  const renders = new RenderCoordinator({ config, logger: logger.child({ component: 'render' }), store, speech, ffmpeg, jobs, streams, render: renderProcess.render })
+  // The configuration in effect, read per render: run-time settings (src/admin/settings.ts) replace deps.config.
+  const live: { deps?: { config: Config } } = {}
+  const renders = new RenderCoordinator({
+    get config() {
+      return live.deps?.config ?? config
+    },
+    logger: logger.child({ component: 'render' }),
+    store,
+    speech,
+    ffmpeg,
+    jobs,
+    streams,
+    render: renderProcess.render,
+  })
   const deps: AppDeps = {
     config,
     logger,
@@ -186,7 +200,7 @@ export async function createDeps(config: Config, logger: Logger, role: NodeRole 
       ...(fleet ? { redis: await fleet.health() } : {}),
     }),
   }
-  return {
+  const out = {
     ...deps,
     renderProcess,
     fleet,
@@ -202,6 +216,10 @@ export async function createDeps(config: Config, logger: Logger, role: NodeRole 
       await store.close()
     },
   }
+  live.deps = out
+  // Run-time settings stored from the dashboard apply from the start, on workers too (src/admin/settings.ts).
+  await applySettings(out)
+  return out
 }
 
 export async function startService(options: StartOptions = {}): Promise<Service> {
@@ -278,20 +296,7 @@ export async function startService(options: StartOptions = {}): Promise<Service>
       logger.info('stopped')
     })())
 
-  if (options.handleSignals !== false) {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'signal received')
-      close().then(
-        () => process.exit(0),
-        (err) => {
-          logger.error({ err }, 'shutdown failed')
-          process.exit(1)
-        },
-      )
-    }
-    process.once('SIGTERM', onSignal)
-    process.once('SIGINT', onSignal)
-  }
+  if (options.handleSignals !== false) exitOnSignals(close, logger)
   return { server, config, deps, url: config.publicUrl, close }
 }
 
@@ -385,20 +390,7 @@ export async function startWorker(options: WorkerOptions = {}): Promise<WorkerPr
       await closed
       logger.info('stopped')
     })())
-  if (options.handleSignals !== false) {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'signal received')
-      close().then(
-        () => process.exit(0),
-        (err) => {
-          logger.error({ err }, 'shutdown failed')
-          process.exit(1)
-        },
-      )
-    }
-    process.once('SIGTERM', onSignal)
-    process.once('SIGINT', onSignal)
-  }
+  if (options.handleSignals !== false) exitOnSignals(close, logger)
   return { config, deps, healthUrl, close }
 }
 
@@ -416,4 +408,20 @@ export async function runFromCommandLine(options: StartOptions = {}): Promise<vo
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/main.ts')) {
   await runFromCommandLine()
+}
+
+/** SIGTERM or SIGINT: close (finish or hand back the current work), then exit 0, or 1 when closing failed. */
+function exitOnSignals(close: () => Promise<void>, logger: Logger): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'signal received')
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGTERM', onSignal)
+  process.once('SIGINT', onSignal)
 }

@@ -1,8 +1,9 @@
 /**
  * The unit tier (`npx vitest run --project unit`) must stay fast and
  * in-process: a unit-tier file that starts the HTTP service, the render
- * child or the CLI as a process, or runs ffmpeg, espeak-ng or a whole render,
- * belongs in SERVICE_TESTS (vitest.config.ts).
+ * child or the CLI as a process, runs ffmpeg, espeak-ng or a whole render,
+ * or talks to a server (Redis, an S3 server), belongs in SERVICE_TESTS
+ * (vitest.config.ts).
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -21,6 +22,9 @@ const STARTS_A_PROCESS = [
   /\bnew RenderProcess\(/,
   /'src\/main\.ts'/,
   /\bspawnService\(/,
+  // servers outside the process: Redis (tests/fleet/redis-env.ts) and an S3 server (tests/storage/s3rver.ts)
+  /from '\.\/redis-env\.ts'|from '\.\.\/fleet\/redis-env\.ts'/,
+  /from '\.\/s3rver\.ts'|from '\.\.\/storage\/s3rver\.ts'/,
   // the real engines end to end: ffmpeg processes, espeak-ng workers, whole renders
   /\bcreateFfmpeg\(/,
   /\bcreateSpeechService\(/,

@@ -65,3 +65,5 @@ export interface SplitOptions {
 export function measureWavBuffer(buf: Uint8Array, file: string, plan?: GainPlan): ClipMeasurement
 /** Integrated loudness and true peak (4x oversampled) of raw mono 16-bit little-endian PCM. */
 export function measureRawBuffer(buf: Uint8Array, sampleRate: number): { integratedLufs: number; truePeakDb: number }
+/** Integrated loudness and true peak of mono float samples in [-1, 1] (a decoder's output, unclipped). */
+export function measureFloatPcm(samples: Float32Array, sampleRate: number): { integratedLufs: number; truePeakDb: number }

@@ -372,6 +372,17 @@ export function measureRawBuffer(buf, sampleRate) {
   return { integratedLufs, truePeakDb: truePeak > 0 ? 20 * Math.log10(truePeak / 32768) : -Infinity }
 }
 
+/**
+ * Integrated loudness and true peak of mono float samples in [-1, 1] (an MP3 decoder's output), as
+ * measureRawBuffer: no conversion to 16-bit first, and nothing clipped (ffmpeg's ebur128 measures the
+ * float decoder's output too).
+ */
+export function measureFloatPcm(samples, sampleRate) {
+  const { integratedLufs } = measurePcmLoudness(samples, sampleRate)
+  const { truePeak } = peakScan(samples, 0.5, false)
+  return { integratedLufs, truePeakDb: truePeak > 0 ? 20 * Math.log10(truePeak) : -Infinity }
+}
+
 /** Measures a WAV buffer; with `plan`, also the gain for the piece (clip + padMs of silence). */
 /**
  * Where a clip can be cut into MP3 parts that are encoded separately (in parallel) and joined frame by

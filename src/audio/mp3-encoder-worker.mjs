@@ -1,19 +1,46 @@
-// Worker thread: encodes pieces to MP3 with LAME compiled to WebAssembly (wasm-media-encoders), so a
+// Worker thread: encodes pieces to MP3 with LAME compiled to WebAssembly (our build, lame-wasm.mjs), so a
 // piece costs no process. Plain JS with no TypeScript loader, like the loudness worker.
-import { readFile, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+import { open, writeFile } from 'node:fs/promises'
 import { parentPort } from 'node:worker_threads'
-import { createEncoder } from 'wasm-media-encoders'
+import { createLame } from './lame-wasm.mjs'
 import { parseWavHeader } from './loudness-dsp.mjs'
-import { resample } from './resample.mjs'
+import { resampler } from './resample.mjs'
 
 const SAMPLE_RATE = 44100
-/** Samples handed to LAME per call (whole frames; LAME keeps its own buffer across calls). */
-const CHUNK = 1152 * 32
+/**
+ * LAME's algorithm quality: 7, as `ffmpeg -c:a libmp3lame -compression_level 7` (the naive baseline of
+ * bench/render.bench.ts) and `lame -q 7`. Its default (3) costs ~2.2x the CPU for speech at 64 kbps
+ * (docs/architecture-render.md).
+ */
+const QUALITY = 7
 
-const require = createRequire(import.meta.url)
-// The .wasm file rather than the package's default export, which inlines both of its encoders as base64.
-const encoderReady = readFile(require.resolve('wasm-media-encoders/wasm/mp3')).then((wasm) => createEncoder('audio/mpeg', wasm))
+const lameReady = createLame()
+lameReady.catch(() => {}) // reported by the first encode
+
+/**
+ * One input buffer and one resampler buffer per thread, grown to the largest clip and reused: a fresh
+ * pair per piece left each thread's memory growing by ~8 MB per minute-long piece until V8 got round to
+ * collecting them (the render's peak RSS).
+ */
+let fileBuf = new Uint8Array(0)
+let padBuf = new Float32Array(0)
+
+async function readPooled(file) {
+  const fh = await open(file, 'r')
+  try {
+    const { size } = await fh.stat()
+    if (fileBuf.length < size) fileBuf = new Uint8Array(Math.ceil(size * 1.25))
+    let length = 0
+    while (length < size) {
+      const { bytesRead } = await fh.read(fileBuf, length, size - length, length)
+      if (bytesRead === 0) break
+      length += bytesRead
+    }
+    return fileBuf.subarray(0, length)
+  } finally {
+    await fh.close()
+  }
+}
 
 function readWav(buf, file) {
   const wav = parseWavHeader(buf, file)
@@ -28,26 +55,23 @@ function readWav(buf, file) {
 
 /**
  * Output samples [startSample, startSample + totalSamples) of the clip at 44.1 kHz, silence past its
- * end, encoded as bare CBR frames (no Xing/Info frame, no ID3: wasm-media-encoders writes neither).
+ * end, encoded as bare CBR frames (no Xing/Info frame, no ID3: the binding writes neither).
  */
 async function encode(msg) {
   let buf
   try {
-    buf = await readFile(msg.input)
+    buf = await readPooled(msg.input)
   } catch (err) {
     throw Object.assign(new Error(`Cannot read ${msg.input}: ${err.message}`), { code: 'INVALID_AUDIO' })
   }
   const { rate, pcm } = readWav(buf, msg.input)
-  const samples = resample(pcm, rate, SAMPLE_RATE, msg.startSample ?? 0, msg.totalSamples)
-  // LAME takes floats in [-1, 1]; the resampled clip is in 16-bit units.
-  for (let i = 0; i < samples.length; i++) samples[i] /= 32768
-  const enc = await encoderReady
-  enc.configure({ channels: 1, sampleRate: SAMPLE_RATE, outputSampleRate: SAMPLE_RATE, bitrate: msg.bitrateKbps })
-  const chunks = []
-  for (let o = 0; o < samples.length; o += CHUNK) chunks.push(enc.encode([samples.subarray(o, o + CHUNK)]).slice())
-  // The returned views belong to the encoder's memory: copied above and here.
-  chunks.push(enc.finalize().slice())
-  const mp3 = Buffer.concat(chunks)
+  // Resampled in 16-bit units (as LAME's float input takes them) a chunk at a time, straight into LAME's
+  // input buffer: the thread never holds the whole resampled piece (4 bytes per sample at 44.1 kHz).
+  if (padBuf.length < pcm.length + 256) padBuf = new Float32Array(Math.ceil((pcm.length + 256) * 1.25))
+  const fill = resampler(pcm, rate, SAMPLE_RATE, padBuf)
+  const start = msg.startSample ?? 0
+  const lame = await lameReady
+  const mp3 = lame.encodeFrom(msg.totalSamples, (from, out) => fill(start + from, out), { sampleRate: SAMPLE_RATE, bitrateKbps: msg.bitrateKbps, quality: QUALITY })
   await writeFile(msg.output, mp3)
   return { bytes: mp3.length }
 }

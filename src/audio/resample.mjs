@@ -81,38 +81,59 @@ export function resampledLength(n, inRate, outRate) {
  */
 export function resample(pcm, inRate, outRate, from = 0, count = resampledLength(pcm.length, inRate, outRate) - from) {
   const out = new Float32Array(Math.max(0, count))
+  resampler(pcm, inRate, outRate)(from, out)
+  return out
+}
+
+/**
+ * A resampler over the whole of `pcm` that writes any range of the output into a buffer the caller
+ * owns: `fill(from, out)` writes output samples [from, from + out.length). One padded copy of the
+ * input serves every call, so a piece is resampled and encoded a chunk at a time (the encoder thread
+ * never holds the whole resampled piece). `scratch`, when given and large enough (pcm.length + 200),
+ * holds that copy.
+ */
+export function resampler(pcm, inRate, outRate, scratch) {
+  const n = pcm.length
   if (inRate === outRate) {
-    for (let j = 0; j < count; j++) {
-      const i = from + j
-      out[j] = i >= 0 && i < pcm.length ? pcm[i] : 0
+    return (from, out) => {
+      for (let j = 0; j < out.length; j++) {
+        const i = from + j
+        out[j] = i >= 0 && i < n ? pcm[i] : 0
+      }
     }
-    return out
   }
   const { up, down, half, taps, coef, identity } = phaseTable(inRate, outRate)
-  const n = pcm.length
-  // Zero-padded copy of the input so the inner loop needs no bounds checks.
-  const x = new Float32Array(n + 2 * taps)
+  // Zero-padded copy of the input so the inner loop needs no bounds checks (in `scratch` when it is
+  // large enough: an encoder thread reuses one buffer for every piece).
+  const x = scratch && scratch.length >= n + 2 * taps ? scratch.subarray(0, n + 2 * taps) : new Float32Array(n + 2 * taps)
+  x.fill(0, 0, taps)
   x.set(pcm, taps)
-  for (let j = 0; j < count; j++) {
-    const pos = (from + j) * down
-    const base = Math.floor(pos / up)
-    const p = pos - base * up
-    if (base - half + 1 >= n || base + half < 0) continue
-    if (identity[p]) {
-      out[j] = base >= 0 && base < n ? pcm[base] : 0
-      continue
+  x.fill(0, taps + n)
+  return (from, out) => {
+    const count = out.length
+    for (let j = 0; j < count; j++) {
+      const pos = (from + j) * down
+      const base = Math.floor(pos / up)
+      const p = pos - base * up
+      if (base - half + 1 >= n || base + half < 0) {
+        out[j] = 0
+        continue
+      }
+      if (identity[p]) {
+        out[j] = base >= 0 && base < n ? pcm[base] : 0
+        continue
+      }
+      // x[taps + i] is pcm[i]; tap k weighs pcm[base - half + 1 + k].
+      const start = taps + base - half + 1
+      const c = p * taps
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0
+      for (let k = 0; k < taps; k += 4) {
+        s0 += x[start + k] * coef[c + k]
+        s1 += x[start + k + 1] * coef[c + k + 1]
+        s2 += x[start + k + 2] * coef[c + k + 2]
+        s3 += x[start + k + 3] * coef[c + k + 3]
+      }
+      out[j] = s0 + s1 + s2 + s3
     }
-    // x[taps + i] is pcm[i]; tap k weighs pcm[base - half + 1 + k].
-    const start = taps + base - half + 1
-    const c = p * taps
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0
-    for (let k = 0; k < taps; k += 4) {
-      s0 += x[start + k] * coef[c + k]
-      s1 += x[start + k + 1] * coef[c + k + 1]
-      s2 += x[start + k + 2] * coef[c + k + 2]
-      s3 += x[start + k + 3] * coef[c + k + 3]
-    }
-    out[j] = s0 + s1 + s2 + s3
   }
-  return out
 }

@@ -27,7 +27,7 @@ import type { Script } from '../script/types.ts'
 import type { VoiceProfile } from '../tts/types.ts'
 import type { Ffmpeg } from '../audio/ffmpeg.ts'
 import type { LoudnessMeter } from '../audio/loudness-meter.ts'
-import { renderEpisode } from './render.ts'
+import { renderEpisode, type RenderDeps } from './render.ts'
 
 export const RENDER_ARTICLE = 'render-article'
 
@@ -35,7 +35,7 @@ export const RENDER_ARTICLE = 'render-article'
 export type RenderFn = (
   script: Script,
   profile: VoiceProfile,
-  tools: { speech: SpeechService; ffmpeg: Ffmpeg; config: Config; meter?: LoudnessMeter },
+  tools: RenderDeps,
   options: RenderOptions,
 ) => Promise<EpisodeResult>
 

@@ -27,7 +27,7 @@ export interface BriefingSchedule {
   stop(): void
 }
 
-export function startBriefingSchedule(deps: Pick<AppDeps, 'config' | 'logger' | 'store'>, service: BriefingService): BriefingSchedule | undefined {
+export function startBriefingSchedule(deps: Pick<AppDeps, 'config' | 'logger' | 'store'>, service: BriefingService, options: { catchUp?: boolean } = {}): BriefingSchedule | undefined {
   const { schedule, timeZone, lookbackHours } = deps.config.briefing
   if (!schedule) return undefined
   const log = deps.logger.child({ component: 'briefing-schedule' })
@@ -91,7 +91,9 @@ export function startBriefingSchedule(deps: Pick<AppDeps, 'config' | 'logger' | 
   log.info({ schedule, timeZone, next: job.nextRun()?.toISOString() }, 'daily briefing scheduled')
   // Catch up after downtime: if today's run time passed while the service was down (a deploy at 06:05
   // for a 06:00 schedule), make today's briefing now instead of skipping the day.
+  // Not when re-armed by a settings change (src/admin/settings.ts): a new time earlier today is not a missed run.
   const catchUp = setImmediate(async () => {
+    if (options.catchUp === false) return
     try {
       const now = new Date()
       const last = job.previousRuns(1, now)[0]

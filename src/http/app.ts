@@ -24,6 +24,8 @@ import { listenRouter } from './routes/listen.ts'
 import { playerRouter } from './routes/player.ts'
 import { voicesRouter } from './routes/voices.ts'
 import { sourcesRouter } from './routes/sources.ts'
+import { settingsRouter } from './routes/settings.ts'
+import { applySettings, settingsApplied } from '../admin/settings.ts'
 
 /**
  * A request listener for http.createServer: the audio fast path first
@@ -50,6 +52,9 @@ export function createRequestHandler(deps: AppDeps): { app: express.Express; han
 }
 
 export function createApp(deps: AppDeps): express.Express {
+  // Run-time settings changed in the dashboard (src/admin/settings.ts) apply from the start: createDeps applies them
+  // before the app exists; deps built otherwise get them as soon as the store answers.
+  if (!settingsApplied(deps)) void applySettings(deps).catch((err: unknown) => deps.logger.warn({ err }, 'cannot apply the stored run-time settings'))
   const app = express()
   app.disable('x-powered-by')
   // Behind a proxy the operator sets publicUrl; we never build URLs from Host headers.
@@ -68,6 +73,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(feedRouter(deps))
   app.use(sourcesRouter(deps))
   app.use(accountsRouter(deps))
+  app.use(settingsRouter(deps))
   app.use('/api/lexicon', lexiconRouter(deps))
   app.use(figuresRouter(deps))
   app.use(voicesRouter(deps))

@@ -86,7 +86,7 @@ export const OPENAPI = {
     '/api/sources': {
       get: { summary: 'The sources: feeds and sitemaps polled, webhooks pushed, with their health', tags: ['sources'], security: bearer, responses: { 200: json({ type: 'object' }) } },
       post: {
-        summary: 'Add a feed, sitemap or webhook source (a webhook secret is shown once)',
+        summary: 'Add a feed, sitemap or webhook source (a webhook secret is shown once; admin)',
         tags: ['sources'],
         security: bearer,
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
@@ -96,20 +96,20 @@ export const OPENAPI = {
     '/api/sources/{id}': {
       get: { summary: 'One source and its health', tags: ['sources'], security: bearer, parameters: [idParam('Source id')], responses: { 200: json({ type: 'object' }), 404: error('SOURCE_NOT_FOUND') } },
       patch: {
-        summary: 'Change a source (interval, rules, voice, enabled ...)',
+        summary: 'Change a source (interval, rules, voice, enabled ...; admin)',
         tags: ['sources'],
         security: bearer,
         parameters: [idParam('Source id')],
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
         responses: { 200: json({ type: 'object' }), 400: error('VALIDATION_FAILED'), 404: error('SOURCE_NOT_FOUND') },
       },
-      delete: { summary: 'Remove a source (its articles stay)', tags: ['sources'], security: bearer, parameters: [idParam('Source id')], responses: { 204: { description: 'Deleted' }, 404: error('SOURCE_NOT_FOUND') } },
+      delete: { summary: 'Remove a source (its articles stay; admin)', tags: ['sources'], security: bearer, parameters: [idParam('Source id')], responses: { 204: { description: 'Deleted' }, 404: error('SOURCE_NOT_FOUND') } },
     },
     '/api/sources/{id}/items': {
       get: { summary: 'The stories a source has carried, with their state', tags: ['sources'], security: bearer, parameters: [idParam('Source id')], responses: { 200: json({ type: 'object' }), 404: error('SOURCE_NOT_FOUND') } },
     },
     '/api/sources/{id}/poll': {
-      post: { summary: 'Poll a feed or sitemap source now', tags: ['sources'], security: bearer, parameters: [idParam('Source id')], responses: { 200: json({ type: 'object' }), 400: error('VALIDATION_FAILED: a webhook source'), 404: error('SOURCE_NOT_FOUND') } },
+      post: { summary: 'Poll a feed or sitemap source now (admin)', tags: ['sources'], security: bearer, parameters: [idParam('Source id')], responses: { 200: json({ type: 'object' }), 400: error('VALIDATION_FAILED: a webhook source'), 404: error('SOURCE_NOT_FOUND') } },
     },
     '/api/hooks/{source}': {
       post: {
@@ -134,6 +134,16 @@ export const OPENAPI = {
       },
     },
     '/api/me': { get: { summary: 'Who is asking: the user or API key, and its role', tags: ['accounts'], security: bearer, responses: { 200: json({ type: 'object' }), 401: error('UNAUTHORIZED') } } },
+    '/api/settings': {
+      get: { summary: 'Run-time settings: each with its configured default, the value in effect and whether it was changed here (admin)', tags: ['accounts'], security: bearer, responses: { 200: json({ type: 'object' }), 403: error('FORBIDDEN') } },
+      put: {
+        summary: 'Change run-time settings {set: {"show.title": "…"}, reset: ["show.author"]}; applied at once, no restart (admin)',
+        tags: ['accounts'],
+        security: bearer,
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { set: { type: 'object' }, reset: { type: 'array', items: { type: 'string' } } } } } } },
+        responses: { 200: json({ type: 'object' }), 400: error('VALIDATION_FAILED: the field is named in details.problems'), 403: error('FORBIDDEN') },
+      },
+    },
     '/api/users': {
       get: { summary: 'Dashboard users with their roles and last sign-in (admin)', tags: ['accounts'], security: bearer, responses: { 200: json({ type: 'object' }), 403: error('FORBIDDEN') } },
       post: { summary: 'Add a user {username, role, password?}; a generated password is returned once (admin)', tags: ['accounts'], security: bearer, requestBody: body, responses: { 201: json({ type: 'object' }, 'Created'), 400: error('VALIDATION_FAILED'), 403: error('FORBIDDEN'), 409: error('CONFLICT') } },
@@ -187,6 +197,8 @@ export const OPENAPI = {
     '/admin/figures': { get: { summary: 'Dashboard: listening figures with charts and a CSV export', tags: ['dashboard'], responses: { 200: html } } },
     '/admin/keys': { get: { summary: 'Dashboard: API keys (admin)', tags: ['dashboard'], responses: { 200: html, 403: html } } },
     '/admin/users': { get: { summary: 'Dashboard: users and roles (admin)', tags: ['dashboard'], responses: { 200: html, 403: html } } },
+    '/admin/sources': { get: { summary: 'Dashboard: sources with their health and recent items; poll, enable/disable, add and delete (changes: admin)', tags: ['dashboard'], responses: { 200: html } } },
+    '/admin/settings': { get: { summary: 'Dashboard: run-time settings with their defaults and a reset per field (admin)', tags: ['dashboard'], responses: { 200: html, 403: html } } },
     '/openapi.json': { get: { summary: 'This document', tags: ['operations'], responses: { 200: json({ type: 'object' }) } } },
     '/': { get: { summary: 'Public home page: the show, its feeds, the latest published episodes and the embed snippet (nothing private)', tags: ['public'], responses: { 200: { description: 'HTML', content: { 'text/html': {} } } } } },
 

@@ -11,6 +11,7 @@ import { API_KEY_PREFIX, checkPassword, checkUsername, type Accounts, type ApiKe
 import { isBot, isProbe, type DownloadCounter } from '../admin/downloads.ts'
 import type { ArticleFigures, Counts, DayFigures, Figures } from '../admin/figures.ts'
 import { LEXICON_NAME_RE, type LexiconStore } from '../admin/lexicons.ts'
+import type { SettingsRepository, StoredSetting } from '../admin/settings.ts'
 import { dummyPasswordHash, hashPassword, randomToken, sha256Hex, verifyPassword } from '../admin/secrets.ts'
 import { AppError } from '../errors.ts'
 import { createLexicon, loadLexicon } from '../script/lexicon.ts'
@@ -383,6 +384,39 @@ export function figuresRepository(db: Kysely<DB>): FiguresRepository {
         durationMs: r.duration_ms == null ? null : Number(r.duration_ms),
         ...countsOf(r),
       }))
+    },
+  }
+}
+
+// --- run-time settings (migration admin-004-settings) --------------------------------------------------------------
+
+export function settingsRepository(db: Kysely<DB>, run: Run): SettingsRepository {
+  return {
+    async all() {
+      const rows = await db.selectFrom('runtime_settings').selectAll().orderBy('key').execute()
+      const out: StoredSetting[] = []
+      for (const r of rows) {
+        try {
+          out.push({ key: r.key, value: JSON.parse(r.value_json) as unknown, updatedAt: r.updated_at, updatedBy: r.updated_by })
+        } catch {
+          // A broken row is ignored: the configured value applies.
+        }
+      }
+      return out
+    },
+    async save(set, reset, by) {
+      const t = now()
+      await run(async (tx) => {
+        for (const [key, v] of Object.entries(set))
+          await tx
+            .insertInto('runtime_settings')
+            .values({ key, value_json: JSON.stringify(v), updated_at: t, updated_by: by })
+            .onConflict((oc) =>
+              oc.column('key').doUpdateSet((eb) => ({ value_json: eb.ref('excluded.value_json'), updated_at: eb.ref('excluded.updated_at'), updated_by: eb.ref('excluded.updated_by') })),
+            )
+            .execute()
+        for (const key of reset) await tx.deleteFrom('runtime_settings').where('key', '=', key).execute()
+      })
     },
   }
 }

@@ -591,6 +591,26 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    // Run-time settings (src/admin/settings.ts): overrides of configured values, changed from the dashboard.
+    id: 'admin-004-settings',
+    up: `
+      CREATE TABLE runtime_settings (
+        key        TEXT PRIMARY KEY,
+        value_json TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+    postgres: `
+      CREATE TABLE runtime_settings (
+        key        text PRIMARY KEY,
+        value_json text NOT NULL,
+        updated_at text NOT NULL,
+        updated_by text NOT NULL
+      );
+    `,
+  },
 ]
 
 function checkUnique(list: readonly Migration[]): void {

@@ -17,7 +17,7 @@ import pg from 'pg'
 import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { urlKey } from '../sources/url-key.ts'
-import { accountsRepository, adminState, downloadRepository, figuresRepository, lexiconRepository, type AdminState } from './admin.ts'
+import { accountsRepository, adminState, downloadRepository, figuresRepository, lexiconRepository, settingsRepository, type AdminState } from './admin.ts'
 import { briefingRepository } from './briefings.ts'
 import { migrate, migratePostgres, migrations as defaultMigrations, type Migration } from './migrations.ts'
 import { articleRepository, assetRepository, episodeRepository, jobRepository } from './repositories.ts'
@@ -122,6 +122,7 @@ function repositories(db: Kysely<DB>, owner: object, inTx: boolean, state: Admin
     lexicons: lexiconRepository(db, run, state),
     downloads: downloadRepository(db, run, state),
     figures: figuresRepository(db),
+    settings: settingsRepository(db, run),
     afterCommit(fn) {
       if (inTx) committed.push(fn)
       else fn()

@@ -241,7 +241,15 @@ export interface AdminSecretsTable {
   value: string
 }
 
+export interface RuntimeSettingsTable {
+  key: string
+  value_json: string
+  updated_at: string
+  updated_by: string
+}
+
 export interface DB {
+  runtime_settings: RuntimeSettingsTable
   users: UsersTable
   sessions: SessionsTable
   api_keys: ApiKeysTable

@@ -7,6 +7,7 @@
 import type { Accounts } from '../admin/accounts.ts'
 import type { DownloadCounter } from '../admin/downloads.ts'
 import type { LexiconStore } from '../admin/lexicons.ts'
+import type { SettingsRepository } from '../admin/settings.ts'
 import type { FiguresRepository } from './admin.ts'
 import type { InputFormat, Script } from '../script/types.ts'
 import type { Chapter } from '../episodes/types.ts'
@@ -221,6 +222,8 @@ export interface Repositories {
   readonly downloads: DownloadCounter
   /** Listening and download figures per day and article. */
   readonly figures: FiguresRepository
+  /** Run-time settings changed in the dashboard (src/admin/settings.ts). */
+  readonly settings: SettingsRepository
   /**
    * Run `fn` in one transaction: everything it does through `tx` commits together or not at all.
    * Inside, use only `tx` (on SQLite the outer store waits for the transaction to end: using it inside is an error).

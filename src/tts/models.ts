@@ -12,9 +12,8 @@
  */
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs'
+import { createReadStream, promises as fs } from 'node:fs'
 import path from 'node:path'
-import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -197,17 +196,21 @@ async function download(url: string, file: string, options: InstallOptions): Pro
     })
   }
   let done = have
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      done += chunk.length
-      if (done > options.maxBytes)
-        return cb(new AppError('INPUT_TOO_LARGE', `${url} is larger than the limit of ${options.maxBytes} bytes (BRIEFCAST_MODELS_MAX_BYTES).`, { details: { limit: options.maxBytes } }))
-      options.onProgress?.('download', done, total)
-      cb(null, chunk)
-    },
+  // Each chunk is on disk before the next is read: when the connection breaks, every byte received is kept,
+  // and the next run resumes from there (a write stream destroyed by a failing pipeline drops what it buffered).
+  const out = await fs.open(file, have > 0 ? 'a' : 'w').catch((err: unknown) => {
+    throw fileError(err, file)
   })
   try {
-    await pipeline(res.stream, meter, createWriteStream(file, { flags: have > 0 ? 'a' : 'w' }))
+    for await (const chunk of res.stream as AsyncIterable<Buffer>) {
+      done += chunk.length
+      if (done > options.maxBytes) {
+        res.stream.destroy()
+        throw new AppError('INPUT_TOO_LARGE', `${url} is larger than the limit of ${options.maxBytes} bytes (BRIEFCAST_MODELS_MAX_BYTES).`, { details: { limit: options.maxBytes } })
+      }
+      await out.write(chunk)
+      options.onProgress?.('download', done, total)
+    }
   } catch (err) {
     if (isAppError(err)) {
       if (err.code === 'INPUT_TOO_LARGE') await fs.rm(file, { force: true })
@@ -216,6 +219,8 @@ async function download(url: string, file: string, options: InstallOptions): Pro
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOSPC' || code === 'EDQUOT') throw fileError(err, file)
     throw new AppError('FETCH_FAILED', `Downloading ${url} stopped after ${done} bytes: ${(err as Error).message}. Run the same command again to resume.`, { cause: err })
+  } finally {
+    await out.close()
   }
   if (total !== undefined && done !== total) throw new AppError('FETCH_FAILED', `Downloading ${url} stopped after ${done} of ${total} bytes. Run the same command again to resume.`)
 }

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { browserSkipReason, launchBrowser, serve, type Served } from '../player/harness.ts'
 import { paragraphs, postJson, ready, startTestService, waitForArticle, type TestService } from '../http/helpers.ts'
 import { addUser } from './helpers.ts'
+import { pageHtml, rss, startSite, story, type Site } from '../sources/site.ts'
 
 const NAME = 'Zorblax'
 const STORY = [
@@ -24,13 +25,15 @@ const STORY = [
 describe.skipIf(browserSkipReason)('the dashboard (headless Chromium)', () => {
   let svc: TestService
   let browser: Browser
+  let site: Site
   let storyId = ''
   const users: Record<'admin' | 'editor' | 'viewer', { username: string; password: string }> = {} as never
   const pageErrors: string[] = []
   const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
   beforeAll(async () => {
-    ;[svc, browser] = await Promise.all([startTestService(), launchBrowser()])
+    site = await startSite()
+    ;[svc, browser] = await Promise.all([startTestService({ 'fetch.allowlist': ['127.0.0.1'], 'show.title': 'Configured Radio' }), launchBrowser()])
     users.admin = await addUser(svc, 'ada', 'admin')
     users.editor = await addUser(svc, 'eddie', 'editor')
     users.viewer = await addUser(svc, 'vera', 'viewer')
@@ -43,10 +46,18 @@ describe.skipIf(browserSkipReason)('the dashboard (headless Chromium)', () => {
     for (const body of ['{"event":"start"}', '{"event":"progress","percent":25}', '{"event":"start"}'])
       await fetch(`${svc.url}/listen/${a.id}/events`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body })
     await postJson(svc, '/api/briefings', { articleIds: [a.id, b.id], title: 'Morning edition' })
+    // Sources for the sources page: a healthy feed with a story, one that fails (404), a webhook source.
+    const s1 = story('s1', 'Ferry timetable changes', '2026-11-30T08:00:00Z')
+    site.docs.set('/news/s1', { body: pageHtml(s1, site.url), type: 'text/html; charset=utf-8' })
+    site.docs.set('/rss.xml', { body: rss(site.url, [s1]), type: 'application/rss+xml' })
+    for (const src of [{ id: 'main-feed', url: `${site.url}/rss.xml`, intervalSeconds: 3600 }, { id: 'old-sitemap', url: `${site.url}/gone.xml`, kind: 'sitemap', intervalSeconds: 900 }, { id: 'cms', kind: 'webhook' }])
+      expect((await postJson(svc, '/api/sources', src)).status).toBe(201)
+    for (const id of ['main-feed', 'old-sitemap']) await svc.api(`/api/sources/${id}/poll`, { method: 'POST' })
   }, 240_000)
   afterAll(async () => {
     await browser?.close()
     await svc?.stop()
+    await site?.close()
     expect(pageErrors).toEqual([])
   })
 
@@ -132,12 +143,16 @@ describe.skipIf(browserSkipReason)('the dashboard (headless Chromium)', () => {
 
   it('a viewer sees no buttons that change anything, and the API answers 403', async () => {
     const { ctx, page } = await signedIn('viewer')
-    for (const p of ['/admin', `/admin/articles/${storyId}`, '/admin/pronunciation', '/admin/briefings']) {
+    for (const p of ['/admin', `/admin/articles/${storyId}`, '/admin/pronunciation', '/admin/briefings', '/admin/sources']) {
       await page.goto(svc.url + p)
       const changing = await page.locator('[data-method="POST"], [data-method="PUT"], [data-method="DELETE"], [data-method="PATCH"], #add-article, #compose, #add-entry, [data-hear]').count()
       expect(changing, p).toBe(0)
     }
     expect(await page.locator('nav a', { hasText: 'Users' }).count()).toBe(0)
+    expect(await page.locator('nav a', { hasText: 'Settings' }).count()).toBe(0)
+    // The viewer still sees the sources' health.
+    await page.goto(svc.url + '/admin/sources')
+    expect(await page.locator('[data-source="old-sitemap"] [data-health]').textContent()).toMatch(/failing/)
     const statuses = await page.evaluate(async (id) => {
       const csrf = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!
       const h = { 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' }
@@ -176,9 +191,70 @@ describe.skipIf(browserSkipReason)('the dashboard (headless Chromium)', () => {
     await ctx.close()
   })
 
+  it('an admin changes the show title on the settings page with the keyboard; the feed has it on the next request; reset to default', async () => {
+    const { ctx, page } = await signedIn('admin')
+    const feedTitle = async () => /<channel>[\s\S]*?<title>([^<]*)<\/title>/.exec(await (await fetch(svc.url + '/feeds/articles.xml')).text())?.[1]
+    const before = (await fetch(svc.url + '/feeds/articles.xml')).headers.get('etag')
+    expect(await feedTitle()).toBe('Configured Radio: all articles')
+    await page.goto(svc.url + '/admin/settings')
+    expect(await page.locator('#set-show-title-help').textContent()).toContain('Default: Configured Radio')
+    await page.focus('#set-show-title')
+    await page.keyboard.press('ControlOrMeta+a')
+    await page.keyboard.type('Newsroom Nightly')
+    await Promise.all([page.waitForURL(/\/admin\/settings\?saved=1$/), page.keyboard.press('Enter')])
+    expect(await page.locator('main .notice[role=status]').textContent()).toContain('Saved 1 setting')
+    expect(await page.inputValue('#set-show-title')).toBe('Newsroom Nightly')
+    const after = await fetch(svc.url + '/feeds/articles.xml')
+    expect(after.headers.get('etag')).not.toBe(before)
+    expect(await feedTitle()).toBe('Newsroom Nightly: all articles')
+    // A bad value: the error names the field, and focus goes to it.
+    await page.fill('#set-show-ownerEmail', 'nobody')
+    await page.focus('#settings-form button[type=submit]')
+    await page.keyboard.press('Enter')
+    await page.waitForFunction(() => /show\.ownerEmail/.test(document.getElementById('settings-result')?.textContent ?? ''))
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('set-show-ownerEmail')
+    expect(await page.getAttribute('#set-show-ownerEmail', 'aria-invalid')).toBe('true')
+    // Reset the title to the configured default, by keyboard.
+    await page.reload()
+    await page.focus('[data-key="show.title"] button')
+    await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')])
+    expect(await page.inputValue('#set-show-title')).toBe('Configured Radio')
+    expect(await page.locator('[data-key="show.title"] button').count()).toBe(0)
+    expect(await feedTitle()).toBe('Configured Radio: all articles')
+    await ctx.close()
+  }, 60_000)
+
+  it('an admin sees the sources\' health, polls one now, adds a webhook source (secret shown once) and disables it', async () => {
+    const { ctx, page } = await signedIn('admin', { width: 390 })
+    await page.goto(svc.url + '/admin/sources')
+    expect(await page.locator('[data-source="main-feed"] [data-health]').textContent()).toBe('ok')
+    expect(await page.locator('[data-source="old-sitemap"] .health').textContent()).toMatch(/failing[\s\S]*HTTP 404/)
+    await page.locator('[data-source="main-feed"] summary').click()
+    expect(await page.locator('[data-source="main-feed"] table').textContent()).toContain('Ferry timetable changes')
+    const polls = async () => (await svc.deps.store.sources.get('main-feed'))!.polls
+    const before = await polls()
+    await Promise.all([page.waitForEvent('load'), page.locator('[data-source="main-feed"] button', { hasText: 'Poll now' }).click()])
+    expect(await polls()).toBe(before + 1)
+    expect(await page.locator('[data-source="main-feed"] .facts').textContent()).toContain(`Polls${before + 1} (`)
+    // A webhook source, with the keyboard: its secret appears once, in the form's status.
+    await page.focus('#hook-id')
+    await page.keyboard.type('wire-service')
+    await page.keyboard.press('Enter')
+    await page.waitForFunction(() => /shown once/.test(document.querySelector('#add-hook .result')?.textContent ?? ''))
+    const secret = await page.locator('#add-hook .result code.secret').textContent()
+    expect(secret!.length).toBeGreaterThanOrEqual(32)
+    await page.reload()
+    expect(await page.content()).not.toContain(secret!)
+    await Promise.all([page.waitForEvent('load'), page.locator('[data-source="wire-service"] button', { hasText: 'Disable' }).click()])
+    expect(await page.locator('[data-source="wire-service"] [data-health]').textContent()).toBe('disabled')
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+    expect(overflow).toBeLessThanOrEqual(0)
+    await ctx.close()
+  }, 60_000)
+
   it('every admin page: no sideways scroll at 390 px, axe-clean, screenshots light and dark, desktop and phone', async () => {
     mkdirSync('test-results/admin', { recursive: true })
-    const pages = ['/admin', `/admin/articles/${storyId}`, '/admin/briefings', '/admin/pronunciation', '/admin/voices', '/admin/figures', '/admin/keys', '/admin/users', '/admin/login']
+    const pages = ['/admin', `/admin/articles/${storyId}`, '/admin/briefings', '/admin/pronunciation', '/admin/voices', '/admin/figures', '/admin/sources', '/admin/keys', '/admin/users', '/admin/settings', '/admin/login']
     type AxeResult = { id: string; impact: string | null; nodes: { target: unknown[] }[] }
     for (const scheme of ['light', 'dark'] as const) {
       for (const [device, width] of [

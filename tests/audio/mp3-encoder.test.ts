@@ -8,7 +8,8 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg, ENCODER_DELAY, SAMPLES_PER_FRAME, type Ffmpeg } from '../../src/audio/ffmpeg.ts'
 import { createLoudnessMeter, type LoudnessMeter } from '../../src/audio/loudness-meter.ts'
-import { readMp3Frames } from '../../src/audio/mp3.ts'
+import { countMp3Frames, readMp3Frames } from '../../src/audio/mp3.ts'
+import { createLame } from '../../src/audio/lame-wasm.mjs'
 import { createMp3Encoder, type Mp3Encoder } from '../../src/audio/mp3-encoder.ts'
 import { HALF, resample } from '../../src/audio/resample.mjs'
 import { frameAlignedLength } from '../../src/episodes/render.ts'
@@ -157,5 +158,39 @@ describe('createMp3Encoder', () => {
     await expect(encoder.encodePiece({ input: wav, output: path.join(dir, 'no-such-dir', 'x.mp3'), totalSamples: 1000, bitrateKbps: 64 })).rejects.toBeInstanceOf(Error)
     await fs.writeFile(path.join(dir, 'not.mp3'), Buffer.alloc(5000, 7))
     await expect(meter.measureMp3(path.join(dir, 'not.mp3'))).rejects.toMatchObject({ code: 'INVALID_AUDIO' })
+  })
+})
+
+describe('LAME in WebAssembly (our build, lame-wasm.mjs)', () => {
+  let dir: string
+  let ffmpeg: Ffmpeg
+  beforeAll(async () => {
+    dir = await tempDir()
+    ffmpeg = await createFfmpeg()
+  })
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true })
+  })
+
+  it('encodes at the quality asked for: q7 and q3 differ, in the same frames, both at the loudness of the input', async () => {
+    const lame = await createLame()
+    const x = resample(Int16Array.from(speechLike(20, 22_050, 0.5, 9), (v) => Math.round(v * 32767)), 22_050, 44_100)
+    // Speed is bench/render.bench.ts's and native/lame/README.md's business; here, that the setting reaches LAME.
+    const encode = (quality: number) => ({ out: lame.encode(x, { sampleRate: 44_100, bitrateKbps: 64, quality }) })
+    const q7 = encode(7)
+    const q3 = encode(3)
+    expect(Buffer.compare(q7.out, q3.out)).not.toBe(0)
+    // The same input in the same CBR frames, whatever the quality.
+    expect(countMp3Frames(q7.out)!.samples).toBe(countMp3Frames(q3.out)!.samples)
+    expect(countMp3Frames(q7.out)!.samples).toBeGreaterThanOrEqual(x.length + ENCODER_DELAY)
+    expect(countMp3Frames(q7.out)!.samples).toBeLessThan(x.length + ENCODER_DELAY + 2 * SAMPLES_PER_FRAME)
+    for (const [name, out] of [['q7', q7.out], ['q3', q3.out]] as const) {
+      const file = path.join(dir, `${name}.mp3`)
+      await fs.writeFile(file, out)
+      const decoded = await ffmpeg.measureLoudness(file)
+      const source = path.join(dir, 'source.wav')
+      await fs.writeFile(source, wavBytes(Float32Array.from(x, (v) => v / 32768), 44_100))
+      expect(Math.abs(decoded.integratedLufs - (await ffmpeg.measureLoudness(source)).integratedLufs)).toBeLessThan(0.8)
+    }
   })
 })

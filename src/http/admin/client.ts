@@ -42,11 +42,13 @@ export const ADMIN_CLIENT_JS = `'use strict'
     return h > 0 ? h + ':' + String(m).padStart(2, '0') + ':' + s : m + ':' + s
   }
   function showSecret(out, body) {
-    var secret = body.key || body.password
+    var secret = body.key || body.password || body.secret
     if (!secret) { say(out, 'Done.'); return }
     out.textContent = ''
     var p = document.createElement('span')
-    p.textContent = (body.key ? 'The new key (shown once, copy it now): ' : 'The password for ' + body.username + ' (shown once): ')
+    p.textContent = body.key ? 'The new key (shown once, copy it now): '
+      : body.password ? 'The password for ' + body.username + ' (shown once): '
+      : 'Source “' + body.id + '” added. Its webhook secret (shown once, copy it now): '
     var code = document.createElement('code')
     code.className = 'secret'
     code.textContent = secret
@@ -286,6 +288,40 @@ export const ADMIN_CLIENT_JS = `'use strict'
         setTimeout(function () { location.reload() }, 1200)
       }).catch(function (e) { say(out, e.message, true) })
     }, true)
+  }
+
+  // Settings: send only the fields that changed; the page shows what is in effect after.
+  var settings = document.getElementById('settings-form')
+  if (settings) {
+    settings.addEventListener('submit', function (ev) {
+      ev.preventDefault()
+      var out = document.getElementById('settings-result')
+      var set = {}
+      var n = 0
+      settings.querySelectorAll('[data-setting]').forEach(function (f) {
+        f.removeAttribute('aria-invalid')
+        var initial = JSON.parse(f.getAttribute('data-initial'))
+        var v
+        if (f.type === 'checkbox') v = f.checked
+        else if (f.type === 'number') v = f.value.trim() === '' ? null : Number(f.value)
+        else v = f.value.trim() === '' ? null : f.value
+        if (JSON.stringify(v) === JSON.stringify(initial)) return
+        set[f.getAttribute('data-setting')] = v
+        n++
+      })
+      if (!n) return say(out, 'Nothing changed.')
+      say(out, 'Saving…')
+      api('PUT', '/api/settings', { set: set }).then(function (r) {
+        if (!r.ok) {
+          say(out, message(r), true)
+          var problems = r.body && r.body.error && r.body.error.details && r.body.error.details.problems
+          var bad = problems && problems[0] && settings.querySelector('[data-setting="' + problems[0].field + '"]')
+          if (bad) { bad.setAttribute('aria-invalid', 'true'); bad.focus() }
+          return
+        }
+        location.href = '/admin/settings?saved=' + r.body.changed.length
+      }).catch(function (e) { say(out, e.message, true) })
+    })
   }
 
   window.briefcastApi = api

@@ -35,8 +35,10 @@ export const NAV: NavItem[] = [
   { href: '/admin/pronunciation', label: 'Pronunciation' },
   { href: '/admin/voices', label: 'Voices' },
   { href: '/admin/figures', label: 'Figures' },
+  { href: '/admin/sources', label: 'Sources' },
   { href: '/admin/keys', label: 'API keys', role: 'admin' },
   { href: '/admin/users', label: 'Users', role: 'admin' },
+  { href: '/admin/settings', label: 'Settings', role: 'admin' },
 ]
 
 export function page(o: { title: string; showTitle: string; principal?: Principal; current?: string; body: string }): string {
@@ -129,6 +131,9 @@ svg.chart .l3 { stroke: var(--chart3); fill: none; stroke-width: 2.5; }
 .legend { display: flex; flex-wrap: wrap; gap: .75rem; font-size: .85rem; color: var(--muted); margin: .25rem 0 0; padding: 0; list-style: none; }
 .legend i { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; border-radius: 2px; }
 .legend .k1 { background: var(--chart1); } .legend .k2 { background: var(--chart2); } .legend .k3 { background: var(--chart3); }
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; margin: .5rem 0; } .facts dt { color: var(--muted); } .facts dd { margin: 0; }
+.setting { margin: .4rem 0 1rem; } .setting p { margin: .2rem 0; } .setting label input[type=checkbox] { margin-right: .4rem; }
+[aria-invalid="true"] { border-color: var(--bad); outline: 2px solid var(--bad); }
 .login { max-width: 24rem; margin: 3rem auto; }
 audio { width: 100%; max-width: 32rem; }
 /* Phones: tables become stacked cards (every cell labelled), nothing scrolls sideways. */

@@ -18,6 +18,7 @@ import type { AppDeps } from '../deps.ts'
 import { publicUrlProblem } from '../urls.ts'
 import { feedRuntime } from './feed.ts'
 import { isPublicArticle } from './listen.ts'
+import { settingsPage, sourcesPage } from '../admin/pages.ts'
 
 export interface DashboardPage {
   path: string
@@ -383,6 +384,8 @@ export const PAGES: DashboardPage[] = [
   { path: '/admin/figures', title: 'Listening figures', render: figuresPage },
   { path: '/admin/keys', title: 'API keys', render: keysPage, role: 'admin' },
   { path: '/admin/users', title: 'Users', render: usersPage, role: 'admin' },
+  { path: '/admin/sources', title: 'Sources', render: sourcesPage },
+  { path: '/admin/settings', title: 'Settings', render: settingsPage, role: 'admin' },
 ]
 
 function loginPage(showTitle: string, o: { error?: string; next?: string; username?: string } = {}): string {
@@ -408,7 +411,8 @@ export function dashboardRouter(deps: AppDeps, extraPages: DashboardPage[] = [])
   const limiter = new LoginLimiter(deps.config.admin.loginMaxFailures, 60_000)
   const repo = deps.store.accounts
   const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 })
-  const showTitle = deps.config.show.title
+  // Per request: the show title is a run-time setting (src/admin/settings.ts).
+  const showTitle = () => deps.config.show.title
 
   const headers: express.RequestHandler = (_req, res, next) => {
     res.setHeader('Content-Security-Policy', ADMIN_CSP)
@@ -430,7 +434,7 @@ export function dashboardRouter(deps: AppDeps, extraPages: DashboardPage[] = [])
 
   router.get('/admin/login', async (req, res) => {
     if ((await identify(deps, req))?.kind === 'session') return res.redirect(303, safeNext(req.query.next))
-    res.type('html').send(loginPage(showTitle, { next: safeNext(req.query.next) }))
+    res.type('html').send(loginPage(showTitle(), { next: safeNext(req.query.next) }))
   })
 
   router.post('/admin/login', form, async (req, res) => {
@@ -450,14 +454,14 @@ export function dashboardRouter(deps: AppDeps, extraPages: DashboardPage[] = [])
       const retryAfter = (e.details as { retryAfter?: number } | undefined)?.retryAfter ?? 60
       res.setHeader('Retry-After', String(retryAfter))
       deps.logger.warn({ username, ip: req.socket.remoteAddress }, 'sign-in refused: too many wrong passwords')
-      res.status(429).type('html').send(loginPage(showTitle, { error: e.message, next, username }))
+      res.status(429).type('html').send(loginPage(showTitle(), { error: e.message, next, username }))
       return
     }
     const user = username && password ? await repo.verifyLogin(username, password) : undefined
     if (!user) {
       limiter.fail(keys)
       deps.logger.info({ username, ip: req.socket.remoteAddress }, 'sign-in failed')
-      res.status(401).type('html').send(loginPage(showTitle, { error: 'Wrong user name or password.', next, username }))
+      res.status(401).type('html').send(loginPage(showTitle(), { error: 'Wrong user name or password.', next, username }))
       return
     }
     limiter.succeed([`user:${username.toLowerCase()}`])
@@ -484,7 +488,7 @@ export function dashboardRouter(deps: AppDeps, extraPages: DashboardPage[] = [])
       const principal = await identify(deps, req)
       if (!principal || principal.kind !== 'session') return res.redirect(303, `/admin/login?next=${encodeURIComponent(req.originalUrl)}`)
       if (def.role && principal.role !== def.role) {
-        res.status(403).type('html').send(page({ title: 'Not allowed', showTitle, principal, body: `<p class="notice error">This page is for ${escapeHtml(def.role)}s; you are ${escapeHtml(principal.role)}.</p>` }))
+        res.status(403).type('html').send(page({ title: 'Not allowed', showTitle: showTitle(), principal, body: `<p class="notice error">This page is for ${escapeHtml(def.role)}s; you are ${escapeHtml(principal.role)}.</p>` }))
         return
       }
       const ctx: PageContext = { deps, req, principal, canEdit: principal.role !== 'viewer' }
@@ -497,10 +501,10 @@ export function dashboardRouter(deps: AppDeps, extraPages: DashboardPage[] = [])
       } catch (err) {
         const e = toAppError(err)
         if (e.status >= 500) throw err
-        res.status(e.status).type('html').send(page({ title: 'Not found', showTitle, principal, body: `<p class="notice error">${escapeHtml(e.message)}</p>` }))
+        res.status(e.status).type('html').send(page({ title: 'Not found', showTitle: showTitle(), principal, body: `<p class="notice error">${escapeHtml(e.message)}</p>` }))
         return
       }
-      res.type('html').send(page({ title, showTitle, principal, current: def.path.startsWith('/admin/articles/') ? '/admin' : def.path, body }))
+      res.type('html').send(page({ title, showTitle: showTitle(), principal, current: def.path.startsWith('/admin/articles/') ? '/admin' : def.path, body }))
     })
   }
   return router

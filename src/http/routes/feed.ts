@@ -38,6 +38,8 @@ const started = new Date()
 interface FeedRuntime {
   service: BriefingService
   schedule: BriefingSchedule | undefined
+  /** Stop the schedule and start it again from deps.config (run-time settings changed it); no catch-up run. */
+  rearm(): void
 }
 const runtimes = new WeakMap<AppDeps, FeedRuntime>()
 
@@ -46,7 +48,16 @@ export function feedRuntime(deps: AppDeps): FeedRuntime {
   let rt = runtimes.get(deps)
   if (!rt) {
     const service = new BriefingService(deps)
-    rt = { service, schedule: startBriefingSchedule(deps, service) }
+    const created: FeedRuntime = {
+      service,
+      schedule: startBriefingSchedule(deps, service),
+      rearm() {
+        created.schedule?.stop()
+        created.schedule = undefined
+        created.schedule = startBriefingSchedule(deps, service, { catchUp: false })
+      },
+    }
+    rt = created
     runtimes.set(deps, rt)
   }
   return rt
@@ -165,13 +176,15 @@ export function briefingJson(deps: AppDeps, b: BriefingRecord, ep: EpisodeRecord
 export function feedRouter(deps: AppDeps): express.Router {
   const router = express.Router()
   const { service } = feedRuntime(deps)
-  const { config } = deps
-  const cacheDir = path.resolve(config.cacheDir)
+  // Read deps.config per request where run-time settings apply (show metadata, feed.itemLimit: src/admin/settings.ts).
+  const { config: startConfig } = deps
+  const cacheDir = path.resolve(startConfig.cacheDir)
   const serveFile = storedFileHandler(deps)
-  const base = config.publicUrl.replace(/\/+$/, '')
+  const base = startConfig.publicUrl.replace(/\/+$/, '')
 
   /** Show metadata; without a configured cover, the newest cover uploaded to /api/assets. */
   const show = async () => {
+    const { config } = deps
     if (config.show.imageUrl) return config.show
     // An uploaded cover wins over the generated default (src/feed/cover.ts).
     const covers = await deps.store.assets.list('cover')
@@ -198,6 +211,7 @@ export function feedRouter(deps: AppDeps): express.Router {
   }
 
   router.get('/feed.xml', async (req, res) => {
+    const { config } = deps
     const { items, lastModified } = await service.feedItems(config.feed.itemLimit)
     const modified = httpDate(lastModified.getTime())
     const meta = await show()
@@ -212,6 +226,7 @@ export function feedRouter(deps: AppDeps): express.Router {
   })
 
   router.get('/feeds/articles.xml', async (req, res) => {
+    const { config } = deps
     // Embargoed stories (dated in the future) stay out until their time.
     const rows = (await deps.store.episodes.listPublished({ limit: config.feed.itemLimit })).filter(({ article }) => isPublicArticle(article))
     let latest = 0

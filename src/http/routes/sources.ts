@@ -18,7 +18,7 @@ import type { ArticleRecord } from '../../store/types.ts'
 import { sha256 } from '../../util/files.ts'
 import type { AppDeps } from '../deps.ts'
 import { CORS_EXPOSE } from '../serve-file.ts'
-import { requireApiKey } from './admin.ts'
+import { requireApiAuth } from '../auth.ts'
 import { preflight } from './audio.ts'
 import { articleInfo } from './listen.ts'
 
@@ -208,7 +208,10 @@ export function sourcesRouter(deps: AppDeps): express.Router {
 
   // ---- admin ----
   const admin = express.Router()
-  admin.use(requireApiKey(deps))
+  // Reading: viewer and up; adding, changing, polling and deleting sources: admin (docs/admin.md).
+  const readers = requireApiAuth(deps, 'viewer')
+  const admins = requireApiAuth(deps, 'admin')
+  admin.use((req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? readers : admins)(req, res, next))
   admin.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store')
     next()
@@ -223,7 +226,8 @@ export function sourcesRouter(deps: AppDeps): express.Router {
     const parsed = createSchema.safeParse(req.body ?? {})
     if (!parsed.success) throw validation(parsed.error, 'source')
     const secret = parsed.data.secret ?? newSecret()
-    const s = await repo.insert(sourceFromConfig(parsed.data, 'api', config.sources, rt.secrets.seal(secret)))
+    // deps.config, not the start-up config: the default interval is a run-time setting (src/admin/settings.ts).
+    const s = await repo.insert(sourceFromConfig(parsed.data, 'api', deps.config.sources, rt.secrets.seal(secret)))
     rt.poller.wake()
     // The secret is shown once; it is stored sealed (docs/publishing.md) and never logged.
     res.status(201).location(`/api/sources/${s.id}`).json({ ...sourceJson(deps, s), secret })
