@@ -565,5 +565,13 @@ export function storeContract(name: string, open: (same?: Store) => Promise<Stor
       expect(page.total).toBe(3)
       expect(page.items).toHaveLength(1)
     })
+    it('run-time settings: saved as JSON, upserted and reset in one transaction', async () => {
+      const store = await fresh()
+      expect(await store.settings.all()).toEqual([])
+      await store.settings.save({ 'show.title': 'Morning News', 'feed.itemLimit': 50 }, [], 'session:anna')
+      await store.settings.save({ 'show.title': 'Evening News' }, ['feed.itemLimit', 'not.stored'], 'key:CMS')
+      const all = await store.settings.all()
+      expect(all).toEqual([{ key: 'show.title', value: 'Evening News', updatedAt: expect.any(String), updatedBy: 'key:CMS' }])
+    })
   })
 }
