@@ -56,9 +56,44 @@ describe('SQLite store', () => {
     raw.close()
   })
 
+  it('upgrades a database whose sources-001 made url_key a generated column (earlier builds) to the same schema', async () => {
+    const file = tempFile()
+    const { mkdirSync } = await import('node:fs')
+    mkdirSync(path.dirname(file), { recursive: true })
+    const old = new Database(file)
+    old.function('briefcast_url_key', { deterministic: true }, (url: unknown) => urlKey(typeof url === 'string' ? url : null))
+    const previous = migrations.slice(0, migrations.findIndex((m) => m.id === 'store-001-app-keys'))
+    const generated = previous.map((m) =>
+      m.id === 'sources-001-sources' && typeof m.up === 'string'
+        ? { ...m, up: m.up.replace('ALTER TABLE articles ADD COLUMN url_key TEXT;', 'ALTER TABLE articles ADD COLUMN url_key TEXT GENERATED ALWAYS AS (briefcast_url_key(url)) VIRTUAL;') }
+        : m,
+    )
+    expect(generated.find((m) => m.id === 'sources-001-sources')!.up).toContain('GENERATED ALWAYS')
+    migrate(old, generated)
+    const t = '2026-01-01T00:00:00.000Z'
+    old
+      .prepare(`INSERT INTO articles (id, url, title, language, profile_id, source, content_hash, script_json, created_at, updated_at)
+      VALUES ('g1', 'https://Example.com/g/?utm_source=x', 'Generated', 'en', 'default', ?, 'h', '{"title":"x","language":"en","sourceHash":"h","segments":[]}', ?, ?)`)
+      .run(Buffer.from('s'), t, t)
+    old.close()
+    const store = await openStore({ file })
+    open.push(store)
+    expect((await store.migrationStatus()).pending).toEqual([])
+    expect(await store.articles.idsByUrlKey('example.com/g', 5)).toEqual(['g1'])
+    await store.close()
+    // The same columns as a fresh install: a plain url_key, readable without the application's function.
+    const check = new Database(file, { readonly: true })
+    const cols = check.prepare("SELECT name, hidden FROM pragma_table_xinfo('articles') WHERE name IN ('url_key', 'published_ms') ORDER BY name").all()
+    check.close()
+    expect(cols).toEqual([
+      { name: 'published_ms', hidden: 0 },
+      { name: 'url_key', hidden: 0 },
+    ])
+  })
+
   it('upgrades a database made by the previous release without losing data', async () => {
-    // The schema as the previous release left it: every migration before the store layer, url_key a generated
-    // column over the SQLite function that release registered.
+    // The schema as the previous release left it: every migration before the store layer (url_key a plain column,
+    // as main's sources-001 writes it; the generated form of earlier builds is the next test).
     const file = tempFile()
     const { mkdirSync } = await import('node:fs')
     mkdirSync(path.dirname(file), { recursive: true })
