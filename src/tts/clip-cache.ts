@@ -301,10 +301,11 @@ export class ClipCache {
       for (const f of files) {
         const full = path.join(this.dir, shard, f)
         if (f.endsWith('.tmp')) {
-          // Left over from a crash mid-write (never served). Only old ones: another
-          // process sharing the cache may be writing a young one right now.
+          // Left over from a crash mid-write (never served). Temp names carry the writer's pid (util/files.ts
+          // tempPathFor): one whose process is gone goes now; others only when old, since another process
+          // sharing the cache (on this machine or, over a network file system, another) may be writing it.
           const st = await fs.stat(full).catch(() => null)
-          if (st && Date.now() - st.mtimeMs > 10 * 60_000) await fs.rm(full, { force: true }).catch(() => {})
+          if (st && (writerGone(f) || Date.now() - st.mtimeMs > 10 * 60_000)) await fs.rm(full, { force: true }).catch(() => {})
           continue
         }
         if (!f.endsWith('.wav')) continue
@@ -328,5 +329,17 @@ async function writeAtomic(target: string, data: string | Uint8Array): Promise<v
   } catch (err) {
     await fs.rm(tmp, { force: true })
     throw fileError(err, target)
+  }
+}
+
+/** True when a temp file's name (".<name>.<pid>.<hex>.tmp") names a process of this machine that no longer runs. */
+function writerGone(name: string): boolean {
+  const pid = Number(/\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name)?.[1])
+  if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) return false
+  try {
+    process.kill(pid, 0)
+    return false
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH'
   }
 }

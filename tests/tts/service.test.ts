@@ -366,6 +366,24 @@ describe('ClipCache', () => {
     expect(files.filter((f) => f.endsWith('.wav'))).toHaveLength(20)
   })
 
+  test('temp files of a writer that died (kill -9 mid-write) go at the next scan; those of a live writer stay', async () => {
+    const dir = tmp('clips')
+    await fs.mkdir(path.join(dir, 'cc'), { recursive: true })
+    // A pid that ran and is gone: a child that has exited.
+    const { spawnSync } = await import('node:child_process')
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!
+    const dead = `.cc01.json.${deadPid}.1746117a.tmp`
+    const live = `.cc02.wav.${process.pid}.0badcafe.tmp`
+    const unknown = '.cc03.wav.tmp'
+    for (const f of [dead, live, unknown]) writeFileSync(path.join(dir, 'cc', f), 'partial')
+    const cache = new ClipCache({ dir, maxBytes: 10_000_000 })
+    await cache.usage()
+    const left = await fs.readdir(path.join(dir, 'cc'))
+    expect(left).not.toContain(dead)
+    expect(left).toContain(live)
+    expect(left).toContain(unknown)
+  })
+
   test('the key covers engine, version, voice and the spoken text', () => {
     const e = { id: 'espeak-ng', version: '1' }
     const v = { language: 'en', name: 'en-us' }
