@@ -41,6 +41,7 @@ export const SERVICE_TESTS = [
   'tests/episodes/render-stages.test.ts',
   'tests/feed/service.test.ts',
   'tests/fleet/fleet.test.ts',
+  'tests/fleet/full-fleet.test.ts',
   'tests/http/compression.test.ts',
   'tests/http/openapi.test.ts',
   'tests/http/service.test.ts',
