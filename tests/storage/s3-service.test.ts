@@ -36,9 +36,12 @@ const keysUnder = async (prefix: string) => {
 const filesUnder = (dir: string): string[] =>
   existsSync(dir) ? (readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[]).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))) : []
 
+let readerDir: string | undefined
+
 beforeAll(async () => {
   s3 = await startS3()
-  bucket = new S3BlobStore({ location: parseStorageUrl(s3.url('news')) as S3Location, cacheDir: mkdtempSync(path.join(os.tmpdir(), 'briefcast-s3-reader-')) })
+  readerDir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-s3-reader-'))
+  bucket = new S3BlobStore({ location: parseStorageUrl(s3.url('news')) as S3Location, cacheDir: readerDir })
   svc = await startTestService({ 'storage.url': s3.url('news') })
   cacheDir = svc.config.cacheDir
   dataDir = svc.config.dataDir
@@ -48,6 +51,7 @@ afterAll(async () => {
   await svc?.stop()
   await bucket?.close()
   await s3?.close()
+  if (readerDir) rmSync(readerDir, { recursive: true, force: true })
 })
 
 describe('service with S3 storage', () => {
