@@ -13,6 +13,7 @@ import type {
   ArticleRecord,
   ArticleRepository,
   ArticleStatus,
+  ArticleUpdate,
   AssetRecord,
   AssetRepository,
   EpisodeRecord,
@@ -112,21 +113,7 @@ export function articleRepository(db: Kysely<DB>): ArticleRepository {
           .insertInto('articles')
           .values({
             id: a.id,
-            external_id: a.externalId,
-            url: a.url,
-            url_key: urlKey(a.url),
-            title: a.title,
-            author: a.author,
-            published_at: a.publishedAt,
-            published_ms: publishedMs(a.publishedAt),
-            language: a.language,
-            voice: a.voice,
-            profile_id: a.profileId,
-            source: Buffer.from(a.source),
-            source_format: a.sourceFormat,
-            content_hash: a.contentHash,
-            script_json: JSON.stringify(a.script),
-            excerpt: a.excerpt,
+            ...articleColumns(a),
             revision: 1,
             status: 'queued',
             progress: 0,
@@ -145,21 +132,7 @@ export function articleRepository(db: Kysely<DB>): ArticleRepository {
         let q = db
           .updateTable('articles')
           .set((eb) => ({
-            external_id: a.externalId,
-            url: a.url,
-            url_key: urlKey(a.url),
-            title: a.title,
-            author: a.author,
-            published_at: a.publishedAt,
-            published_ms: publishedMs(a.publishedAt),
-            language: a.language,
-            voice: a.voice,
-            profile_id: a.profileId,
-            source: Buffer.from(a.source),
-            source_format: a.sourceFormat,
-            content_hash: a.contentHash,
-            script_json: JSON.stringify(a.script),
-            excerpt: a.excerpt,
+            ...articleColumns(a),
             revision: eb('revision', '+', 1),
             status: 'queued',
             progress: 0,
@@ -534,5 +507,26 @@ export function assetRepository(db: Kysely<DB>): AssetRepository {
     async delete(id) {
       return changed(await db.deleteFrom('assets').where('id', '=', id).executeTakeFirst()) > 0
     },
+  }
+}
+
+/** The columns an insert and an edit both write from the article's content and metadata (keys derived here, once). */
+function articleColumns(a: ArticleUpdate) {
+  return {
+    external_id: a.externalId,
+    url: a.url,
+    url_key: urlKey(a.url),
+    title: a.title,
+    author: a.author,
+    published_at: a.publishedAt,
+    published_ms: publishedMs(a.publishedAt),
+    language: a.language,
+    voice: a.voice,
+    profile_id: a.profileId,
+    source: Buffer.from(a.source),
+    source_format: a.sourceFormat,
+    content_hash: a.contentHash,
+    script_json: JSON.stringify(a.script),
+    excerpt: a.excerpt,
   }
 }
