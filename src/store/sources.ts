@@ -15,15 +15,8 @@ export interface SourceOptions extends SourceRules {
   storyMode?: 'full' | 'lede'
 }
 
-export interface SourceRecord {
-  id: string
-  kind: SourceKind
-  url: string | null
-  origin: 'api' | 'config'
-  options: SourceOptions
-  intervalSeconds: number
-  enabled: boolean
-  secretSealed: string | null
+/** A stored source: what it was created with (NewSource) and its polling state. */
+export interface SourceRecord extends NewSource {
   nextPollAt: number
   failures: number
   lastPollAt: string | null
