@@ -8,7 +8,7 @@
 import http from 'node:http'
 import http2 from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
-import { beforeEach } from 'vitest'
+import { afterAll, beforeAll, beforeEach } from 'vitest'
 import type { TtsEngine, VoiceSettings } from '../../src/tts/engine.ts'
 import { engineContract } from './contract.ts'
 
@@ -106,8 +106,17 @@ export async function startFakeHttp(handler: Handler, options: { http2?: boolean
   return state
 }
 
+/** What every fake provider server (HTTP or gRPC) keeps for the tests: requests seen, queued failures, cancellations, a delay. */
+export interface FakeProvider {
+  received: unknown[]
+  failures: unknown[]
+  cancelled: number
+  delayMs: number
+  close(): Promise<void>
+}
+
 /** Wait until the server saw a request cancelled by its client (throws after 5 s). */
-export async function waitForCancel(fake: FakeHttpServer): Promise<void> {
+export async function waitForCancel(fake: FakeProvider): Promise<void> {
   const t = Date.now()
   while (fake.cancelled === 0 && Date.now() - t < 5000) await new Promise((r) => setTimeout(r, 10))
   if (fake.cancelled === 0) throw new Error('the server never saw the request cancelled')
@@ -118,7 +127,7 @@ export async function waitForCancel(fake: FakeHttpServer): Promise<void> {
  * abort case gets a request still in flight after 100 ms, and passes once the server saw the
  * client give up on it.
  */
-export function fakeServerContract<F extends FakeHttpServer>(
+export function fakeServerContract<F extends FakeProvider>(
   name: string,
   start: () => Promise<F>,
   create: (fake: F) => Promise<TtsEngine>,
@@ -142,4 +151,30 @@ export function fakeServerContract<F extends FakeHttpServer>(
   beforeEach((ctx) => {
     if (fake) fake.delayMs = ctx.task.name.includes('aborted request') ? 3000 : 0
   })
+}
+
+/**
+ * One fake provider server and one engine on it for a describe block: started before its tests,
+ * closed after them, and the server's record, queued failures and delay cleared before each test.
+ * Read `fx.fake` and `fx.engine` inside the tests.
+ */
+export function fakeEngineFixture<F extends FakeProvider, E extends { close(): Promise<void> }>(
+  start: () => Promise<F>,
+  create: (fake: F) => Promise<E>,
+): { readonly fake: F; readonly engine: E } {
+  const t = {} as { fake: F; engine: E }
+  beforeAll(async () => {
+    t.fake = await start()
+    t.engine = await create(t.fake)
+  })
+  afterAll(async () => {
+    await t.engine?.close()
+    await t.fake?.close()
+  })
+  beforeEach(() => {
+    t.fake.received.length = 0
+    t.fake.failures.length = 0
+    t.fake.delayMs = 0
+  })
+  return t
 }

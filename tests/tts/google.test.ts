@@ -1,62 +1,24 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import * as grpc from '@grpc/grpc-js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { createGoogleEngine, GOOGLE_MAX_INPUT_BYTES, type GoogleEngine } from '../../src/tts/google.ts'
-import { engineContract } from './contract.ts'
-import { createFakeGoogleEngine, startFakeGoogle, type FakeGoogle } from './fake-google.ts'
+import { createGoogleEngine, GOOGLE_MAX_INPUT_BYTES } from '../../src/tts/google.ts'
+import { fakeEngineFixture, fakeServerContract } from './fake-http.ts'
+import { createFakeGoogleEngine, startFakeGoogle } from './fake-google.ts'
 
-{
-  let fake: FakeGoogle
-  engineContract('google (local gRPC server)', async () => {
-    fake = await startFakeGoogle()
-    const engine = await createFakeGoogleEngine(fake)
-    return {
-      engine,
-      voice: { name: 'en-US-Neural2-F', language: 'en-US' },
-      longText: 'A long article paragraph. '.repeat(100),
-      async assertWorkStopped() {
-        // The server saw the RPC cancelled by the client, not merely ignored.
-        const t = Date.now()
-        while (fake.cancelled === 0 && Date.now() - t < 5000) await new Promise((r) => setTimeout(r, 10))
-        expect(fake.cancelled).toBeGreaterThan(0)
-        fake.delayMs = 0
-      },
-      close: () => fake.close(),
-    }
-  })
-  // The abort test needs a request that is still in flight after 100 ms.
-  beforeEach((ctx) => {
-    if (fake) fake.delayMs = ctx.task.name.includes('aborted request') ? 3000 : 0
-  })
-}
+fakeServerContract('google (local gRPC server)', startFakeGoogle, createFakeGoogleEngine, { name: 'en-US-Neural2-F', language: 'en-US' })
 
 describe('Google engine against a local TextToSpeech server', () => {
-  let fake: FakeGoogle
-  let engine: GoogleEngine
-
-  beforeAll(async () => {
-    fake = await startFakeGoogle()
-    engine = await createFakeGoogleEngine(fake)
-  })
-  afterAll(async () => {
-    await engine.close()
-    await fake.close()
-  })
-  beforeEach(() => {
-    fake.received.length = 0
-    fake.failures.length = 0
-    fake.delayMs = 0
-  })
+  const fx = fakeEngineFixture(startFakeGoogle, createFakeGoogleEngine)
 
   test('sends voice name, LINEAR16 and every audio setting the voice accepts', async () => {
-    const clip = await engine.synthesize({
+    const clip = await fx.engine.synthesize({
       text: 'Hello from the newsroom.',
       voice: { name: 'en-US-Neural2-F', language: 'en-US', rate: 1.25, pitch: -2, volumeGainDb: 3, effectsProfileId: ['headphone-class-device'] },
     })
-    expect(fake.received).toHaveLength(1)
-    const req = fake.received[0]!
+    expect(fx.fake.received).toHaveLength(1)
+    const req = fx.fake.received[0]!
     expect(req.input).toMatchObject({ text: 'Hello from the newsroom.' })
     expect(req.input.ssml).toBeUndefined()
     expect(req.voice).toEqual({ languageCode: 'en-US', name: 'en-US-Neural2-F' })
@@ -68,20 +30,20 @@ describe('Google engine against a local TextToSpeech server', () => {
   })
 
   test('language + gender when no voice name is given; SSML goes as ssml', async () => {
-    await engine.synthesize({ text: '<speak>Hi <break time="300ms"/> there</speak>', ssml: true, voice: { language: 'de-DE', gender: 'female' } })
-    const req = fake.received[0]!
+    await fx.engine.synthesize({ text: '<speak>Hi <break time="300ms"/> there</speak>', ssml: true, voice: { language: 'de-DE', gender: 'female' } })
+    const req = fx.fake.received[0]!
     expect(req.voice).toEqual({ languageCode: 'de-DE', ssmlGender: 'FEMALE' })
     expect(req.input.ssml).toBe('<speak>Hi <break time="300ms"/> there</speak>')
     expect(req.input.text).toBeUndefined()
   })
 
   test('Chirp 3: HD voices get plain text and no pitch', async () => {
-    await engine.synthesize({
+    await fx.engine.synthesize({
       text: '<speak>Markets &amp; money. <break time="1s"/> Next.</speak>',
       ssml: true,
       voice: { name: 'en-US-Chirp3-HD-Charon', language: 'en-US', pitch: 3, rate: 1.1 },
     })
-    const req = fake.received[0]!
+    const req = fx.fake.received[0]!
     expect(req.input.ssml).toBeUndefined()
     expect(req.input.text).toBe('Markets & money. Next.')
     expect(req.audioConfig.pitch).toBeUndefined()
@@ -90,50 +52,50 @@ describe('Google engine against a local TextToSpeech server', () => {
 
   test('input over 5000 bytes is refused before any call', async () => {
     const text = 'é'.repeat(GOOGLE_MAX_INPUT_BYTES / 2 + 1) // 5002 bytes, 2501 characters
-    await expect(engine.synthesize({ text, voice: { name: 'en-US-Neural2-F', language: 'en-US' } })).rejects.toMatchObject({
+    await expect(fx.engine.synthesize({ text, voice: { name: 'en-US-Neural2-F', language: 'en-US' } })).rejects.toMatchObject({
       code: 'TEXT_TOO_LONG',
       message: expect.stringContaining('en-US-Neural2-F'),
     })
-    expect(fake.received).toHaveLength(0)
+    expect(fx.fake.received).toHaveLength(0)
   })
 
   test('retries UNAVAILABLE, DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED with backoff', async () => {
-    fake.failures.push({ code: grpc.status.UNAVAILABLE }, { code: grpc.status.DEADLINE_EXCEEDED }, { code: grpc.status.RESOURCE_EXHAUSTED })
-    const clip = await engine.synthesize({ text: 'Third time lucky.', voice: { name: 'en-US-Neural2-F', language: 'en-US' } })
+    fx.fake.failures.push({ code: grpc.status.UNAVAILABLE }, { code: grpc.status.DEADLINE_EXCEEDED }, { code: grpc.status.RESOURCE_EXHAUSTED })
+    const clip = await fx.engine.synthesize({ text: 'Third time lucky.', voice: { name: 'en-US-Neural2-F', language: 'en-US' } })
     expect(clip.durationMs).toBeGreaterThan(0)
-    expect(fake.received).toHaveLength(4)
+    expect(fx.fake.received).toHaveLength(4)
   })
 
   test('never retries INVALID_ARGUMENT; maps it to a code naming the voice', async () => {
-    fake.failures.push({ code: grpc.status.INVALID_ARGUMENT, details: 'Voice en-US-Nope-X does not exist.' })
-    await expect(engine.synthesize({ text: 'Hello.', voice: { name: 'en-US-Nope-X', language: 'en-US' } })).rejects.toMatchObject({
+    fx.fake.failures.push({ code: grpc.status.INVALID_ARGUMENT, details: 'Voice en-US-Nope-X does not exist.' })
+    await expect(fx.engine.synthesize({ text: 'Hello.', voice: { name: 'en-US-Nope-X', language: 'en-US' } })).rejects.toMatchObject({
       code: 'UNKNOWN_VOICE',
       details: expect.objectContaining({ voice: 'en-US-Nope-X' }),
     })
-    expect(fake.received).toHaveLength(1)
-    fake.failures.push({ code: grpc.status.INVALID_ARGUMENT, details: 'Invalid SSML: unexpected tag' })
-    await expect(engine.synthesize({ text: '<speak>x</speak>', ssml: true, voice: { name: 'en-US-Neural2-F', language: 'en-US' } })).rejects.toMatchObject({
+    expect(fx.fake.received).toHaveLength(1)
+    fx.fake.failures.push({ code: grpc.status.INVALID_ARGUMENT, details: 'Invalid SSML: unexpected tag' })
+    await expect(fx.engine.synthesize({ text: '<speak>x</speak>', ssml: true, voice: { name: 'en-US-Neural2-F', language: 'en-US' } })).rejects.toMatchObject({
       code: 'SSML_REJECTED',
     })
-    expect(fake.received).toHaveLength(2)
+    expect(fx.fake.received).toHaveLength(2)
   })
 
   test('malformed SSML is refused locally, before any call', async () => {
-    await expect(engine.synthesize({ text: '<speak>a <b>c</speak>', ssml: true, voice: { name: 'en-US-Neural2-F', language: 'en-US' } })).rejects.toMatchObject({
+    await expect(fx.engine.synthesize({ text: '<speak>a <b>c</speak>', ssml: true, voice: { name: 'en-US-Neural2-F', language: 'en-US' } })).rejects.toMatchObject({
       code: 'SSML_REJECTED',
     })
-    expect(fake.received).toHaveLength(0)
+    expect(fx.fake.received).toHaveLength(0)
   })
 
   test('gives up after maxRetries with ENGINE_UNAVAILABLE / RATE_LIMITED', async () => {
-    const strict = await createFakeGoogleEngine(fake, { maxRetries: 1 })
+    const strict = await createFakeGoogleEngine(fx.fake, { maxRetries: 1 })
     try {
-      fake.failures.push({ code: grpc.status.UNAVAILABLE }, { code: grpc.status.UNAVAILABLE })
+      fx.fake.failures.push({ code: grpc.status.UNAVAILABLE }, { code: grpc.status.UNAVAILABLE })
       await expect(strict.synthesize({ text: 'Down.', voice: { language: 'en-US' } })).rejects.toMatchObject({ code: 'ENGINE_UNAVAILABLE' })
-      expect(fake.received).toHaveLength(2)
-      fake.failures.push({ code: grpc.status.RESOURCE_EXHAUSTED }, { code: grpc.status.RESOURCE_EXHAUSTED })
+      expect(fx.fake.received).toHaveLength(2)
+      fx.fake.failures.push({ code: grpc.status.RESOURCE_EXHAUSTED }, { code: grpc.status.RESOURCE_EXHAUSTED })
       await expect(strict.synthesize({ text: 'Busy.', voice: { language: 'en-US' } })).rejects.toMatchObject({ code: 'RATE_LIMITED' })
-      fake.failures.push({ code: grpc.status.UNAUTHENTICATED })
+      fx.fake.failures.push({ code: grpc.status.UNAUTHENTICATED })
       await expect(strict.synthesize({ text: 'Who?', voice: { language: 'en-US' } })).rejects.toMatchObject({ code: 'MISSING_CREDENTIALS' })
     } finally {
       await strict.close()
@@ -141,13 +103,13 @@ describe('Google engine against a local TextToSpeech server', () => {
   })
 
   test('keeps to the per-process requests-per-minute limit', async () => {
-    const limited = await createFakeGoogleEngine(fake, { requestsPerMinute: 2 })
+    const limited = await createFakeGoogleEngine(fx.fake, { requestsPerMinute: 2 })
     try {
       await limited.synthesize({ text: 'One.', voice: { language: 'en-US' } })
       await limited.synthesize({ text: 'Two.', voice: { language: 'en-US' } })
       // The third must wait for the window (a minute): it is still waiting when we give up on it.
       await expect(limited.synthesize({ text: 'Three.', voice: { language: 'en-US' } }, AbortSignal.timeout(400))).rejects.toMatchObject({ code: 'ABORTED' })
-      expect(fake.received).toHaveLength(2)
+      expect(fx.fake.received).toHaveLength(2)
     } finally {
       await limited.close()
     }
@@ -165,8 +127,8 @@ describe('Google engine against a local TextToSpeech server', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason)
     process.on('unhandledRejection', onUnhandled)
     try {
-      // A real client (no sslCreds override), pointed at the fake server: it must never get that far.
-      const bare = await createGoogleEngine({ apiEndpoint: '127.0.0.1', port: fake.port, maxRetries: 0 })
+      // A real client (no sslCreds override), pointed at the fx.fake server: it must never get that far.
+      const bare = await createGoogleEngine({ apiEndpoint: '127.0.0.1', port: fx.fake.port, maxRetries: 0 })
       await expect(bare.synthesize({ text: 'Anyone?', voice: { language: 'en-US' } })).rejects.toMatchObject({
         code: 'MISSING_CREDENTIALS',
         message: expect.stringContaining('credentials'),
@@ -178,7 +140,7 @@ describe('Google engine against a local TextToSpeech server', () => {
       // Unhandled rejections are reported after the microtask queue drains: give them a few turns of the loop.
       for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 20))
       expect(unhandled).toEqual([])
-      expect(fake.received).toHaveLength(0)
+      expect(fx.fake.received).toHaveLength(0)
     } finally {
       process.off('unhandledRejection', onUnhandled)
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
