@@ -10,26 +10,14 @@
  */
 import type { Logger } from 'pino'
 import { AppError } from '../errors.ts'
-import type { JobStatus, Repositories, StoredError } from '../store/types.ts'
+import type { JobState, Repositories, StoredError } from '../store/types.ts'
 
 export type MaybePromise<T> = T | Promise<T>
 
 /** A job as handlers and hooks see it (a JobRecord in the in-process queue). */
-export interface QueuedJob {
+export interface QueuedJob extends JobState {
   /** The store's row id (in-process) or the BullMQ job id (`render:<articleId>:<revision>`). */
   id: number | string
-  kind: string
-  /** What the job is about, e.g. the article id. */
-  subjectId: string
-  payload: Record<string, unknown>
-  status: JobStatus
-  /** The attempt under way (1-based) or made so far. */
-  attempts: number
-  maxAttempts: number
-  /** Epoch ms before which the job does not run (retry backoff). */
-  runAfter: number
-  progress: number
-  error: StoredError | null
 }
 
 export interface JobContext {

@@ -52,21 +52,10 @@ export interface ArticleRecord {
   updatedAt: string
 }
 
-export interface NewArticle {
-  id: string
-  externalId: string | null
-  url: string | null
-  title: string
-  author: string | null
-  publishedAt: string | null
-  language: string
-  voice: string | null
-  profileId: string
+export interface NewArticle
+  extends Pick<ArticleRecord, 'id' | 'externalId' | 'url' | 'title' | 'author' | 'publishedAt' | 'language' | 'voice' | 'profileId' | 'sourceFormat' | 'contentHash' | 'excerpt'> {
   source: Uint8Array
-  sourceFormat: InputFormat | null
-  contentHash: string
   script: Script
-  excerpt: string | null
 }
 
 export type ArticleUpdate = Omit<NewArticle, 'id'>
@@ -138,19 +127,24 @@ export interface EpisodeRepository {
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
 
-export interface JobRecord {
-  id: number
+/** A job's state, whichever queue keeps it (the in-process queue's rows, BullMQ's jobs as handlers see them). */
+export interface JobState {
   kind: string
   /** What the job is about, e.g. the article id. */
   subjectId: string
   payload: Record<string, unknown>
   status: JobStatus
+  /** The attempt under way (1-based) or made so far. */
   attempts: number
   maxAttempts: number
   /** Epoch ms before which the job must not run (retry backoff). */
   runAfter: number
   progress: number
   error: StoredError | null
+}
+
+export interface JobRecord extends JobState {
+  id: number
   createdAt: string
   updatedAt: string
   startedAt: string | null
