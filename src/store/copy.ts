@@ -275,6 +275,17 @@ export async function copyRows(source: SqliteSource, target: PostgresTarget, opt
       { details: { tables: Object.fromEntries(filled) }, help: 'Use an empty database (or schema), or add --replace-target to delete every briefcast row in the target first.' },
     )
   }
+  // A run after a finished move upserts every row again: refused when the target has rows the source lacks (the
+  // service already runs on the target, or rows were deleted from the source), or it would revert newer rows.
+  if (!options.replace && ours && state.get('state') !== 'copying') {
+    const extra = (await extraRows(source, target)).filter(([, n]) => n > 0)
+    if (extra.length)
+      throw new AppError(
+        'MOVE_TARGET_NOT_EMPTY',
+        `The target database at ${target.where} has rows the source does not have (${extra.map(([t, n]) => `${t}: ${n}`).join(', ')}): the service may already run on it, or rows were deleted from the source since the last move. Nothing was written.`,
+        { details: { tables: Object.fromEntries(extra) }, help: 'Once the service runs on the target, do not move again. To start over from the source, add --replace-target.' },
+      )
+  }
   // The service's own migrations: the schema is exactly the one the service would create.
   await migratePostgres(pool)
   await loadTypes(target)
@@ -358,6 +369,22 @@ async function upsertState(client: pg.Pool | pg.PoolClient, name: string, value:
     value,
     new Date().toISOString(),
   ])
+}
+
+/** Per table: how many of the target's keys the source does not have. */
+async function extraRows(source: SqliteSource, target: PostgresTarget): Promise<[string, number][]> {
+  const out: [string, number][] = []
+  for (const t of source.tables) {
+    const types = target.types.get(t.name)
+    if (!types) continue
+    const keyOf = (r: Record<string, unknown>) => JSON.stringify(t.key.map((k) => norm(r[k], types.get(k))))
+    const keys = new Set<string>()
+    for (const r of source.db.prepare(`SELECT ${t.key.map(q).join(', ')} FROM ${q(t.name)}`).iterate() as IterableIterator<Record<string, unknown>>) keys.add(keyOf(r))
+    let extra = 0
+    for (const r of (await target.pool.query(`SELECT ${t.key.map(q).join(', ')} FROM ${q(t.name)}`)).rows as Record<string, unknown>[]) if (!keys.has(keyOf(r))) extra++
+    out.push([t.name, extra])
+  }
+  return out
 }
 
 async function targetCounts(target: PostgresTarget, names: string[]): Promise<Map<string, number>> {

@@ -297,5 +297,11 @@ describe.skipIf(skip)('briefcast move', () => {
     } finally {
       await moved.stop()
     }
+    // Moving again now would revert what the service wrote there: refused, nothing written.
+    const titles = await pgQuery<{ title: string }>('SELECT title FROM articles ORDER BY id')
+    const again = await move(['--to-database', target])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/MOVE_TARGET_NOT_EMPTY: .*has rows the source does not have \(.*articles: 1.*users: 1.*\)/)
+    expect(await pgQuery<{ title: string }>('SELECT title FROM articles ORDER BY id')).toEqual(titles)
   })
 })
