@@ -180,7 +180,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     }
     report.verify.ok = report.verify.problems.length === 0
     if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
-    else process.stdout.write(summaryText(report))
+    else if (!flag(args, 'quiet')) process.stdout.write(summaryText(report))
     if (!report.verify.ok)
       throw new AppError('MOVE_VERIFY_FAILED', `The copy does not match the source:\n  - ${report.verify.problems.join('\n  - ')}`, { details: { problems: report.verify.problems } })
     return 0

@@ -255,6 +255,10 @@ describe.skipIf(skip)('briefcast move', () => {
     const again = await move(['--to-database', target, '--to-storage', storageUrl])
     expect(again.code).toBe(0)
     expect(again.stdout).toMatch(/\(1 copied, \d+ bytes; \d+ already there\)/)
+    // Progress on stderr (not a terminal here: a line per finished table and phase).
+    expect(again.stderr).toMatch(/^move: rows articles 3\/3$/m)
+    expect(again.stderr).toMatch(/^move: files (\d+)\/\1, [\d.]+ MB of [\d.]+ MB$/m)
+    expect(again.stderr).toMatch(/^move: verifying$/m)
     expect((await bucket.getBuffer(ep)).equals(original)).toBe(true)
   })
 
