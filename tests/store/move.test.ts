@@ -163,7 +163,7 @@ describe.skipIf(skip)('briefcast move', () => {
     expect(usage.stderr).toMatch(/give --to-database, --to-storage or both/)
   })
 
-  it('refuses a target database holding rows it did not write, writing nothing', async () => {
+  it('refuses a target database holding rows it did not write, writing nothing; --replace-target replaces them', async () => {
     const other = freshSchema()
     await pgQuery(`CREATE SCHEMA ${other}`, [], PG_URL)
     const store = await openStore({ url: PG_URL, schema: other })
@@ -174,6 +174,12 @@ describe.skipIf(skip)('briefcast move', () => {
     expect(r.stderr).toMatch(/MOVE_TARGET_NOT_EMPTY: .*already holds rows that this move did not write \(users: 1\)/)
     expect(await pgQuery(`SELECT count(*)::int AS n FROM ${other}.articles`, [], PG_URL)).toEqual([{ n: 0 }])
     expect(await pgQuery("SELECT to_regclass($1) AS r", [`${other}.briefcast_move`], PG_URL)).toEqual([{ r: null }])
+    // --replace-target: the foreign rows go, the source's come in, and it verifies.
+    const replaced = await move(['--to-database', urlWithSchema(other), '--replace-target'])
+    expect(replaced.stderr).not.toContain('MOVE_')
+    expect(replaced.code).toBe(0)
+    expect((await pgQuery<{ username: string }>(`SELECT username FROM ${other}.users ORDER BY id`, [], PG_URL)).map((u) => u.username)).not.toContain('someone-else')
+    expect(await pgQuery(`SELECT count(*)::int AS n FROM ${other}.articles`, [], PG_URL)).toEqual([{ n: 3 }])
   })
 
   it('is killed partway through the rows, then partway through the files, and the third run resumes and completes', async () => {
