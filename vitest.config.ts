@@ -13,6 +13,7 @@ export const BROWSER_TESTS = ['tests/**/*.browser.test.ts']
 export const SERVICE_TESTS = [
   'tests/audio/mp3-encoder.test.ts',
   'tests/cli/commands.test.ts',
+  'tests/store/move.test.ts',
   'tests/hardening/children.test.ts',
   'tests/hardening/cover.test.ts',
   'tests/hardening/edits.test.ts',

@@ -62,6 +62,10 @@ export const ERROR_CATALOGUE = {
   BRIEFING_EMPTY: { status: 422, help: 'Choose articles that exist and are ready.' },
   STORAGE_UNAVAILABLE: { status: 503, help: 'The object storage (BRIEFCAST_STORAGE_URL) did not answer; check that the bucket and its endpoint are reachable, then retry.' },
   SERVICE_UNAVAILABLE: { status: 503, help: 'The service is starting; retry after the seconds given in Retry-After.' },
+  MOVE_SOURCE_NOT_READY: { status: 409, help: 'Run `briefcast move` with the settings of the embedded install to copy, after this version has started on it once.' },
+  MOVE_TARGET_UNREACHABLE: { status: 503, help: 'Check the host, credentials and name in --to-database / --to-storage; nothing was copied.' },
+  MOVE_TARGET_NOT_EMPTY: { status: 409, help: 'Move into an empty database (or schema), or add --replace-target to delete what the target holds first.' },
+  MOVE_VERIFY_FAILED: { status: 500, help: 'Run `briefcast move` again without --verify-only to copy what differs, then verify again; do not switch the settings before it passes.' },
   CONFIG_INVALID: { status: 500, help: 'Fix the settings named in the details.' },
   UNEXPECTED_ERROR: { status: 500, help: 'An unexpected error occurred; see the server log.' },
 } as const satisfies Record<string, { status: number; help: string }>

@@ -227,6 +227,35 @@ is generated and printed once, unless --password-stdin reads it from standard in
     ],
   },
   {
+    name: 'move',
+    summary: 'copy an embedded install into PostgreSQL and/or a bucket, resumably, and verify the copy',
+    description: `Copies the install the usual settings point at (the SQLite file in the data directory, the files in the
+cache directory) into PostgreSQL (--to-database) and/or S3-compatible object storage (--to-storage), so a
+site can move to several nodes. The source is only read (one snapshot). The target database gets the
+service's migrations, then every table, parents first, in batches by key, each batch one transaction; id
+sequences continue after the copied ids. Files already in the bucket with the same size and SHA-256 are
+skipped. An interrupted run resumes where it stopped when run again. At the end the copy is verified: row
+counts, keys and content checksums per table, size and SHA-256 per file; any difference exits 1, naming it.
+A target database holding rows that this move did not write is refused unless --replace-target.
+Then start the service with BRIEFCAST_DATABASE_URL / BRIEFCAST_STORAGE_URL (docs/deployment.md).`,
+    options: {
+      'to-database': { type: 'string', value: 'URL', help: 'target PostgreSQL, postgres://USER@HOST:PORT/DB (the password from PGPASSWORD or ~/.pgpass keeps it off the command line)' },
+      'to-storage': { type: 'string', value: 'URL', help: 'target bucket, s3://BUCKET/PREFIX?endpoint=...&region=... (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)' },
+      'verify-only': { type: 'boolean', help: 'copy nothing; check that the targets hold what the source holds' },
+      'replace-target': { type: 'boolean', help: 'delete every briefcast row in the target database before copying' },
+      'batch-size': { type: 'string', value: 'N', help: 'rows per transaction', int: { min: 1 }, defaultText: '500' },
+      concurrency: { type: 'string', value: 'N', help: 'files copied at a time', int: { min: 1 }, defaultText: '4' },
+      config,
+      json: { type: 'boolean', help: 'print the report (copy and verification) as JSON on stdout' },
+      quiet,
+    },
+    examples: [
+      'PGPASSWORD=... briefcast move --to-database postgres://briefcast@db.internal/briefcast --to-storage "s3://news-audio/briefcast?region=eu-central-1"',
+      'briefcast move --to-database postgres://briefcast@db.internal/briefcast --to-storage "s3://news-audio/briefcast?region=eu-central-1" --verify-only',
+    ],
+    load: async () => (await import('./move.ts')).run,
+  },
+  {
     name: 'doctor',
     summary: 'check what the service needs and say how to fix what is missing',
     description: `Checks, in one screen, what briefcast needs and what it will do: ffmpeg and ffprobe, the voice profiles
