@@ -97,6 +97,28 @@ export interface Ffmpeg {
   join(options: JoinOptions, signal?: AbortSignal): Promise<void>
 }
 
+/** What a render asks of ffmpeg: jingles, cover art and M4A episodes (MP3 speech pieces never reach it). */
+export type FfmpegMedia = Pick<Ffmpeg, 'probe' | 'measureLoudness' | 'decodeToRaw' | 'encodePiece' | 'checkImage' | 'join'>
+
+/**
+ * ffmpeg located and checked when a render first needs it. An MP3 episode without jingles or cover
+ * art needs none (its pieces are encoded in WebAssembly and joined in JS), so a one-shot render then
+ * starts no ffmpeg or ffprobe at all, and its cost does not depend on how slowly that binary starts.
+ * A missing or too old ffmpeg is reported by the first call that needs it.
+ */
+export function ffmpegOnDemand(open: () => Promise<Ffmpeg>): FfmpegMedia {
+  let opened: Promise<Ffmpeg> | undefined
+  const get = () => (opened ??= open())
+  return {
+    probe: async (file, signal) => (await get()).probe(file, signal),
+    measureLoudness: async (file, signal) => (await get()).measureLoudness(file, signal),
+    decodeToRaw: async (input, output, signal) => (await get()).decodeToRaw(input, output, signal),
+    encodePiece: async (options, signal) => (await get()).encodePiece(options, signal),
+    checkImage: async (file, signal) => (await get()).checkImage(file, signal),
+    join: async (options, signal) => (await get()).join(options, signal),
+  }
+}
+
 /** MP3 frame constants of what encodePiece produces (MPEG-1 Layer III, 44.1 kHz). */
 export const SAMPLE_RATE = 44_100
 export const SAMPLES_PER_FRAME = 1152
