@@ -5,7 +5,8 @@
  * A piece is a clip (16-bit WAV at any rate, already leveled) resampled to 44.1 kHz, cut or padded to
  * an exact number of samples and encoded as bare CBR frames; the encoder delay is LAME's (1105
  * samples, ENCODER_DELAY), as with ffmpeg's libmp3lame, so the frame arithmetic of render.ts holds.
- * Jobs go to the first idle thread; the threads start with the encoder and are unref'd while idle.
+ * Jobs go to the first idle thread; one thread starts with the encoder, the others (up to `threads`) when
+ * a job finds them all busy; they are unref'd while idle.
  */
 import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
@@ -96,10 +97,11 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
     })
   }
 
-  // Start the threads now (once LAME is compiled, a few ms), idle: their start-up overlaps synthesis
-  // instead of delaying the first piece.
+  // Start one thread now (once LAME is compiled, a few ms), idle: its start-up overlaps synthesis instead
+  // of delaying the first piece. The others start when a piece finds every running thread busy (post), so
+  // a re-render that encodes one piece starts one thread (~0.1 s of CPU each: a Node bootstrap).
   void compiled.then(() => {
-    for (let i = all.size; i < threads && !closed; i++) idle.push(spawn())
+    if (all.size === 0 && !closed) idle.push(spawn())
   })
 
   return {
