@@ -8,7 +8,7 @@
 import { accessSync, constants as fsConstants, promises as fs } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import ffmpegBuilder from 'fluent-ffmpeg'
+import type FluentFfmpeg from 'fluent-ffmpeg'
 import type { Config } from '../config.ts'
 import { AppError, throwIfAborted } from '../errors.ts'
 import { writeFileAtomic } from '../util/files.ts'
@@ -95,6 +95,28 @@ export interface Ffmpeg {
    * (MP3 episodes need no ffmpeg: their pieces are joined as bytes, see mp3-join.ts.)
    */
   join(options: JoinOptions, signal?: AbortSignal): Promise<void>
+}
+
+/** What a render asks of ffmpeg: jingles, cover art and M4A episodes (MP3 speech pieces never reach it). */
+export type FfmpegMedia = Pick<Ffmpeg, 'probe' | 'measureLoudness' | 'decodeToRaw' | 'encodePiece' | 'checkImage' | 'join'>
+
+/**
+ * ffmpeg located and checked when a render first needs it. An MP3 episode without jingles or cover
+ * art needs none (its pieces are encoded in WebAssembly and joined in JS), so a one-shot render then
+ * starts no ffmpeg or ffprobe at all, and its cost does not depend on how slowly that binary starts.
+ * A missing or too old ffmpeg is reported by the first call that needs it.
+ */
+export function ffmpegOnDemand(open: () => Promise<Ffmpeg>): FfmpegMedia {
+  let opened: Promise<Ffmpeg> | undefined
+  const get = () => (opened ??= open())
+  return {
+    probe: async (file, signal) => (await get()).probe(file, signal),
+    measureLoudness: async (file, signal) => (await get()).measureLoudness(file, signal),
+    decodeToRaw: async (input, output, signal) => (await get()).decodeToRaw(input, output, signal),
+    encodePiece: async (options, signal) => (await get()).encodePiece(options, signal),
+    checkImage: async (file, signal) => (await get()).checkImage(file, signal),
+    join: async (options, signal) => (await get()).join(options, signal),
+  }
 }
 
 /** MP3 frame constants of what encodePiece produces (MPEG-1 Layer III, 44.1 kHz). */
@@ -263,8 +285,12 @@ function classify(err: unknown, context: { output?: string; input?: string; inpu
 // -xerror: ffmpeg 4.x exits 0 when writing the output fails (e.g. "Error writing trailer: No space left on device").
 const QUIET = ['-hide_banner', '-nostdin', '-xerror', '-loglevel', 'error']
 
+/** fluent-ffmpeg (16 CommonJS files), loaded by the first command built: a render that needs no ffmpeg never loads it. */
+let builderModule: Promise<typeof FluentFfmpeg> | undefined
+const ffmpegBuilder = async (): Promise<FluentFfmpeg.FfmpegCommand> => (await (builderModule ??= import('fluent-ffmpeg').then((m) => m.default)))()
+
 /** Builds argv with fluent-ffmpeg (its public builder; _getArguments is typed and stable since 2.x). */
-function argsOf(command: ffmpegBuilder.FfmpegCommand): string[] {
+function argsOf(command: FluentFfmpeg.FfmpegCommand): string[] {
   return command._getArguments()
 }
 
@@ -328,7 +354,7 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
 
     async decodeToRaw(input, output, signal) {
       throwIfAborted(signal)
-      const command = ffmpegBuilder().input(input).addOptions(QUIET).output(output).outputOptions(['-map', '0:a:0']).audioChannels(1).audioFrequency(SAMPLE_RATE).audioCodec('pcm_s16le').format('s16le')
+      const command = (await ffmpegBuilder()).input(input).addOptions(QUIET).output(output).outputOptions(['-map', '0:a:0']).audioChannels(1).audioFrequency(SAMPLE_RATE).audioCodec('pcm_s16le').format('s16le')
       try {
         await ff(argsOf(command), signal)
       } catch (err) {
@@ -339,7 +365,7 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
     async measureLoudness(file, signal) {
       throwIfAborted(signal)
       // framelog=verbose keeps the per-100ms lines out of stderr at loglevel info; the summary stays.
-      const command = ffmpegBuilder()
+      const command = (await ffmpegBuilder())
         .input(file)
         .addOptions(['-hide_banner', '-nostdin', '-nostats'])
         .output('-')
@@ -371,7 +397,7 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
         `apad=whole_len=${o.totalSamples}`,
         `atrim=end_sample=${o.totalSamples}`,
       ]
-      const command = ffmpegBuilder()
+      const command = (await ffmpegBuilder())
         .input(o.input)
         .addOptions(QUIET)
         .output(o.output)
@@ -399,7 +425,7 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
       if (!info.video || !['mjpeg', 'png'].includes(info.video.codec))
         throw new AppError('INVALID_IMAGE', `The image ${file} is not a JPEG or PNG${info.video ? ` (${info.video.codec})` : ''}.`)
       // Probing reads headers only (a file named .png probes as PNG whatever it holds): decode it once.
-      const command = ffmpegBuilder().input(file).addOptions(QUIET).output('-').outputOptions(['-map', '0:v:0', '-frames:v', '1']).format('null')
+      const command = (await ffmpegBuilder()).input(file).addOptions(QUIET).output('-').outputOptions(['-map', '0:v:0', '-frames:v', '1']).format('null')
       try {
         await ff(argsOf(command), signal)
       } catch (err) {
@@ -412,7 +438,7 @@ function makeFfmpeg(paths: FfmpegPaths, version: string, runner: FfmpegRunner): 
 
     async join(o, signal) {
       throwIfAborted(signal)
-      const command = ffmpegBuilder()
+      const command = (await ffmpegBuilder())
         .addOptions(QUIET)
         .input(o.listPath)
         .inputOptions(['-f', 'concat', '-safe', '0'])

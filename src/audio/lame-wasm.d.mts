@@ -5,4 +5,6 @@ export interface Lame {
   encodeFrom(count: number, fill: (from: number, out: Float32Array) => void, options: { sampleRate: number; bitrateKbps: number; quality: number }): Uint8Array
 }
 export const LAME_WASM: URL
-export function createLame(wasm?: Uint8Array): Promise<Lame>
+/** The compiled module, once per process (to post to the encoder threads). */
+export function compileLame(): Promise<WebAssembly.Module>
+export function createLame(wasm?: Uint8Array | WebAssembly.Module): Promise<Lame>

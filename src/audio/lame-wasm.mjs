@@ -14,9 +14,23 @@ const OUT_BYTES = Math.ceil(1.25 * CHUNK) + 7200
 
 export const LAME_WASM = new URL('./lame.wasm', import.meta.url)
 
-/** Instantiates the module; `encode` then turns PCM into bare CBR MP3 frames (no Xing/Info frame, no ID3). */
+/**
+ * The compiled module, once per process: the encoder threads instantiate this one Module (it is posted to
+ * them) instead of each compiling the file, so V8 compiles LAME's hot functions with its optimizing tier
+ * once for all threads rather than once per thread.
+ */
+let compiled
+export function compileLame() {
+  compiled ??= readFile(LAME_WASM).then((bytes) => WebAssembly.compile(bytes))
+  return compiled
+}
+
+/**
+ * Instantiates the module (the file, its bytes, or a compiled WebAssembly.Module); `encode` then turns PCM
+ * into bare CBR MP3 frames (no Xing/Info frame, no ID3).
+ */
 export async function createLame(wasm) {
-  const bytes = wasm ?? (await readFile(LAME_WASM))
+  const source = wasm ?? (await readFile(LAME_WASM))
   let memory
   const imports = {
     env: { emscripten_notify_memory_growth: () => {} },
@@ -36,7 +50,7 @@ export async function createLame(wasm) {
       },
     },
   }
-  const { instance } = await WebAssembly.instantiate(bytes, imports)
+  const instance = source instanceof WebAssembly.Module ? await WebAssembly.instantiate(source, imports) : (await WebAssembly.instantiate(source, imports)).instance
   const x = instance.exports
   memory = x.memory
   x._initialize()

@@ -1,7 +1,7 @@
 // Worker thread: encodes pieces to MP3 with LAME compiled to WebAssembly (our build, lame-wasm.mjs), so a
 // piece costs no process. Plain JS with no TypeScript loader, like the loudness worker.
 import { open, writeFile } from 'node:fs/promises'
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import { createLame } from './lame-wasm.mjs'
 import { parseWavHeader } from './loudness-dsp.mjs'
 import { resampler } from './resample.mjs'
@@ -14,7 +14,8 @@ const SAMPLE_RATE = 44100
  */
 const QUALITY = 7
 
-const lameReady = createLame()
+// The module the encoder compiled once for all its threads (mp3-encoder.ts), else this thread compiles the file.
+const lameReady = createLame(workerData?.lame)
 lameReady.catch(() => {}) // reported by the first encode
 
 /**

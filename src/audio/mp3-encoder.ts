@@ -5,12 +5,14 @@
  * A piece is a clip (16-bit WAV at any rate, already leveled) resampled to 44.1 kHz, cut or padded to
  * an exact number of samples and encoded as bare CBR frames; the encoder delay is LAME's (1105
  * samples, ENCODER_DELAY), as with ffmpeg's libmp3lame, so the frame arithmetic of render.ts holds.
- * Jobs go to the first idle thread; the threads start with the encoder and are unref'd while idle.
+ * Jobs go to the first idle thread; one thread starts with the encoder, the others (up to `threads`) when
+ * a job finds them all busy; they are unref'd while idle.
  */
 import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
 import { Channel, resultOf, workerEndpoint, type ResultReply } from '../util/channel.ts'
 import { startWorker } from '../util/worker.ts'
+import { compileLame } from './lame-wasm.mjs'
 
 export interface Mp3PieceOptions {
   /** A 16-bit PCM WAV file (mono, or the first channel is used), any sample rate. */
@@ -38,6 +40,13 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
   const all = new Set<Thread>()
   const queue: Job[] = []
   let closed = false
+  // LAME compiled once per process, in the background, and given to every thread (see compileLame). Should
+  // that fail, each thread compiles the file itself and reports the error with its first piece.
+  let lame: WebAssembly.Module | undefined
+  const compiled = compileLame().then(
+    (m) => void (lame = m),
+    () => {},
+  )
 
   const fail = (t: Thread) => {
     all.delete(t)
@@ -47,7 +56,7 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
 
   const spawn = (): Thread => {
     // A plain-JS entry: no TypeScript loader in these threads.
-    const w = startWorker(new URL('./mp3-encoder-worker.mjs', import.meta.url), { execArgv: [] })
+    const w = startWorker(new URL('./mp3-encoder-worker.mjs', import.meta.url), { execArgv: [], ...(lame ? { workerData: { lame } } : {}) })
     const t: Thread = {
       worker: w,
       channel: new Channel<object, ResultReply>(workerEndpoint(w), {
@@ -75,9 +84,11 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
       .then(job.resolve, job.reject)
   }
 
-  const post = <T>(message: Record<string, unknown>, signal?: AbortSignal): Promise<T> => {
+  const post = async <T>(message: Record<string, unknown>, signal?: AbortSignal): Promise<T> => {
     throwIfAborted(signal)
-    if (closed) return Promise.reject(new AppError('ABORTED', 'The MP3 encoder is closed.'))
+    if (closed) throw new AppError('ABORTED', 'The MP3 encoder is closed.')
+    await compiled
+    if (closed) throw new AppError('ABORTED', 'The MP3 encoder is closed.')
     return new Promise<T>((resolve, reject) => {
       const job: Job = { message, resolve: resolve as (v: unknown) => void, reject }
       const w = idle.pop() ?? (all.size < threads ? spawn() : undefined)
@@ -86,9 +97,12 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
     })
   }
 
-  // Start the threads now, idle: their start-up and the WebAssembly compile overlap synthesis instead
-  // of delaying the first piece.
-  for (let i = 0; i < threads; i++) idle.push(spawn())
+  // Start one thread now (once LAME is compiled, a few ms), idle: its start-up overlaps synthesis instead
+  // of delaying the first piece. The others start when a piece finds every running thread busy (post), so
+  // a re-render that encodes one piece starts one thread (~0.1 s of CPU each: a Node bootstrap).
+  void compiled.then(() => {
+    if (all.size === 0 && !closed) idle.push(spawn())
+  })
 
   return {
     async encodePiece(o, signal) {

@@ -6,7 +6,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { createFfmpeg, type Ffmpeg } from '../audio/ffmpeg.ts'
+import { createFfmpeg, ffmpegOnDemand } from '../audio/ffmpeg.ts'
 import { createLoudnessMeter } from '../audio/loudness-meter.ts'
 import { createMp3Encoder } from '../audio/mp3-encoder.ts'
 import { ShellRunner } from '../audio/ffmpeg-launcher.ts'
@@ -102,7 +102,6 @@ export interface EpisodeSession {
   signal: AbortSignal
   /** Started at once; awaited by the command when it needs them. */
   speech: Promise<BriefcastSpeechService>
-  ffmpeg: Promise<Ffmpeg>
   /** renderEpisode with the session's engines, meter, signal and progress bar; then the files are published. */
   render(script: Script, profile: VoiceProfile, outputs: EpisodeOutputs, metadata: RenderOptions['metadata']): Promise<EpisodeResult>
   /** The error to report for err: an interrupted run says so ("no output written"). */
@@ -114,8 +113,9 @@ export interface EpisodeSession {
 /**
  * Starts what a one-shot render needs, side by side: the speech service (its first espeak-ng worker
  * already runs, see cli.ts), the loudness worker (it warms its DSP code while the input is read and
- * spoken), the MP3 encoder threads, and ffmpeg behind a small shell for what still needs it (jingles,
+ * spoken), the MP3 encoder threads, and a small shell to start ffmpeg from for what still needs it (jingles,
  * M4A, cover art; each fork of this ~250 MB process would count its memory once more until the child execs).
+ * ffmpeg itself is located and checked only when the episode first needs it (ffmpegOnDemand).
  */
 export function startEpisodeSession(config: Config, options: { label: string; quiet?: boolean }): EpisodeSession {
   const { controller, janitor, temps, removeTemps, release } = startCliRun(config.cacheDir)
@@ -126,18 +126,18 @@ export function startEpisodeSession(config: Config, options: { label: string; qu
   const encoder = createMp3Encoder({ threads: config.audio.encodeConcurrency })
   const launcherDir = createRunDir(config.cacheDir)
   const launcher = launcherDir.then((d) => new ShellRunner(d.path).start())
-  const ffmpeg = launcher.then((l) => createFfmpeg(config, l.runner))
-  for (const p of [speech, launcherDir, ffmpeg]) p.catch(() => {})
+  // Checked only if the episode needs ffmpeg (jingles, cover art, M4A): an MP3 render starts none.
+  const ffmpeg = ffmpegOnDemand(async () => createFfmpeg(config, (await launcher).runner))
+  for (const p of [speech, launcherDir]) p.catch(() => {})
 
   return {
     signal: controller.signal,
     speech,
-    ffmpeg,
     async render(script, profile, outputs, metadata) {
       const result = await renderEpisode(
         script,
         profile,
-        { speech: await speech, ffmpeg: await ffmpeg, config, meter, encoder },
+        { speech: await speech, ffmpeg, config, meter, encoder },
         {
           format: outputs.format,
           signal: controller.signal,

@@ -89,8 +89,6 @@ export async function run(args: ParsedArgs): Promise<number> {
     }
     if (values.title) input.title = values.title
     trace('input read')
-    const ffmpeg = await session.ffmpeg
-    trace(`ffmpeg ${ffmpeg.version} checked`)
     const { articleToScript } = await scriptModule
     const svc = await session.speech
     trace('speech service ready')

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../config.ts'
 import { AppError, throwIfAborted } from '../errors.ts'
-import { SAMPLES_PER_FRAME, type Ffmpeg, type Loudness } from '../audio/ffmpeg.ts'
+import { SAMPLES_PER_FRAME, type FfmpegMedia, type Loudness } from '../audio/ffmpeg.ts'
 import { imageMime, joinMp3 } from '../audio/mp3-join.ts'
 import type { RunDir } from '../audio/tempdir.ts'
 import { buildChaptersJson, buildFfmetadata, buildTimingsJson, buildVtt, sentenceSpans, type TimedSegment } from '../audio/transcript.ts'
@@ -166,7 +166,7 @@ export interface AssembleRequest {
   pieces: AssemblyPiece[]
   format: 'mp3' | 'm4a'
   config: Config
-  ffmpeg: Ffmpeg
+  ffmpeg: FfmpegMedia
   run: RunDir
   /** Part of the episode hash (render-plan.ts encoderSettingsOf). */
   encoderSettings: string

@@ -10,7 +10,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { AppError } from '../errors.ts'
-import { ENCODER_DELAY, SAMPLE_RATE, type Ffmpeg, type Loudness } from '../audio/ffmpeg.ts'
+import { ENCODER_DELAY, SAMPLE_RATE, type FfmpegMedia, type Loudness } from '../audio/ffmpeg.ts'
 import type { LoudnessMeter } from '../audio/loudness-meter.ts'
 import type { Mp3Encoder } from '../audio/mp3-encoder.ts'
 import { readMp3Frames } from '../audio/mp3.ts'
@@ -170,7 +170,7 @@ export async function encodeSpeechPiece(job: SpeechPieceJob, output: string): Pr
 
 /** A jingle piece into `output` through ffmpeg: measured (ebur128), gained to the target, limited, faded out, whole frames. */
 export async function encodeJinglePiece(
-  o: { ffmpeg: Ffmpeg; slot: Slot; file: string; which: 'intro' | 'outro'; gapSamples: number; targetLufs: number; limitDb: number; bitrateKbps: number; signal: AbortSignal },
+  o: { ffmpeg: FfmpegMedia; slot: Slot; file: string; which: 'intro' | 'outro'; gapSamples: number; targetLufs: number; limitDb: number; bitrateKbps: number; signal: AbortSignal },
   output: string,
 ): Promise<EncodedSpan> {
   const { ffmpeg, file, which, signal } = o

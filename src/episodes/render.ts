@@ -24,7 +24,7 @@ import { AppError, throwIfAborted, toAppError } from '../errors.ts'
 import type { Segment, Script } from '../script/types.ts'
 import type { SpeechService, VoiceProfile } from '../tts/types.ts'
 import { fileError } from '../util/files.ts'
-import { ENCODER_DELAY, type Ffmpeg } from '../audio/ffmpeg.ts'
+import { ENCODER_DELAY, type FfmpegMedia } from '../audio/ffmpeg.ts'
 import { createLoudnessMeter, type LoudnessMeter } from '../audio/loudness-meter.ts'
 import { createMp3Encoder, type Mp3Encoder } from '../audio/mp3-encoder.ts'
 import { createRunDir, type RunDir } from '../audio/tempdir.ts'
@@ -40,7 +40,7 @@ export { frameAlignedLength } from './render-plan.ts'
 /** What a render uses; the render coordinator's RenderFn takes the same. */
 export interface RenderDeps {
   speech: SpeechService
-  ffmpeg: Ffmpeg
+  ffmpeg: FfmpegMedia
   config: Config
   /** Shared clip loudness meter (one worker); created per render when absent. */
   meter?: LoudnessMeter
@@ -125,7 +125,7 @@ type Piece = AssemblyPiece & { clipCached: boolean }
 
 /** What the piece makers of one render share. */
 interface RenderContext {
-  deps: { speech: SpeechService; ffmpeg: Ffmpeg; config: Config; meter: LoudnessMeter; encoder: Mp3Encoder }
+  deps: { speech: SpeechService; ffmpeg: FfmpegMedia; config: Config; meter: LoudnessMeter; encoder: Mp3Encoder }
   profile: VoiceProfile
   store: PieceStore
   slot: Slot

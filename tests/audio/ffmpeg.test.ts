@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createFfmpeg, ffmpegProcesses, locateFfmpeg, parseFfmpegVersion, spawnRunner, type Ffmpeg, type FfmpegRunner } from '../../src/audio/ffmpeg.ts'
+import { createFfmpeg, ffmpegOnDemand, ffmpegProcesses, locateFfmpeg, parseFfmpegVersion, spawnRunner, type Ffmpeg, type FfmpegRunner } from '../../src/audio/ffmpeg.ts'
 import { measureWavFile } from '../../src/audio/loudness.ts'
 import { measureRawBuffer } from '../../src/audio/loudness-dsp.mjs'
 import { countMp3Frames } from '../../src/audio/mp3.ts'
@@ -88,6 +88,27 @@ describe('locating and checking ffmpeg', () => {
     calls = 0
     await createFfmpeg(config, counting)
     expect(calls).toBe(3)
+  })
+
+  it('ffmpegOnDemand starts no ffmpeg until a call needs one, then checks it once', async () => {
+    const config = { cacheDir: path.join(dir, 'on-demand-cache') } as Config
+    let calls = 0
+    const counting: FfmpegRunner = (bin, args, o) => {
+      calls++
+      return spawnRunner(bin, args, o)
+    }
+    const lazy = ffmpegOnDemand(() => createFfmpeg(config, counting))
+    await new Promise((r) => setTimeout(r, 50))
+    expect(calls).toBe(0)
+    const wav = path.join(dir, 'on-demand.wav')
+    await fs.writeFile(wav, wavBytes(speechLike(1, 22_050, 0.3, 7), 22_050))
+    const [a, b] = await Promise.all([lazy.probe(wav), lazy.probe(wav)])
+    expect(a.audio).toMatchObject({ codec: 'pcm_s16le', sampleRate: 22_050 })
+    expect(b.durationMs).toBe(a.durationMs)
+    expect(calls).toBe(3 + 2) // the check (three runs) once, then the two probes
+    // A binary that is missing is reported by the first call that needs it.
+    const missing = ffmpegOnDemand(() => createFfmpeg(undefined, spawnRunner, { ffmpegPath: path.join(dir, 'nope', 'ffmpeg'), ffprobePath: path.join(dir, 'nope', 'ffprobe'), source: 'env' }))
+    expect((await rejection(missing.probe(wav))).code).toBe('FFMPEG_NOT_FOUND')
   })
 
   it('parses release and git-build version strings', () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg, ENCODER_DELAY, SAMPLES_PER_FRAME, type Ffmpeg } from '../../src/audio/ffmpeg.ts'
 import { createLoudnessMeter, type LoudnessMeter } from '../../src/audio/loudness-meter.ts'
 import { countMp3Frames, readMp3Frames } from '../../src/audio/mp3.ts'
-import { createLame } from '../../src/audio/lame-wasm.mjs'
+import { compileLame, createLame } from '../../src/audio/lame-wasm.mjs'
 import { createMp3Encoder, type Mp3Encoder } from '../../src/audio/mp3-encoder.ts'
 import { HALF, resample } from '../../src/audio/resample.mjs'
 import { frameAlignedLength } from '../../src/episodes/render.ts'
@@ -180,6 +180,10 @@ describe('LAME in WebAssembly (our build, lame-wasm.mjs)', () => {
     const q7 = encode(7)
     const q3 = encode(3)
     expect(Buffer.compare(q7.out, q3.out)).not.toBe(0)
+    // The module compiled once per process (what the encoder posts to its threads) encodes the same bytes.
+    const shared = await compileLame()
+    expect(await compileLame()).toBe(shared)
+    expect(Buffer.compare((await createLame(shared)).encode(x, { sampleRate: 44_100, bitrateKbps: 64, quality: 7 }), q7.out)).toBe(0)
     // The same input in the same CBR frames, whatever the quality.
     expect(countMp3Frames(q7.out)!.samples).toBe(countMp3Frames(q3.out)!.samples)
     expect(countMp3Frames(q7.out)!.samples).toBeGreaterThanOrEqual(x.length + ENCODER_DELAY)

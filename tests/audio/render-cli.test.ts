@@ -35,10 +35,10 @@ afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true })
 })
 
-function startCli(args: string[], cacheDir: string, cwd: string): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
+function startCli(args: string[], cacheDir: string, cwd: string, env: NodeJS.ProcessEnv = {}): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [bin, 'render', ...args], {
     cwd,
-    env: { ...process.env, BRIEFCAST_CACHE_DIR: cacheDir, BRIEFCAST_VOICES_DIR: voicesDir, BRIEFCAST_ESPEAK_WORKERS: '2' },
+    env: { ...process.env, BRIEFCAST_CACHE_DIR: cacheDir, BRIEFCAST_VOICES_DIR: voicesDir, BRIEFCAST_ESPEAK_WORKERS: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
@@ -133,6 +133,25 @@ describe('briefcast render', () => {
     } finally {
       server.close()
     }
+  }, 400_000)
+
+  it('needs no ffmpeg for an MP3 episode; an M4A one reports a missing ffmpeg and writes nothing', async () => {
+    const work = path.join(dir, 'no-ffmpeg')
+    await fs.mkdir(work)
+    const missing = { FFMPEG_PATH: path.join(work, 'no-such-ffmpeg'), FFPROBE_PATH: path.join(work, 'no-such-ffprobe') }
+    // Same cache as the first test (its clips are there), but not its ffmpeg-check.json: a fresh one.
+    const cache = path.join(work, 'cache')
+    await fs.cp(path.join(dir, 'ok', 'cache', 'clips'), path.join(cache, 'clips'), { recursive: true })
+    const mp3 = startCli([fixture, '-o', 'out.mp3'], cache, work, missing)
+    expect(await mp3.exit, mp3.err()).toBe(0)
+    const info = await (await createFfmpeg()).probe(path.join(work, 'out.mp3'))
+    expect(info.audio).toMatchObject({ codec: 'mp3', sampleRate: 44100, channels: 1 })
+    expect(info.chapters.length).toBeGreaterThan(1)
+    const m4a = startCli([fixture, '-o', 'out.m4a'], cache, work, missing)
+    expect(await m4a.exit).toBe(1)
+    expect(m4a.err()).toMatch(/FFMPEG_NOT_FOUND/)
+    expect(readdirSync(work).sort()).toEqual(['cache', 'out.chapters.json', 'out.mp3', 'out.vtt'])
+    expect(count(path.join(cache, 'tmp'))).toBe(0)
   }, 400_000)
 
   it('leaves no output and no temp files when killed with SIGKILL halfway', async () => {
