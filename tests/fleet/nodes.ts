@@ -50,11 +50,21 @@ export function fleetEnv(f: FleetEnv): Record<string, string> {
   }
 }
 
-/** Start `briefcast serve --no-render` or `briefcast worker --health-port 0`; resolves once it is ready. */
-export async function startNode(kind: 'api' | 'worker', name: string, env: Record<string, string>, opts: { prefix?: string[]; timeoutMs?: number } = {}): Promise<Node> {
+/**
+ * Start `briefcast serve --no-render` or `briefcast worker --health-port 0`; resolves once it is ready.
+ * `ownSession`: the node runs in a session of its own (setsid), as a service of its own would (systemd unit,
+ * container). With Linux's autogroup scheduling every session shares the CPU fairly with the others, so nodes
+ * in the caller's session would together get one session's share of a busy machine.
+ */
+export async function startNode(
+  kind: 'api' | 'worker',
+  name: string,
+  env: Record<string, string>,
+  opts: { prefix?: string[]; timeoutMs?: number; ownSession?: boolean } = {},
+): Promise<Node> {
   const args = kind === 'api' ? ['serve', '--no-render'] : ['worker', '--health-port', '0']
   const cmd = [...(opts.prefix ?? []), process.execPath, path.join(ROOT, 'bin/briefcast.js'), ...args]
-  const proc = spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.ownSession ?? false })
   const log: Record<string, unknown>[] = []
   const events = new EventEmitter()
   const raw: string[] = []
