@@ -376,8 +376,8 @@ export async function startWorker(options: WorkerOptions = {}): Promise<WorkerPr
     const port = (health.address() as AddressInfo).port
     healthUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   }
-  // Jobs are taken once the render process has its engines up (the health endpoint answers meanwhile, ready:
-  // published work is not held up): a job claimed during the start-up would wait for it while a ready worker idles.
+  // Jobs are taken once the render process has its engine up (/readyz answers meanwhile, renderer 'starting'):
+  // a job claimed during the start-up would wait for it while a ready worker idles.
   const startedAt = Date.now()
   await deps.renderProcess.whenReady().catch((err: unknown) => logger.warn({ err: toAppError(err).message }, 'the render process did not start; taking jobs anyway (they fail and are retried)'))
   const stopReconciler = startRendering(deps)
