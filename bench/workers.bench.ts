@@ -125,6 +125,15 @@ interface Round {
   load: string
 }
 
+/** Nodes of the running round. In sessions of their own they miss the terminal's Ctrl-C: it is passed on to them here. */
+const live = new Set<Node>()
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const n of live) n.proc.kill('SIGKILL')
+    process.exit(130)
+  })
+}
+
 async function round(workers: number): Promise<Round> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-bench-workers-'))
   const prefix = testPrefix(`bench${workers}`)
@@ -136,12 +145,14 @@ async function round(workers: number): Promise<Round> {
     await queue.pause()
     const api = await startNode('api', 'api', env, { ownSession: true })
     nodes.push(api)
+    live.add(api)
     const ids: string[] = []
     for (let n = 0; n < ARTICLES; n++) ids.push(await postArticle(api.url, { title: `Bench ${workers}/${n}`, text: text(`w${workers}r${Date.now()}`, n) }))
     const started = await Promise.all(
       Array.from({ length: workers }, async (_, i) => {
         const t = performance.now()
         const w = await startNode('worker', `worker-${i}`, env, { prefix: ['taskset', '-c', String(i % cores)], ownSession: true })
+        live.add(w)
         return { w, ms: performance.now() - t }
       }),
     )
@@ -198,6 +209,7 @@ async function round(workers: number): Promise<Round> {
     await queue.close().catch(() => {})
     redis.disconnect()
     await Promise.all(nodes.map((n) => n.kill('SIGTERM')))
+    live.clear()
     await dropPrefix(prefix)
     rmSync(dir, { recursive: true, force: true })
   }
