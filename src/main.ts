@@ -376,8 +376,12 @@ export async function startWorker(options: WorkerOptions = {}): Promise<WorkerPr
     const port = (health.address() as AddressInfo).port
     healthUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   }
+  // Jobs are taken once the render process has its engine up (/readyz answers meanwhile, renderer 'starting'):
+  // a job claimed during the start-up would wait for it while a ready worker idles.
+  const startedAt = Date.now()
+  await deps.renderProcess.whenReady().catch((err: unknown) => logger.warn({ err: toAppError(err).message }, 'the render process did not start; taking jobs anyway (they fail and are retried)'))
   const stopReconciler = startRendering(deps)
-  logger.info({ healthUrl, concurrency: config.jobs.concurrency, pid: process.pid }, 'briefcast worker ready')
+  logger.info({ healthUrl, concurrency: config.jobs.concurrency, pid: process.pid, renderStartMs: Date.now() - startedAt }, 'briefcast worker ready')
 
   let closing: Promise<void> | undefined
   const close = () =>

@@ -191,6 +191,15 @@ export class RenderProcess {
     if (!this.#closed) this.#ensure()
   }
 
+  /**
+   * Start the process if needed; resolves once its engines are up (rejects with the start-up error).
+   * A worker takes jobs only then: a job claimed during the start-up would wait for it while a ready worker idles.
+   */
+  async whenReady(): Promise<void> {
+    if (this.#closed) throw new AppError('ABORTED', 'The render process is closed.')
+    await this.#ensure().ready
+  }
+
   readonly render: RenderFn = async (script, profile, _tools, options) => {
     if (this.#closed) throw new AppError('ABORTED', 'The service is shutting down.')
     options.signal?.throwIfAborted()

@@ -102,8 +102,10 @@ process.on('message', (msg: Msg) => {
       const blobs = remoteBlobStore(config)
       const [speech, ffmpeg] = await Promise.all([createSpeechService(config, { onUsage, ...(blobs ? { blobs } : {}) }), createFfmpeg(config)])
       // Start the default language's engine now (workers, voice data): the first reader should not wait for it.
+      // 'ready' waits for its first worker thread too (espeak-ng's ready()): a `briefcast worker` takes jobs only then.
       try {
-        await speech.engine(speech.profileForLanguage(config.show.language).engine)
+        const engine = await speech.engine(speech.profileForLanguage(config.show.language).engine)
+        if ('ready' in engine && typeof engine.ready === 'function') await (engine as { ready(): Promise<void> }).ready()
       } catch {}
       return { blobs, speech, ffmpeg, meter: createLoudnessMeter(), encoder: createMp3Encoder({ threads: config.audio.encodeConcurrency }), config }
     })()

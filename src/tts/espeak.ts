@@ -190,6 +190,11 @@ export class EspeakEngine implements TtsEngine {
     }
   }
 
+  /** Resolves once the first worker thread has its engine loaded (create() does not wait for it when the voice list is cached). */
+  ready(): Promise<void> {
+    return this.pool.ready()
+  }
+
   get load(): { queued: number; running: number; workers: number; maxWorkers: number } {
     return this.pool.load
   }

@@ -61,6 +61,20 @@ describe.skipIf(redisProblem)('a fleet: 2 API nodes, 2 workers, Redis', () => {
     }
   })
 
+  it('a worker says ready, and takes jobs, only once its render child has its engine up', async () => {
+    const w3 = await startNode('worker', 'worker-3', env)
+    try {
+      // Checked right at the ready line: the render child is already past its start-up.
+      const r = await fetch(`${w3.url}/readyz`)
+      const body = (await r.json()) as { checks: Record<string, { ok: boolean; detail: string }> }
+      expect(body.checks.renderer).toEqual({ ok: true, detail: 'ready' })
+      const ready = w3.log.find((e) => e.msg === 'briefcast worker ready')!
+      expect(ready.renderStartMs).toEqual(expect.any(Number))
+    } finally {
+      await w3.kill('SIGTERM')
+    }
+  })
+
   it('an article posted to node A is heard on node B while a worker renders it', async () => {
     const id = await postArticle(a.url, { title: 'Heard on B', text: paragraphs(14, 'Posted to one node and heard on another') })
     const res = await fetch(`${b.url}/listen/${id}`)

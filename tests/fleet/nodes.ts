@@ -5,6 +5,7 @@
  * directory (fleet.singleMachine).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { EventEmitter } from 'node:events'
 import path from 'node:path'
 import readline from 'node:readline'
 
@@ -18,6 +19,8 @@ export interface Node {
   url: string
   /** pino JSON lines, parsed. */
   log: Record<string, unknown>[]
+  /** Emits 'log' with each entry as it is parsed (wait on it instead of polling `log`). */
+  events: EventEmitter
   exited: Promise<unknown>
   kill(signal?: NodeJS.Signals): Promise<void>
 }
@@ -47,12 +50,23 @@ export function fleetEnv(f: FleetEnv): Record<string, string> {
   }
 }
 
-/** Start `briefcast serve --no-render` or `briefcast worker --health-port 0`; resolves once it is ready. */
-export async function startNode(kind: 'api' | 'worker', name: string, env: Record<string, string>, opts: { prefix?: string[]; timeoutMs?: number } = {}): Promise<Node> {
+/**
+ * Start `briefcast serve --no-render` or `briefcast worker --health-port 0`; resolves once it is ready.
+ * `ownSession`: the node runs in a session of its own (setsid), as a service of its own would (systemd unit,
+ * container). With Linux's autogroup scheduling every session shares the CPU fairly with the others, so nodes
+ * in the caller's session would together get one session's share of a busy machine.
+ */
+export async function startNode(
+  kind: 'api' | 'worker',
+  name: string,
+  env: Record<string, string>,
+  opts: { prefix?: string[]; timeoutMs?: number; ownSession?: boolean } = {},
+): Promise<Node> {
   const args = kind === 'api' ? ['serve', '--no-render'] : ['worker', '--health-port', '0']
   const cmd = [...(opts.prefix ?? []), process.execPath, path.join(ROOT, 'bin/briefcast.js'), ...args]
-  const proc = spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.ownSession ?? false })
   const log: Record<string, unknown>[] = []
+  const events = new EventEmitter()
   const raw: string[] = []
   const exited = new Promise((resolve) => proc.once('exit', resolve))
   readline.createInterface({ input: proc.stderr! }).on('line', (l) => raw.push(l))
@@ -67,6 +81,7 @@ export async function startNode(kind: 'api' | 'worker', name: string, env: Recor
         return
       }
       log.push(entry)
+      events.emit('log', entry)
       if (entry.msg === 'briefcast listening') {
         clearTimeout(timer)
         resolve(`http://127.0.0.1:${entry.port as number}`)
@@ -85,6 +100,7 @@ export async function startNode(kind: 'api' | 'worker', name: string, env: Recor
     proc,
     url,
     log,
+    events,
     exited,
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
