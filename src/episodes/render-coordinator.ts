@@ -18,6 +18,7 @@ import { forgetBlob } from '../http/serve-file.ts'
 import { blobStoreFor, keyOf } from '../storage/index.ts'
 import type { Config } from '../config.ts'
 import { AppError, toAppError } from '../errors.ts'
+import { isTransientStoreError } from '../store/errors.ts'
 import type { ArticleRecord, EpisodeRecord, NewEpisode, Repositories, Store, StoredError } from '../store/types.ts'
 import type { SpeechService } from '../tts/types.ts'
 import type { EpisodeResult, RenderOptions } from './types.ts'
@@ -215,7 +216,9 @@ export class RenderCoordinator {
     try {
       if (this.#o.store.isOpen()) await fn()
     } catch (err) {
-      this.#o.logger.error({ err }, 'updating article status failed')
+      // During a database outage progress updates fail several times a second: not an error of ours, and /readyz says it.
+      if (isTransientStoreError(err)) this.#o.logger.debug({ err: (err as Error).message }, 'updating article status failed: the database is unavailable')
+      else this.#o.logger.error({ err }, 'updating article status failed')
     }
   }
 
@@ -306,7 +309,8 @@ export class RenderCoordinator {
       const e = toAppError(err)
       current?.end(e)
       // A worker that hands the job back leaves the stream open: the worker that takes the job over goes on with it.
-      if (writer && !isHandBack(signal.reason)) await writer.end({ code: e.code, message: e.message }).catch(() => {})
+      // So does a render that met a database outage: it runs again once the database is back, and readers wait for it.
+      if (writer && !isHandBack(signal.reason) && !isTransientStoreError(err)) await writer.end({ code: e.code, message: e.message }).catch(() => {})
       throw err
     } finally {
       release()

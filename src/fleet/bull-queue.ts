@@ -21,6 +21,7 @@ import { DelayedError, Queue as BullQueue, UnrecoverableError, Worker, type Job,
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { AppError, toAppError } from '../errors.ts'
+import { isTransientStoreError } from '../store/errors.ts'
 import type { StoredError } from '../store/types.ts'
 import { handBack, isHandBack, type JobHandler, type JobHandlerHooks, type Queue, type QueuedJob } from '../episodes/queue.ts'
 import type { Fleet } from './redis.ts'
@@ -29,6 +30,8 @@ export const LOCK_MS = 10_000
 export const STALLED_MS = 5_000
 /** Times a job may be found stalled (its worker died) before it fails; each time another worker takes it over. */
 export const MAX_STALLED = 3
+/** How long a job whose render met a database outage waits before it runs again. */
+export const STORE_RETRY_MS = 3_000
 const NORMAL_PRIORITY = 10
 const WAITED_PRIORITY = 1
 const RENDER_ARTICLE = 'render-article'
@@ -241,6 +244,14 @@ export class BullJobQueue implements Queue {
       if (controller.signal.aborted) {
         log.info({ reason: String((reason as Error)?.message ?? reason) }, 'job aborted')
         return // cancelled or superseded: nothing to retry
+      }
+      if (isTransientStoreError(err)) {
+        // The database being away is nobody's fault: the job waits and runs again, without using up an attempt
+        // (moveToDelayed keeps attemptsMade), however long the outage lasts.
+        settled = false
+        log.warn({ err: (err as Error).message, retryInMs: STORE_RETRY_MS }, 'the database is unavailable; the job waits and runs again')
+        await job.moveToDelayed(Date.now() + STORE_RETRY_MS, token)
+        throw new DelayedError()
       }
       const e = toAppError(err)
       const error: StoredError = { code: e.code, message: e.message }
