@@ -133,10 +133,11 @@ export class RenderCoordinator {
    * Enqueue a render of the article's current revision (after an ingest or an edit). With `tx`: the in-process
    * queue writes the job in that transaction (the row and its job commit together); the Redis queue gets it after
    * the commit (a worker elsewhere must find the committed article) and logs its own failures (the reconciler,
-   * src/fleet/reconcile.ts, enqueues again what was lost).
+   * src/fleet/reconcile.ts, enqueues again what was lost, with `again`: that keeps the count of runs that crashed
+   * their worker, which any other enqueue forgets).
    */
-  async enqueue(article: Pick<ArticleRecord, 'id' | 'revision'>, tx?: Repositories): Promise<void> {
-    const payload = { revision: article.revision }
+  async enqueue(article: Pick<ArticleRecord, 'id' | 'revision'>, tx?: Repositories, options: { again?: boolean } = {}): Promise<void> {
+    const payload = { revision: article.revision, ...(options.again ? { again: true } : {}) }
     if (this.#o.jobs.backend === 'store') {
       await this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, payload, tx)
       return
@@ -146,9 +147,12 @@ export class RenderCoordinator {
     else send()
   }
 
-  /** enqueue(), waiting until the queue has the job (a Listen request joins it next). */
+  /**
+   * enqueue(), waiting until the queue has the job (a Listen request joins it next). A reader finding a queued
+   * article without its job enqueues it `again`, as the reconciler does: readers do not forgive crashes.
+   */
   async enqueueNow(article: Pick<ArticleRecord, 'id' | 'revision'>): Promise<void> {
-    await this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision })
+    await this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision, again: true })
   }
 
   /** Stop any render of the article (it is being deleted). */

@@ -178,5 +178,5 @@ describe.skipIf(problem !== undefined)(`a PostgreSQL outage in the middle of a r
     const listen = await fetch(`${api.url}/listen/${id}`, { redirect: 'follow' })
     expect(listen.status).toBe(200)
     expect(Buffer.from(await listen.arrayBuffer()).length).toBe(ep.bytes)
-  })
+  }, 420_000)
 })
