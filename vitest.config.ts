@@ -44,6 +44,7 @@ export const SERVICE_TESTS = [
   'tests/fleet/full-fleet.test.ts',
   'tests/fleet/db-outage.test.ts',
   'tests/fleet/poison.test.ts',
+  'tests/fleet/briefing-lock.test.ts',
   'tests/http/compression.test.ts',
   'tests/http/openapi.test.ts',
   'tests/http/service.test.ts',

@@ -189,6 +189,7 @@ export async function createDeps(config: Config, logger: Logger, role: NodeRole 
     jobs,
     renders,
     urls: publicUrls(config.publicUrl),
+    ...(fleet ? { lock: (name: string, ttlMs: number) => fleet.lock(name, ttlMs) } : {}),
     readiness: async () => ({
       ffmpeg: { ok: true, detail: `${ffmpeg.paths.ffmpegPath} (${ffmpeg.version})` },
       speech: (() => {
