@@ -64,7 +64,7 @@ export const ERROR_CATALOGUE = {
   BRIEFING_EMPTY: { status: 422, help: 'Choose articles that exist and are ready.' },
   STORAGE_UNAVAILABLE: { status: 503, help: 'The object storage (BRIEFCAST_STORAGE_URL) did not answer; check that the bucket and its endpoint are reachable, then retry.' },
   DATABASE_UNAVAILABLE: { status: 503, help: 'The database (BRIEFCAST_DATABASE_URL) is not answering; retry after the seconds given in Retry-After. GET /readyz shows whether it is down.' },
-  RENDER_CRASHED: { status: 500, help: "The render stopped its worker process every time it was tried; see the workers' logs, then edit the article or render it again (POST /api/articles/{id}/render)." },
+  RENDER_CRASHED: { status: 500, help: "The render stopped its worker process every time it was tried; see the workers' logs, then edit the article (PUT /api/articles/{id}) or render it again from the pronunciation page." },
   SERVICE_UNAVAILABLE: { status: 503, help: 'The service is starting; retry after the seconds given in Retry-After.' },
   CONFIG_INVALID: { status: 500, help: 'Fix the settings named in the details.' },
   UNEXPECTED_ERROR: { status: 500, help: 'An unexpected error occurred; see the server log.' },
