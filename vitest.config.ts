@@ -46,6 +46,7 @@ export const SERVICE_TESTS = [
   'tests/fleet/poison.test.ts',
   'tests/fleet/briefing-lock.test.ts',
   'tests/fleet/redis-outage.test.ts',
+  'tests/fleet/follow-connections.test.ts',
   'tests/http/compression.test.ts',
   'tests/http/openapi.test.ts',
   'tests/http/service.test.ts',
