@@ -241,6 +241,12 @@ export class RenderCoordinator {
     const article = await store.articles.get(articleId)
     if (!article) return
     if (typeof job.payload.revision === 'number' && job.payload.revision !== loaded.revision) return // superseded by an edit
+    // A run of a job that an earlier run already published (its worker lost the job's lock, e.g. during a Redis outage,
+    // and the job was found stalled): nothing to do. A re-render of the same revision sets the article queued first.
+    if (article.status === 'ready' && article.episodeId != null && (await store.episodes.get(article.episodeId))?.revision === loaded.revision) {
+      logger.info('this revision was already published by another run of the job')
+      return
+    }
 
     // Where the pieces go: the render's Redis Stream (every node's listeners follow it), or this process's flight.
     let writer: StreamWriter | undefined
@@ -328,7 +334,11 @@ export class RenderCoordinator {
       // A job run twice (its first worker was presumed dead) publishes once: the same revision and content are already served.
       const served = await tx.articles.get(article.id)
       const current = served?.episodeId != null ? await tx.episodes.get(served.episodeId) : undefined
-      if (current && current.revision === revision && current.hash === result.hash) return 'already'
+      if (current && current.revision === revision && current.hash === result.hash) {
+        // This run marked the article rendering again meanwhile: it is ready, with that episode.
+        await tx.articles.publishEpisode(article.id, revision, current.id)
+        return 'already'
+      }
       const ep = await tx.episodes.insert({
         articleId: article.id,
         revision,

@@ -98,6 +98,7 @@ describe.skipIf(redisProblem)('a Redis outage in the middle of a render', () => 
     console.log(`article ready ${Date.now() - restoredAt} ms after Redis came back`)
     for (const n of nodes) expect((await readyz(n)).status).toBe(200)
     expect(alive(api) && alive(worker)).toBe(true)
+    console.log(`runs of the job: ${jobLines(worker, id, 'job started').length}`)
     expect(jobLines(worker, id, 'job failed')).toEqual([])
     expect(jobLines(worker, id, 'job done').length).toBeGreaterThanOrEqual(1)
     expect(episodeRows(id)).toHaveLength(1)
