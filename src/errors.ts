@@ -4,6 +4,8 @@
  * what to change. tests/errors.test.ts keeps this catalogue in sync with the
  * README's table of error codes.
  */
+import { isTransientStoreError } from './store/errors.ts'
+
 export const ERROR_CATALOGUE = {
   // input / article conversion
   EMPTY_INPUT: { status: 400, help: 'Send a non-empty article body.' },
@@ -61,6 +63,8 @@ export const ERROR_CATALOGUE = {
   COVER_SIZE: { status: 422, help: 'Upload square cover art from 1400x1400 to 3000x3000 pixels.' },
   BRIEFING_EMPTY: { status: 422, help: 'Choose articles that exist and are ready.' },
   STORAGE_UNAVAILABLE: { status: 503, help: 'The object storage (BRIEFCAST_STORAGE_URL) did not answer; check that the bucket and its endpoint are reachable, then retry.' },
+  DATABASE_UNAVAILABLE: { status: 503, help: 'The database (BRIEFCAST_DATABASE_URL) is not answering; retry after the seconds given in Retry-After. GET /readyz shows whether it is down.' },
+  RENDER_CRASHED: { status: 500, help: "The render stopped its worker process every time it was tried; see the workers' logs, then edit the article (PUT /api/articles/{id}) or render it again from the pronunciation page." },
   SERVICE_UNAVAILABLE: { status: 503, help: 'The service is starting; retry after the seconds given in Retry-After.' },
   MOVE_SOURCE_NOT_READY: { status: 409, help: 'Run `briefcast move` with the settings of the embedded install to copy, after this version has started on it once.' },
   MOVE_TARGET_UNREACHABLE: { status: 503, help: 'Check the host, credentials and name in --to-database / --to-storage; nothing was copied.' },
@@ -112,6 +116,7 @@ export function isAppError(err: unknown): err is AppError {
 export function toAppError(err: unknown, fallback: ErrorCode = 'UNEXPECTED_ERROR'): AppError {
   if (err instanceof AppError) return err
   if (err instanceof Error && err.name === 'AbortError') return new AppError('ABORTED', 'The operation was cancelled.', { cause: err })
+  if (isTransientStoreError(err)) return databaseUnavailable(err)
   const message = err instanceof Error ? err.message : String(err)
   return new AppError(fallback, message, { cause: err })
 }
@@ -119,4 +124,10 @@ export function toAppError(err: unknown, fallback: ErrorCode = 'UNEXPECTED_ERROR
 /** Throws ABORTED if the signal is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AppError('ABORTED', 'The operation was cancelled.', { cause: signal.reason })
+}
+
+/** The database is unreachable or overloaded right now (src/store/errors.ts): 503, retry later; the cause is kept. */
+export function databaseUnavailable(err: unknown): AppError {
+  // The reason (an address, a driver message) is for the log, through the cause; readers get the code.
+  return new AppError('DATABASE_UNAVAILABLE', 'The database is not answering; retry in a moment.', { cause: err })
 }

@@ -189,6 +189,7 @@ export async function createDeps(config: Config, logger: Logger, role: NodeRole 
     jobs,
     renders,
     urls: publicUrls(config.publicUrl),
+    ...(fleet ? { lock: (name: string, ttlMs: number) => fleet.lock(name, ttlMs) } : {}),
     readiness: async () => ({
       ffmpeg: { ok: true, detail: `${ffmpeg.paths.ffmpegPath} (${ffmpeg.version})` },
       speech: (() => {
@@ -208,6 +209,7 @@ export async function createDeps(config: Config, logger: Logger, role: NodeRole 
     async close(graceMs = 10_000) {
       await jobs.stop(graceMs)
       await stopFileEvents?.()
+      streams?.close()
       await fleet?.close()
       await renderProcess.close().catch((err) => logger.warn({ err }, 'closing the render process failed'))
       await spawner.close()

@@ -18,6 +18,7 @@ import { forgetBlob } from '../http/serve-file.ts'
 import { blobStoreFor, keyOf } from '../storage/index.ts'
 import type { Config } from '../config.ts'
 import { AppError, toAppError } from '../errors.ts'
+import { isTransientStoreError } from '../store/errors.ts'
 import type { ArticleRecord, EpisodeRecord, NewEpisode, Repositories, Store, StoredError } from '../store/types.ts'
 import type { SpeechService } from '../tts/types.ts'
 import type { EpisodeResult, RenderOptions } from './types.ts'
@@ -132,10 +133,11 @@ export class RenderCoordinator {
    * Enqueue a render of the article's current revision (after an ingest or an edit). With `tx`: the in-process
    * queue writes the job in that transaction (the row and its job commit together); the Redis queue gets it after
    * the commit (a worker elsewhere must find the committed article) and logs its own failures (the reconciler,
-   * src/fleet/reconcile.ts, enqueues again what was lost).
+   * src/fleet/reconcile.ts, enqueues again what was lost, with `again`: that keeps the count of runs that crashed
+   * their worker, which any other enqueue forgets).
    */
-  async enqueue(article: Pick<ArticleRecord, 'id' | 'revision'>, tx?: Repositories): Promise<void> {
-    const payload = { revision: article.revision }
+  async enqueue(article: Pick<ArticleRecord, 'id' | 'revision'>, tx?: Repositories, options: { again?: boolean } = {}): Promise<void> {
+    const payload = { revision: article.revision, ...(options.again ? { again: true } : {}) }
     if (this.#o.jobs.backend === 'store') {
       await this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, payload, tx)
       return
@@ -145,9 +147,12 @@ export class RenderCoordinator {
     else send()
   }
 
-  /** enqueue(), waiting until the queue has the job (a Listen request joins it next). */
+  /**
+   * enqueue(), waiting until the queue has the job (a Listen request joins it next). A reader finding a queued
+   * article without its job enqueues it `again`, as the reconciler does: readers do not forgive crashes.
+   */
   async enqueueNow(article: Pick<ArticleRecord, 'id' | 'revision'>): Promise<void> {
-    await this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision })
+    await this.#o.jobs.enqueue(RENDER_ARTICLE, article.id, { revision: article.revision, again: true })
   }
 
   /** Stop any render of the article (it is being deleted). */
@@ -215,7 +220,9 @@ export class RenderCoordinator {
     try {
       if (this.#o.store.isOpen()) await fn()
     } catch (err) {
-      this.#o.logger.error({ err }, 'updating article status failed')
+      // During a database outage progress updates fail several times a second: not an error of ours, and /readyz says it.
+      if (isTransientStoreError(err)) this.#o.logger.debug({ err: (err as Error).message }, 'updating article status failed: the database is unavailable')
+      else this.#o.logger.error({ err }, 'updating article status failed')
     }
   }
 
@@ -234,6 +241,12 @@ export class RenderCoordinator {
     const article = await store.articles.get(articleId)
     if (!article) return
     if (typeof job.payload.revision === 'number' && job.payload.revision !== loaded.revision) return // superseded by an edit
+    // A run of a job that an earlier run already published (its worker lost the job's lock, e.g. during a Redis outage,
+    // and the job was found stalled): nothing to do. A re-render of the same revision sets the article queued first.
+    if (article.status === 'ready' && article.episodeId != null && (await store.episodes.get(article.episodeId))?.revision === loaded.revision) {
+      logger.info('this revision was already published by another run of the job')
+      return
+    }
 
     // Where the pieces go: the render's Redis Stream (every node's listeners follow it), or this process's flight.
     let writer: StreamWriter | undefined
@@ -306,7 +319,8 @@ export class RenderCoordinator {
       const e = toAppError(err)
       current?.end(e)
       // A worker that hands the job back leaves the stream open: the worker that takes the job over goes on with it.
-      if (writer && !isHandBack(signal.reason)) await writer.end({ code: e.code, message: e.message }).catch(() => {})
+      // So does a render that met a database outage: it runs again once the database is back, and readers wait for it.
+      if (writer && !isHandBack(signal.reason) && !isTransientStoreError(err)) await writer.end({ code: e.code, message: e.message }).catch(() => {})
       throw err
     } finally {
       release()
@@ -320,7 +334,11 @@ export class RenderCoordinator {
       // A job run twice (its first worker was presumed dead) publishes once: the same revision and content are already served.
       const served = await tx.articles.get(article.id)
       const current = served?.episodeId != null ? await tx.episodes.get(served.episodeId) : undefined
-      if (current && current.revision === revision && current.hash === result.hash) return 'already'
+      if (current && current.revision === revision && current.hash === result.hash) {
+        // This run marked the article rendering again meanwhile: it is ready, with that episode.
+        await tx.articles.publishEpisode(article.id, revision, current.id)
+        return 'already'
+      }
       const ep = await tx.episodes.insert({
         articleId: article.id,
         revision,

@@ -5,7 +5,8 @@
  * with no new articles makes no episode. A run missed while the service was
  * down is made at start-up the same day. At most one scheduled briefing per
  * day (a unique index), even if two processes share the database or the
- * service restarts right after a run.
+ * service restarts right after a run. In a fleet a Redis lock per day makes one
+ * node do the work while the others' schedules fire at the same moment.
  *
  * config.ts already rejects a bad cron expression or time zone at start-up
  * (CONFIG_INVALID naming briefing.schedule / BRIEFCAST_BRIEFING_SCHEDULE);
@@ -27,7 +28,10 @@ export interface BriefingSchedule {
   stop(): void
 }
 
-export function startBriefingSchedule(deps: Pick<AppDeps, 'config' | 'logger' | 'store'>, service: BriefingService, options: { catchUp?: boolean } = {}): BriefingSchedule | undefined {
+/** How long a node may take to make the day's briefing before another node may try (its lock expires). */
+const SCHEDULE_LOCK_MS = 10 * 60_000
+
+export function startBriefingSchedule(deps: Pick<AppDeps, 'config' | 'logger' | 'store' | 'lock'>, service: BriefingService, options: { catchUp?: boolean } = {}): BriefingSchedule | undefined {
   const { schedule, timeZone, lookbackHours } = deps.config.briefing
   if (!schedule) return undefined
   const log = deps.logger.child({ component: 'briefing-schedule' })
@@ -35,6 +39,28 @@ export function startBriefingSchedule(deps: Pick<AppDeps, 'config' | 'logger' | 
   const runOnce = async (now = new Date()): Promise<BriefingRecord | undefined> => {
     if (!deps.store.isOpen()) return undefined
     const day = dayInZone(now, timeZone)
+    // In a fleet, one node makes the day's briefing while the others' schedules fire at the same moment; the unique
+    // index stays the last line (a lock that expired mid-run, Redis unreachable).
+    let release: (() => Promise<void>) | undefined
+    if (deps.lock) {
+      try {
+        release = await deps.lock(`briefing-schedule:${day}`, SCHEDULE_LOCK_MS)
+        if (!release) {
+          log.info({ day }, "another node holds the lock for today's scheduled briefing")
+          return undefined
+        }
+      } catch (err) {
+        log.warn({ day, err: (err as Error).message }, "cannot take the fleet's briefing lock; relying on the database's unique index")
+      }
+    }
+    try {
+      return await makeBriefing(now, day)
+    } finally {
+      await release?.()
+    }
+  }
+
+  const makeBriefing = async (now: Date, day: string): Promise<BriefingRecord | undefined> => {
     const repo = service.repo
     if (await repo.getScheduled(day)) {
       log.info({ day }, 'the scheduled briefing for today exists already')

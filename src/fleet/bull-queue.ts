@@ -21,6 +21,7 @@ import { DelayedError, Queue as BullQueue, UnrecoverableError, Worker, type Job,
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { AppError, toAppError } from '../errors.ts'
+import { isTransientStoreError } from '../store/errors.ts'
 import type { StoredError } from '../store/types.ts'
 import { handBack, isHandBack, type JobHandler, type JobHandlerHooks, type Queue, type QueuedJob } from '../episodes/queue.ts'
 import type { Fleet } from './redis.ts'
@@ -29,6 +30,14 @@ export const LOCK_MS = 10_000
 export const STALLED_MS = 5_000
 /** Times a job may be found stalled (its worker died) before it fails; each time another worker takes it over. */
 export const MAX_STALLED = 3
+/**
+ * Runs of one job (one article revision) that may crash their worker, counted across the jobs the reconciler
+ * enqueues again, before it fails with RENDER_CRASHED.
+ */
+export const MAX_CRASHES = 3
+const CRASH_MEMORY_MS = 24 * 3600_000
+/** How long a job whose render met a database outage waits before it runs again. */
+export const STORE_RETRY_MS = 3_000
 const NORMAL_PRIORITY = 10
 const WAITED_PRIORITY = 1
 const RENDER_ARTICLE = 'render-article'
@@ -49,6 +58,16 @@ export interface BullJobQueueOptions {
   name?: string
 }
 
+
+// KEYS: the job's running marker, its crash count; ARGV: this worker, how long both are kept (ms).
+const COUNT_CRASH = `
+local crashes = tonumber(redis.call('GET', KEYS[2]) or '0')
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  crashes = redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return crashes`
 
 // Delete the subject's pointer only if it still names this job.
 const UNLINK = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0`
@@ -123,6 +142,8 @@ export class BullJobQueue implements Queue {
     const field = `${kind}:${subjectId}`
     try {
       const redis = this.#o.fleet.redis
+      // Someone asked for this job (not the reconciler enqueueing it again): its earlier crashes are forgiven.
+      if (payload.again !== true) await redis.del(this.#crashesKey(id))
       const previous = await redis.hget(this.#subjectsKey, field)
       if (previous && previous !== id) await this.#cancelJob(previous)
       await redis.hset(this.#subjectsKey, field, id)
@@ -215,6 +236,19 @@ export class BullJobQueue implements Queue {
     record.attempts = job.attemptsMade + 1
     const jobId = job.id!
     const log = this.#o.logger.child({ job: jobId, kind, subject: subjectId, attempt: record.attempts })
+    const crashes = await this.#crashesBefore(jobId)
+    if (crashes >= MAX_CRASHES) {
+      // Its runs keep killing their worker (out of memory, a crashing engine): BullMQ's stalled count starts again with
+      // every job the reconciler re-enqueues, this count does not. Failed for good, until an edit or re-render.
+      const error: StoredError = { code: 'RENDER_CRASHED', message: `The job stopped its worker process ${crashes} times (${jobId}); it is not tried again.` }
+      log.error({ crashes }, 'job failed: it crashed its worker every time it ran')
+      entry.hooks.onFailed?.(record, error)
+      // The count stays (a day): a reconciler that re-enqueues the job before it sees the article failed gets this
+      // answer again. Enqueueing it otherwise (a re-render) starts the count afresh (enqueue()).
+      await this.#o.fleet.redis.del(this.#runningKey(jobId)).catch(() => {})
+      void this.#o.fleet.redis.eval(UNLINK, 1, this.#subjectsKey, `${kind}:${subjectId}`, jobId).catch(() => {})
+      throw new UnrecoverableError(`${error.code}: ${error.message}`)
+    }
     this.#running.set(jobId, { job: record, controller })
     this.#peak = Math.max(this.#peak, this.#running.size)
     let lastSaved = 0
@@ -227,10 +261,12 @@ export class BullJobQueue implements Queue {
     const started = Date.now()
     log.info('job started')
     let settled = true
+    let ended = true
     try {
       await entry.handler({ job: record, signal: controller.signal, setProgress, logger: log })
       log.info({ ms: Date.now() - started }, 'job done')
     } catch (err) {
+      ended = false
       const reason: unknown = controller.signal.reason
       if (controller.signal.aborted && isHandBack(reason)) {
         settled = false
@@ -239,13 +275,23 @@ export class BullJobQueue implements Queue {
         throw new DelayedError()
       }
       if (controller.signal.aborted) {
+        ended = true
         log.info({ reason: String((reason as Error)?.message ?? reason) }, 'job aborted')
         return // cancelled or superseded: nothing to retry
+      }
+      if (isTransientStoreError(err)) {
+        // The database being away is nobody's fault: the job waits and runs again, without using up an attempt
+        // (moveToDelayed keeps attemptsMade), however long the outage lasts.
+        settled = false
+        log.warn({ err: (err as Error).message, retryInMs: STORE_RETRY_MS }, 'the database is unavailable; the job waits and runs again')
+        await job.moveToDelayed(Date.now() + STORE_RETRY_MS, token)
+        throw new DelayedError()
       }
       const e = toAppError(err)
       const error: StoredError = { code: e.code, message: e.message }
       const permanent = e.status >= 400 && e.status < 500 && e.code !== 'RATE_LIMITED'
       if (permanent || record.attempts >= record.maxAttempts) {
+        ended = true
         if (e.code === 'UNEXPECTED_ERROR') log.error({ err }, 'job failed')
         else log.warn({ code: e.code, message: e.message }, 'job failed')
         entry.hooks.onFailed?.(record, error)
@@ -258,8 +304,30 @@ export class BullJobQueue implements Queue {
       throw new Error(`${e.code}: ${e.message}`, { cause: err })
     } finally {
       this.#running.delete(jobId)
+      // This run came back (done, failed, retried, handed back): it did not crash its worker. A job that ended also
+      // forgets its earlier crashes.
+      void (ended ? this.#clearCrashes(jobId) : this.#o.fleet.redis.del(this.#runningKey(jobId))).catch(() => {})
       if (settled) void this.#o.fleet.redis.eval(UNLINK, 1, this.#subjectsKey, `${kind}:${subjectId}`, jobId).catch(() => {})
     }
+  }
+
+  #runningKey = (jobId: string) => this.#o.fleet.key(this.#name, 'running', jobId)
+  #crashesKey = (jobId: string) => this.#o.fleet.key(this.#name, 'crashes', jobId)
+
+  /**
+   * Marks the job as running on this worker and returns how many earlier runs crashed: a run whose marker is still
+   * there when the job runs again never came back (its worker died), and adds one. Kept a day after the last run.
+   */
+  async #crashesBefore(jobId: string): Promise<number> {
+    try {
+      return Number(await this.#o.fleet.redis.eval(COUNT_CRASH, 2, this.#runningKey(jobId), this.#crashesKey(jobId), String(process.pid), CRASH_MEMORY_MS))
+    } catch {
+      return 0 // Redis away: the job cannot run anyway; BullMQ's own stalled count still applies
+    }
+  }
+
+  async #clearCrashes(jobId: string): Promise<void> {
+    await this.#o.fleet.redis.del(this.#runningKey(jobId), this.#crashesKey(jobId))
   }
 
   async stop(graceMs = 10_000): Promise<void> {

@@ -18,7 +18,8 @@ export async function reconcileOnce(deps: Pick<AppDeps, 'store' | 'renders'>): P
     for (let offset = 0; offset < 100_000; offset += 200) {
       const page = await deps.store.articles.list({ limit: 200, offset, status })
       for (const a of page.items) {
-        await deps.renders.enqueue(a)
+        // `again`: a job that keeps crashing its worker keeps its count of crashes (src/fleet/bull-queue.ts).
+        await deps.renders.enqueue(a, undefined, { again: true })
         n++
       }
       if (page.items.length < 200) break

@@ -8,6 +8,7 @@
  * /readyz reports the outage meanwhile. The URL may hold a password: it is
  * never logged (see redactRedisUrl).
  */
+import { randomBytes } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
 
 export interface Fleet {
@@ -20,9 +21,24 @@ export interface Fleet {
   connect(name: string, options?: { failFast?: boolean }): Redis
   /** `<prefix>:<part>:<part>...` */
   key(...parts: (string | number)[]): string
+  /**
+   * A lock across the fleet's nodes (SET NX PX with a token of this holder's own): the release function, or undefined
+   * when another node holds it. It expires after ttlMs should its holder die; release() deletes it only while it is
+   * still this holder's. Rejects when Redis does not answer within LOCK_ANSWER_MS.
+   */
+  lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>
   /** ok, or down with the reason (answers within a second even while Redis is unreachable). */
   health(): Promise<{ ok: boolean; detail: string }>
   close(): Promise<void>
+}
+
+const LOCK_ANSWER_MS = 3000
+// Delete the lock only if it still holds this holder's token (it may have expired and been taken by another node).
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
+
+function answerWithin<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer))
 }
 
 export function redactRedisUrl(url: string): string {
@@ -76,6 +92,17 @@ export function openFleet(url: string, prefix: string, logger: FleetLogger): Fle
     redis,
     connect,
     key: (...parts) => [prefix, ...parts].join(':'),
+    async lock(name, ttlMs) {
+      const key = [prefix, 'lock', name].join(':')
+      const token = randomBytes(12).toString('hex')
+      const got = await answerWithin(redis.set(key, token, 'PX', ttlMs, 'NX'), LOCK_ANSWER_MS, `Redis did not answer within ${LOCK_ANSWER_MS} ms`)
+      if (got !== 'OK') return undefined
+      return async () => {
+        await answerWithin(redis.eval(RELEASE, 1, key, token), LOCK_ANSWER_MS, `Redis did not answer within ${LOCK_ANSWER_MS} ms`).catch(() => {
+          // Not released: it expires after ttlMs.
+        })
+      }
+    },
     async health() {
       if (redis.status !== 'ready') return { ok: false, detail: `down: ${displayUrl} (${lastError || redis.status})` }
       let timer: NodeJS.Timeout | undefined

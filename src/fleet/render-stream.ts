@@ -22,7 +22,10 @@ const EXPIRE_WHILE_RENDERING_S = 3600
 const RETAIN_AFTER_END_S = 600
 /** Far more pieces than an article has; only a guard against a runaway stream. */
 const MAX_ENTRIES = 20_000
+/** A follower that heard nothing for this long asks whether the render is still expected. */
 const BLOCK_MS = 5000
+/** The shared reader's blocking read; a new follower interrupts it sooner. */
+const READ_BLOCK_MS = 2000
 
 export interface StreamWriter {
   /** Append a piece; writes are queued in order. */
@@ -42,10 +45,17 @@ export interface FollowOptions {
 export class RenderStreams {
   readonly #fleet: Fleet
   readonly #logger: Logger
+  readonly #reader: StreamReader
 
   constructor(fleet: Fleet, logger: Logger) {
     this.#fleet = fleet
     this.#logger = logger
+    this.#reader = new StreamReader(fleet)
+  }
+
+  /** Streams followed on this node now. */
+  get followers(): number {
+    return this.#reader.followers
   }
 
   key(articleId: string, revision: number): string {
@@ -93,34 +103,32 @@ export class RenderStreams {
   }
 
   /**
-   * Every piece of the render, from the first, then the rest as they come; ends
-   * at the end entry (throws its error, if any). Uses its own connection (XREAD BLOCK).
+   * Every piece of the render, from the first, then the rest as they come; ends at the end entry (throws its error,
+   * if any). Every follower of this node shares one blocking connection (StreamReader), however many articles are
+   * followed at once.
    */
   async *follow(articleId: string, revision: number, options: FollowOptions): AsyncGenerator<Buffer> {
     const key = this.key(articleId, revision)
-    // Fails fast during an outage: the reader is told to retry rather than left hanging.
-    const conn: Redis = this.#fleet.connect('follow', { failFast: true })
-    const onAbort = () => conn.disconnect()
-    options.signal?.addEventListener('abort', onAbort, { once: true })
-    let lastId = '0'
+    const sub: Subscriber = { key, lastId: '0', entries: [], wake: () => {} }
     let next = 0
+    this.#reader.add(sub)
     try {
       for (;;) {
         throwIfAborted(options.signal)
-        const res = await conn.xreadBuffer('COUNT', 64, 'BLOCK', BLOCK_MS, 'STREAMS', key, lastId)
+        if (sub.entries.length === 0 && !sub.error) await waitFor(sub, BLOCK_MS, options.signal)
         throwIfAborted(options.signal)
-        const entries = res?.[0]?.[1] ?? []
+        if (sub.error) throw sub.error
+        const entries = sub.entries.splice(0)
         if (entries.length === 0) {
           if (!(await options.stillExpected())) {
             // One last look: the end may have been written just before the job went away.
-            const tail = await conn.xreadBuffer('COUNT', 64, 'STREAMS', key, lastId)
+            const tail = await this.#fleet.redis.xreadBuffer('COUNT', 64, 'STREAMS', key, sub.lastId)
             if (!tail?.[0]?.[1]?.length) throw new AppError('EPISODE_NOT_READY', 'The render this stream followed stopped (superseded or cancelled).', { status: 503 })
-            continue
+            sub.entries.push(...tail[0][1].map(([id, raw]) => [id.toString(), raw] as Entry))
           }
           continue
         }
-        for (const [id, raw] of entries) {
-          lastId = id.toString()
+        for (const [, raw] of entries) {
           const f = bufferFieldsOf(raw)
           const t = f.t?.toString()
           if (t === 'piece') {
@@ -141,8 +149,137 @@ export class RenderStreams {
       if (!(err instanceof AppError)) this.#logger.warn({ err: (err as Error).message, article: articleId }, 'following a render stream failed')
       throw err instanceof AppError ? err : new AppError('SERVICE_UNAVAILABLE', 'The render stream is unreachable (Redis); retry shortly.', { status: 503, cause: err })
     } finally {
-      options.signal?.removeEventListener('abort', onAbort)
-      conn.disconnect()
+      this.#reader.remove(sub)
+    }
+  }
+
+  /** Stop the shared reader (the fleet closes its connection too). */
+  close(): void {
+    this.#reader.close()
+  }
+}
+
+type Entry = [id: string, fields: Buffer[]]
+
+interface Subscriber {
+  key: string
+  /** The last entry handed to this subscriber ('0': none yet). */
+  lastId: string
+  /** Entries read for it and not yet taken. */
+  entries: Entry[]
+  error?: Error
+  wake(): void
+}
+
+/** Resolves when the subscriber has entries or an error, after ms, or when the signal aborts. */
+function waitFor(sub: Subscriber, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      sub.wake = () => {}
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+    sub.wake = done
+  })
+}
+
+/** Stream entry ids (`<ms>-<seq>`) in order. */
+function compareIds(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-')
+  const [bm = '0', bs = '0'] = b.split('-')
+  const d = BigInt(am) - BigInt(bm) || BigInt(as) - BigInt(bs)
+  return d === 0n ? 0 : d < 0n ? -1 : 1
+}
+
+/**
+ * One XREAD BLOCK over every stream this node follows, on one connection, instead of a connection per follower.
+ * A follower that joins interrupts the blocking read (CLIENT UNBLOCK from the shared command connection) so the
+ * next read includes its stream at once. During an outage the read fails fast and every follower gets the error.
+ */
+class StreamReader {
+  readonly #fleet: Fleet
+  readonly #subs = new Set<Subscriber>()
+  #conn: Redis | undefined
+  #clientId: string | undefined
+  #running = false
+  #blocked = false
+  #closed = false
+
+  constructor(fleet: Fleet) {
+    this.#fleet = fleet
+  }
+
+  get followers(): number {
+    return this.#subs.size
+  }
+
+  add(sub: Subscriber): void {
+    this.#subs.add(sub)
+    if (!this.#running) void this.#loop()
+    else if (this.#blocked && this.#clientId) void this.#fleet.redis.client('UNBLOCK', this.#clientId).catch(() => {})
+  }
+
+  remove(sub: Subscriber): void {
+    this.#subs.delete(sub)
+  }
+
+  close(): void {
+    this.#closed = true
+    this.#conn?.disconnect()
+    this.#conn = undefined
+  }
+
+  async #loop(): Promise<void> {
+    this.#running = true
+    try {
+      while (this.#subs.size > 0 && !this.#closed) {
+        const conn = (this.#conn ??= this.#fleet.connect(`follow:${this.#fleet.prefix}`, { failFast: true }))
+        try {
+          this.#clientId ??= String(await conn.client('ID'))
+          // Per stream, the earliest position a follower of it still needs.
+          const from = new Map<string, string>()
+          for (const s of this.#subs) {
+            const cur = from.get(s.key)
+            if (cur === undefined || compareIds(s.lastId, cur) < 0) from.set(s.key, s.lastId)
+          }
+          const keys = [...from.keys()]
+          this.#blocked = true
+          let res: [Buffer, [Buffer, Buffer[]][]][] | null
+          try {
+            res = (await conn.xreadBuffer('COUNT', 64, 'BLOCK', READ_BLOCK_MS, 'STREAMS', ...keys, ...keys.map((k) => from.get(k)!))) as typeof res
+          } finally {
+            this.#blocked = false
+          }
+          for (const [rawKey, entries] of res ?? []) {
+            const key = rawKey.toString()
+            for (const s of this.#subs) {
+              if (s.key !== key) continue
+              for (const [rawId, fields] of entries) {
+                const id = rawId.toString()
+                if (compareIds(id, s.lastId) <= 0) continue
+                s.entries.push([id, fields])
+                s.lastId = id
+              }
+              if (s.entries.length > 0) s.wake()
+            }
+          }
+        } catch (err) {
+          // Redis unreachable (or the connection closed): every follower is told; the next follower opens a new one.
+          for (const s of this.#subs) {
+            s.error = err as Error
+            s.wake()
+          }
+          this.#subs.clear()
+          this.#conn?.disconnect()
+          this.#conn = undefined
+          this.#clientId = undefined
+        }
+      }
+    } finally {
+      this.#running = false
     }
   }
 }

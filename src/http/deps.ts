@@ -28,6 +28,11 @@ export interface AppDeps {
   renders: RenderCoordinator
   /** Absolute public URLs (config.publicUrl) for articles, episodes, embeds. */
   urls: PublicUrls
+  /**
+   * A lock across the fleet's nodes (Redis, src/fleet/redis.ts): the release function, or undefined when another node
+   * holds it. Unset on a single node.
+   */
+  lock?: (name: string, ttlMs: number) => Promise<(() => Promise<void>) | undefined>
   /** Readiness checks beyond the DB (ffmpeg, engines); filled by main.ts. */
   readiness?: () => Promise<Record<string, { ok: boolean; detail?: string }>>
 }

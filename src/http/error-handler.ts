@@ -5,7 +5,8 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { Logger } from 'pino'
-import { AppError } from '../errors.ts'
+import { AppError, databaseUnavailable } from '../errors.ts'
+import { isTransientStoreError } from '../store/errors.ts'
 
 interface HttpishError {
   type?: string
@@ -57,6 +58,7 @@ export function normalizeError(err: unknown): AppError {
   if (err instanceof URIError) return new AppError('VALIDATION_FAILED', 'The request URL has malformed percent-encoding.', { help: 'Encode the URL correctly (RFC 3986).' })
   if (status && status >= 400 && status < 500) return new AppError('VALIDATION_FAILED', e.expose && e.message ? e.message : 'Bad request.', { status })
   if (err instanceof Error && err.name === 'AbortError') return new AppError('ABORTED', 'The operation was cancelled.')
+  if (isTransientStoreError(err)) return databaseUnavailable(err)
   return new AppError('UNEXPECTED_ERROR', 'An unexpected error occurred.', { cause: err })
 }
 
@@ -71,6 +73,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return
     }
     res.status(e.status)
+    // The database or another dependency is away for a moment: tell clients when to come back.
+    if (e.status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', '5')
     if (e.code === 'UNAUTHORIZED') res.setHeader('WWW-Authenticate', 'Bearer realm="briefcast"')
     res.setHeader('Cache-Control', 'no-store')
     res.json({ error: e.toJSON() })

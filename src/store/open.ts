@@ -236,6 +236,11 @@ async function openPostgres(options: PostgresStoreOptions): Promise<Store> {
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     // A transaction left open by a crashed request cannot hold locks for long.
     idle_in_transaction_session_timeout: 60_000,
+    // statement_timeout is the server's: a server that cannot be reached cannot cancel anything. The client gives up
+    // a little later on its own, and TCP keepalive notices a peer that vanished without closing the connection.
+    query_timeout: (options.statementTimeoutMs ?? 30_000) + 5_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: 'briefcast',
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     // Counts, sums and epoch-ms columns are bigint/numeric: numbers here (they stay far below 2^53).
@@ -246,6 +251,13 @@ async function openPostgres(options: PostgresStoreOptions): Promise<Store> {
   })
   // An idle connection that dies (server restart) must not crash the process: the pool replaces it on the next query.
   pool.on('error', () => {})
+  // pg-pool listens for 'error' on idle clients only. A client checked out (Kysely holds one per query and for a whole
+  // transaction; the migration client) whose connection drops emits 'error' with no listener: an uncaught
+  // "Connection terminated unexpectedly" that kills the process. The query it was running rejects on its own, and the
+  // pool discards the broken client on release, so the event itself needs nothing more.
+  pool.on('connect', (client) => {
+    client.on('error', () => {})
+  })
   try {
     await pool.query('SELECT 1')
   } catch (err) {

@@ -17,7 +17,7 @@ import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg } from '../../src/audio/ffmpeg.ts'
 import { paragraphs, postJson, startTestService, waitForArticle } from '../http/helpers.ts'
-import { article, fleetEnv, jobLines, postArticle, startNode, waitReady, type Node } from './nodes.ts'
+import { article, expectStreamIsEpisode, fleetEnv, jobLines, listenWhileRendering, postArticle, startNode, waitReady, type Node } from './nodes.ts'
 import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from './redis-env.ts'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-fleet-'))
@@ -76,30 +76,9 @@ describe.skipIf(redisProblem)('a fleet: 2 API nodes, 2 workers, Redis', () => {
   })
 
   it('an article posted to node A is heard on node B while a worker renders it', async () => {
-    const id = await postArticle(a.url, { title: 'Heard on B', text: paragraphs(14, 'Posted to one node and heard on another') })
-    const res = await fetch(`${b.url}/listen/${id}`)
-    expect(res.status).toBe(200)
-    expect(res.headers.get('content-type')).toBe('audio/mpeg')
-    expect(res.headers.get('x-briefcast-progressive')).toBe('1')
-    const reader = res.body!.getReader()
-    const chunks: Buffer[] = []
-    const first = await reader.read()
-    expect(first.done).toBe(false)
-    chunks.push(Buffer.from(first.value!))
-    // The first bytes arrive while the render is still under way.
-    expect((await article(a.url, id)).status).toBe('rendering')
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      chunks.push(Buffer.from(value))
-    }
-    const streamed = Buffer.concat(chunks)
-    const ready = await waitReady(a.url, id)
+    const { id, streamed, ready } = await listenWhileRendering(a, b, { title: 'Heard on B', text: paragraphs(14, 'Posted to one node and heard on another') })
     const ep = ready.episode as { hash: string; bytes: number }
-    const file = readFileSync(path.join(dir, 'cache', 'episodes', `${ep.hash}.mp3`))
-    // The streamed pieces are the episode's audio frames, all of them, in order (the file adds its tags).
-    expect(file.indexOf(streamed)).toBeGreaterThanOrEqual(0)
-    expect(streamed.length).toBeGreaterThan(file.length * 0.9)
+    expectStreamIsEpisode(streamed, readFileSync(path.join(dir, 'cache', 'episodes', `${ep.hash}.mp3`)))
     expect(workers().flatMap((w) => jobLines(w, id, 'job started'))).toHaveLength(1)
   })
 

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import path from 'node:path'
 import readline from 'node:readline'
+import { expect } from 'vitest'
 
 export const ROOT = path.resolve(import.meta.dirname, '../..')
 export const KEY = 'fleet-test-key-0123456789abcdef'
@@ -133,4 +134,36 @@ export async function waitReady(url: string, id: string, timeoutMs = 180_000): P
     if (Date.now() > end) throw new Error(`not ready in ${timeoutMs} ms: ${JSON.stringify({ status: a.status, progress: a.progress })}`)
     await new Promise((r) => setTimeout(r, 100))
   }
+}
+
+/**
+ * Post an article to node `to` and listen to it on node `on` while a worker renders it: a progressive stream whose
+ * first bytes arrive while the article is still rendering. Returns the streamed bytes and the article once ready.
+ */
+export async function listenWhileRendering(to: Node, on: Node, body: Record<string, unknown>): Promise<{ id: string; streamed: Buffer; ready: Record<string, unknown> }> {
+  const id = await postArticle(to.url, body)
+  const res = await fetch(`${on.url}/listen/${id}`)
+  expect(res.status).toBe(200)
+  expect(res.headers.get('content-type')).toBe('audio/mpeg')
+  expect(res.headers.get('x-briefcast-progressive')).toBe('1')
+  const reader = res.body!.getReader()
+  const chunks: Buffer[] = []
+  const first = await reader.read()
+  expect(first.done).toBe(false)
+  chunks.push(Buffer.from(first.value!))
+  // The first bytes arrive while the render is still under way.
+  expect((await article(to.url, id)).status).toBe('rendering')
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(Buffer.from(value))
+  }
+  const ready = await waitReady(on.url, id)
+  return { id, streamed: Buffer.concat(chunks), ready }
+}
+
+/** The streamed pieces are the episode's audio frames, all of them, in order (the file adds its tags). */
+export function expectStreamIsEpisode(streamed: Buffer, file: Buffer): void {
+  expect(file.indexOf(streamed)).toBeGreaterThanOrEqual(0)
+  expect(streamed.length).toBeGreaterThan(file.length * 0.9)
 }

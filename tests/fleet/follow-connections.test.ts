@@ -1,0 +1,75 @@
+/**
+ * Readers following renders share Redis connections: 20 readers of 20 different articles on one API node (their
+ * renders queued, no worker yet) hold at most one follow connection of that node open (CLIENT LIST), not one each;
+ * once a worker starts, every one of them hears its article through it.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fleetEnv, postArticle, startNode, waitReady, type Node } from './nodes.ts'
+import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from './redis-env.ts'
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-follow-'))
+const prefix = testPrefix('follow')
+const env = fleetEnv({ dir, redisUrl: REDIS_URL, prefix, extra: { BRIEFCAST_RENDER_CPU: 'nice' } })
+const nodes: Node[] = []
+let api: Node
+
+beforeAll(async () => {
+  if (redisProblem) return
+  api = await startNode('api', 'api', env)
+  nodes.push(api)
+}, 180_000)
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
+  await dropPrefix(prefix)
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** This run's follow connections, by the name each node gives them (src/fleet/render-stream.ts). */
+async function followConnections(): Promise<number> {
+  const r = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+  try {
+    const list = (await r.client('LIST')) as string
+    return list.split('\n').filter((line) => line.includes(` name=briefcast-follow:${prefix} `)).length
+  } finally {
+    r.disconnect()
+  }
+}
+
+const FOLLOWERS = 20
+
+describe.skipIf(redisProblem)('followers of renders on one API node', () => {
+  it(`${FOLLOWERS} readers of different articles share one Redis connection, and each hears its article`, async () => {
+    const ids: string[] = []
+    for (let i = 0; i < FOLLOWERS; i++) ids.push(await postArticle(api.url, { title: `Followed ${i}`, text: `Story number ${i + 1} is short. It has two sentences.` }))
+    // The answers start with the first piece: until a worker renders, every reader is following a queued render.
+    const listens = ids.map((id) => fetch(`${api.url}/listen/${id}`))
+    await new Promise((r) => setTimeout(r, 3000))
+    const open = await followConnections()
+    console.log(`${FOLLOWERS} followers: ${open} follow connection(s)`)
+    expect(open).toBeGreaterThanOrEqual(1)
+    expect(open).toBeLessThanOrEqual(1)
+
+    const worker = await startNode('worker', 'worker', { ...env, BRIEFCAST_JOB_CONCURRENCY: '2' })
+    nodes.push(worker)
+    const responses = await Promise.all(listens)
+    for (const r of responses) {
+      expect(r.status).toBe(200)
+      expect(r.headers.get('x-briefcast-progressive')).toBe('1')
+    }
+    const bodies = responses.map(async (r) => Buffer.from(await r.arrayBuffer()))
+    const heard = await Promise.all(bodies)
+    for (const [i, id] of ids.entries()) {
+      const ready = await waitReady(api.url, id)
+      const ep = ready.episode as { hash: string }
+      const file = readFileSync(path.join(dir, 'cache', 'episodes', `${ep.hash}.mp3`))
+      expect(heard[i]!.length, `article ${i}`).toBeGreaterThan(0)
+      expect(file.indexOf(heard[i]!), `article ${i}: the streamed audio is its episode's`).toBeGreaterThanOrEqual(0)
+    }
+    expect(await followConnections()).toBeLessThanOrEqual(1)
+  }, 400_000)
+})
