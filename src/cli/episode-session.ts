@@ -7,7 +7,6 @@ import { constants as fsConstants, promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createFfmpeg, type Ffmpeg } from '../audio/ffmpeg.ts'
-import { createLoudnessMeter } from '../audio/loudness-meter.ts'
 import { createMp3Encoder } from '../audio/mp3-encoder.ts'
 import { ShellRunner } from '../audio/ffmpeg-launcher.ts'
 import { createRunDir } from '../audio/tempdir.ts'
@@ -118,17 +117,18 @@ export interface EpisodeSession {
 
 /**
  * Starts what a one-shot render needs, side by side: the speech service (its first espeak-ng worker
- * already runs, see cli.ts), the loudness worker (it warms its DSP code while the input is read and
- * spoken), the MP3 encoder threads, and ffmpeg behind a small shell for what still needs it (jingles,
+ * already runs, see cli.ts), the MP3 encoder threads (which also measure loudness, and warm that DSP
+ * code while the input is read and spoken), and ffmpeg behind a small shell for what still needs it (jingles,
  * M4A, cover art; each fork of this ~250 MB process would count its memory once more until the child execs).
  */
 export function startEpisodeSession(config: Config, options: { label: string; quiet?: boolean }): EpisodeSession {
   const { controller, janitor, temps, removeTemps, release } = startCliRun(config.cacheDir)
   const bar = createProgressBar({ label: options.label, enabled: options.quiet ? false : undefined })
   const speech = import('../tts/index.ts').then(({ createSpeechService }) => createSpeechService(config, { warmUp: false }))
-  const meter = createLoudnessMeter()
-  // The encoder threads start now too (their WebAssembly compiles while the input is read and spoken).
+  // The encoder threads start now (their WebAssembly compiles and their loudness code warms while the
+  // input is read and spoken); they measure and level the clips too (encoder.meter): no loudness thread.
   const encoder = createMp3Encoder({ threads: config.audio.encodeConcurrency })
+  const meter = encoder.meter
   const launcherDir = createRunDir(config.cacheDir)
   const launcher = launcherDir.then((d) => new ShellRunner(d.path).start())
   const ffmpeg = launcher.then((l) => createFfmpeg(config, l.runner))
