@@ -339,6 +339,19 @@ export const configSchema = z.object({
 const sourceRule = z.object({ categories: z.array(z.string().trim().min(1)).max(100).optional(), paths: z.array(z.string().trim().startsWith('/')).max(100).optional() }).strict()
 
 /** A source, as the config file and POST /api/sources take it. */
+/**
+ * MP3 encoder threads of a render process (`briefcast render`/`briefing` and the service's render
+ * child): half the cores, at least one, unless audio.encodeConcurrency is set (env or file). Each
+ * thread is a V8 isolate with its own LAME memory and buffers: on 2 cores the second thread cost a
+ * 60-minute render ~30 MB of peak RSS and bought no speed, since espeak-ng keeps the other core busy
+ * and encoding (with leveling and measuring) is about half of a render's CPU (docs/architecture-render.md).
+ */
+export function renderEncodeThreads(config: Config): number {
+  const builtIn = Math.max(1, os.availableParallelism())
+  if (process.env.BRIEFCAST_ENCODE_CONCURRENCY || config.audio.encodeConcurrency !== builtIn) return config.audio.encodeConcurrency
+  return Math.max(1, Math.floor(os.availableParallelism() / 2))
+}
+
 export const sourceConfigSchema = z
   .object({
     id: z.string().trim().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes (up to 63), e.g. "main-feed"'),

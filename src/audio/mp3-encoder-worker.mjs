@@ -1,9 +1,11 @@
 // Worker thread: encodes pieces to MP3 with LAME compiled to WebAssembly (our build, lame-wasm.mjs), so a
-// piece costs no process. Plain JS with no TypeScript loader, like the loudness worker.
+// piece costs no process; and answers the loudness requests of the encoder's meter (Mp3Encoder.meter,
+// loudness-ops.mjs), so a render needs no loudness thread of its own. Plain JS with no TypeScript loader.
 import { open, writeFile } from 'node:fs/promises'
 import { parentPort, workerData } from 'node:worker_threads'
 import { createLame } from './lame-wasm.mjs'
 import { parseWavHeader } from './loudness-dsp.mjs'
+import { loudnessReply, warmUpLoudness } from './loudness-ops.mjs'
 import { resampler } from './resample.mjs'
 
 const SAMPLE_RATE = 44100
@@ -78,6 +80,10 @@ async function encode(msg) {
 }
 
 parentPort.on('message', async (msg) => {
+  if (msg.op === 'loudness') {
+    parentPort.postMessage(await loudnessReply(msg))
+    return
+  }
   try {
     const result = await encode(msg)
     parentPort.postMessage({ id: msg.id, result })
@@ -89,3 +95,5 @@ parentPort.on('message', async (msg) => {
     })
   }
 })
+
+warmUpLoudness()

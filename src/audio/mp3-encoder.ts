@@ -10,6 +10,7 @@
  */
 import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
+import type { ClipMeasurement, LoudnessMeter } from './loudness-meter.ts'
 import { Channel, resultOf, workerEndpoint, type ResultReply } from '../util/channel.ts'
 import { startWorker } from '../util/worker.ts'
 import { compileLame } from './lame-wasm.mjs'
@@ -27,6 +28,12 @@ export interface Mp3PieceOptions {
 
 export interface Mp3Encoder {
   encodePiece(options: Mp3PieceOptions, signal?: AbortSignal): Promise<void>
+  /**
+   * A loudness meter on these same threads (the requests of loudness-meter.ts, queued with the encodes):
+   * a render process then needs no loudness thread, whose V8 isolate and buffers cost its peak RSS
+   * 10-20 MB. Its close() is a no-op; the encoder's close() stops the threads.
+   */
+  readonly meter: LoudnessMeter
   close(): Promise<void>
 }
 
@@ -107,6 +114,11 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
   return {
     async encodePiece(o, signal) {
       await post({ op: 'encode', input: o.input, output: o.output, totalSamples: o.totalSamples, startSample: o.startSample ?? 0, bitrateKbps: o.bitrateKbps }, signal)
+    },
+    meter: {
+      measure: (wavPath, plan) => post<ClipMeasurement>({ op: 'loudness', file: wavPath, plan }),
+      measureMp3: (mp3Path) => post<{ integratedLufs: number; truePeakDb: number }>({ op: 'loudness', file: mp3Path, mp3: true }),
+      close: async () => {},
     },
     async close() {
       closed = true

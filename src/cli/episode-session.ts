@@ -7,11 +7,10 @@ import { constants as fsConstants, promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createFfmpeg, ffmpegOnDemand } from '../audio/ffmpeg.ts'
-import { createLoudnessMeter } from '../audio/loudness-meter.ts'
 import { createMp3Encoder } from '../audio/mp3-encoder.ts'
 import { ShellRunner } from '../audio/ffmpeg-launcher.ts'
 import { createRunDir } from '../audio/tempdir.ts'
-import { loadConfig, type Config } from '../config.ts'
+import { loadConfig, renderEncodeThreads, type Config } from '../config.ts'
 import { renderEpisode } from '../episodes/render.ts'
 import type { EpisodeResult, RenderOptions } from '../episodes/types.ts'
 import { AppError } from '../errors.ts'
@@ -27,14 +26,19 @@ import { startCliRun } from './run.ts'
  * The config of a one-shot render. Its own default for espeak-ng workers: one core fewer than the
  * machine has (at least one), because this one process also runs the encoders. Measured on 2 cores:
  * 1 worker renders the corpus page in 8.9 s at 400 MB, 2 workers in 10.3-11.7 s at 555 MB (the second
- * worker only competes with ffmpeg for the same cores). An explicit setting (env or config file) wins.
+ * worker only competes with ffmpeg for the same cores). And for encoder threads: half the cores (see
+ * renderEncodeThreads). An explicit setting (env or config file) wins, for each on its own.
  */
 export function loadRenderConfig(file: string | undefined, voicesDir?: string): Config {
-  const overrides = voicesDir ? { voicesDir } : {}
+  const overrides: Record<string, unknown> = voicesDir ? { voicesDir } : {}
   const config = loadConfig({ file, overrides })
   const builtIn = Math.max(1, Math.min(os.availableParallelism(), 8))
-  if (process.env.BRIEFCAST_ESPEAK_WORKERS || config.tts.espeakWorkers !== builtIn) return config
-  return loadConfig({ file, overrides: { ...overrides, 'tts.espeakWorkers': Math.max(1, os.availableParallelism() - 1) } })
+  const threads: Record<string, number> = {}
+  if (!process.env.BRIEFCAST_ESPEAK_WORKERS && config.tts.espeakWorkers === builtIn) threads['tts.espeakWorkers'] = Math.max(1, os.availableParallelism() - 1)
+  const encoders = renderEncodeThreads(config)
+  if (encoders !== config.audio.encodeConcurrency) threads['audio.encodeConcurrency'] = encoders
+  if (Object.keys(threads).length === 0) return config
+  return loadConfig({ file, overrides: { ...overrides, ...threads } })
 }
 
 /** What `render --json` and `briefing --json` print: the files written and the episode's figures. */
@@ -112,8 +116,8 @@ export interface EpisodeSession {
 
 /**
  * Starts what a one-shot render needs, side by side: the speech service (its first espeak-ng worker
- * already runs, see cli.ts), the loudness worker (it warms its DSP code while the input is read and
- * spoken), the MP3 encoder threads, and a small shell to start ffmpeg from for what still needs it (jingles,
+ * already runs, see cli.ts), the MP3 encoder threads (which also measure loudness, and warm that DSP
+ * code while the input is read and spoken), and ffmpeg behind a small shell for what still needs it (jingles,
  * M4A, cover art; each fork of this ~250 MB process would count its memory once more until the child execs).
  * ffmpeg itself is located and checked only when the episode first needs it (ffmpegOnDemand).
  */
@@ -121,9 +125,10 @@ export function startEpisodeSession(config: Config, options: { label: string; qu
   const { controller, janitor, temps, removeTemps, release } = startCliRun(config.cacheDir)
   const bar = createProgressBar({ label: options.label, enabled: options.quiet ? false : undefined })
   const speech = import('../tts/index.ts').then(({ createSpeechService }) => createSpeechService(config, { warmUp: false }))
-  const meter = createLoudnessMeter()
-  // The encoder threads start now too (their WebAssembly compiles while the input is read and spoken).
+  // The encoder threads start now (their WebAssembly compiles and their loudness code warms while the
+  // input is read and spoken); they measure and level the clips too (encoder.meter): no loudness thread.
   const encoder = createMp3Encoder({ threads: config.audio.encodeConcurrency })
+  const meter = encoder.meter
   const launcherDir = createRunDir(config.cacheDir)
   const launcher = launcherDir.then((d) => new ShellRunner(d.path).start())
   // Checked only if the episode needs ffmpeg (jingles, cover art, M4A): an MP3 render starts none.

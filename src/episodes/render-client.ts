@@ -8,7 +8,7 @@ import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
-import type { Config } from '../config.ts'
+import { renderEncodeThreads, type Config } from '../config.ts'
 import { AppError, type ErrorCode } from '../errors.ts'
 import type { Lexicon } from '../script/types.ts'
 import type { TtsEngine } from '../tts/engine.ts'
@@ -58,12 +58,15 @@ function schedIdleLauncher(): string | null {
 
 /**
  * Synthesis threads for the render process: one core fewer than the machine
- * has (the service and its readers keep a core), unless set explicitly.
+ * has (the service and its readers keep a core), and encoder threads: half the
+ * cores (renderEncodeThreads), each unless set explicitly.
  */
 function renderConfig(config: Config): Config {
   const builtIn = Math.max(1, Math.min(os.availableParallelism(), 8))
-  if (process.env.BRIEFCAST_ESPEAK_WORKERS || config.tts.espeakWorkers !== builtIn) return config
-  return { ...config, tts: { ...config.tts, espeakWorkers: Math.max(1, os.availableParallelism() - 1) } }
+  const espeakWorkers = process.env.BRIEFCAST_ESPEAK_WORKERS || config.tts.espeakWorkers !== builtIn ? config.tts.espeakWorkers : Math.max(1, os.availableParallelism() - 1)
+  const encodeConcurrency = renderEncodeThreads(config)
+  if (espeakWorkers === config.tts.espeakWorkers && encodeConcurrency === config.audio.encodeConcurrency) return config
+  return { ...config, tts: { ...config.tts, espeakWorkers }, audio: { ...config.audio, encodeConcurrency } }
 }
 const toError = (e: ErrorJson) => new AppError(e.code, e.message, { status: e.status, help: e.help, details: e.details })
 
@@ -101,10 +104,13 @@ export class RenderProcess {
     // tsx only for the TypeScript sources (`--import tsx` resolves from the project root).
     const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : []
     const launcher = schedIdleLauncher()
+    // Two glibc malloc arenas, as bin/briefcast.js gives one-shot renders (read when the process starts):
+    // the encoder, loudness and espeak-ng threads' buffers otherwise stay resident in arenas of their own.
+    const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }
     // The IPC channel survives the exec of node by chrt (NODE_CHANNEL_FD is inherited).
     const child = launcher
-      ? spawn(launcher, ['--idle', '0', process.execPath, ...loader, entry], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-      : fork(entry, [], { cwd: ROOT, execArgv: loader, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      ? spawn(launcher, ['--idle', '0', process.execPath, ...loader, entry], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      : fork(entry, [], { cwd: ROOT, env, execArgv: loader, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.#child = child
     let readyResolve!: () => void
     let readyReject!: (e: unknown) => void

@@ -15,6 +15,7 @@
 import { readdirSync } from 'node:fs'
 import os from 'node:os'
 import type { Config } from '../config.ts'
+import type { LoudnessMeter } from '../audio/loudness-meter.ts'
 import type { EncodedPiece } from './types.ts'
 import type { Lexicon, Script } from '../script/types.ts'
 import type { VoiceProfile } from '../tts/types.ts'
@@ -49,7 +50,6 @@ process.on('unhandledRejection', (reason) => {
 
 const { createSpeechService } = await import('../tts/index.ts')
 const { createFfmpeg } = await import('../audio/ffmpeg.ts')
-const { createLoudnessMeter } = await import('../audio/loudness-meter.ts')
 const { createMp3Encoder } = await import('../audio/mp3-encoder.ts')
 const { renderEpisode } = await import('./render.ts')
 const { toAppError } = await import('../errors.ts')
@@ -73,7 +73,7 @@ type Msg =
     }
   | { type: 'abort'; id: number }
 
-let tools: Promise<{ blobs: ReturnType<typeof remoteBlobStore>; speech: Awaited<ReturnType<typeof createSpeechService>>; ffmpeg: Awaited<ReturnType<typeof createFfmpeg>>; meter: ReturnType<typeof createLoudnessMeter>; encoder: ReturnType<typeof createMp3Encoder>; config: Config }> | undefined
+let tools: Promise<{ blobs: ReturnType<typeof remoteBlobStore>; speech: Awaited<ReturnType<typeof createSpeechService>>; ffmpeg: Awaited<ReturnType<typeof createFfmpeg>>; meter: LoudnessMeter; encoder: ReturnType<typeof createMp3Encoder>; config: Config }> | undefined
 const controllers = new Map<number, AbortController>()
 const send = (m: unknown) => {
   if (process.connected) process.send!(m)
@@ -107,7 +107,9 @@ process.on('message', (msg: Msg) => {
         const engine = await speech.engine(speech.profileForLanguage(config.show.language).engine)
         if ('ready' in engine && typeof engine.ready === 'function') await (engine as { ready(): Promise<void> }).ready()
       } catch {}
-      return { blobs, speech, ffmpeg, meter: createLoudnessMeter(), encoder: createMp3Encoder({ threads: config.audio.encodeConcurrency }), config }
+      // The encoder threads measure loudness too (encoder.meter): no loudness thread of its own.
+      const encoder = createMp3Encoder({ threads: config.audio.encodeConcurrency })
+      return { blobs, speech, ffmpeg, meter: encoder.meter, encoder, config }
     })()
     tools.then(
       () => {

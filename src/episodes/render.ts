@@ -25,7 +25,7 @@ import type { Segment, Script } from '../script/types.ts'
 import type { SpeechService, VoiceProfile } from '../tts/types.ts'
 import { fileError } from '../util/files.ts'
 import { ENCODER_DELAY, type FfmpegMedia } from '../audio/ffmpeg.ts'
-import { createLoudnessMeter, type LoudnessMeter } from '../audio/loudness-meter.ts'
+import type { LoudnessMeter } from '../audio/loudness-meter.ts'
 import { createMp3Encoder, type Mp3Encoder } from '../audio/mp3-encoder.ts'
 import { createRunDir, type RunDir } from '../audio/tempdir.ts'
 import { assembleEpisode, type AssemblyPiece } from './render-assemble.ts'
@@ -42,7 +42,7 @@ export interface RenderDeps {
   speech: SpeechService
   ffmpeg: FfmpegMedia
   config: Config
-  /** Shared clip loudness meter (one worker); created per render when absent. */
+  /** Shared clip loudness meter (one worker); the encoder's threads (Mp3Encoder.meter) when absent. */
   meter?: LoudnessMeter
   /** Shared MP3 encoder threads (LAME and mpg123 in WebAssembly); created per render when absent. */
   encoder?: Mp3Encoder
@@ -206,9 +206,10 @@ export async function renderEpisode(script: Script, profile: VoiceProfile, deps:
   const items = planItems(script, profile, config)
   const total = items.length
   const piecesDir = path.join(config.cacheDir, 'pieces')
-  const ownMeter = deps.meter ? undefined : createLoudnessMeter()
   const ownEncoder = deps.encoder ? undefined : createMp3Encoder({ threads: encodeConcurrency })
-  const tools = { ...deps, meter: deps.meter ?? ownMeter!, encoder: deps.encoder ?? ownEncoder! }
+  const encoder = deps.encoder ?? ownEncoder!
+  // Without a meter of its own, loudness is measured in the encoder threads (no thread more).
+  const tools = { ...deps, meter: deps.meter ?? encoder.meter, encoder }
   const slot = semaphore(encodeConcurrency)
 
   let synthesized = 0
@@ -314,7 +315,6 @@ export async function renderEpisode(script: Script, profile: VoiceProfile, deps:
     options.signal?.removeEventListener('abort', onOuterAbort)
     await store?.settle()
     await run?.remove()
-    await ownMeter?.close()
     await ownEncoder?.close()
   }
 }

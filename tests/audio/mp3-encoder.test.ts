@@ -149,6 +149,29 @@ describe('createMp3Encoder', () => {
     expect(Math.abs(ours.truePeakDb - theirs.truePeakDb)).toBeLessThan(0.3)
   })
 
+  it("measures and levels in its own threads (encoder.meter) exactly as the loudness worker does, and reports the same errors", async () => {
+    const rate = 22_050
+    const wav = path.join(dir, 'meter.wav')
+    await fs.writeFile(wav, wavBytes(speechLike(9, rate, 0.2, 11), rate))
+    const plan = (output: string) => ({ targetLufs: -16, ceilingDb: -2, padMs: 400, output })
+    const [ours, theirs] = await Promise.all([encoder.meter.measure(wav, plan(path.join(dir, 'lev-enc.wav'))), meter.measure(wav, plan(path.join(dir, 'lev-meter.wav')))])
+    expect(ours).toEqual(theirs)
+    expect(ours.gainDb).toBeGreaterThan(0)
+    const leveled = await fs.readFile(path.join(dir, 'lev-enc.wav'))
+    expect(leveled.equals(await fs.readFile(path.join(dir, 'lev-meter.wav')))).toBe(true)
+    // Encodes and measurements queue on the same threads; each request gets its own answer.
+    const out = path.join(dir, 'meter.mp3')
+    await encoder.encodePiece({ input: path.join(dir, 'lev-enc.wav'), output: out, totalSamples: frameAlignedLength(2 * 9 * rate, 17_640), bitrateKbps: 64 })
+    const figures = await Promise.all([encoder.meter.measureMp3(out), encoder.meter.measureMp3(out), meter.measureMp3(out)])
+    expect(figures[0]).toEqual(figures[2])
+    expect(figures[1]).toEqual(figures[2])
+    expect(Math.abs(figures[0]!.integratedLufs - -16)).toBeLessThan(1)
+    await expect(encoder.meter.measure(path.join(dir, 'missing.wav'))).rejects.toMatchObject({ code: 'INVALID_AUDIO' })
+    await fs.writeFile(path.join(dir, 'not.mp3'), Buffer.alloc(5000, 7))
+    await expect(encoder.meter.measureMp3(path.join(dir, 'not.mp3'))).rejects.toMatchObject({ code: 'INVALID_AUDIO' })
+    await expect(encoder.meter.measure(wav, plan(path.join(dir, 'no-such-dir', 'x.wav')))).rejects.toMatchObject({ code: 'OUTPUT_NOT_WRITABLE' })
+  })
+
   it('says which file it cannot read or write', async () => {
     await expect(encoder.encodePiece({ input: path.join(dir, 'missing.wav'), output: path.join(dir, 'x.mp3'), totalSamples: 1000, bitrateKbps: 64 })).rejects.toMatchObject({ code: 'INVALID_AUDIO' })
     await fs.writeFile(path.join(dir, 'not.wav'), 'hello')
