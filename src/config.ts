@@ -65,7 +65,7 @@ function isAddressOrCidr(entry: string): boolean {
 }
 
 /** postgres://host/db or postgresql://... with a host and a database name. */
-function isPostgresUrl(value: string): boolean {
+export function isPostgresUrl(value: string): boolean {
   try {
     const u = new URL(value)
     return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '' && u.pathname.length > 1

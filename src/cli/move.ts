@@ -8,7 +8,7 @@
  * it is only read. Progress goes to stderr, the report to stdout (--json: one JSON object).
  */
 import path from 'node:path'
-import { loadConfig } from '../config.ts'
+import { isPostgresUrl, loadConfig } from '../config.ts'
 import { AppError, toAppError } from '../errors.ts'
 import { copyObjects, verifyObjects, type CopyObjectsSummary, type ObjectCheck } from '../storage/copy.ts'
 import { LocalBlobStore } from '../storage/local.ts'
@@ -29,15 +29,6 @@ interface Report {
   target: { database?: string; storage?: string }
   copy?: { database?: CopySummary; storage?: Omit<CopyObjectsSummary, 'checksums'> }
   verify: { ok: boolean; database?: TableCheck[]; storage?: ObjectCheck; problems: string[] }
-}
-
-function isPostgresUrl(value: string): boolean {
-  try {
-    const u = new URL(value)
-    return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '' && u.pathname.length > 1
-  } catch {
-    return false
-  }
 }
 
 /** Progress on stderr: a bar on a terminal; otherwise a line when a table or phase ends and every 5 s between. */

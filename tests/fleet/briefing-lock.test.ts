@@ -4,20 +4,17 @@
  * the day's lock (Redis) and makes it, the other sees the lock or the finished briefing. Neither gets as far as the
  * database's unique index (the last line), and nothing about the schedule is logged as an error.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { paragraphs } from '../http/helpers.ts'
 import { fleetEnv, postArticle, startNode, waitReady, type Node } from './nodes.ts'
-import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from './redis-env.ts'
+import { fleetRun } from './fixture.ts'
+import { REDIS_URL, redisProblem } from './redis-env.ts'
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-briefing-lock-'))
-const prefix = testPrefix('briefing-lock')
+const { dir, prefix, nodes } = fleetRun('briefing-lock')
 const base = fleetEnv({ dir, redisUrl: REDIS_URL, prefix, extra: { BRIEFCAST_RENDER_CPU: 'nice' } })
 const scheduled = { ...base, BRIEFCAST_BRIEFING_SCHEDULE: '* * * * * *', BRIEFCAST_BRIEFING_TIMEZONE: 'UTC' }
-const nodes: Node[] = []
 let a: Node, b: Node
 
 beforeAll(async () => {
@@ -28,12 +25,6 @@ beforeAll(async () => {
   nodes.push(...rest)
   b = rest[0]
 }, 180_000)
-
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
-  await dropPrefix(prefix)
-  rmSync(dir, { recursive: true, force: true })
-})
 
 const scheduledBriefings = () => {
   const db = new Database(path.join(dir, 'data', 'briefcast.db'), { readonly: true })

@@ -8,41 +8,28 @@
  * - once restored: both nodes are ready again, the article becomes ready with one episode row, the job is done
  *   once, the episode file is whole, and nothing posted during the outage was half-written.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import os from 'node:os'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg } from '../../src/audio/ffmpeg.ts'
 import { paragraphs } from '../http/helpers.ts'
-import { freshSchema, PG_URL, postgresUnavailable, urlWithSchema } from '../store/pg.ts'
+import { freshSchema, PG_URL, pgQuery, postgresUnavailable, urlWithSchema } from '../store/pg.ts'
 import { article, auth, fleetEnv, jobLines, postArticle, startNode, waitReady, type Node } from './nodes.ts'
-import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from './redis-env.ts'
+import { fleetRun } from './fixture.ts'
+import { REDIS_URL, redisProblem } from './redis-env.ts'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts'
 
 const pgProblem = await postgresUnavailable('the database outage (tests/fleet/db-outage.test.ts)')
 const problem = redisProblem ?? pgProblem
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-db-outage-'))
-const prefix = testPrefix('db-outage')
+const { dir, prefix, nodes, onCleanup } = fleetRun('db-outage')
 const schema = freshSchema()
-const nodes: Node[] = []
 let proxy: TcpProxy
 let api: Node, worker: Node
 
-async function sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 })
-  await client.connect()
-  try {
-    return (await client.query(text, params)).rows as T[]
-  } finally {
-    await client.end()
-  }
-}
-
 beforeAll(async () => {
   if (problem) return
-  await sql(`CREATE SCHEMA ${schema}`)
+  await pgQuery(`CREATE SCHEMA ${schema}`)
   const target = new URL(PG_URL)
   proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
   const url = new URL(urlWithSchema(schema))
@@ -63,12 +50,7 @@ beforeAll(async () => {
   nodes.push(worker)
 }, 180_000)
 
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
-  await proxy?.close()
-  await dropPrefix(prefix)
-  rmSync(dir, { recursive: true, force: true })
-})
+onCleanup(() => proxy?.close())
 
 interface Readyz {
   status: number
@@ -165,10 +147,10 @@ describe.skipIf(problem !== undefined)(`a PostgreSQL outage in the middle of a r
     expect(jobLines(worker, id, 'job done')).toHaveLength(1)
     expect(jobLines(worker, id, 'job failed')).toEqual([])
     const ep = ready.episode as { hash: string; bytes: number; durationMs: number; revision: number }
-    expect(await sql(`SELECT id FROM ${schema}.episodes WHERE article_id = $1`, [id])).toHaveLength(1)
+    expect(await pgQuery(`SELECT id FROM ${schema}.episodes WHERE article_id = $1`, [id])).toHaveLength(1)
     // The article posted during the outage was refused whole: one article in the database, no job row of the queue's.
-    expect(await sql(`SELECT id FROM ${schema}.articles`)).toEqual([{ id }])
-    expect(await sql(`SELECT id FROM ${schema}.jobs`)).toEqual([])
+    expect(await pgQuery(`SELECT id FROM ${schema}.articles`)).toEqual([{ id }])
+    expect(await pgQuery(`SELECT id FROM ${schema}.jobs`)).toEqual([])
     expect((await article(api.url, id)).job ?? null).toBeNull()
     const file = path.join(dir, 'cache', 'episodes', `${ep.hash}.mp3`)
     expect(readFileSync(file).length).toBe(ep.bytes)

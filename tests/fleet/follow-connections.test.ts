@@ -3,18 +3,16 @@
  * renders queued, no worker yet) hold at most one follow connection of that node open (CLIENT LIST), not one each;
  * once a worker starts, every one of them hears its article through it.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import os from 'node:os'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { fleetEnv, postArticle, startNode, waitReady, type Node } from './nodes.ts'
-import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from './redis-env.ts'
+import { fleetRun } from './fixture.ts'
+import { REDIS_URL, redisProblem } from './redis-env.ts'
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-follow-'))
-const prefix = testPrefix('follow')
+const { dir, prefix, nodes } = fleetRun('follow')
 const env = fleetEnv({ dir, redisUrl: REDIS_URL, prefix, extra: { BRIEFCAST_RENDER_CPU: 'nice' } })
-const nodes: Node[] = []
 let api: Node
 
 beforeAll(async () => {
@@ -22,12 +20,6 @@ beforeAll(async () => {
   api = await startNode('api', 'api', env)
   nodes.push(api)
 }, 180_000)
-
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
-  await dropPrefix(prefix)
-  rmSync(dir, { recursive: true, force: true })
-})
 
 /** This run's follow connections, by the name each node gives them (src/fleet/render-stream.ts). */
 async function followConnections(): Promise<number> {

@@ -11,13 +11,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg } from '../../src/audio/ffmpeg.ts'
 import { S3BlobStore } from '../../src/storage/s3.ts'
 import { parseStorageUrl, type S3Location } from '../../src/storage/url.ts'
 import { paragraphs } from '../http/helpers.ts'
-import { freshSchema, PG_URL, postgresUnavailable, urlWithSchema } from '../store/pg.ts'
+import { freshSchema, pgQuery, postgresUnavailable, urlWithSchema } from '../store/pg.ts'
 import { startS3, type TestS3 } from '../storage/s3rver.ts'
 import { article, expectStreamIsEpisode, fleetEnv, jobLines, listenWhileRendering, postArticle, startNode, waitReady, type Node } from './nodes.ts'
 import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from './redis-env.ts'
@@ -55,19 +54,9 @@ function nodeEnv(name: string): Record<string, string> {
   return env
 }
 
-async function sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: PG_URL })
-  await client.connect()
-  try {
-    return (await client.query(text, params)).rows as T[]
-  } finally {
-    await client.end()
-  }
-}
-
 beforeAll(async () => {
   if (problem) return
-  await sql(`CREATE SCHEMA ${schema}`)
+  await pgQuery(`CREATE SCHEMA ${schema}`)
   s3 = await startS3()
   bucket = new S3BlobStore({ location: parseStorageUrl(s3.url('news')) as S3Location, cacheDir: path.join(dir, 'reader-cache') })
   // The first node creates the tables; the others start beside it.
@@ -89,8 +78,8 @@ afterAll(async () => {
 
 const workers = () => [w1, w2]
 const episodeRows = (id: string, revision: number) =>
-  sql<{ id: number }>(`SELECT id FROM ${schema}.episodes WHERE article_id = $1 AND revision = $2`, [id, revision])
-const jobRows = (id: string) => sql<{ status: string }>(`SELECT status FROM ${schema}.jobs WHERE subject_id = $1`, [id])
+  pgQuery<{ id: number }>(`SELECT id FROM ${schema}.episodes WHERE article_id = $1 AND revision = $2`, [id, revision])
+const jobRows = (id: string) => pgQuery<{ status: string }>(`SELECT status FROM ${schema}.jobs WHERE subject_id = $1`, [id])
 /** A URL of the service, asked through node B. */
 const throughB = (url: string) => {
   const u = new URL(url)

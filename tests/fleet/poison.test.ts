@@ -4,19 +4,15 @@
  * runs that never came back the article fails with RENDER_CRASHED, visible in the API; the reconciler of a fresh
  * worker does not enqueue it again; an edit renders it again.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { MAX_CRASHES } from '../../src/fleet/bull-queue.ts'
 import { paragraphs } from '../http/helpers.ts'
 import { article, auth, fleetEnv, jobLines, postArticle, startNode, waitReady, type Node } from './nodes.ts'
-import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from './redis-env.ts'
+import { fleetRun } from './fixture.ts'
+import { REDIS_URL, redisProblem } from './redis-env.ts'
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-poison-'))
-const prefix = testPrefix('poison')
+const { dir, prefix, nodes } = fleetRun('poison')
 const env = fleetEnv({ dir, redisUrl: REDIS_URL, prefix, extra: { BRIEFCAST_RENDER_CPU: 'nice' } })
-const nodes: Node[] = []
 let api: Node
 
 beforeAll(async () => {
@@ -24,12 +20,6 @@ beforeAll(async () => {
   api = await startNode('api', 'api', env)
   nodes.push(api)
 }, 180_000)
-
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
-  await dropPrefix(prefix)
-  rmSync(dir, { recursive: true, force: true })
-})
 
 async function worker(name: string): Promise<Node> {
   const w = await startNode('worker', name, env)

@@ -5,21 +5,19 @@
  * - during the outage: /readyz on both nodes is 503 and names only Redis; a reader gets a quick 503; both stay up;
  * - once restored: the article is published once (one episode row), whole, and no run of the job failed.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import os from 'node:os'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg } from '../../src/audio/ffmpeg.ts'
 import { LOCK_MS } from '../../src/fleet/bull-queue.ts'
 import { paragraphs } from '../http/helpers.ts'
 import { article, fleetEnv, jobLines, postArticle, startNode, waitReady, type Node } from './nodes.ts'
-import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from './redis-env.ts'
+import { fleetRun } from './fixture.ts'
+import { REDIS_URL, redisProblem } from './redis-env.ts'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts'
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-redis-outage-'))
-const prefix = testPrefix('redis-outage')
-const nodes: Node[] = []
+const { dir, prefix, nodes, onCleanup } = fleetRun('redis-outage')
 let proxy: TcpProxy
 let api: Node, worker: Node
 
@@ -36,12 +34,7 @@ beforeAll(async () => {
   nodes.push(worker)
 }, 180_000)
 
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
-  await proxy?.close()
-  await dropPrefix(prefix)
-  rmSync(dir, { recursive: true, force: true })
-})
+onCleanup(() => proxy?.close())
 
 async function readyz(n: Node): Promise<{ status: number; checks: Record<string, { ok: boolean; detail: string }> }> {
   const r = await fetch(`${n.url}/readyz`, { signal: AbortSignal.timeout(10_000) })

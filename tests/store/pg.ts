@@ -26,6 +26,17 @@ export async function postgresUnavailable(suite: string): Promise<string | undef
   }
 }
 
+/** One query on a connection of its own (checks from outside the service under test). */
+export async function pgQuery<T>(text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 })
+  await client.connect()
+  try {
+    return (await client.query(text, params)).rows as T[]
+  } finally {
+    await client.end()
+  }
+}
+
 const schemas: string[] = []
 
 /** A new schema name; dropped (with everything in it) after the file's tests. */
