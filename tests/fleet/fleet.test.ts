@@ -17,7 +17,7 @@ import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg } from '../../src/audio/ffmpeg.ts'
 import { paragraphs, postJson, startTestService, waitForArticle } from '../http/helpers.ts'
-import { article, expectStreamIsEpisode, fleetEnv, jobLines, listenWhileRendering, postArticle, startNode, waitReady, type Node } from './nodes.ts'
+import { article, expectStreamIsEpisode, fleetEnv, jobLines, killHolderMidRender, listenWhileRendering, postArticle, startNode, waitReady, type Node } from './nodes.ts'
 import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from './redis-env.ts'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-fleet-'))
@@ -104,28 +104,7 @@ describe.skipIf(redisProblem)('a fleet: 2 API nodes, 2 workers, Redis', () => {
 
   it('kill -9 of the worker holding a render: the other worker finishes it, published once', async () => {
     const id = await postArticle(a.url, { title: 'Killed worker', text: paragraphs(30, 'The worker rendering this was killed') })
-    // Wait until a worker is well into the render.
-    const deadline = Date.now() + 120_000
-    let holder: Node | undefined
-    for (;;) {
-      holder = workers().find((w) => jobLines(w, id, 'job started').length > 0)
-      const s = await article(a.url, id)
-      if (holder && s.status === 'rendering' && (s.progress as number) > 0.05) break
-      expect(s.status).not.toBe('ready') // long enough to be caught mid-render
-      if (Date.now() > deadline) throw new Error('the render never started')
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    const other = holder === w1 ? w2 : w1
-    const killedAt = Date.now()
-    await holder.kill('SIGKILL')
-
-    const takeoverBy = Date.now() + 30_000
-    while (jobLines(other, id, 'job started').length === 0) {
-      if (Date.now() > takeoverBy) throw new Error('no worker took the job over within 30 s')
-      await new Promise((r) => setTimeout(r, 100))
-    }
-    const takeoverMs = Date.now() - killedAt
-    console.log(`job taken over ${takeoverMs} ms after kill -9`)
+    const { holder, other, takeoverMs } = await killHolderMidRender(a.url, id, [w1, w2])
     expect(takeoverMs).toBeLessThan(30_000)
 
     const ready = await waitReady(a.url, id)

@@ -18,7 +18,7 @@ import { parseStorageUrl, type S3Location } from '../../src/storage/url.ts'
 import { paragraphs } from '../http/helpers.ts'
 import { freshSchema, pgQuery, postgresUnavailable, urlWithSchema } from '../store/pg.ts'
 import { startS3, type TestS3 } from '../storage/s3rver.ts'
-import { article, expectStreamIsEpisode, fleetEnv, jobLines, listenWhileRendering, postArticle, startNode, waitReady, type Node } from './nodes.ts'
+import { article, expectStreamIsEpisode, fleetEnv, jobLines, killHolderMidRender, listenWhileRendering, postArticle, startNode, waitReady, type Node } from './nodes.ts'
 import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from './redis-env.ts'
 
 process.env.METADATA_SERVER_DETECTION = 'none'
@@ -144,26 +144,7 @@ describe.skipIf(problem !== undefined)(`a fleet of separate machines: 2 API node
 
   it('kill -9 of the worker holding a render: the other worker finishes it; whole episode, one row, done once', async () => {
     const id = await postArticle(a.url, { title: 'Killed worker, separate machines', text: paragraphs(30, 'The machine rendering this was killed') })
-    const deadline = Date.now() + 120_000
-    let holder: Node | undefined
-    for (;;) {
-      holder = workers().find((w) => jobLines(w, id, 'job started').length > 0)
-      const s = await article(a.url, id)
-      if (holder && s.status === 'rendering' && (s.progress as number) > 0.05) break
-      expect(s.status).not.toBe('ready')
-      if (Date.now() > deadline) throw new Error('the render never started')
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    const other = holder === w1 ? w2 : w1
-    const killedAt = Date.now()
-    await holder.kill('SIGKILL')
-
-    const takeoverBy = Date.now() + 30_000
-    while (jobLines(other, id, 'job started').length === 0) {
-      if (Date.now() > takeoverBy) throw new Error('no worker took the job over within 30 s')
-      await new Promise((r) => setTimeout(r, 100))
-    }
-    console.log(`job taken over ${Date.now() - killedAt} ms after kill -9`)
+    const { holder, other } = await killHolderMidRender(a.url, id, [w1, w2])
 
     const ready = await waitReady(b.url, id)
     expect(jobLines(other, id, 'job done')).toHaveLength(1)

@@ -167,3 +167,32 @@ export function expectStreamIsEpisode(streamed: Buffer, file: Buffer): void {
   expect(file.indexOf(streamed)).toBeGreaterThanOrEqual(0)
   expect(streamed.length).toBeGreaterThan(file.length * 0.9)
 }
+
+/**
+ * Waits until one of `workers` is well into rendering article `id` (a job started, the article
+ * rendering past 5%, never ready first), kills it with SIGKILL, and waits until the other worker
+ * starts the job (throws after 30 s). Returns both and the take-over time.
+ */
+export async function killHolderMidRender(apiUrl: string, id: string, workers: [Node, Node]): Promise<{ holder: Node; other: Node; takeoverMs: number }> {
+  const deadline = Date.now() + 120_000
+  let holder: Node | undefined
+  for (;;) {
+    holder = workers.find((w) => jobLines(w, id, 'job started').length > 0)
+    const s = await article(apiUrl, id)
+    if (holder && s.status === 'rendering' && (s.progress as number) > 0.05) break
+    expect(s.status).not.toBe('ready') // long enough to be caught mid-render
+    if (Date.now() > deadline) throw new Error('the render never started')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  const other = holder === workers[0] ? workers[1] : workers[0]
+  const killedAt = Date.now()
+  await holder.kill('SIGKILL')
+  const takeoverBy = Date.now() + 30_000
+  while (jobLines(other, id, 'job started').length === 0) {
+    if (Date.now() > takeoverBy) throw new Error('no worker took the job over within 30 s')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const takeoverMs = Date.now() - killedAt
+  console.log(`job taken over ${takeoverMs} ms after kill -9`)
+  return { holder, other, takeoverMs }
+}
