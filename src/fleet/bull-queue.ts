@@ -22,6 +22,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { AppError, toAppError } from '../errors.ts'
 import { isTransientStoreError } from '../store/errors.ts'
+import { within } from '../util/time-limit.ts'
 import type { StoredError } from '../store/types.ts'
 import { handBack, isHandBack, type JobHandler, type JobHandlerHooks, type Queue, type QueuedJob } from '../episodes/queue.ts'
 import type { Fleet } from './redis.ts'
@@ -359,11 +360,7 @@ export class BullJobQueue implements Queue {
  */
 const ANSWER_MS = 3000
 function unreachableAfter<T>(p: Promise<T>, ms = ANSWER_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AppError('SERVICE_UNAVAILABLE', 'The job queue (Redis) is not answering; retry in a moment.', { status: 503, help: 'Retry shortly; GET /readyz shows whether Redis is down.' })), ms)
-  })
-  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+  return within(p, ms, new AppError('SERVICE_UNAVAILABLE', 'The job queue (Redis) is not answering; retry in a moment.', { status: 503, help: 'Retry shortly; GET /readyz shows whether Redis is down.' }))
 }
 
 function toQueued(job: Job<JobData>, status: QueuedJob['status']): QueuedJob {

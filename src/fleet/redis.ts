@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
+import { within } from '../util/time-limit.ts'
 
 export interface Fleet {
   readonly prefix: string
@@ -35,11 +36,6 @@ export interface Fleet {
 const LOCK_ANSWER_MS = 3000
 // Delete the lock only if it still holds this holder's token (it may have expired and been taken by another node).
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
-
-function answerWithin<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer))
-}
 
 export function redactRedisUrl(url: string): string {
   try {
@@ -95,27 +91,21 @@ export function openFleet(url: string, prefix: string, logger: FleetLogger): Fle
     async lock(name, ttlMs) {
       const key = [prefix, 'lock', name].join(':')
       const token = randomBytes(12).toString('hex')
-      const got = await answerWithin(redis.set(key, token, 'PX', ttlMs, 'NX'), LOCK_ANSWER_MS, `Redis did not answer within ${LOCK_ANSWER_MS} ms`)
+      const got = await within(redis.set(key, token, 'PX', ttlMs, 'NX'), LOCK_ANSWER_MS, `Redis did not answer within ${LOCK_ANSWER_MS} ms`)
       if (got !== 'OK') return undefined
       return async () => {
-        await answerWithin(redis.eval(RELEASE, 1, key, token), LOCK_ANSWER_MS, `Redis did not answer within ${LOCK_ANSWER_MS} ms`).catch(() => {
+        await within(redis.eval(RELEASE, 1, key, token), LOCK_ANSWER_MS, `Redis did not answer within ${LOCK_ANSWER_MS} ms`).catch(() => {
           // Not released: it expires after ttlMs.
         })
       }
     },
     async health() {
       if (redis.status !== 'ready') return { ok: false, detail: `down: ${displayUrl} (${lastError || redis.status})` }
-      let timer: NodeJS.Timeout | undefined
       try {
-        await Promise.race([
-          redis.ping(),
-          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer to PING within 1 s')), 1000))),
-        ])
+        await within(redis.ping(), 1000, 'no answer to PING within 1 s')
         return { ok: true, detail: `ok: ${displayUrl}` }
       } catch (err) {
         return { ok: false, detail: `down: ${displayUrl} (${(err as Error).message})` }
-      } finally {
-        clearTimeout(timer)
       }
     },
     async close() {

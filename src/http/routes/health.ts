@@ -6,6 +6,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import express from 'express'
 import type { AppDeps } from '../deps.ts'
+import { within } from '../../util/time-limit.ts'
 
 export function healthRouter(deps: AppDeps): express.Router {
   const router = express.Router()
@@ -20,11 +21,7 @@ export function healthRouter(deps: AppDeps): express.Router {
     const checks: Record<string, { ok: boolean; detail?: string }> = {}
     try {
       // A round trip, bounded: an unreachable database must not hang the probe.
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
-        deps.store.ping(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS))),
-      ]).finally(() => clearTimeout(timer))
+      await within(deps.store.ping(), PING_TIMEOUT_MS, `no answer within ${PING_TIMEOUT_MS} ms`)
       checks.database = { ok: deps.store.isOpen(), detail: `${deps.store.dialect} ${deps.store.location}` }
     } catch (err) {
       checks.database = { ok: false, detail: `${deps.store.dialect} ${deps.store.location}: ${(err as Error).message || String((err as { code?: string }).code)}` }
@@ -39,7 +36,7 @@ export function healthRouter(deps: AppDeps): express.Router {
     let jobs: Record<string, number> | undefined
     try {
       // Answers within a second even with Redis down (the redis check above says so).
-      jobs = checks.database?.ok ? await withTimeout(Promise.resolve(deps.jobs.counts()), 1000) : undefined
+      jobs = checks.database?.ok ? await within(Promise.resolve(deps.jobs.counts()), 1000, 'timed out') : undefined
     } catch {}
     const ok = Object.values(checks).every((c) => c.ok)
     res.setHeader('Cache-Control', 'no-store')
@@ -52,10 +49,5 @@ export function healthRouter(deps: AppDeps): express.Router {
 }
 
 const PING_TIMEOUT_MS = 2000
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms)))]).finally(() => clearTimeout(timer))
-}
 
 const round = (n: number) => (Number.isFinite(n) ? Math.round(n * 10) / 10 : 0)
