@@ -341,15 +341,14 @@ const sourceRule = z.object({ categories: z.array(z.string().trim().min(1)).max(
 /** A source, as the config file and POST /api/sources take it. */
 /**
  * MP3 encoder threads of a render process (`briefcast render`/`briefing` and the service's render
- * child): half the cores, at least one, unless audio.encodeConcurrency is set (env or file). Each
- * thread is a V8 isolate with its own LAME memory and buffers: on 2 cores the second thread cost a
- * 60-minute render ~30 MB of peak RSS and bought no speed, since espeak-ng keeps the other core busy
- * and encoding (with leveling and measuring) is about half of a render's CPU (docs/architecture-render.md).
+ * child): one per core unless audio.encodeConcurrency is set (env or file). espeak-ng keeps a core busy
+ * only a fifth of the time (it speaks ~5x faster than the pieces are leveled, encoded and measured), so a
+ * single encoder thread left the second core of a 2-core machine idle most of a render: a cold render of
+ * the corpus page took 6.0 s with one thread and 3.9 s with two. The memory a second thread costs is kept
+ * down by decoding pieces for measurement on one thread only (mp3-encoder.ts).
  */
 export function renderEncodeThreads(config: Config): number {
-  const builtIn = Math.max(1, os.availableParallelism())
-  if (process.env.BRIEFCAST_ENCODE_CONCURRENCY || config.audio.encodeConcurrency !== builtIn) return config.audio.encodeConcurrency
-  return Math.max(1, Math.floor(os.availableParallelism() / 2))
+  return config.audio.encodeConcurrency
 }
 
 export const sourceConfigSchema = z

@@ -186,8 +186,16 @@ function peakScan(pcm, floor, wantEnvelope) {
   // Zero-padded copy so the interpolation loop needs no bounds checks.
   const x = new Float32Array(n + 2 * TP_HALF)
   x.set(pcm, TP_HALF - 1)
-  const [p1, p2, p3] = TP_PHASES
-  const taps = 2 * TP_HALF
+  // The taps as locals (the loop unrolled), so V8 keeps them in registers and loads each sample once.
+  // The half-way phase is symmetric (tap k = tap 11 - k) and the 3/4 phase mirrors the 1/4 one, so
+  // both of those are a sum over the symmetric part of the 1/4 taps (e) plus or minus one over its
+  // antisymmetric part (o): 18 products a sample instead of 36.
+  const [p1, p2] = TP_PHASES
+  const e = [0, 1, 2, 3, 4, 5].map((k) => (p1[k] + p1[11 - k]) / 2)
+  const o = [0, 1, 2, 3, 4, 5].map((k) => (p1[k] - p1[11 - k]) / 2)
+  const e0 = e[0], e1 = e[1], e2 = e[2], e3 = e[3], e4 = e[4], e5 = e[5]
+  const o0 = o[0], o1 = o[1], o2 = o[2], o3 = o[3], o4 = o[4], o5 = o[5]
+  const b0 = p2[0], b1 = p2[1], b2 = p2[2], b3 = p2[3], b4 = p2[4], b5 = p2[5]
   let truePeak = max
   for (let i = 0; i + 1 < n; i++) {
     const a = pcm[i] < 0 ? -pcm[i] : pcm[i]
@@ -196,14 +204,15 @@ function peakScan(pcm, floor, wantEnvelope) {
       if (out && b > a) out[i] = b
       continue
     }
-    // x[i + k] is pcm[i - TP_HALF + 1 + k].
-    let s1 = 0, s2 = 0, s3 = 0
-    for (let k = 0; k < taps; k++) {
-      const v = x[i + k]
-      s1 += v * p1[k]
-      s2 += v * p2[k]
-      s3 += v * p3[k]
-    }
+    // x[i + k] is pcm[i - TP_HALF + 1 + k]; u: sums of mirrored pairs, d: their differences.
+    const x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3], x4 = x[i + 4], x5 = x[i + 5]
+    const x6 = x[i + 6], x7 = x[i + 7], x8 = x[i + 8], x9 = x[i + 9], x10 = x[i + 10], x11 = x[i + 11]
+    const u0 = x0 + x11, u1 = x1 + x10, u2 = x2 + x9, u3 = x3 + x8, u4 = x4 + x7, u5 = x5 + x6
+    const E = u0 * e0 + u1 * e1 + u2 * e2 + u3 * e3 + u4 * e4 + u5 * e5
+    const O = (x0 - x11) * o0 + (x1 - x10) * o1 + (x2 - x9) * o2 + (x3 - x8) * o3 + (x4 - x7) * o4 + (x5 - x6) * o5
+    let s1 = E + O
+    let s2 = u0 * b0 + u1 * b1 + u2 * b2 + u3 * b3 + u4 * b4 + u5 * b5
+    let s3 = E - O
     let m = a > b ? a : b
     if (s1 < 0) s1 = -s1
     if (s2 < 0) s2 = -s2

@@ -1,8 +1,9 @@
 // The loudness requests of a worker thread (the loudness worker, loudness-worker.mjs, and the MP3
 // encoder threads, mp3-encoder-worker.mjs): measures WAV clips and plans their gain (BS.1770); with
 // plan.output, also writes the clip with that gain and limiter applied (what the encoder gets); and
-// measures encoded MP3 pieces (mp3-measure.mjs). Plain JS, no TypeScript loader in those threads.
-import { readFile, writeFile } from 'node:fs/promises'
+// measures encoded MP3 pieces (mp3-measure.mjs). Plain JS, no TypeScript loader in those threads. Files
+// are read and written synchronously (see mp3-encoder-worker.mjs): the thread has nothing else to do.
+import { readFileSync, writeFileSync } from 'node:fs'
 import { measureWavBuffer, wavBytes } from './loudness-dsp.mjs'
 import { measureMp3File } from './mp3-measure.mjs'
 
@@ -12,7 +13,7 @@ export async function loudnessReply(msg) {
     if (msg.mp3) return { id: msg.id, result: await measureMp3File(msg.file) }
     let buf
     try {
-      buf = await readFile(msg.file)
+      buf = readFileSync(msg.file)
     } catch (err) {
       throw Object.assign(new Error(`Cannot read clip ${msg.file}: ${err.message}`), { code: 'INVALID_AUDIO' })
     }
@@ -20,7 +21,7 @@ export async function loudnessReply(msg) {
     const { rendered, ...result } = measureWavBuffer(buf, msg.file, output ? { ...msg.plan, render: true } : msg.plan)
     if (output) {
       try {
-        await writeFile(output, rendered)
+        writeFileSync(output, rendered)
       } catch (err) {
         // Mapped to an AppError by the meter (fileError), like every other write.
         return { id: msg.id, error: { code: 'FILE_ERROR', errno: err.code, target: output, message: err.message } }

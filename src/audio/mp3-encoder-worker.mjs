@@ -1,7 +1,7 @@
 // Worker thread: encodes pieces to MP3 with LAME compiled to WebAssembly (our build, lame-wasm.mjs), so a
 // piece costs no process; and answers the loudness requests of the encoder's meter (Mp3Encoder.meter,
 // loudness-ops.mjs), so a render needs no loudness thread of its own. Plain JS with no TypeScript loader.
-import { open, writeFile } from 'node:fs/promises'
+import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { createLame } from './lame-wasm.mjs'
 import { parseWavHeader } from './loudness-dsp.mjs'
@@ -23,25 +23,27 @@ lameReady.catch(() => {}) // reported by the first encode
 /**
  * One input buffer and one resampler buffer per thread, grown to the largest clip and reused: a fresh
  * pair per piece left each thread's memory growing by ~8 MB per minute-long piece until V8 got round to
- * collecting them (the render's peak RSS).
+ * collecting them (the render's peak RSS). Files are read and written synchronously: this thread has
+ * nothing else to do meanwhile, and each asynchronous step was a round trip through libuv's thread pool,
+ * which the main thread and the synthesis workers share.
  */
 let fileBuf = new Uint8Array(0)
 let padBuf = new Float32Array(0)
 
-async function readPooled(file) {
-  const fh = await open(file, 'r')
+function readPooled(file) {
+  const fd = openSync(file, 'r')
   try {
-    const { size } = await fh.stat()
+    const { size } = fstatSync(fd)
     if (fileBuf.length < size) fileBuf = new Uint8Array(Math.ceil(size * 1.25))
     let length = 0
     while (length < size) {
-      const { bytesRead } = await fh.read(fileBuf, length, size - length, length)
+      const bytesRead = readSync(fd, fileBuf, length, size - length, length)
       if (bytesRead === 0) break
       length += bytesRead
     }
     return fileBuf.subarray(0, length)
   } finally {
-    await fh.close()
+    closeSync(fd)
   }
 }
 
@@ -63,7 +65,7 @@ function readWav(buf, file) {
 async function encode(msg) {
   let buf
   try {
-    buf = await readPooled(msg.input)
+    buf = readPooled(msg.input)
   } catch (err) {
     throw Object.assign(new Error(`Cannot read ${msg.input}: ${err.message}`), { code: 'INVALID_AUDIO' })
   }
@@ -75,7 +77,7 @@ async function encode(msg) {
   const start = msg.startSample ?? 0
   const lame = await lameReady
   const mp3 = lame.encodeFrom(msg.totalSamples, (from, out) => fill(start + from, out), { sampleRate: SAMPLE_RATE, bitrateKbps: msg.bitrateKbps, quality: QUALITY })
-  await writeFile(msg.output, mp3)
+  writeFileSync(msg.output, mp3)
   return { bytes: mp3.length }
 }
 

@@ -6,7 +6,8 @@
  * an exact number of samples and encoded as bare CBR frames; the encoder delay is LAME's (1105
  * samples, ENCODER_DELAY), as with ffmpeg's libmp3lame, so the frame arithmetic of render.ts holds.
  * Jobs go to the first idle thread; one thread starts with the encoder, the others (up to `threads`) when
- * a job finds them all busy; they are unref'd while idle.
+ * a job finds them all busy; they are unref'd while idle. Decoding a piece to measure it (meter.measureMp3)
+ * runs on the first thread only, so one thread, not each, holds an MP3 decoder.
  */
 import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
@@ -46,6 +47,10 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
   const idle: Thread[] = []
   const all = new Set<Thread>()
   const queue: Job[] = []
+  // The thread that decodes MP3 pieces to measure them (mpg123's instance and compiled code take ~25 MB
+  // per thread that has one, so only this one does), and the measurements waiting for it.
+  let first: Thread | undefined
+  const firstQueue: Job[] = []
   let closed = false
   // LAME compiled once per process, in the background, and given to every thread (see compileLame). Should
   // that fail, each thread compiles the file itself and reports the error with its first piece.
@@ -59,6 +64,12 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
     all.delete(t)
     const i = idle.indexOf(t)
     if (i >= 0) idle.splice(i, 1)
+    if (t === first) {
+      first = undefined
+      // Its waiting measurements fail with it (a new first thread starts with the next one).
+      const err = new AppError('UNEXPECTED_ERROR', 'The MP3 encoder thread that measures pieces exited.')
+      for (const job of firstQueue.splice(0)) job.reject(err)
+    }
   }
 
   const spawn = (): Thread => {
@@ -72,6 +83,7 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
       }),
     }
     all.add(t)
+    first ??= t
     w.on('error', () => fail(t))
     w.on('exit', () => fail(t))
     return t
@@ -79,7 +91,7 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
 
   const release = (t: Thread) => {
     if (!all.has(t)) return
-    const job = queue.shift()
+    const job = (t === first ? firstQueue.shift() : undefined) ?? queue.shift()
     if (job) return run(t, job)
     idle.push(t)
   }
@@ -91,13 +103,23 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
       .then(job.resolve, job.reject)
   }
 
-  const post = async <T>(message: Record<string, unknown>, signal?: AbortSignal): Promise<T> => {
+  const post = async <T>(message: Record<string, unknown>, signal?: AbortSignal, onFirst = false): Promise<T> => {
     throwIfAborted(signal)
     if (closed) throw new AppError('ABORTED', 'The MP3 encoder is closed.')
     await compiled
     if (closed) throw new AppError('ABORTED', 'The MP3 encoder is closed.')
     return new Promise<T>((resolve, reject) => {
       const job: Job = { message, resolve: resolve as (v: unknown) => void, reject }
+      if (onFirst) {
+        // The first thread (started if there is none): at once when idle, else next in its own queue.
+        if (!first) return run(spawn(), job)
+        const i = idle.indexOf(first)
+        if (i >= 0) {
+          idle.splice(i, 1)
+          run(first, job)
+        } else firstQueue.push(job)
+        return
+      }
       const w = idle.pop() ?? (all.size < threads ? spawn() : undefined)
       if (w) run(w, job)
       else queue.push(job)
@@ -117,13 +139,14 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
     },
     meter: {
       measure: (wavPath, plan) => post<ClipMeasurement>({ op: 'loudness', file: wavPath, plan }),
-      measureMp3: (mp3Path) => post<{ integratedLufs: number; truePeakDb: number }>({ op: 'loudness', file: mp3Path, mp3: true }),
+      // On the first thread only: one mpg123 instance per encoder, not one per thread.
+      measureMp3: (mp3Path) => post<{ integratedLufs: number; truePeakDb: number }>({ op: 'loudness', file: mp3Path, mp3: true }, undefined, true),
       close: async () => {},
     },
     async close() {
       closed = true
       const err = new AppError('ABORTED', 'The MP3 encoder was closed.')
-      for (const job of queue.splice(0)) job.reject(err)
+      for (const job of [...queue.splice(0), ...firstQueue.splice(0)]) job.reject(err)
       await Promise.all([...all].map((t) => t.worker.terminate()))
     },
   }

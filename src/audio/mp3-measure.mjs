@@ -2,7 +2,7 @@
 // (mpg123-decoder): no ffmpeg process. Used by the loudness worker; one decoder per thread, made on
 // first use (its instance and compiled code take ~25 MB, so only that one thread has one).
 // Types: mp3-measure.d.mts.
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { MPEGDecoder } from 'mpg123-decoder'
 import { measureFloatPcm } from './loudness-dsp.mjs'
 
@@ -10,7 +10,7 @@ let decoder
 
 /** Integrated loudness and true peak (4x oversampled) of an MP3 file, from its decoded float samples. */
 export async function measureMp3File(file) {
-  const mp3 = await readFile(file)
+  const mp3 = readFileSync(file)
   if (!decoder) {
     decoder = new MPEGDecoder()
     decoder.ready.catch(() => {})

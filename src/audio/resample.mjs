@@ -109,6 +109,7 @@ export function resampler(pcm, inRate, outRate, scratch) {
   x.fill(0, 0, taps)
   x.set(pcm, taps)
   x.fill(0, taps + n)
+  if (up === 2 && down === 1) return doubler(pcm, x, half, taps, coef.subarray(taps, 2 * taps))
   return (from, out) => {
     const count = out.length
     for (let j = 0; j < count; j++) {
@@ -134,6 +135,40 @@ export function resampler(pcm, inRate, outRate, scratch) {
         s3 += x[start + k + 3] * coef[c + k + 3]
       }
       out[j] = s0 + s1 + s2 + s3
+    }
+  }
+}
+
+/**
+ * The 2x case (22.05 -> 44.1 kHz, espeak-ng's rate to the MP3 rate): even output samples are the input
+ * samples; odd ones are half-way, where the filter is symmetric (tap k = tap taps - 1 - k), so each
+ * mirrored pair of samples is added first and weighed once: half the products of the general loop.
+ */
+function doubler(pcm, x, half, taps, c) {
+  const n = pcm.length
+  const pairs = taps / 2
+  return (from, out) => {
+    const count = out.length
+    for (let j = 0; j < count; j++) {
+      const o = from + j
+      const base = o >> 1
+      if (base - half + 1 >= n || base + half < 0) {
+        out[j] = 0
+        continue
+      }
+      if ((o & 1) === 0) {
+        out[j] = base >= 0 && base < n ? pcm[base] : 0
+        continue
+      }
+      // x[taps + i] is pcm[i]; tap k weighs pcm[base - half + 1 + k].
+      const start = taps + base - half + 1
+      const end = start + taps - 1
+      let s0 = 0, s1 = 0
+      for (let k = 0; k < pairs; k += 2) {
+        s0 += (x[start + k] + x[end - k]) * c[k]
+        s1 += (x[start + k + 1] + x[end - k - 1]) * c[k + 1]
+      }
+      out[j] = s0 + s1
     }
   }
 }
