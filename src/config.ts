@@ -341,14 +341,18 @@ const sourceRule = z.object({ categories: z.array(z.string().trim().min(1)).max(
 /** A source, as the config file and POST /api/sources take it. */
 /**
  * MP3 encoder threads of a render process (`briefcast render`/`briefing` and the service's render
- * child): one per core unless audio.encodeConcurrency is set (env or file). espeak-ng keeps a core busy
- * only a fifth of the time (it speaks ~5x faster than the pieces are leveled, encoded and measured), so a
- * single encoder thread left the second core of a 2-core machine idle most of a render: a cold render of
- * the corpus page took 6.0 s with one thread and 3.9 s with two. The memory a second thread costs is kept
- * down by decoding pieces for measurement on one thread only (mp3-encoder.ts).
+ * child), unless audio.encodeConcurrency is set (env or file). A short one-shot render (`short`: a CLI
+ * input of at most a few minutes of speech, src/cli/wasm-tier.ts) gets one per core: espeak-ng is busy
+ * only about a fifth of the time, so with a single encoder thread the second core of a 2-core machine
+ * sat idle and the corpus page took 6.0 s against 3.9 s with two (docs/benchmarks.md). Anything longer,
+ * and the service's render process, get half the cores, at least one: each thread is a V8 isolate whose
+ * dead clip buffers wait for its own garbage collector, and a second thread took a 60-minute render's
+ * peak RSS from ~180 MB to ~270 MB (the goal is under 200 MB).
  */
-export function renderEncodeThreads(config: Config): number {
-  return config.audio.encodeConcurrency
+export function renderEncodeThreads(config: Config, short = false): number {
+  const builtIn = Math.max(1, os.availableParallelism())
+  if (process.env.BRIEFCAST_ENCODE_CONCURRENCY || config.audio.encodeConcurrency !== builtIn) return config.audio.encodeConcurrency
+  return short ? builtIn : Math.max(1, Math.floor(builtIn / 2))
 }
 
 export const sourceConfigSchema = z

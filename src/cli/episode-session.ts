@@ -26,16 +26,17 @@ import { startCliRun } from './run.ts'
  * The config of a one-shot render. Its own default for espeak-ng workers: one core fewer than the
  * machine has (at least one), because this one process also runs the encoders. Measured on 2 cores:
  * 1 worker renders the corpus page in 8.9 s at 400 MB, 2 workers in 10.3-11.7 s at 555 MB (the second
- * worker only competes with ffmpeg for the same cores). And for encoder threads: half the cores (see
- * renderEncodeThreads). An explicit setting (env or config file) wins, for each on its own.
+ * worker only competes with ffmpeg for the same cores). And for encoder threads: one per core for a
+ * `short` input, else half the cores (see renderEncodeThreads). An explicit setting (env or config
+ * file) wins, for each on its own.
  */
-export function loadRenderConfig(file: string | undefined, voicesDir?: string): Config {
+export function loadRenderConfig(file: string | undefined, voicesDir?: string, short = false): Config {
   const overrides: Record<string, unknown> = voicesDir ? { voicesDir } : {}
   const config = loadConfig({ file, overrides })
   const builtIn = Math.max(1, Math.min(os.availableParallelism(), 8))
   const threads: Record<string, number> = {}
   if (!process.env.BRIEFCAST_ESPEAK_WORKERS && config.tts.espeakWorkers === builtIn) threads['tts.espeakWorkers'] = Math.max(1, os.availableParallelism() - 1)
-  const encoders = renderEncodeThreads(config)
+  const encoders = renderEncodeThreads(config, short)
   if (encoders !== config.audio.encodeConcurrency) threads['audio.encodeConcurrency'] = encoders
   if (Object.keys(threads).length === 0) return config
   return loadConfig({ file, overrides: { ...overrides, ...threads } })

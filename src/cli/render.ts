@@ -14,6 +14,7 @@ import { AppError } from '../errors.ts'
 import type { ArticleInput, InputFormat } from '../script/types.ts'
 import { flag, str, type ParsedArgs } from './spec.ts'
 import { episodeOutputs, episodeSummary, formatDuration, formatFromName, loadRenderConfig, startEpisodeSession } from './episode-session.ts'
+import { isShortInput } from './wasm-tier.ts'
 
 function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} kB`
@@ -69,7 +70,8 @@ export async function run(args: ParsedArgs): Promise<number> {
   const started = Date.now()
   // --verbose: where the time goes (engine start-up, conversion, render, copy), on stderr.
   const trace = (what: string) => values.verbose && process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(2)} s] ${what}\n`)
-  const config = loadRenderConfig(values.config, values.voices)
+  // A short input file (as for the WebAssembly tier) gets an encoder thread per core.
+  const config = loadRenderConfig(values.config, values.voices, isShortInput(source))
   const outputs = await episodeOutputs(values.output, values.format, config.audio.format)
 
   // The engines start now, and the script module loads, while the input is read.

@@ -5,7 +5,8 @@
  * process that only pays back over several minutes of audio (TurboFan's LAME encodes ~25% faster).
  * A short article therefore runs on Liftoff alone; a long one, a URL or stdin (size unknown) tier up
  * as usual. Node 20 keeps no compiled wasm across processes, so the recompile cannot be cached.
- * Figures: docs/benchmarks.md ("WebAssembly tier of short renders").
+ * Figures: docs/benchmarks.md ("WebAssembly tier of short renders"). The same cut gives a short render
+ * one MP3 encoder thread per core (config.ts, renderEncodeThreads).
  */
 import { statSync } from 'node:fs'
 import v8 from 'node:v8'
