@@ -147,7 +147,13 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
       closed = true
       const err = new AppError('ABORTED', 'The MP3 encoder was closed.')
       for (const job of [...queue.splice(0), ...firstQueue.splice(0)]) job.reject(err)
-      await Promise.all([...all].map((t) => t.worker.terminate()))
+      // Held open until each thread has exited (an answer arriving meanwhile must not unref it, see Channel.stopping).
+      await Promise.all(
+        [...all].map((t) => {
+          t.channel.stopping()
+          return t.worker.terminate()
+        }),
+      )
     },
   }
 }

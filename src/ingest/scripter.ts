@@ -33,6 +33,8 @@ export class Scripter {
 
   async close(): Promise<void> {
     const w = this.#worker
+    // Held open until the worker has exited (an answer arriving meanwhile must not unref it, see Channel.stopping).
+    this.#channel?.stopping()
     this.#worker = undefined
     this.#channel = undefined
     if (w) await w.terminate()

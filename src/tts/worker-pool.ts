@@ -211,7 +211,14 @@ export class WorkerPool<Job extends { id: number }, Reply extends PoolReply> {
   async close(): Promise<void> {
     this.closed = true
     for (const job of this.queue.splice(0)) job.reject(new AppError('ENGINE_UNAVAILABLE', `The ${this.name} engine was closed.`))
-    await Promise.all(this.slots.map((s) => s.worker.terminate()))
+    // Held open until each worker has exited: a 'ready' or an answer it sent just before would otherwise unref it
+    // after terminate() ref'd it, and a one-shot command awaiting close() would end with exit code 13.
+    await Promise.all(
+      this.slots.map((s) => {
+        s.channel.stopping()
+        return s.worker.terminate()
+      }),
+    )
   }
 }
 

@@ -169,6 +169,7 @@ export class Channel<Out extends object | string | number = object, In = { id?: 
   #next = 1
   #closed: Error | undefined
   #keepAlive: boolean
+  #stopping = false
 
   constructor(endpoint: Endpoint<Out, In>, options: ChannelOptions<In>) {
     this.#endpoint = endpoint
@@ -194,6 +195,18 @@ export class Channel<Out extends object | string | number = object, In = { id?: 
   /** Hold the process open while nothing is pending (e.g. while the other side starts and a caller waits for it). */
   keepAlive(on: boolean): void {
     this.#keepAlive = on
+    this.#refresh()
+  }
+
+  /**
+   * The other side is being stopped (worker.terminate(), stopChild) and the caller awaits its exit: hold the
+   * process open from now on, whatever keepAlive says. An answer or a handshake that the other side sent before it
+   * stopped can still arrive after the stop began; settling it (or keepAlive(false)) would unref the endpoint that
+   * the stop had ref'd, and a process with nothing else to do would end before the exit it awaits (exit code 13:
+   * unsettled top-level await). Call it before the stop; the endpoint's handle goes with its thread or process.
+   */
+  stopping(): void {
+    this.#stopping = true
     this.#refresh()
   }
 
@@ -289,7 +302,7 @@ export class Channel<Out extends object | string | number = object, In = { id?: 
   }
 
   #refresh(): void {
-    if (this.#pending.size > 0 || this.#keepAlive) this.#endpoint.ref()
+    if (this.#pending.size > 0 || this.#keepAlive || this.#stopping) this.#endpoint.ref()
     else this.#endpoint.unref()
   }
 }

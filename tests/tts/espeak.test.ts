@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { promises as fs, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -205,4 +206,36 @@ describe('espeak-ng voice list cache', () => {
       await fs.rm(dir, { recursive: true, force: true })
     }
   }, 60_000)
+})
+
+describe('espeak-ng engine closed before its worker was heard from', () => {
+  test("a 'ready' that arrives after close() began does not let a one-shot process end before the worker has gone", async () => {
+    // With the voice list cached, create() does not wait for the worker (`briefcast voices`, a cached `say`): the
+    // command can finish and close the engine just as the worker posts 'ready'. Here the main thread is busy while
+    // the worker gets ready, so 'ready' is delivered only after close() began; it used to unref the worker that
+    // terminate() had ref'd, and the process ended with exit code 13 (unsettled top-level await) instead of 0.
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'briefcast-espeak-close-'))
+    try {
+      await (await createEspeakEngine({ workers: 1, warmUp: false, cacheDir: dir })).close()
+      const script = `
+        import { createEspeakEngine } from './src/tts/espeak.ts'
+        // A longer wait only if the worker was not ready in time (a loaded machine): then nothing was tested yet.
+        for (const ms of [1000, 2000, 4000]) {
+          const engine = await createEspeakEngine({ workers: 1, warmUp: false, cacheDir: ${JSON.stringify(dir)} })
+          let ready = 'not ready'
+          engine.ready().then(() => (ready = 'ready'), () => {})
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+          await engine.close()
+          console.log(ready)
+          if (ready === 'ready') break
+        }
+      `
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.resolve(import.meta.dirname, '../..'), encoding: 'utf8', timeout: 30_000 })
+      expect(r.stderr).toBe('')
+      expect(r.stdout.trim().split('\n').at(-1)).toBe('ready')
+      expect(r.status).toBe(0)
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true })
+    }
+  }, 40_000)
 })

@@ -214,4 +214,28 @@ describe('Channel details', () => {
     expect(r.status).toBe(0)
     expect(Date.now() - t0).toBeLessThan(15_000)
   }, 30_000)
+
+  it('stopping() holds a process open until the other side has gone, even if an answer arrives meanwhile', () => {
+    // The worker answers while the main thread is busy, so the answer is delivered only after terminate() began:
+    // settling it must not unref the worker that terminate() ref'd. Without stopping() the process ends before the
+    // exit it awaits, with exit code 13 (unsettled top-level await): the CLI flake of `briefcast voices`.
+    const script = `
+      import { Worker } from 'node:worker_threads'
+      import { Channel, workerEndpoint } from './src/util/channel.ts'
+      const w = new Worker(${JSON.stringify(WORKER)}, { eval: true, execArgv: [] })
+      const c = new Channel(workerEndpoint(w), { closedError: () => new Error('closed') })
+      await c.request({ op: 'echo', value: 'started' })
+      let late = 'pending'
+      c.request({ op: 'echo', value: 'answered' }).then((r) => (late = r.value), (e) => (late = e.message))
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300)
+      c.stopping()
+      const code = await w.terminate()
+      console.log(late, code)
+    `
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 })
+    expect(r.error).toBeUndefined()
+    expect(r.stderr).toBe('')
+    expect(r.stdout.trim()).toBe('answered 1')
+    expect(r.status).toBe(0)
+  }, 30_000)
 })
