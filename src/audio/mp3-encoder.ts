@@ -35,6 +35,8 @@ export interface Mp3Encoder {
    * 10-20 MB. Its close() is a no-op; the encoder's close() stops the threads.
    */
   readonly meter: LoudnessMeter
+  /** Threads running now (they start as jobs need them, up to `threads`). */
+  running(): number
   close(): Promise<void>
 }
 
@@ -42,8 +44,10 @@ type Job = { message: Record<string, unknown>; resolve(v: unknown): void; reject
 /** A thread and its channel (one job at a time). */
 type Thread = { worker: Worker; channel: Channel<object, ResultReply> }
 
-export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
+/** `start`: threads started at once (default 1; the others start when jobs find every running thread busy). */
+export function createMp3Encoder(options: { threads: number; start?: number }): Mp3Encoder {
   const threads = Math.max(1, options.threads)
+  const start = Math.max(1, Math.min(threads, options.start ?? 1))
   const idle: Thread[] = []
   const all = new Set<Thread>()
   const queue: Job[] = []
@@ -130,10 +134,11 @@ export function createMp3Encoder(options: { threads: number }): Mp3Encoder {
   // of delaying the first piece. The others start when a piece finds every running thread busy (post), so
   // a re-render that encodes one piece starts one thread (~0.1 s of CPU each: a Node bootstrap).
   void compiled.then(() => {
-    if (all.size === 0 && !closed) idle.push(spawn())
+    while (all.size < start && !closed) idle.push(spawn())
   })
 
   return {
+    running: () => all.size,
     async encodePiece(o, signal) {
       await post({ op: 'encode', input: o.input, output: o.output, totalSamples: o.totalSamples, startSample: o.startSample ?? 0, bitrateKbps: o.bitrateKbps }, signal)
     },

@@ -141,7 +141,9 @@ export async function encodeSpeechPiece(job: SpeechPieceJob, output: string): Pr
         ceilingDb,
         padMs: job.pauseAfterMs,
         output: leveled,
-        parts: Math.max(1, job.slot.idle()),
+        // As many parts as encoder slots are idle, but no more than threads are running: a re-render that
+        // encodes one piece is not worth starting a thread for (its start-up costs more than the part saves).
+        parts: Math.max(1, Math.min(job.slot.idle(), job.encoder.running())),
       })
       await encodeParts({
         encoder: job.encoder,

@@ -172,6 +172,28 @@ describe('createMp3Encoder', () => {
     await expect(encoder.meter.measure(wav, plan(path.join(dir, 'no-such-dir', 'x.wav')))).rejects.toMatchObject({ code: 'OUTPUT_NOT_WRITABLE' })
   })
 
+  it('starts one thread, another only when a job finds it busy (or `start` of them at once)', async () => {
+    const rate = 22_050
+    const wav = path.join(dir, 'threads.wav')
+    await fs.writeFile(wav, wavBytes(speechLike(4, rate, 0.3, 5), rate))
+    const lazy = createMp3Encoder({ threads: 2 })
+    const eager = createMp3Encoder({ threads: 2, start: 2 })
+    try {
+      await expect.poll(() => lazy.running(), { timeout: 10_000 }).toBe(1)
+      await expect.poll(() => eager.running(), { timeout: 10_000 }).toBe(2)
+      const piece = (k: number) => ({ input: wav, output: path.join(dir, `threads-${k}.mp3`), totalSamples: 4 * 44_100, bitrateKbps: 64 })
+      await lazy.encodePiece(piece(0))
+      expect(lazy.running()).toBe(1)
+      await Promise.all([lazy.encodePiece(piece(1)), lazy.encodePiece(piece(2))])
+      expect(lazy.running()).toBe(2)
+      // Pieces measured at once are queued for the thread that measures; each gets its own answer.
+      const measured = await Promise.all([0, 1, 2].map((k) => lazy.meter.measureMp3(piece(k).output)))
+      expect(measured.every((m) => Number.isFinite(m.integratedLufs) && m.truePeakDb < 0)).toBe(true)
+    } finally {
+      await Promise.all([lazy.close(), eager.close()])
+    }
+  })
+
   it('says which file it cannot read or write', async () => {
     await expect(encoder.encodePiece({ input: path.join(dir, 'missing.wav'), output: path.join(dir, 'x.mp3'), totalSamples: 1000, bitrateKbps: 64 })).rejects.toMatchObject({ code: 'INVALID_AUDIO' })
     await fs.writeFile(path.join(dir, 'not.wav'), 'hello')

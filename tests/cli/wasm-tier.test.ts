@@ -1,13 +1,15 @@
 /**
  * cli/wasm-tier.ts: which `briefcast render` inputs run WebAssembly on Liftoff alone (short files) and
  * which tier up as usual (long files, URLs, stdin, unreadable paths). Real renders on both sides run in
- * tests/audio/render-cli.test.ts (the page: short; the page four times: long).
+ * tests/audio/render-cli.test.ts (the page: short; the page four times: long). The same cut sets a
+ * render's encoder threads.
  */
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chooseWasmTier, isShortInput, LIFTOFF_ONLY_MAX_BYTES } from '../../src/cli/wasm-tier.ts'
+import { loadConfig, renderEncodeThreads } from '../../src/config.ts'
 
 let dir: string
 beforeAll(async () => {
@@ -33,5 +35,22 @@ describe('isShortInput', () => {
     const long = path.join(dir, 'long2.txt')
     await fs.writeFile(long, 'x'.repeat(LIFTOFF_ONLY_MAX_BYTES * 2))
     expect(chooseWasmTier(long)).toBe(false)
+  })
+})
+
+describe('encoder threads of a render (renderEncodeThreads)', () => {
+  const cores = Math.max(1, os.availableParallelism())
+  const config = (overrides: Record<string, unknown> = {}) => loadConfig({ env: {}, overrides: { cacheDir: dir, ...overrides } })
+
+  it('one per core for a short input, half the cores (at least one) otherwise', () => {
+    expect(renderEncodeThreads(config(), true)).toBe(cores)
+    expect(renderEncodeThreads(config(), false)).toBe(Math.max(1, Math.floor(cores / 2)))
+    expect(renderEncodeThreads(config())).toBe(Math.max(1, Math.floor(cores / 2)))
+  })
+
+  it('an explicit audio.encodeConcurrency wins either way', () => {
+    const explicit = cores === 3 ? 5 : 3
+    expect(renderEncodeThreads(config({ 'audio.encodeConcurrency': explicit }), true)).toBe(explicit)
+    expect(renderEncodeThreads(config({ 'audio.encodeConcurrency': explicit }), false)).toBe(explicit)
   })
 })

@@ -6,6 +6,7 @@ import { promises as fs, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg, type Ffmpeg } from '../../src/audio/ffmpeg.ts'
+import { createMp3Encoder } from '../../src/audio/mp3-encoder.ts'
 import { parseVtt } from '../../src/audio/transcript.ts'
 import { renderEpisode } from '../../src/episodes/render.ts'
 import type { EncodedPiece, EpisodeResult } from '../../src/episodes/types.ts'
@@ -137,17 +138,22 @@ describe('a long clip encoded in parallel parts (espeak-ng)', () => {
     const config = testConfig(dir, { 'audio.encodeConcurrency': encodeConcurrency })
     const ffmpeg = await createFfmpeg(config)
     const speech = await createSpeechService(config)
+    // Every thread running from the start: a render splits a clip only over threads already up (starting
+    // one for a part costs more than the part saves, render-encode.ts).
+    const encoder = createMp3Encoder({ threads: encodeConcurrency, start: encodeConcurrency })
     try {
       const profile = speech.getProfile('default')
       const script = articleToScript({ content: text, format: 'text' }, { pauses: profile.pauses })
       expect(script.segments).toHaveLength(1)
-      const result = await renderEpisode(script, profile, { speech, ffmpeg, config })
+      // Both threads up before the piece is planned.
+      await expect.poll(() => encoder.running(), { timeout: 10_000 }).toBe(encodeConcurrency)
+      const result = await renderEpisode(script, profile, { speech, ffmpeg, config, encoder })
       const raw = path.join(dir, 'decoded.pcm')
       await ffmpeg.decodeToRaw(result.audioPath, raw)
       const buf = await fs.readFile(raw)
       return { dir, result, pcm: new Int16Array(buf.buffer, buf.byteOffset, buf.length / 2), ffmpeg }
     } finally {
-      await speech.close()
+      await Promise.all([speech.close(), encoder.close()])
     }
   }
 
