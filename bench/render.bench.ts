@@ -9,7 +9,9 @@
  *     seconds of CPU per minute of audio, peak RSS of the process tree (goal < 200 MB)
  * Each figure twice: with the bundled ffmpeg (@ffmpeg-installer) and with Debian's ffmpeg on PATH (a
  * "skipped" line when there is none). Naive and the cold renders alternate, BENCH_RENDER_RUNS times
- * (default 3); medians count, all runs are printed. BENCH_RENDER_MAX_MINUTES=20 skips the 60-minute render.
+ * (default 5), and so do naive and the CLI re-renders; a ratio is the median of the per-run ratios
+ * (each run against the naive run beside it), all runs are printed. BENCH_RENDER_MAX_MINUTES=20 skips
+ * the 60-minute render.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, promises as fs, readFileSync, readdirSync } from 'node:fs'
@@ -197,7 +199,7 @@ async function main() {
       naiveLabel = 'naive (no espeak-ng CLI: WebAssembly engine whole text + one ffmpeg encode, no loudness)'
     }
 
-    const RUNS = Number(process.env.BENCH_RENDER_RUNS ?? 3)
+    const RUNS = Number(process.env.BENCH_RENDER_RUNS ?? 5)
     type Timed = Awaited<ReturnType<typeof timed>>
     const med = (runs: Timed[]) => ({ ms: median(runs.map((r) => r.ms)), cpuSec: runs.every((r) => r.cpuSec !== undefined) ? median(runs.map((r) => r.cpuSec!)) : undefined })
     const all = (runs: Timed[]) => (runs.length > 1 ? `  (runs: ${runs.map((r) => fmt(r.ms) + (r.cpuSec === undefined ? '' : `/${r.cpuSec.toFixed(1)}`)).join(', ')})` : '')
@@ -216,8 +218,19 @@ async function main() {
     const naive = med(naiveRuns)
     const audioMin = summaryMinutes(coldRuns[0]![0]!.stdout) ?? 5
     console.log(`${naiveLabel}: ${fmt(naive.ms)}${cpu(naive)}${all(naiveRuns)}`)
-    const ratio = (r: { ms: number }) => (r.ms / naive.ms).toFixed(2)
-    const cpuRatio = (r: { cpuSec?: number }) => (r.cpuSec && naive.cpuSec ? (r.cpuSec / naive.cpuSec).toFixed(2) : 'n/a')
+    // The ratios are medians of per-run ratios, each run against the naive run beside it: this machine's
+    // speed drifts by a quarter within minutes (the naive CPU seconds of one run: 3.2 to 5.0 s), which
+    // moves a ratio of two medians taken minutes apart more than the changes it is meant to show.
+    const pairRatio = (runs: Timed[], naives: Timed[], of: (r: Timed) => number | undefined) => {
+      const rs = runs.map((r, i) => {
+        const a = of(r)
+        const b = of(naives[i]!)
+        return a === undefined || b === undefined || !b ? undefined : a / b
+      })
+      return rs.every((x) => x !== undefined) ? median(rs as number[]).toFixed(2) : 'n/a'
+    }
+    const ratio = (runs: Timed[], naives: Timed[]) => pairRatio(runs, naives, (r) => r.ms)
+    const cpuRatio = (runs: Timed[], naives: Timed[]) => pairRatio(runs, naives, (r) => r.cpuSec)
 
     const paragraphs = text.split(/\n\s*\n/)
     const i = paragraphs.findIndex((p, k) => k > 2 && p.length > 200)
@@ -229,20 +242,23 @@ async function main() {
     for (const [k, setup] of setups.entries()) {
       console.log(`-- ${setup.label}`)
       const cold = med(coldRuns[k]!)
-      console.log(`cold briefcast render:                  ${fmt(cold.ms)}${cpu(cold)}  wall ratio ${ratio(cold)} (goal <= 0.6), cpu ratio ${cpuRatio(cold)} (goal <= 1.5)${all(coldRuns[k]!)}`)
-      // Each re-render starts from a copy of the cold render's cache (the edit not yet rendered).
+      console.log(`cold briefcast render:                  ${fmt(cold.ms)}${cpu(cold)}  wall ratio ${ratio(coldRuns[k]!, naiveRuns)} (goal <= 0.6), cpu ratio ${cpuRatio(coldRuns[k]!, naiveRuns)} (goal <= 1.5)${all(coldRuns[k]!)}`)
+      // Each re-render starts from a copy of the cold render's cache (the edit not yet rendered), alternating
+      // with a naive run of its own.
       const rerenderRuns: Timed[] = []
+      const rerenderNaive: Timed[] = []
       for (let r = 0; r < RUNS; r++) {
         const copy = path.join(work, `cache-edit-${k}-${r}`)
         await fs.cp(cacheOf(k), copy, { recursive: true })
+        rerenderNaive.push(await timed(naiveCmd, { FFMPEG_PATH: npmFfmpeg, FFPROBE_PATH: npmFfprobe }, work, false, naiveRaw))
         rerenderRuns.push(await timed(cli(edited, `edited-${k}.mp3`), { ...setup.env, BRIEFCAST_CACHE_DIR: copy }, work))
         await fs.rm(copy, { recursive: true, force: true })
       }
       const rerender = med(rerenderRuns)
-      console.log(`re-render after one paragraph changed:  ${fmt(rerender.ms)}${cpu(rerender)}  wall ratio ${ratio(rerender)} (goal <= 0.2), cpu ratio ${cpuRatio(rerender)}${all(rerenderRuns)}`)
+      console.log(`re-render after one paragraph changed:  ${fmt(rerender.ms)}${cpu(rerender)}  wall ratio ${ratio(rerenderRuns, rerenderNaive)} (goal <= 0.2), cpu ratio ${cpuRatio(rerenderRuns, rerenderNaive)}${all(rerenderRuns)}  (naive beside them: ${all(rerenderNaive).trim()})`)
       // The service path: an editor fixes a paragraph and the running service (warm engine) re-renders.
       const warm = await warmRerender(work, setup.env, page, edited)
-      console.log(`re-render in a running service (warm):  ${fmt(warm.ms)}  wall ratio ${ratio(warm)} (goal <= 0.1)  (${warm.encoded} piece encoded, ${warm.synthesized} synthesized)`)
+      console.log(`re-render in a running service (warm):  ${fmt(warm.ms)}  wall ratio ${(warm.ms / naive.ms).toFixed(2)} (goal <= 0.1)  (${warm.encoded} piece encoded, ${warm.synthesized} synthesized)`)
 
       const maxMinutes = Number(process.env.BENCH_RENDER_MAX_MINUTES ?? 60)
       for (const minutes of [5, 20, 60].filter((m) => m <= maxMinutes)) {
