@@ -347,7 +347,7 @@ const sourceRule = z.object({ categories: z.array(z.string().trim().min(1)).max(
  * sat idle and the corpus page took 6.0 s against 3.9 s with two (docs/benchmarks.md). Anything longer,
  * and the service's render process, get half the cores, at least one: each thread is a V8 isolate whose
  * dead clip buffers wait for its own garbage collector, and a second thread took a 60-minute render's
- * peak RSS from ~180 MB to ~270 MB (the goal is under 200 MB).
+ * peak RSS from ~180-190 MB to ~220-250 MB (the goal is under 200 MB).
  */
 export function renderEncodeThreads(config: Config, short = false): number {
   const builtIn = Math.max(1, os.availableParallelism())
