@@ -119,10 +119,10 @@ export const DESCRIPTIONS: Record<string, string> = {
   'feed.itemLimit': 'Most items in a feed, newest first.',
 }
 
-/** Defaults that depend on the machine, in words (the page must not change with the number of cores). */
+/** Defaults that depend on the machine, in words (the page must not change with the number of cores). A core is one the process may use: the CPU affinity capped by a cgroup CPU quota (src/util/cores.ts). */
 const DEFAULT_TEXT: Record<string, string> = {
-  'tts.espeakWorkers': 'one per core, at most 8',
-  'audio.encodeConcurrency': 'one per core',
+  'tts.espeakWorkers': 'one per core (CPU quota respected), at most 8',
+  'audio.encodeConcurrency': 'one per core (CPU quota respected)',
   publicUrl: '`http://localhost:<port>`',
   apiKey: 'generated, in `<dataDir>/api-key`',
 }

@@ -6,7 +6,6 @@
  * Every problem is reported at once in one CONFIG_INVALID error.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { Cron } from 'croner'
 import ipaddr from 'ipaddr.js'
@@ -14,6 +13,7 @@ import { z } from 'zod'
 import { AppError } from './errors.ts'
 import { parsePublicStorageUrl, parseStorageUrl } from './storage/url.ts'
 import { packageRoot } from './util/package-root.ts'
+import { availableCores } from './util/cores.ts'
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))])
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max)
@@ -116,9 +116,9 @@ export const configSchema = z.object({
     .object({
       /** Engine to fall back to when a cloud engine fails; off by default (a site may prefer silence to a different voice). */
       fallbackEngine: z.enum(['espeak-ng']).optional(),
-      espeakWorkers: int(1, 64).default(Math.max(1, Math.min(os.availableParallelism(), 8))),
+      espeakWorkers: int(1, 64).default(Math.max(1, Math.min(availableCores(), 8))),
       /** Worker threads of the local neural engine (sherpa-onnx); each keeps its own copy of the models it used. */
-      sherpaWorkers: int(1, 64).default(Math.max(1, Math.min(os.availableParallelism(), 2))),
+      sherpaWorkers: int(1, 64).default(Math.max(1, Math.min(availableCores(), 2))),
     })
     .prefault({}),
   models: z
@@ -189,7 +189,7 @@ export const configSchema = z.object({
       format: z.enum(['mp3', 'm4a']).default('mp3'),
       targetLufs: z.coerce.number().min(-40).max(-5).default(-16),
       truePeakDb: z.coerce.number().min(-9).max(0).default(-1),
-      encodeConcurrency: int(1, 64).default(Math.max(1, os.availableParallelism())),
+      encodeConcurrency: int(1, 64).default(Math.max(1, availableCores())),
     })
     .prefault({}),
   cache: z
@@ -350,7 +350,7 @@ const sourceRule = z.object({ categories: z.array(z.string().trim().min(1)).max(
  * peak RSS from ~180-190 MB to ~220-250 MB (the goal is under 200 MB).
  */
 export function renderEncodeThreads(config: Config, short = false): number {
-  const builtIn = Math.max(1, os.availableParallelism())
+  const builtIn = Math.max(1, availableCores())
   if (process.env.BRIEFCAST_ENCODE_CONCURRENCY || config.audio.encodeConcurrency !== builtIn) return config.audio.encodeConcurrency
   return short ? builtIn : Math.max(1, Math.floor(builtIn / 2))
 }

@@ -4,7 +4,6 @@
  * files, and the clean-up (temp files, worker threads, the ffmpeg launcher, the watchdog).
  */
 import { constants as fsConstants, promises as fs } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { createFfmpeg, ffmpegOnDemand } from '../audio/ffmpeg.ts'
 import { createMp3Encoder } from '../audio/mp3-encoder.ts'
@@ -21,6 +20,7 @@ import { fileError } from '../util/files.ts'
 import { createProgressBar } from '../util/progress.ts'
 import { publishOutputs } from './outputs.ts'
 import { startCliRun } from './run.ts'
+import { availableCores } from '../util/cores.ts'
 
 /**
  * The config of a one-shot render. Its own default for espeak-ng workers: one core fewer than the
@@ -33,9 +33,9 @@ import { startCliRun } from './run.ts'
 export function loadRenderConfig(file: string | undefined, voicesDir?: string, short = false): Config {
   const overrides: Record<string, unknown> = voicesDir ? { voicesDir } : {}
   const config = loadConfig({ file, overrides })
-  const builtIn = Math.max(1, Math.min(os.availableParallelism(), 8))
+  const builtIn = Math.max(1, Math.min(availableCores(), 8))
   const threads: Record<string, number> = {}
-  if (!process.env.BRIEFCAST_ESPEAK_WORKERS && config.tts.espeakWorkers === builtIn) threads['tts.espeakWorkers'] = Math.max(1, os.availableParallelism() - 1)
+  if (!process.env.BRIEFCAST_ESPEAK_WORKERS && config.tts.espeakWorkers === builtIn) threads['tts.espeakWorkers'] = Math.max(1, availableCores() - 1)
   const encoders = renderEncodeThreads(config, short)
   if (encoders !== config.audio.encodeConcurrency) threads['audio.encodeConcurrency'] = encoders
   if (Object.keys(threads).length === 0) return config

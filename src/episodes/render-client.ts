@@ -6,7 +6,6 @@
 import { packageRoot } from '../util/package-root.ts'
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { renderEncodeThreads, type Config } from '../config.ts'
 import { AppError, type ErrorCode } from '../errors.ts'
@@ -17,6 +16,7 @@ import { DEFAULT_ENGINE, ENGINES, type EngineEntry } from '../tts/registry.ts'
 import type { EncodedPiece, EpisodeResult, RenderProgress } from './types.ts'
 import type { RenderFn } from './render-coordinator.ts'
 import { Channel, ipcEndpoint, stopChild } from '../util/channel.ts'
+import { availableCores } from '../util/cores.ts'
 
 type ErrorJson = { code: ErrorCode; message: string; status?: number; help?: string; details?: unknown }
 type Reply =
@@ -62,8 +62,8 @@ function schedIdleLauncher(): string | null {
  * cores (renderEncodeThreads), each unless set explicitly.
  */
 function renderConfig(config: Config): Config {
-  const builtIn = Math.max(1, Math.min(os.availableParallelism(), 8))
-  const espeakWorkers = process.env.BRIEFCAST_ESPEAK_WORKERS || config.tts.espeakWorkers !== builtIn ? config.tts.espeakWorkers : Math.max(1, os.availableParallelism() - 1)
+  const builtIn = Math.max(1, Math.min(availableCores(), 8))
+  const espeakWorkers = process.env.BRIEFCAST_ESPEAK_WORKERS || config.tts.espeakWorkers !== builtIn ? config.tts.espeakWorkers : Math.max(1, availableCores() - 1)
   const encodeConcurrency = renderEncodeThreads(config)
   if (espeakWorkers === config.tts.espeakWorkers && encodeConcurrency === config.audio.encodeConcurrency) return config
   return { ...config, tts: { ...config.tts, espeakWorkers }, audio: { ...config.audio, encodeConcurrency } }

@@ -10,6 +10,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chooseWasmTier, isShortInput, LIFTOFF_ONLY_MAX_BYTES } from '../../src/cli/wasm-tier.ts'
 import { loadConfig, renderEncodeThreads } from '../../src/config.ts'
+import { availableCores } from '../../src/util/cores.ts'
 
 let dir: string
 beforeAll(async () => {
@@ -39,7 +40,7 @@ describe('isShortInput', () => {
 })
 
 describe('encoder threads of a render (renderEncodeThreads)', () => {
-  const cores = Math.max(1, os.availableParallelism())
+  const cores = availableCores()
   const config = (overrides: Record<string, unknown> = {}) => loadConfig({ env: {}, overrides: { cacheDir: dir, ...overrides } })
 
   it('one per core for a short input, half the cores (at least one) otherwise', () => {
