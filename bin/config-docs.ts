@@ -71,7 +71,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'audio.format': 'Episode format.',
   'audio.targetLufs': 'Integrated loudness target of every episode (+/- 1 LU).',
   'audio.truePeakDb': 'True-peak ceiling, dBTP.',
-  'audio.encodeConcurrency': 'MP3 encoder threads (LAME in WebAssembly; they also level and measure each piece). Render processes (`briefcast render`/`briefing` and the service\'s render process) use half the cores, at least one, unless this is set; `briefcast render` of an input file up to 8 KB (a few minutes of speech) uses one per core.',
+  'audio.encodeConcurrency': 'MP3 encoder threads (LAME in WebAssembly; they also level and measure each piece). Render processes (`briefcast render`/`briefing` and the service\'s render process) use half the cores, at least one, unless this is set; `briefcast render` of a short article (an input file up to 8 KB, or a URL\'s or stdin\'s article of up to 8 K characters of speech: a few minutes) uses one per core.',
   'storage.url': "Object storage for episodes, transcripts, chapters, timings, the clip and piece caches and assets: `s3://BUCKET/PREFIX?endpoint=https://host:port&region=REGION&forcePathStyle=true` (AWS S3, MinIO, Ceph, R2...). Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the SDK's default chain, never from the URL. Unset: files stay in the cache directory. Checked at start-up. See docs/deployment.md#storage.",
   'storage.publicUrl': "Base URL of a CDN or public bucket serving the storage prefix; when set, versioned audio, sidecar and asset URLs redirect (302) to `<publicUrl>/<key>` instead of being proxied. Only with storage.url.",
   'storage.connectTimeoutMs': "Time to connect to the object storage before a request fails (it is retried up to 3 times).",

@@ -37,6 +37,8 @@ export interface Mp3Encoder {
   readonly meter: LoudnessMeter
   /** Threads running now (they start as jobs need them, up to `threads`). */
   running(): number
+  /** Changes how many threads may run (threads already running stay until close). */
+  setThreads(threads: number): void
   close(): Promise<void>
 }
 
@@ -46,7 +48,7 @@ type Thread = { worker: Worker; channel: Channel<object, ResultReply> }
 
 /** `start`: threads started at once (default 1; the others start when jobs find every running thread busy). */
 export function createMp3Encoder(options: { threads: number; start?: number }): Mp3Encoder {
-  const threads = Math.max(1, options.threads)
+  let threads = Math.max(1, options.threads)
   const start = Math.max(1, Math.min(threads, options.start ?? 1))
   const idle: Thread[] = []
   const all = new Set<Thread>()
@@ -139,6 +141,9 @@ export function createMp3Encoder(options: { threads: number; start?: number }): 
 
   return {
     running: () => all.size,
+    setThreads(n) {
+      threads = Math.max(1, n)
+    },
     async encodePiece(o, signal) {
       await post({ op: 'encode', input: o.input, output: o.output, totalSamples: o.totalSamples, startSample: o.startSample ?? 0, bitrateKbps: o.bitrateKbps }, signal)
     },

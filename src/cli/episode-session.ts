@@ -31,15 +31,24 @@ import { availableCores } from '../util/cores.ts'
  * file) wins, for each on its own.
  */
 export function loadRenderConfig(file: string | undefined, voicesDir?: string, short = false): Config {
+  return loadRenderSetup(file, voicesDir, short).config
+}
+
+/**
+ * loadRenderConfig's config, and the encoder threads the same settings give a short or a long script:
+ * for an input whose length is known only once it is read and converted (a URL, stdin).
+ */
+export function loadRenderSetup(file: string | undefined, voicesDir?: string, short = false): { config: Config; encodeThreads(short: boolean): number } {
   const overrides: Record<string, unknown> = voicesDir ? { voicesDir } : {}
-  const config = loadConfig({ file, overrides })
+  const loaded = loadConfig({ file, overrides })
+  const encodeThreads = (s: boolean) => renderEncodeThreads(loaded, s)
   const builtIn = Math.max(1, Math.min(availableCores(), 8))
   const threads: Record<string, number> = {}
-  if (!process.env.BRIEFCAST_ESPEAK_WORKERS && config.tts.espeakWorkers === builtIn) threads['tts.espeakWorkers'] = Math.max(1, availableCores() - 1)
-  const encoders = renderEncodeThreads(config, short)
-  if (encoders !== config.audio.encodeConcurrency) threads['audio.encodeConcurrency'] = encoders
-  if (Object.keys(threads).length === 0) return config
-  return loadConfig({ file, overrides: { ...overrides, ...threads } })
+  if (!process.env.BRIEFCAST_ESPEAK_WORKERS && loaded.tts.espeakWorkers === builtIn) threads['tts.espeakWorkers'] = Math.max(1, availableCores() - 1)
+  const encoders = encodeThreads(short)
+  if (encoders !== loaded.audio.encodeConcurrency) threads['audio.encodeConcurrency'] = encoders
+  if (Object.keys(threads).length === 0) return { config: loaded, encodeThreads }
+  return { config: loadConfig({ file, overrides: { ...overrides, ...threads } }), encodeThreads }
 }
 
 /** What `render --json` and `briefing --json` print: the files written and the episode's figures. */
@@ -122,7 +131,15 @@ export interface EpisodeSession {
  * M4A, cover art; each fork of this ~250 MB process would count its memory once more until the child execs).
  * ffmpeg itself is located and checked only when the episode first needs it (ffmpegOnDemand).
  */
-export function startEpisodeSession(config: Config, options: { label: string; quiet?: boolean }): EpisodeSession {
+export function startEpisodeSession(
+  config: Config,
+  options: {
+    label: string
+    quiet?: boolean
+    /** Encoder threads for a script, decided once it is known (a URL's or stdin's article); config's otherwise. */
+    encodeThreads?: (script: Script) => number
+  },
+): EpisodeSession {
   const { controller, janitor, temps, removeTemps, release } = startCliRun(config.cacheDir)
   const bar = createProgressBar({ label: options.label, enabled: options.quiet ? false : undefined })
   const speech = import('../tts/index.ts').then(({ createSpeechService }) => createSpeechService(config, { warmUp: false }))
@@ -140,10 +157,13 @@ export function startEpisodeSession(config: Config, options: { label: string; qu
     signal: controller.signal,
     speech,
     async render(script, profile, outputs, metadata) {
+      const threads = options.encodeThreads?.(script) ?? config.audio.encodeConcurrency
+      encoder.setThreads(threads)
+      const renderConfig = threads === config.audio.encodeConcurrency ? config : { ...config, audio: { ...config.audio, encodeConcurrency: threads } }
       const result = await renderEpisode(
         script,
         profile,
-        { speech: await speech, ffmpeg, config, meter, encoder },
+        { speech: await speech, ffmpeg, config: renderConfig, meter, encoder },
         {
           format: outputs.format,
           signal: controller.signal,

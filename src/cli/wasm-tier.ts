@@ -14,6 +14,19 @@ import v8 from 'node:v8'
 /** Input files up to this size (about 6-7 minutes of speech as plain text) run on Liftoff alone. */
 export const LIFTOFF_ONLY_MAX_BYTES = 8 * 1024
 
+/**
+ * Whether a script is short by the same measure, once it is known (a URL's or stdin's article): at
+ * most LIFTOFF_ONLY_MAX_BYTES characters of speech.
+ */
+export function isShortScript(script: { segments: readonly { text: string }[] }): boolean {
+  let chars = 0
+  for (const s of script.segments) {
+    chars += s.text.length
+    if (chars > LIFTOFF_ONLY_MAX_BYTES) return false
+  }
+  return true
+}
+
 /** Whether a render of `source` (a path, a URL or -) should skip TurboFan for wasm. */
 export function isShortInput(source: string | undefined): boolean {
   if (!source || source === '-' || /^https?:\/\//i.test(source)) return false

@@ -306,6 +306,7 @@ export async function renderEpisode(script: Script, profile: VoiceProfile, deps:
         encodedParts: store.encodedParts,
         relevels: store.relevels,
         elapsedMs: Date.now() - started,
+        encodeThreads: encodeConcurrency,
       },
     }
   } catch (err) {

@@ -64,7 +64,7 @@ export interface EpisodeResult {
   /**
    * encoded: pieces encoded by this render; encodedParts: the MP3 parts they were encoded as (a long clip may be
    * encoded in parallel parts); relevels: encodes repeated with a lower limiter ceiling (MP3 coding had taken
-   * a piece's true peak too close to the target).
+   * a piece's true peak too close to the target); encodeThreads: the encoder threads the render could use.
    */
-  stats: { segments: number; synthesized: number; cached: number; encoded: number; encodedParts: number; relevels: number; elapsedMs: number }
+  stats: { segments: number; synthesized: number; cached: number; encoded: number; encodedParts: number; relevels: number; elapsedMs: number; encodeThreads: number }
 }

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg } from '../../src/audio/ffmpeg.ts'
 import { parseVtt } from '../../src/audio/transcript.ts'
 import { tempDir } from './helpers.ts'
+import { availableCores } from '../../src/util/cores.ts'
 
 const bin = path.resolve('bin/briefcast.js')
 const fixture = path.resolve('tests/fixtures/plain/lenovo-nvidia-ai-factories.txt')
@@ -123,8 +124,10 @@ describe('briefcast render', () => {
       const work = path.join(dir, 'url')
       await fs.mkdir(work)
       // Same cache as the first test: the clips are there, so this checks fetching, not synthesis.
-      const run = startCli([`http://127.0.0.1:${port}/story.txt`, '-o', 'story.mp3'], path.join(dir, 'ok', 'cache'), work)
+      const run = startCli([`http://127.0.0.1:${port}/story.txt`, '-o', 'story.mp3', '--verbose'], path.join(dir, 'ok', 'cache'), work)
       expect(await run.exit, run.err()).toBe(0)
+      // Its size was unknown at start: the short script, once converted, gets an encoder thread per core.
+      expect(run.err()).toContain(`on up to ${availableCores()} encoder threads`)
       expect(readdirSync(work).sort()).toEqual(['story.chapters.json', 'story.mp3', 'story.vtt'])
       const missing = startCli([`http://127.0.0.1:${port}/missing`, '-o', 'missing.mp3'], path.join(dir, 'ok', 'cache'), work)
       expect(await missing.exit).toBe(1)

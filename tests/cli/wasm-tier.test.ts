@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chooseWasmTier, isShortInput, LIFTOFF_ONLY_MAX_BYTES } from '../../src/cli/wasm-tier.ts'
+import { chooseWasmTier, isShortInput, isShortScript, LIFTOFF_ONLY_MAX_BYTES } from '../../src/cli/wasm-tier.ts'
 import { loadConfig, renderEncodeThreads } from '../../src/config.ts'
 import { availableCores } from '../../src/util/cores.ts'
 
@@ -30,6 +30,13 @@ describe('isShortInput', () => {
     await fs.writeFile(long, 'x'.repeat(LIFTOFF_ONLY_MAX_BYTES + 1))
     expect([short, limit, long].map(isShortInput)).toEqual([true, true, false])
     expect(['-', 'https://example.com/story', 'HTTP://example.com/s', path.join(dir, 'missing.txt'), dir, undefined].map(isShortInput)).toEqual([false, false, false, false, false, false])
+  })
+
+  it('isShortScript: a converted article of up to the same number of characters of speech', () => {
+    const script = (...texts: string[]) => ({ segments: texts.map((text) => ({ text })) })
+    expect(isShortScript(script('A short story.', 'Two sentences.'))).toBe(true)
+    expect(isShortScript(script('x'.repeat(LIFTOFF_ONLY_MAX_BYTES / 2), 'x'.repeat(LIFTOFF_ONLY_MAX_BYTES / 2)))).toBe(true)
+    expect(isShortScript(script('x'.repeat(LIFTOFF_ONLY_MAX_BYTES / 2), 'x'.repeat(LIFTOFF_ONLY_MAX_BYTES / 2 + 1)))).toBe(false)
   })
 
   it('leaves V8 alone for a long input', async () => {
