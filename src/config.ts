@@ -341,11 +341,10 @@ const sourceRule = z.object({ categories: z.array(z.string().trim().min(1)).max(
 /** A source, as the config file and POST /api/sources take it. */
 /**
  * MP3 encoder threads of a render process (`briefcast render`/`briefing` and the service's render
- * child), unless audio.encodeConcurrency is set (env or file). A short one-shot render (`short`: a CLI
- * input of at most a few minutes of speech, by file size or, for a URL or stdin, by its script; see
- * src/cli/wasm-tier.ts) gets one per core: espeak-ng is busy
- * only about a fifth of the time, so with a single encoder thread the second core of a 2-core machine
- * sat idle and the corpus page took 6.0 s against 3.9 s with two (docs/benchmarks.md). Anything longer,
+ * child), unless audio.encodeConcurrency is set (env or file). A short one-shot render (`short`: a
+ * script of at most a few minutes of speech, isShortScript in src/cli/wasm-tier.ts) gets one per
+ * core: espeak-ng is busy only about a fifth of the time, so with a single encoder thread the second
+ * core of a 2-core machine sat idle and the corpus page took 6.0 s against 3.9 s with two (docs/benchmarks.md). Anything longer,
  * and the service's render process, get half the cores, at least one: each thread is a V8 isolate whose
  * dead clip buffers wait for its own garbage collector, and a second thread took a 60-minute render's
  * peak RSS from ~180-190 MB to ~220-250 MB (the goal is under 200 MB).

@@ -26,26 +26,25 @@ import { availableCores } from '../util/cores.ts'
  * The config of a one-shot render. Its own default for espeak-ng workers: one core fewer than the
  * machine has (at least one), because this one process also runs the encoders. Measured on 2 cores:
  * 1 worker renders the corpus page in 8.9 s at 400 MB, 2 workers in 10.3-11.7 s at 555 MB (the second
- * worker only competes with ffmpeg for the same cores). And for encoder threads: one per core for a
- * `short` input, else half the cores (see renderEncodeThreads). An explicit setting (env or config
- * file) wins, for each on its own.
+ * worker only competes with ffmpeg for the same cores). And for encoder threads: half the cores (see
+ * renderEncodeThreads). An explicit setting (env or config file) wins, for each on its own.
  */
-export function loadRenderConfig(file: string | undefined, voicesDir?: string, short = false): Config {
-  return loadRenderSetup(file, voicesDir, short).config
+export function loadRenderConfig(file: string | undefined, voicesDir?: string): Config {
+  return loadRenderSetup(file, voicesDir).config
 }
 
 /**
- * loadRenderConfig's config, and the encoder threads the same settings give a short or a long script:
- * for an input whose length is known only once it is read and converted (a URL, stdin).
+ * loadRenderConfig's config, and the encoder threads the same settings give a short or a long script
+ * (one per core for a short one), decided when the script is known (startEpisodeSession's encodeThreads).
  */
-export function loadRenderSetup(file: string | undefined, voicesDir?: string, short = false): { config: Config; encodeThreads(short: boolean): number } {
+export function loadRenderSetup(file: string | undefined, voicesDir?: string): { config: Config; encodeThreads(short: boolean): number } {
   const overrides: Record<string, unknown> = voicesDir ? { voicesDir } : {}
   const loaded = loadConfig({ file, overrides })
   const encodeThreads = (s: boolean) => renderEncodeThreads(loaded, s)
   const builtIn = Math.max(1, Math.min(availableCores(), 8))
   const threads: Record<string, number> = {}
   if (!process.env.BRIEFCAST_ESPEAK_WORKERS && loaded.tts.espeakWorkers === builtIn) threads['tts.espeakWorkers'] = Math.max(1, availableCores() - 1)
-  const encoders = encodeThreads(short)
+  const encoders = encodeThreads(false)
   if (encoders !== loaded.audio.encodeConcurrency) threads['audio.encodeConcurrency'] = encoders
   if (Object.keys(threads).length === 0) return { config: loaded, encodeThreads }
   return { config: loadConfig({ file, overrides: { ...overrides, ...threads } }), encodeThreads }

@@ -14,7 +14,7 @@ import { AppError } from '../errors.ts'
 import type { ArticleInput, InputFormat } from '../script/types.ts'
 import { flag, str, type ParsedArgs } from './spec.ts'
 import { episodeOutputs, episodeSummary, formatDuration, formatFromName, loadRenderSetup, startEpisodeSession } from './episode-session.ts'
-import { isShortInput, isShortScript } from './wasm-tier.ts'
+import { isShortScript } from './wasm-tier.ts'
 
 function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} kB`
@@ -70,14 +70,12 @@ export async function run(args: ParsedArgs): Promise<number> {
   const started = Date.now()
   // --verbose: where the time goes (engine start-up, conversion, render, copy), on stderr.
   const trace = (what: string) => values.verbose && process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(2)} s] ${what}\n`)
-  // A short input file (as for the WebAssembly tier) gets an encoder thread per core; a URL's or stdin's
-  // article, whose length is known only once it is converted, gets them then if its script is as short.
-  const shortFile = isShortInput(source)
-  const { config, encodeThreads } = loadRenderSetup(values.config, values.voices, shortFile)
+  // A short article (by its script, whatever the input: a file, a URL or stdin) gets an encoder thread per core.
+  const { config, encodeThreads } = loadRenderSetup(values.config, values.voices)
   const outputs = await episodeOutputs(values.output, values.format, config.audio.format)
 
   // The engines start now, and the script module loads, while the input is read.
-  const session = startEpisodeSession(config, { label: 'render', quiet: values.quiet, ...(shortFile ? {} : { encodeThreads: (script) => encodeThreads(isShortScript(script)) }) })
+  const session = startEpisodeSession(config, { label: 'render', quiet: values.quiet, encodeThreads: (script) => encodeThreads(isShortScript(script)) })
   const scriptModule = import('../script/index.ts')
   scriptModule.catch(() => {})
   try {

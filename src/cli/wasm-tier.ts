@@ -6,7 +6,7 @@
  * A short article therefore runs on Liftoff alone; a long one, a URL or stdin (size unknown) tier up
  * as usual. Node 20 keeps no compiled wasm across processes, so the recompile cannot be cached.
  * Figures: docs/benchmarks.md ("WebAssembly tier of short renders"). The same cut gives a short render
- * one MP3 encoder thread per core (config.ts, renderEncodeThreads).
+ * one MP3 encoder thread per core, by its script (isShortScript; config.ts, renderEncodeThreads).
  */
 import { statSync } from 'node:fs'
 import v8 from 'node:v8'
@@ -15,8 +15,8 @@ import v8 from 'node:v8'
 export const LIFTOFF_ONLY_MAX_BYTES = 8 * 1024
 
 /**
- * Whether a script is short by the same measure, once it is known (a URL's or stdin's article): at
- * most LIFTOFF_ONLY_MAX_BYTES characters of speech.
+ * Whether a script is short by the same measure, whatever its input (a file, a URL, stdin): at most
+ * LIFTOFF_ONLY_MAX_BYTES characters of speech. A short render gets an MP3 encoder thread per core.
  */
 export function isShortScript(script: { segments: readonly { text: string }[] }): boolean {
   let chars = 0
