@@ -31,6 +31,18 @@ async function rejection(p: Promise<unknown>): Promise<AppError> {
   throw new Error('expected a rejection')
 }
 
+/** spawnRunner, counting the processes it runs. */
+function countingRunner(): { runner: FfmpegRunner; calls: number } {
+  const c = {
+    calls: 0,
+    runner: ((bin, args, o) => {
+      c.calls++
+      return spawnRunner(bin, args, o)
+    }) as FfmpegRunner,
+  }
+  return c
+}
+
 describe('locating and checking ffmpeg', () => {
   it('finds ffmpeg and ffprobe (PATH or the npm packages) and checks them once', async () => {
     const paths = locateFfmpeg()
@@ -64,48 +76,40 @@ describe('locating and checking ffmpeg', () => {
 
   it('remembers a passed check in the cache dir, and checks a different binary again', async () => {
     const config = { cacheDir: path.join(dir, 'check-cache') } as Config
-    let calls = 0
-    const counting: FfmpegRunner = (bin, args, o) => {
-      calls++
-      return spawnRunner(bin, args, o)
-    }
-    const first = await createFfmpeg(config, counting)
-    expect(calls).toBe(3) // ffmpeg -version, ffprobe -version, ffmpeg -encoders
+    const counting = countingRunner()
+    const first = await createFfmpeg(config, counting.runner)
+    expect(counting.calls).toBe(3) // ffmpeg -version, ffprobe -version, ffmpeg -encoders
     const record = JSON.parse(await fs.readFile(path.join(config.cacheDir, 'ffmpeg-check.json'), 'utf8')) as { version: string }
     expect(record.version).toBe(first.version)
-    calls = 0
-    expect((await createFfmpeg(config, counting)).version).toBe(first.version)
-    expect(calls).toBe(0)
+    counting.calls = 0
+    expect((await createFfmpeg(config, counting.runner)).version).toBe(first.version)
+    expect(counting.calls).toBe(0)
     // Another path to a binary (here a symlink to the same one) is another binary: checked again.
     const paths = locateFfmpeg()
     await fs.mkdir(path.join(dir, 'other-bin'), { recursive: true })
     const other = { ...paths, ffmpegPath: path.join(dir, 'other-bin', 'ffmpeg') }
     await fs.symlink(paths.ffmpegPath, other.ffmpegPath)
-    await createFfmpeg(config, counting, other)
-    expect(calls).toBe(3)
+    await createFfmpeg(config, counting.runner, other)
+    expect(counting.calls).toBe(3)
     // A corrupt record is ignored, not trusted.
     await fs.writeFile(path.join(config.cacheDir, 'ffmpeg-check.json'), '{not json')
-    calls = 0
-    await createFfmpeg(config, counting)
-    expect(calls).toBe(3)
+    counting.calls = 0
+    await createFfmpeg(config, counting.runner)
+    expect(counting.calls).toBe(3)
   })
 
   it('ffmpegOnDemand starts no ffmpeg until a call needs one, then checks it once', async () => {
     const config = { cacheDir: path.join(dir, 'on-demand-cache') } as Config
-    let calls = 0
-    const counting: FfmpegRunner = (bin, args, o) => {
-      calls++
-      return spawnRunner(bin, args, o)
-    }
-    const lazy = ffmpegOnDemand(() => createFfmpeg(config, counting))
+    const counting = countingRunner()
+    const lazy = ffmpegOnDemand(() => createFfmpeg(config, counting.runner))
     await new Promise((r) => setTimeout(r, 50))
-    expect(calls).toBe(0)
+    expect(counting.calls).toBe(0)
     const wav = path.join(dir, 'on-demand.wav')
     await fs.writeFile(wav, wavBytes(speechLike(1, 22_050, 0.3, 7), 22_050))
     const [a, b] = await Promise.all([lazy.probe(wav), lazy.probe(wav)])
     expect(a.audio).toMatchObject({ codec: 'pcm_s16le', sampleRate: 22_050 })
     expect(b.durationMs).toBe(a.durationMs)
-    expect(calls).toBe(3 + 2) // the check (three runs) once, then the two probes
+    expect(counting.calls).toBe(3 + 2) // the check (three runs) once, then the two probes
     // A binary that is missing is reported by the first call that needs it.
     const missing = ffmpegOnDemand(() => createFfmpeg(undefined, spawnRunner, { ffmpegPath: path.join(dir, 'nope', 'ffmpeg'), ffprobePath: path.join(dir, 'nope', 'ffprobe'), source: 'env' }))
     expect((await rejection(missing.probe(wav))).code).toBe('FFMPEG_NOT_FOUND')

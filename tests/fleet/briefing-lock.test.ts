@@ -8,22 +8,18 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { paragraphs } from '../http/helpers.ts'
-import { fleetEnv, postArticle, startNode, waitReady, type Node } from './nodes.ts'
+import { postArticle, waitReady, type Node } from './nodes.ts'
 import { fleetRun } from './fixture.ts'
-import { REDIS_URL, redisProblem } from './redis-env.ts'
+import { redisProblem } from './redis-env.ts'
 
-const { dir, prefix, nodes } = fleetRun('briefing-lock')
-const base = fleetEnv({ dir, redisUrl: REDIS_URL, prefix, extra: { BRIEFCAST_RENDER_CPU: 'nice' } })
-const scheduled = { ...base, BRIEFCAST_BRIEFING_SCHEDULE: '* * * * * *', BRIEFCAST_BRIEFING_TIMEZONE: 'UTC' }
+const { dir, env, start } = fleetRun('briefing-lock')
+const scheduled = { ...env, BRIEFCAST_BRIEFING_SCHEDULE: '* * * * * *', BRIEFCAST_BRIEFING_TIMEZONE: 'UTC' }
 let a: Node, b: Node
 
 beforeAll(async () => {
   if (redisProblem) return
-  a = await startNode('api', 'api-a', scheduled)
-  nodes.push(a)
-  const rest = await Promise.all([startNode('api', 'api-b', scheduled), startNode('worker', 'worker', base)])
-  nodes.push(...rest)
-  b = rest[0]
+  a = await start('api', 'api-a', scheduled)
+  ;[b] = await Promise.all([start('api', 'api-b', scheduled), start('worker', 'worker')])
 }, 180_000)
 
 const scheduledBriefings = () => {

@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg } from '../../src/audio/ffmpeg.ts'
 import { paragraphs } from '../http/helpers.ts'
 import { freshSchema, PG_URL, pgQuery, postgresUnavailable, urlWithSchema } from '../store/pg.ts'
-import { article, auth, fleetEnv, jobLines, postArticle, startNode, waitReady, type Node } from './nodes.ts'
+import { article, auth, fleetEnv, jobLines, postArticle, waitReady, type Node } from './nodes.ts'
 import { fleetRun } from './fixture.ts'
 import { REDIS_URL, redisProblem } from './redis-env.ts'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts'
@@ -22,7 +22,7 @@ import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts'
 const pgProblem = await postgresUnavailable('the database outage (tests/fleet/db-outage.test.ts)')
 const problem = redisProblem ?? pgProblem
 
-const { dir, prefix, nodes, onCleanup } = fleetRun('db-outage')
+const { dir, prefix, nodes, start, onCleanup } = fleetRun('db-outage')
 const schema = freshSchema()
 let proxy: TcpProxy
 let api: Node, worker: Node
@@ -44,10 +44,8 @@ beforeAll(async () => {
       BRIEFCAST_DATABASE_CONNECT_TIMEOUT_MS: '2000',
     },
   })
-  api = await startNode('api', 'api', env)
-  nodes.push(api)
-  worker = await startNode('worker', 'worker', env)
-  nodes.push(worker)
+  api = await start('api', 'api', env)
+  worker = await start('worker', 'worker', env)
 }, 180_000)
 
 onCleanup(() => proxy?.close())

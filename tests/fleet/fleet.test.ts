@@ -9,37 +9,26 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg } from '../../src/audio/ffmpeg.ts'
 import { paragraphs, postJson, startTestService, waitForArticle } from '../http/helpers.ts'
-import { article, expectStreamIsEpisode, fleetEnv, jobLines, killHolderMidRender, listenWhileRendering, postArticle, startNode, waitReady, type Node } from './nodes.ts'
-import { dropPrefix, REDIS_URL, redisProblem, testPrefix } from './redis-env.ts'
+import { article, expectStreamIsEpisode, jobLines, killHolderMidRender, listenWhileRendering, postArticle, startNode, waitReady, type Node } from './nodes.ts'
+import { fleetRun } from './fixture.ts'
+import { redisProblem } from './redis-env.ts'
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'briefcast-fleet-'))
-const prefix = testPrefix('fleet')
-// The subject is the fleet, not CPU priority: under SCHED_IDLE a render on a box saturated by other work may stall.
-const env = fleetEnv({ dir, redisUrl: REDIS_URL, prefix, extra: { BRIEFCAST_RENDER_CPU: 'nice' } })
-const nodes: Node[] = []
+const { dir, env, start } = fleetRun('fleet')
 let a: Node, b: Node, w1: Node, w2: Node
 
 beforeAll(async () => {
   if (redisProblem) return
   // The first node creates the database; the others start beside it.
-  a = await startNode('api', 'api-a', env)
-  ;[b, w1, w2] = await Promise.all([startNode('api', 'api-b', env), startNode('worker', 'worker-1', env), startNode('worker', 'worker-2', env)])
-  nodes.push(a, b, w1, w2)
+  a = await start('api', 'api-a')
+  ;[b, w1, w2] = await Promise.all([start('api', 'api-b'), start('worker', 'worker-1'), start('worker', 'worker-2')])
 }, 180_000)
-
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
-  await dropPrefix(prefix)
-  rmSync(dir, { recursive: true, force: true })
-})
 
 const workers = () => [w1, w2]
 const episodeRows = (id: string) => {
@@ -123,8 +112,7 @@ describe.skipIf(redisProblem)('a fleet: 2 API nodes, 2 workers, Redis', () => {
 
   it('SIGTERM: the worker finishes its render or hands it back, exits 0, and the article is published once', async () => {
     const survivor = workers().find((w) => w.proc.exitCode === null && w.proc.signalCode === null)!
-    const fresh = await startNode('worker', 'worker-3', env)
-    nodes.push(fresh)
+    const fresh = await start('worker', 'worker-3')
     const id = await postArticle(a.url, { title: 'Worker stopped', text: paragraphs(30, 'The worker rendering this was asked to stop') })
     let holder: Node | undefined
     const deadline = Date.now() + 120_000

@@ -7,18 +7,16 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { Redis } from 'ioredis'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { fleetEnv, postArticle, startNode, waitReady, type Node } from './nodes.ts'
+import { postArticle, waitReady, type Node } from './nodes.ts'
 import { fleetRun } from './fixture.ts'
 import { REDIS_URL, redisProblem } from './redis-env.ts'
 
-const { dir, prefix, nodes } = fleetRun('follow')
-const env = fleetEnv({ dir, redisUrl: REDIS_URL, prefix, extra: { BRIEFCAST_RENDER_CPU: 'nice' } })
+const { dir, prefix, env, start } = fleetRun('follow')
 let api: Node
 
 beforeAll(async () => {
   if (redisProblem) return
-  api = await startNode('api', 'api', env)
-  nodes.push(api)
+  api = await start('api', 'api')
 }, 180_000)
 
 /** This run's follow connections, by the name each node gives them (src/fleet/render-stream.ts). */
@@ -46,8 +44,7 @@ describe.skipIf(redisProblem)('followers of renders on one API node', () => {
     expect(open).toBeGreaterThanOrEqual(1)
     expect(open).toBeLessThanOrEqual(1)
 
-    const worker = await startNode('worker', 'worker', { ...env, BRIEFCAST_JOB_CONCURRENCY: '2' })
-    nodes.push(worker)
+    await start('worker', 'worker', { ...env, BRIEFCAST_JOB_CONCURRENCY: '2' })
     const responses = await Promise.all(listens)
     for (const r of responses) {
       expect(r.status).toBe(200)

@@ -7,25 +7,19 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { MAX_CRASHES } from '../../src/fleet/bull-queue.ts'
 import { paragraphs } from '../http/helpers.ts'
-import { article, auth, fleetEnv, jobLines, postArticle, startNode, waitReady, type Node } from './nodes.ts'
+import { article, auth, jobLines, postArticle, waitReady, type Node } from './nodes.ts'
 import { fleetRun } from './fixture.ts'
-import { REDIS_URL, redisProblem } from './redis-env.ts'
+import { redisProblem } from './redis-env.ts'
 
-const { dir, prefix, nodes } = fleetRun('poison')
-const env = fleetEnv({ dir, redisUrl: REDIS_URL, prefix, extra: { BRIEFCAST_RENDER_CPU: 'nice' } })
+const { start } = fleetRun('poison')
 let api: Node
 
 beforeAll(async () => {
   if (redisProblem) return
-  api = await startNode('api', 'api', env)
-  nodes.push(api)
+  api = await start('api', 'api')
 }, 180_000)
 
-async function worker(name: string): Promise<Node> {
-  const w = await startNode('worker', name, env)
-  nodes.push(w)
-  return w
-}
+const worker = (name: string): Promise<Node> => start('worker', name)
 
 async function until(what: string, timeoutMs: number, ok: () => boolean | Promise<boolean>): Promise<void> {
   const end = Date.now() + timeoutMs

@@ -12,12 +12,12 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { createFfmpeg } from '../../src/audio/ffmpeg.ts'
 import { LOCK_MS } from '../../src/fleet/bull-queue.ts'
 import { paragraphs } from '../http/helpers.ts'
-import { article, fleetEnv, jobLines, postArticle, startNode, waitReady, type Node } from './nodes.ts'
+import { article, fleetEnv, jobLines, postArticle, waitReady, type Node } from './nodes.ts'
 import { fleetRun } from './fixture.ts'
 import { REDIS_URL, redisProblem } from './redis-env.ts'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts'
 
-const { dir, prefix, nodes, onCleanup } = fleetRun('redis-outage')
+const { dir, prefix, nodes, start, onCleanup } = fleetRun('redis-outage')
 let proxy: TcpProxy
 let api: Node, worker: Node
 
@@ -28,10 +28,8 @@ beforeAll(async () => {
   const via = new URL(REDIS_URL)
   via.host = `127.0.0.1:${proxy.port}`
   const env = fleetEnv({ dir, redisUrl: via.toString(), prefix, extra: { BRIEFCAST_RENDER_CPU: 'nice' } })
-  api = await startNode('api', 'api', env)
-  nodes.push(api)
-  worker = await startNode('worker', 'worker', env)
-  nodes.push(worker)
+  api = await start('api', 'api', env)
+  worker = await start('worker', 'worker', env)
 }, 180_000)
 
 onCleanup(() => proxy?.close())
