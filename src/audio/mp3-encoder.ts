@@ -13,7 +13,7 @@ import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
 import type { ClipMeasurement, LoudnessMeter } from './loudness-meter.ts'
 import { Channel, resultOf, workerEndpoint, type ResultReply } from '../util/channel.ts'
-import { startWorker } from '../util/worker.ts'
+import { startWorker, stopWorker } from '../util/worker.ts'
 import { compileLame } from './lame-wasm.mjs'
 
 export interface Mp3PieceOptions {
@@ -157,13 +157,7 @@ export function createMp3Encoder(options: { threads: number; start?: number }): 
       closed = true
       const err = new AppError('ABORTED', 'The MP3 encoder was closed.')
       for (const job of [...queue.splice(0), ...firstQueue.splice(0)]) job.reject(err)
-      // Held open until each thread has exited (an answer arriving meanwhile must not unref it, see Channel.stopping).
-      await Promise.all(
-        [...all].map((t) => {
-          t.channel.stopping()
-          return t.worker.terminate()
-        }),
-      )
+      await Promise.all([...all].map((t) => stopWorker(t.worker, t.channel)))
     },
   }
 }

@@ -6,7 +6,7 @@
 import { AppError, type ErrorCode } from '../errors.ts'
 import type { ArticleInput, Script, SegmentOptions } from '../script/types.ts'
 import { Channel, workerEndpoint } from '../util/channel.ts'
-import { startWorker } from '../util/worker.ts'
+import { startWorker, stopWorker } from '../util/worker.ts'
 import type { Worker } from 'node:worker_threads'
 
 type Reply = { id: number; script?: Script; error?: { code: ErrorCode; message: string; status: number; details?: unknown; help?: string } }
@@ -33,10 +33,9 @@ export class Scripter {
 
   async close(): Promise<void> {
     const w = this.#worker
-    // Held open until the worker has exited (an answer arriving meanwhile must not unref it, see Channel.stopping).
-    this.#channel?.stopping()
+    const channel = this.#channel
     this.#worker = undefined
     this.#channel = undefined
-    if (w) await w.terminate()
+    if (w) await stopWorker(w, channel)
   }
 }

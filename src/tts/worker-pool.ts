@@ -5,6 +5,7 @@ import type { Worker } from 'node:worker_threads'
 import { AppError, throwIfAborted } from '../errors.ts'
 import { Channel, workerEndpoint } from '../util/channel.ts'
 import { CANCEL_ID, JOB_WAITING, newCancelArray, type PrestartedWorker, type WarmUp } from './espeak-prestart.ts'
+import { stopWorker } from '../util/worker.ts'
 
 /** Omit over each member of a union (a job type per message kind). */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
@@ -211,14 +212,7 @@ export class WorkerPool<Job extends { id: number }, Reply extends PoolReply> {
   async close(): Promise<void> {
     this.closed = true
     for (const job of this.queue.splice(0)) job.reject(new AppError('ENGINE_UNAVAILABLE', `The ${this.name} engine was closed.`))
-    // Held open until each worker has exited: a 'ready' or an answer it sent just before would otherwise unref it
-    // after terminate() ref'd it, and a one-shot command awaiting close() would end with exit code 13.
-    await Promise.all(
-      this.slots.map((s) => {
-        s.channel.stopping()
-        return s.worker.terminate()
-      }),
-    )
+    await Promise.all(this.slots.map((s) => stopWorker(s.worker, s.channel)))
   }
 }
 
