@@ -62,8 +62,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const name = path.join(' ')
   try {
-    // Before any WebAssembly compiles: a short article's render skips the optimizing tier (see there).
-    if (name === 'render') (await import('./cli/wasm-tier.ts')).chooseWasmTier(args.positionals[0])
+    // Before any WebAssembly compiles: a render starts on Liftoff, and tiers up once its script shows
+    // enough new speech to pay for it (see there).
+    if (name === 'render' || name === 'briefing') (await import('./cli/wasm-tier.ts')).startOnLiftoff()
     // First of all, so the worker's start-up overlaps everything else this process loads.
     // Awaited (a tiny module, ~1 ms): the worker then always exists before the engine looks for it.
     if (spec.espeak) (await import('./tts/espeak-prestart.ts')).prestartEspeakWorker({ warmUp: false })

@@ -21,6 +21,25 @@ import { createProgressBar } from '../util/progress.ts'
 import { publishOutputs } from './outputs.ts'
 import { startCliRun } from './run.ts'
 import { availableCores } from '../util/cores.ts'
+import { tierUpFor, wasmTier } from './wasm-tier.ts'
+
+/** The WebAssembly tier a render ran on, and the characters of speech it had to synthesize (not in the clip cache) when they were counted. */
+export interface WasmTierChoice {
+  tier: 'liftoff' | 'optimizing'
+  newChars?: number
+}
+
+/**
+ * The characters of speech of `script` whose clips the cache lacks (looked up by key and file, ~1 ms for a
+ * page's 30 segments), and the tier that work gets. In a process already on the optimizing tier (the
+ * service, a test) nothing is looked up.
+ */
+export async function chooseWasmTier(speech: BriefcastSpeechService, script: Script, profile: VoiceProfile): Promise<WasmTierChoice> {
+  if (wasmTier() === 'optimizing') return { tier: 'optimizing' }
+  const cached = await Promise.all(script.segments.map((s) => speech.hasClip(s, profile).catch(() => false)))
+  const newChars = script.segments.reduce((n, s, i) => (cached[i] ? n : n + s.text.length), 0)
+  return { tier: tierUpFor(newChars), newChars }
+}
 
 /**
  * The config of a one-shot render. Its own default for espeak-ng workers: one core fewer than the
@@ -115,8 +134,11 @@ export interface EpisodeSession {
   signal: AbortSignal
   /** Started at once; awaited by the command when it needs them. */
   speech: Promise<BriefcastSpeechService>
-  /** renderEpisode with the session's engines, meter, signal and progress bar; then the files are published. */
-  render(script: Script, profile: VoiceProfile, outputs: EpisodeOutputs, metadata: RenderOptions['metadata']): Promise<EpisodeResult>
+  /**
+   * renderEpisode with the session's engines, meter, signal and progress bar; then the files are published.
+   * Before the first clip is spoken, the WebAssembly tier is chosen by the speech the cache lacks (wasm-tier.ts).
+   */
+  render(script: Script, profile: VoiceProfile, outputs: EpisodeOutputs, metadata: RenderOptions['metadata']): Promise<EpisodeResult & { wasm: WasmTierChoice }>
   /** The error to report for err: an interrupted run says so ("no output written"). */
   failure(err: unknown, what: string): unknown
   /** Removes temp files and stops every thread and process the session started. */
@@ -158,11 +180,13 @@ export function startEpisodeSession(
     async render(script, profile, outputs, metadata) {
       const threads = options.encodeThreads?.(script) ?? config.audio.encodeConcurrency
       encoder.setThreads(threads)
+      const svc = await speech
+      const wasm = await chooseWasmTier(svc, script, profile)
       const renderConfig = threads === config.audio.encodeConcurrency ? config : { ...config, audio: { ...config.audio, encodeConcurrency: threads } }
       const result = await renderEpisode(
         script,
         profile,
-        { speech: await speech, ffmpeg, config: renderConfig, meter, encoder },
+        { speech: svc, ffmpeg, config: renderConfig, meter, encoder },
         {
           format: outputs.format,
           signal: controller.signal,
@@ -183,7 +207,7 @@ export function startEpisodeSession(
         { janitor, temps, signal: controller.signal },
       )
       bar.clear()
-      return result
+      return { ...result, wasm }
     },
     failure(err, what) {
       bar.clear()

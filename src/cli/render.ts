@@ -110,7 +110,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     trace(`script: ${script.segments.length} segments, language ${script.language}, voice ${profile.id}`)
 
     const result = await session.render(script, profile, outputs, { title: values.title ?? script.title })
-    trace(`rendered and copied out: ${result.stats.synthesized} synthesized, ${result.stats.cached} cached, ${result.stats.encoded} pieces encoded (${result.stats.encodedParts} parts, ${result.stats.relevels} leveled again) on up to ${result.stats.encodeThreads} encoder threads, ${result.stats.elapsedMs} ms`)
+    trace(`rendered and copied out: ${result.stats.synthesized} synthesized, ${result.stats.cached} cached, ${result.stats.encoded} pieces encoded (${result.stats.encodedParts} parts, ${result.stats.relevels} leveled again) on up to ${result.stats.encodeThreads} encoder threads, WebAssembly ${result.wasm.tier === 'liftoff' ? 'on Liftoff alone' : 'tiered up'}${result.wasm.newChars === undefined ? '' : ` (${result.wasm.newChars} new characters of speech)`}, ${result.stats.elapsedMs} ms`)
     if (values.json) process.stdout.write(`${JSON.stringify(episodeSummary(outputs, result, Date.now() - started), null, 2)}\n`)
     else if (!values.quiet) {
       const l = result.loudness

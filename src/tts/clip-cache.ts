@@ -103,6 +103,17 @@ export class ClipCache {
     return path.join(this.dir, key.slice(0, 2), `${key}.json`)
   }
 
+  /**
+   * Whether the clip of `key` is in the local cache, by the existence of its file alone: no use is
+   * counted, nothing is read, checked or fetched (a corrupt file counts; get() finds it out later).
+   */
+  async has(key: string): Promise<boolean> {
+    return fs.stat(this.pathFor(key)).then(
+      (st) => st.isFile(),
+      () => false,
+    )
+  }
+
   /** A valid cached clip, or null (a corrupt one is deleted). Counts as a use. */
   async get(key: string): Promise<CachedClip | null> {
     await this.ensureIndex()

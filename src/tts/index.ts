@@ -79,6 +79,12 @@ export interface BriefcastSpeechService extends SpeechService {
   listVoices(engineId: string, signal?: AbortSignal): Promise<Voice[]>
   /** The voice settings a segment is spoken with under a profile. */
   voiceFor(segment: Pick<Segment, 'kind' | 'voiceRole'>, profile: VoiceProfile): VoiceSettings
+  /**
+   * Whether the segment's clip is in the local clip cache under the profile's own engine, as
+   * synthesizeSegment would look it up (lexicon applied), without using or reading it: what a render is
+   * about to synthesize (the CLI sizes its WebAssembly tier by it, src/cli/wasm-tier.ts).
+   */
+  hasClip(segment: Segment, profile: VoiceProfile): Promise<boolean>
   /** Synthesize arbitrary text with a profile's voice for a role (the `say` command). */
   synthesizeText(text: string, profile: VoiceProfile, options?: { role?: VoiceRole; ssml?: boolean; signal?: AbortSignal }): Promise<CachedClip>
   /**
@@ -347,6 +353,11 @@ export async function createSpeechService(config: Config, options: SpeechService
     },
     synthesizeSegment(segment, profile, signal) {
       return speak(segment.text, voiceFor(segment, profile), profile, false, signal)
+    },
+    async hasClip(segment, profile) {
+      const spoken = speakWithLexicon(segment.text, lexiconFor(profile))
+      if (!spoken.trim() || !entries[profile.engine]) return false
+      return cache.has(clipKey(await engine(profile.engine), voiceFor(segment, profile), spoken, false))
     },
     useLexicon(name, lexicon) {
       lexiconOverrides.set(name, lexicon)

@@ -95,9 +95,12 @@ describe('briefcast render', () => {
   it('renders a page to out.mp3, out.vtt and out.chapters.json with a one-line summary', async () => {
     const work = path.join(dir, 'ok')
     await fs.mkdir(work)
-    const run = startCli([fixture, '-o', 'out.mp3'], path.join(work, 'cache'), work)
+    const run = startCli([fixture, '-o', 'out.mp3', '--verbose'], path.join(work, 'cache'), work)
     const code = await run.exit
     expect(code, run.err()).toBe(0)
+    // Every clip is new: enough speech to pay for V8's optimizing tier (src/cli/wasm-tier.ts).
+    const newChars = Number(/WebAssembly tiered up \((\d+) new characters of speech\)/.exec(run.err())?.[1])
+    expect(newChars, run.err()).toBeGreaterThan(5000)
     expect(run.out()).toMatch(/^out\.mp3: \d+:\d\d, [\d.]+ [kM]B, -1[5-7]\.\d LUFS \/ -\d+\.\d dBTP, \d+ chapters, \d+ segments \(\d+ synthesized, 0 cached\), [\d.]+ s\n$/)
     expect(readdirSync(work).sort()).toEqual(['cache', 'out.chapters.json', 'out.mp3', 'out.vtt'])
     const ffmpeg = await createFfmpeg()
@@ -128,6 +131,8 @@ describe('briefcast render', () => {
       expect(await run.exit, run.err()).toBe(0)
       // Its size was unknown at start: the short script, once converted, gets an encoder thread per core.
       expect(run.err()).toContain(`on up to ${availableCores()} encoder threads`)
+      // Every clip is cached: nothing to speak, so the render stays on Liftoff.
+      expect(run.err()).toContain('WebAssembly on Liftoff alone (0 new characters of speech)')
       expect(readdirSync(work).sort()).toEqual(['story.chapters.json', 'story.mp3', 'story.vtt'])
       const missing = startCli([`http://127.0.0.1:${port}/missing`, '-o', 'missing.mp3'], path.join(dir, 'ok', 'cache'), work)
       expect(await missing.exit).toBe(1)

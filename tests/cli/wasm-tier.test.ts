@@ -1,14 +1,15 @@
 /**
- * cli/wasm-tier.ts: which `briefcast render` inputs run WebAssembly on Liftoff alone (short files) and
- * which tier up as usual (long files, URLs, stdin, unreadable paths). Real renders on both sides run in
- * tests/audio/render-cli.test.ts (the page: short; the page four times: long). The same cut sets a
- * render's encoder threads.
+ * cli/wasm-tier.ts: a render starts WebAssembly on Liftoff alone and tiers up when the speech its clip
+ * cache lacks is long enough; short scripts get an encoder thread per core. Real renders on both sides of
+ * the tier cut run in tests/audio/render-cli.test.ts (a new page tiers up; the same page from the cache
+ * stays on Liftoff).
  */
+import { execFileSync } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chooseWasmTier, isShortInput, isShortScript, LIFTOFF_ONLY_MAX_BYTES } from '../../src/cli/wasm-tier.ts'
+import { isShortScript, SHORT_SCRIPT_MAX_CHARS, TIER_UP_MIN_CHARS } from '../../src/cli/wasm-tier.ts'
 import { loadConfig, renderEncodeThreads } from '../../src/config.ts'
 import { availableCores } from '../../src/util/cores.ts'
 
@@ -20,29 +21,31 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true })
 })
 
-describe('isShortInput', () => {
-  it('is true for a file up to the limit, false past it and for what has no size before it is read', async () => {
-    const short = path.join(dir, 'short.txt')
-    const limit = path.join(dir, 'limit.txt')
-    const long = path.join(dir, 'long.txt')
-    await fs.writeFile(short, 'A short story.')
-    await fs.writeFile(limit, 'x'.repeat(LIFTOFF_ONLY_MAX_BYTES))
-    await fs.writeFile(long, 'x'.repeat(LIFTOFF_ONLY_MAX_BYTES + 1))
-    expect([short, limit, long].map(isShortInput)).toEqual([true, true, false])
-    expect(['-', 'https://example.com/story', 'HTTP://example.com/s', path.join(dir, 'missing.txt'), dir, undefined].map(isShortInput)).toEqual([false, false, false, false, false, false])
-  })
-
-  it('isShortScript: a converted article of up to the same number of characters of speech', () => {
+describe('isShortScript', () => {
+  it('is true for a script of up to SHORT_SCRIPT_MAX_CHARS characters of speech, whatever its input', () => {
     const script = (...texts: string[]) => ({ segments: texts.map((text) => ({ text })) })
     expect(isShortScript(script('A short story.', 'Two sentences.'))).toBe(true)
-    expect(isShortScript(script('x'.repeat(LIFTOFF_ONLY_MAX_BYTES / 2), 'x'.repeat(LIFTOFF_ONLY_MAX_BYTES / 2)))).toBe(true)
-    expect(isShortScript(script('x'.repeat(LIFTOFF_ONLY_MAX_BYTES / 2), 'x'.repeat(LIFTOFF_ONLY_MAX_BYTES / 2 + 1)))).toBe(false)
+    expect(isShortScript(script('x'.repeat(SHORT_SCRIPT_MAX_CHARS / 2), 'x'.repeat(SHORT_SCRIPT_MAX_CHARS / 2)))).toBe(true)
+    expect(isShortScript(script('x'.repeat(SHORT_SCRIPT_MAX_CHARS / 2), 'x'.repeat(SHORT_SCRIPT_MAX_CHARS / 2 + 1)))).toBe(false)
+  })
+})
+
+describe('the tier of a render (startOnLiftoff, tierUpFor)', () => {
+  // V8's flags are per process: the sequence runs in a node process of its own, on the real module.
+  it('starts on Liftoff, stays there for a little new speech and tiers up for enough of it', () => {
+    const code = `
+      const t = await import(${JSON.stringify(path.resolve('src/cli/wasm-tier.ts'))})
+      const seen = [t.wasmTier(), t.tierUpFor(1e6)]
+      t.startOnLiftoff()
+      seen.push(t.wasmTier(), t.tierUpFor(0), t.tierUpFor(t.TIER_UP_MIN_CHARS - 1), t.tierUpFor(t.TIER_UP_MIN_CHARS), t.tierUpFor(0), t.wasmTier())
+      console.log(JSON.stringify(seen))`
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' })
+    expect(JSON.parse(out)).toEqual(['optimizing', 'optimizing', 'liftoff', 'liftoff', 'liftoff', 'optimizing', 'optimizing', 'optimizing'])
   })
 
-  it('leaves V8 alone for a long input', async () => {
-    const long = path.join(dir, 'long2.txt')
-    await fs.writeFile(long, 'x'.repeat(LIFTOFF_ONLY_MAX_BYTES * 2))
-    expect(chooseWasmTier(long)).toBe(false)
+  it('the cut lies between a one-paragraph edit and a new page', () => {
+    expect(TIER_UP_MIN_CHARS).toBeGreaterThan(1000)
+    expect(TIER_UP_MIN_CHARS).toBeLessThan(SHORT_SCRIPT_MAX_CHARS)
   })
 })
 

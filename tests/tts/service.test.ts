@@ -80,6 +80,23 @@ describe('SpeechService with espeak-ng', () => {
     expect(calls.length).toBe(callsBefore)
   })
 
+  test('hasClip tells whether a segment would come from the cache, without using the clip or calling the engine', async () => {
+    const profile = service.getProfile('default')
+    const seg = segment(`A sentence for the cache lookup, number ${Date.now()}.`)
+    const before = service.stats.engineCalls
+    const hits = service.stats.cacheHits
+    expect(await service.hasClip(seg, profile)).toBe(false)
+    expect(await service.hasClip(segment('   '), profile)).toBe(false)
+    expect(service.stats.engineCalls).toBe(before)
+    const clip = await service.synthesizeSegment(seg, profile)
+    expect(await service.hasClip({ ...seg, id: 'another' }, profile)).toBe(true)
+    // The same text in a role with another voice is another clip.
+    expect(await service.hasClip({ ...seg, kind: 'heading' }, profile)).toBe(false)
+    expect(service.stats.cacheHits).toBe(hits)
+    await fs.rm(clip.wavPath)
+    expect(await service.hasClip(seg, profile)).toBe(false)
+  })
+
   test('50 concurrent requests for one new key make exactly one engine call', async () => {
     const seg = segment(`A brand new sentence, number ${Date.now()}, that nobody has asked for yet.`)
     const before = service.stats.engineCalls
@@ -202,6 +219,9 @@ describe('lexicons', () => {
     writeFileSync(lexFile, JSON.stringify({ language: 'en', entries: [{ match: 'Nvidia', say: 'en vidia' }, { match: 'GPU', say: 'G P U' }] }))
     const service2 = await createSpeechService(config, { onEngineCall: (c) => calls.push(c) })
     const second = await service2.synthesizeSegment(segment('Nvidia builds chips.'), service2.getProfile('default'))
+    // hasClip looks the text up as spoken: the new entry changes one segment's clip, not the other's.
+    expect(await service2.hasClip(segment('Nvidia builds chips.'), service2.getProfile('default'))).toBe(true)
+    expect(await service2.hasClip(segment('A GPU is fast.'), service2.getProfile('default'))).toBe(false)
     const gpu2 = await service2.synthesizeSegment(segment('A GPU is fast.'), service2.getProfile('default'))
     expect(second.key).toBe(first.key) // untouched by the new entry: from the cache
     expect(second.cached).toBe(true)
