@@ -26,40 +26,75 @@ function kWeightingCoefficients(rate) {
 
 /** Gated integrated loudness (LUFS), sample peak (dBFS) and duration of mono samples (Int16 or float in [-1, 1]). */
 export function measurePcmLoudness(samples, sampleRate) {
+  // A real array even here, unused: with undefined in some calls and an array in others, V8's code for
+  // the loop served both worse (measured: +30% on the same samples).
+  return kLoudness(samples, sampleRate, new Float64Array(Math.ceil(samples.length / TP_BLOCK)))
+}
+
+/**
+ * measurePcmLoudness, filling `blockMax` (ceil(n / TP_BLOCK) long) with max |sample| per
+ * TP_BLOCK samples, in sample units, for exactTruePeak: done here because this loop waits on its filters'
+ * recursions, so the comparisons come almost free (+0.2 ns a sample, against ~3.5 ns for a pass of
+ * their own).
+ */
+function kLoudness(samples, sampleRate, blockMax) {
   const scale = samples instanceof Int16Array ? 1 / 32768 : 1
   const [s, h] = kWeightingCoefficients(sampleRate)
   const sb0 = s.b[0], sb1 = s.b[1], sb2 = s.b[2], sa1 = s.a[1], sa2 = s.a[2]
   const hb0 = h.b[0], hb1 = h.b[1], hb2 = h.b[2], ha1 = h.a[1], ha2 = h.a[2]
   const block = Math.round(sampleRate * 0.4)
   const hop = Math.round(sampleRate * 0.1)
-  // Energy per 100 ms hop; a 400 ms block is the sum of 4 consecutive hops (75% overlap).
+  const len = samples.length
+  // Energy per 100 ms hop; a 400 ms block is the sum of 4 consecutive hops (75% overlap). A clip of
+  // fewer than 4 hops is one block, its whole energy: then the one segment is the clip. Each segment
+  // is a loop of its own (no hop counter, no second accumulator for the whole clip in the same loop),
+  // with the same sums in the same order: over the 14.1 M decoded samples of a render's pieces,
+  // measurePcmLoudness took 184 ms instead of 237 ms (warm, one sample type per process).
   const hops = []
+  const whole = len < 4 * hop
+  const segment = whole ? len : hop
   let x1 = 0, x2 = 0, y1 = 0, y2 = 0, z1 = 0, z2 = 0
-  let acc = 0, n = 0, peak = 0, total = 0
-  for (let i = 0; i < samples.length; i++) {
-    const x = samples[i] * scale
-    const ax = x < 0 ? -x : x
-    if (ax > peak) peak = ax
-    const y = sb0 * x + sb1 * x1 + sb2 * x2 - sa1 * y1 - sa2 * y2
-    x2 = x1
-    x1 = x
-    const z = hb0 * y + hb1 * y1 + hb2 * y2 - ha1 * z1 - ha2 * z2
-    y2 = y1
-    y1 = y
-    z2 = z1
-    z1 = z
-    acc += z * z
-    total += z * z
-    if (++n === hop) {
-      hops.push(acc)
-      acc = 0
-      n = 0
+  let peak = 0, total = 0
+  const blockLength = TP_BLOCK
+  let bm = 0, k = 0, b = 0
+  for (let start = 0; start < len; start += segment) {
+    const end = start + segment < len ? start + segment : len
+    let acc = 0
+    for (let i = start; i < end; i++) {
+      const v = samples[i]
+      const av = v < 0 ? -v : v
+      if (av > bm) bm = av
+      if (++k === blockLength) {
+        if (bm > peak) peak = bm
+        blockMax[b++] = bm
+        bm = 0
+        k = 0
+      }
+      // scale is 1 or a power of two: x is exact, so |x| = av * scale and the peak can be scaled once.
+      const x = v * scale
+      const y = sb0 * x + sb1 * x1 + sb2 * x2 - sa1 * y1 - sa2 * y2
+      x2 = x1
+      x1 = x
+      const z = hb0 * y + hb1 * y1 + hb2 * y2 - ha1 * z1 - ha2 * z2
+      y2 = y1
+      y1 = y
+      z2 = z1
+      z1 = z
+      acc += z * z
     }
+    // A part hop at the end counts for neither (its samples for the peaks only).
+    if (whole) total = acc
+    else if (end - start === hop) hops.push(acc)
   }
+  if (k > 0) {
+    if (bm > peak) peak = bm
+    blockMax[b] = bm
+  }
+  peak *= scale
   const blocks = []
   for (let i = 0; i + 4 <= hops.length; i++) blocks.push((hops[i] + hops[i + 1] + hops[i + 2] + hops[i + 3]) / block)
   // Clips shorter than one block: the whole clip is the block.
-  if (blocks.length === 0 && samples.length > 0) blocks.push(total / samples.length)
+  if (blocks.length === 0 && len > 0) blocks.push(total / len)
   const lufs = (ms) => -0.691 + 10 * Math.log10(ms)
   const absGated = blocks.filter((e) => lufs(e) > -70)
   let integrated = -Infinity
@@ -171,6 +206,27 @@ const TP_PHASES = [0.25, 0.5, 0.75].map((f) => {
   return taps
 })
 
+/** Samples per block of exactTruePeak's search (at least TP_HALF, so a window spans 3 blocks at most). */
+const TP_BLOCK = 16
+/**
+ * The largest |interpolated point| per unit of max |x| over its window: sum |tap| of each phase as the
+ * loop applies them (the 1/4 and 3/4 phases as (e + o) and (e - o) per mirrored pair), plus 1e-9 for the
+ * rounding of its products and sums (at most ~1e-14 relative): a bound on the computed values, not just
+ * the exact ones.
+ */
+const TP_BOUND = (() => {
+  const [p1, p2] = TP_PHASES
+  let outer = 0
+  let half = 0
+  for (let k = 0; k < TP_HALF; k++) {
+    const e = (p1[k] + p1[11 - k]) / 2
+    const o = (p1[k] - p1[11 - k]) / 2
+    outer += Math.abs(e + o) + Math.abs(e - o)
+    half += 2 * Math.abs(p2[k])
+  }
+  return Math.max(outer, half) * (1 + 1e-9)
+})()
+
 /**
  * Per sample, |x| raised to the largest of the three 4x-interpolated points after it, where
  * that can matter: only where a sample is at least `floor` x the loudest sample (elsewhere the
@@ -229,6 +285,86 @@ function peakScan(pcm, floor, wantEnvelope) {
     if (m > truePeak) truePeak = m
   }
   return { envelope: out, truePeak }
+}
+
+/**
+ * The true peak (largest |x| and 4x-interpolated point, in sample units) that peakScan would find with
+ * floor 0, i.e. interpolating after every sample, bit for bit: the same taps and the same products, only
+ * fewer of them. An interpolated point between samples i and i + 1 is a sum of 12 taps times
+ * x[i - 5 .. i + 6], so its magnitude is at most TP_BOUND * max |x| over that window (TP_BOUND: the
+ * largest sum of |tap| over the three phases as the loop below applies them, ~1.864, +5.4 dB). With
+ * blocks of TP_BLOCK samples, that window lies in the block of i and its two neighbours: a block whose
+ * neighbourhood maximum times TP_BOUND is at most the true peak found so far cannot raise it and is
+ * skipped (ties too: equal values cannot change the maximum). The block of the loudest sample goes
+ * first (the true peak of speech lies next to its sample peak, so the bar is high from the start), then
+ * the rest in order. On the decoded pieces of a 5-minute render (14.1 M samples of limited speech), 13%
+ * of the blocks are interpolated: 28 ms, against 100 ms for peakScan(0.5) (which could miss a peak)
+ * and 243 ms for peakScan(0); blockMax comes from kLoudness's loop at no measurable cost. 16 samples
+ * measured best (8: 37 ms, 12: 33 ms, 32: 30 ms).
+ */
+function exactTruePeak(pcm, blockMax) {
+  const n = pcm.length
+  const blocks = blockMax.length
+  let peak = 0
+  let peakBlock = 0
+  for (let b = 0; b < blocks; b++) {
+    if (blockMax[b] > peak) {
+      peak = blockMax[b]
+      peakBlock = b
+    }
+  }
+  let truePeak = peak
+  if (n < 2) return truePeak
+  const [p1, p2] = TP_PHASES
+  const e = [0, 1, 2, 3, 4, 5].map((k) => (p1[k] + p1[11 - k]) / 2)
+  const o = [0, 1, 2, 3, 4, 5].map((k) => (p1[k] - p1[11 - k]) / 2)
+  const e0 = e[0], e1 = e[1], e2 = e[2], e3 = e[3], e4 = e[4], e5 = e[5]
+  const o0 = o[0], o1 = o[1], o2 = o[2], o3 = o[3], o4 = o[4], o5 = o[5]
+  const b0 = p2[0], b1 = p2[1], b2 = p2[2], b3 = p2[3], b4 = p2[4], b5 = p2[5]
+  // Zero-padded copy of a block's window, for the blocks at either end of the clip.
+  const pad = new Float32Array(TP_BLOCK + 2 * TP_HALF)
+  for (let step = -1; step < blocks; step++) {
+    // Step -1 is the block of the loudest sample; after it, every block in order (that one skipped).
+    const b = step < 0 ? peakBlock : step
+    if (step === peakBlock) continue
+    let hood = blockMax[b]
+    if (b > 0 && blockMax[b - 1] > hood) hood = blockMax[b - 1]
+    if (b + 1 < blocks && blockMax[b + 1] > hood) hood = blockMax[b + 1]
+    if (TP_BOUND * hood <= truePeak) continue
+    // Points after samples from .. to - 1 (none after the last sample), which read x[from - 5 .. to + 5].
+    const from = b * TP_BLOCK
+    const to = from + TP_BLOCK < n ? from + TP_BLOCK : n - 1
+    let x = pcm
+    let lo = from
+    let hi = to
+    if (from < TP_HALF - 1 || to + TP_HALF > n) {
+      pad.fill(0)
+      const start = from - TP_HALF + 1
+      const stop = to + TP_HALF < n ? to + TP_HALF : n
+      pad.set(pcm.subarray(start > 0 ? start : 0, stop), start > 0 ? 0 : -start)
+      x = pad
+      lo = TP_HALF - 1
+      hi = lo + (to - from)
+    }
+    for (let i = lo; i < hi; i++) {
+      // As in peakScan: x[i - 5 + k] is its x[i + k]; u: sums of mirrored pairs, d: their differences.
+      const x0 = x[i - 5], x1 = x[i - 4], x2 = x[i - 3], x3 = x[i - 2], x4 = x[i - 1], x5 = x[i]
+      const x6 = x[i + 1], x7 = x[i + 2], x8 = x[i + 3], x9 = x[i + 4], x10 = x[i + 5], x11 = x[i + 6]
+      const u0 = x0 + x11, u1 = x1 + x10, u2 = x2 + x9, u3 = x3 + x8, u4 = x4 + x7, u5 = x5 + x6
+      const E = u0 * e0 + u1 * e1 + u2 * e2 + u3 * e3 + u4 * e4 + u5 * e5
+      const O = (x0 - x11) * o0 + (x1 - x10) * o1 + (x2 - x9) * o2 + (x3 - x8) * o3 + (x4 - x7) * o4 + (x5 - x6) * o5
+      let s1 = E + O
+      let s2 = u0 * b0 + u1 * b1 + u2 * b2 + u3 * b3 + u4 * b4 + u5 * b5
+      let s3 = E - O
+      if (s1 < 0) s1 = -s1
+      if (s2 < 0) s2 = -s2
+      if (s3 < 0) s3 = -s3
+      if (s1 > truePeak) truePeak = s1
+      if (s2 > truePeak) truePeak = s2
+      if (s3 > truePeak) truePeak = s3
+    }
+  }
+  return truePeak
 }
 
 /** The true-peak envelope of peakScan, interpolated within 18 dB of the loudest sample. */
@@ -399,9 +535,9 @@ export function wavBytes(samples, sampleRate) {
 export function measureRawBuffer(buf, sampleRate) {
   const n = Math.floor(buf.byteLength / 2)
   const pcm = buf.byteOffset % 2 === 0 ? new Int16Array(buf.buffer, buf.byteOffset, n) : new Int16Array(new Uint8Array(buf).buffer, 0, n)
-  const { integratedLufs } = measurePcmLoudness(pcm, sampleRate)
-  // Only the maximum matters here: interpolate within 6 dB of the loudest sample.
-  const { truePeak } = peakScan(pcm, 0.5, false)
+  const blockMax = new Float64Array(Math.ceil(n / TP_BLOCK))
+  const { integratedLufs } = kLoudness(pcm, sampleRate, blockMax)
+  const truePeak = exactTruePeak(pcm, blockMax)
   return { integratedLufs, truePeakDb: truePeak > 0 ? 20 * Math.log10(truePeak / 32768) : -Infinity }
 }
 
@@ -411,8 +547,9 @@ export function measureRawBuffer(buf, sampleRate) {
  * float decoder's output too).
  */
 export function measureFloatPcm(samples, sampleRate) {
-  const { integratedLufs } = measurePcmLoudness(samples, sampleRate)
-  const { truePeak } = peakScan(samples, 0.5, false)
+  const blockMax = new Float64Array(Math.ceil(samples.length / TP_BLOCK))
+  const { integratedLufs } = kLoudness(samples, sampleRate, blockMax)
+  const truePeak = exactTruePeak(samples, blockMax)
   return { integratedLufs, truePeakDb: truePeak > 0 ? 20 * Math.log10(truePeak) : -Infinity }
 }
 
