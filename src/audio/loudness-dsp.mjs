@@ -42,7 +42,6 @@ function kLoudness(samples, sampleRate, blockMax) {
   const [s, h] = kWeightingCoefficients(sampleRate)
   const sb0 = s.b[0], sb1 = s.b[1], sb2 = s.b[2], sa1 = s.a[1], sa2 = s.a[2]
   const hb0 = h.b[0], hb1 = h.b[1], hb2 = h.b[2], ha1 = h.a[1], ha2 = h.a[2]
-  const block = Math.round(sampleRate * 0.4)
   const hop = Math.round(sampleRate * 0.1)
   const len = samples.length
   // Energy per 100 ms hop; a 400 ms block is the sum of 4 consecutive hops (75% overlap). A clip of
@@ -91,18 +90,8 @@ function kLoudness(samples, sampleRate, blockMax) {
     blockMax[b] = bm
   }
   peak *= scale
-  const blocks = []
-  for (let i = 0; i + 4 <= hops.length; i++) blocks.push((hops[i] + hops[i + 1] + hops[i + 2] + hops[i + 3]) / block)
-  // Clips shorter than one block: the whole clip is the block.
-  if (blocks.length === 0 && len > 0) blocks.push(total / len)
-  const lufs = (ms) => -0.691 + 10 * Math.log10(ms)
-  const absGated = blocks.filter((e) => lufs(e) > -70)
-  let integrated = -Infinity
-  if (absGated.length > 0) {
-    const relThreshold = lufs(absGated.reduce((a, b) => a + b, 0) / absGated.length) - 10
-    const gated = absGated.filter((e) => lufs(e) > relThreshold)
-    if (gated.length > 0) integrated = lufs(gated.reduce((a, b) => a + b, 0) / gated.length)
-  }
+  // Clips shorter than one block: the whole clip is the block (total).
+  const integrated = gateHops(hops, total, len, sampleRate)
   return { integratedLufs: integrated, samplePeakDb: peak > 0 ? 20 * Math.log10(peak) : -Infinity, durationMs: (samples.length * 1000) / sampleRate }
 }
 
