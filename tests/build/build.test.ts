@@ -70,6 +70,9 @@ describe('bin/build.js', () => {
     const imports = (await Promise.all(js.map((f) => fs.readFile(f, 'utf8')))).join('\n')
     expect(imports).not.toMatch(/from\s*["']zod["']|import\(["']zod["']\)/)
     expect(imports).toMatch(/["']better-sqlite3["']/)
+    // With English as its one locale: zod's other languages (~370 KB) are not compiled in.
+    expect(imports).toContain('node_modules/zod/v4/locales/en.js')
+    expect(imports).not.toMatch(/node_modules\/zod\/v4\/locales\/(de|fr|ru|he)\.js/)
     // The compiled CLI runs without any TypeScript loader.
     const { stdout } = await run(process.execPath, [path.join(dir, 'cli.js'), 'script', '--help'])
     expect(stdout).toContain('usage: briefcast script')
