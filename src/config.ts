@@ -7,13 +7,18 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { Cron } from 'croner'
-import ipaddr from 'ipaddr.js'
+import type * as Croner from 'croner'
+import type IpAddr from 'ipaddr.js'
 import { z } from 'zod'
 import { AppError } from './errors.ts'
 import { parsePublicStorageUrl, parseStorageUrl } from './storage/url.ts'
 import { packageRoot } from './util/package-root.ts'
 import { availableCores } from './util/cores.ts'
+import { lazyPackage } from './util/lazy.ts'
+
+// Required only when a schedule or an address list is set (src/util/lazy.ts).
+const croner = lazyPackage<typeof Croner>('croner')
+const ipaddrPackage = lazyPackage<typeof IpAddr>('ipaddr.js')
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))])
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max)
@@ -22,7 +27,7 @@ const optionalString = z.string().trim().min(1).optional()
 const cronExpression = z.string().trim().refine(
   (expr) => {
     try {
-      new Cron(expr, { paused: true })
+      new (croner().Cron)(expr, { paused: true })
       return true
     } catch {
       return false
@@ -56,6 +61,7 @@ const trustProxy = z
 
 function isAddressOrCidr(entry: string): boolean {
   try {
+    const ipaddr = ipaddrPackage()
     if (entry.includes('/')) ipaddr.parseCIDR(entry)
     else ipaddr.parse(entry)
     return true

@@ -10,7 +10,7 @@
  * function that reads a file). Throws only AppError.
  */
 import { createHash } from 'node:crypto'
-import { marked } from 'marked'
+import type * as Marked from 'marked'
 import { AppError, isAppError } from '../errors.ts'
 import { type Block, type Extracted, comparable } from './blocks.ts'
 import { decodeInput, detectFormat } from './decode.ts'
@@ -21,6 +21,7 @@ import { lexiconFits } from './lexicon.ts'
 import { splitSentences, tidyText } from './normalize.ts'
 import { extractPlain } from './plain.ts'
 import { segmentText, validateSegmentOptions } from './segment.ts'
+import { lazyPackage } from '../util/lazy.ts'
 import { type ArticleInput, type InputFormat, type Script, type Segment, type SegmentKind, type SegmentOptions, voiceRoleFor } from './types.ts'
 
 export { decodeInput, detectFormat, MAX_INPUT_BYTES } from './decode.ts'
@@ -115,9 +116,12 @@ function splitFrontMatter(md: string): { meta: Record<string, string>; body: str
   return { meta, body: md.slice(m[0].length) }
 }
 
+/** marked, required by the first Markdown input (src/util/lazy.ts). */
+const markedPackage = lazyPackage<typeof Marked>('marked')
+
 function extractMarkdown(md: string): Extracted {
   const { meta, body } = splitFrontMatter(md)
-  const html = marked.parse(body, { async: false, gfm: true })
+  const html = markedPackage().marked.parse(body, { async: false, gfm: true })
   const extracted = extractFragment(html)
   if (meta.title) {
     extracted.blocks = dropTitleHeading(extracted.titleFromBody && extracted.title ? [{ kind: 'heading', text: extracted.title }, ...extracted.blocks] : extracted.blocks, meta.title)

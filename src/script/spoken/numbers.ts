@@ -3,10 +3,14 @@
  * in many languages, no dependencies). Everything here takes digit strings as
  * written (no separators) and returns words; callers parse separators per locale.
  */
-import { toCardinal as deCardinal, toOrdinal as deOrdinal } from 'n2words/de-DE'
-import { toCardinal as gbCardinal } from 'n2words/en-GB'
-import { toCardinal as enCardinal, toOrdinal as enOrdinal } from 'n2words/en-US'
-import { toCardinal as frCardinal, toOrdinal as frOrdinal } from 'n2words/fr-FR'
+import { lazyPackage } from '../../util/lazy.ts'
+
+type Words = { toCardinal(n: bigint): string; toOrdinal(n: bigint): string }
+/** Each language's module, required when a script in it first speaks a number (src/util/lazy.ts). */
+const en = lazyPackage<Words>('n2words/en-US')
+const gb = lazyPackage<Pick<Words, 'toCardinal'>>('n2words/en-GB')
+const de = lazyPackage<Words>('n2words/de-DE')
+const fr = lazyPackage<Words>('n2words/fr-FR')
 
 export type NumberLanguage = 'en' | 'en-GB' | 'de' | 'fr'
 
@@ -15,13 +19,13 @@ export function cardinal(digits: string | number, lang: NumberLanguage): string 
   const n = typeof digits === 'number' ? BigInt(Math.trunc(digits)) : BigInt(digits.replace(/^0+(?=\d)/, ''))
   switch (lang) {
     case 'en':
-      return enCardinal(n)
+      return en().toCardinal(n)
     case 'en-GB':
-      return gbCardinal(n)
+      return gb().toCardinal(n)
     case 'de':
-      return deCardinal(n)
+      return de().toCardinal(n)
     case 'fr':
-      return frCardinal(n)
+      return fr().toCardinal(n)
   }
 }
 
@@ -31,11 +35,11 @@ export function ordinal(digits: string | number, lang: NumberLanguage): string {
   switch (lang) {
     case 'en':
     case 'en-GB':
-      return enOrdinal(n)
+      return en().toOrdinal(n)
     case 'de':
-      return deOrdinal(n)
+      return de().toOrdinal(n)
     case 'fr':
-      return frOrdinal(n)
+      return fr().toOrdinal(n)
   }
 }
 
