@@ -13,7 +13,7 @@
  * first runs: a function that first ran under --liftoff-only stays on Liftoff for the life of the
  * process (measured: LAME kept its Liftoff speed after the flag was lifted), one that had only been
  * compiled tiers up as usual. Nothing hot runs before the decision (espeak-ng, LAME and mpg123 have
- * only been initialized). Figures: docs/benchmarks.md ("WebAssembly tier of a render").
+ * only been initialized). Figures: docs/benchmarks.md (session 8).
  *
  * The same script decides a render's MP3 encoder threads (isShortScript; config.ts, renderEncodeThreads).
  */
@@ -21,7 +21,8 @@ import v8 from 'node:v8'
 
 /**
  * New characters of speech (clips not in the cache) from which a render tiers up: about two minutes of
- * audio. A one-paragraph re-render (~700 characters) stays on Liftoff; a new 6,000-character article tiers up.
+ * audio. A one-paragraph re-render (the bench's edit: 289 new characters) stays on Liftoff; a new
+ * 6,000-character article tiers up.
  */
 export const TIER_UP_MIN_CHARS = 2000
 

@@ -3,14 +3,17 @@
  * in many languages, no dependencies). Everything here takes digit strings as
  * written (no separators) and returns words; callers parse separators per locale.
  */
+import type * as DeDE from 'n2words/de-DE'
+import type * as EnGB from 'n2words/en-GB'
+import type * as EnUS from 'n2words/en-US'
+import type * as FrFR from 'n2words/fr-FR'
 import { lazyPackage } from '../../util/lazy.ts'
 
-type Words = { toCardinal(n: bigint): string; toOrdinal(n: bigint): string }
 /** Each language's module, required when a script in it first speaks a number (src/util/lazy.ts). */
-const en = lazyPackage<Words>('n2words/en-US')
-const gb = lazyPackage<Pick<Words, 'toCardinal'>>('n2words/en-GB')
-const de = lazyPackage<Words>('n2words/de-DE')
-const fr = lazyPackage<Words>('n2words/fr-FR')
+const en = lazyPackage<typeof EnUS>('n2words/en-US')
+const gb = lazyPackage<typeof EnGB>('n2words/en-GB')
+const de = lazyPackage<typeof DeDE>('n2words/de-DE')
+const fr = lazyPackage<typeof FrFR>('n2words/fr-FR')
 
 export type NumberLanguage = 'en' | 'en-GB' | 'de' | 'fr'
 
